@@ -1,0 +1,111 @@
+# Makefile - builds crmd and crmctl and runs the tests.
+#
+#   make run          install missing packages, build, create crm.db with demo data, serve
+#   make test         install, build with -Werror, run every test under ASan + UBSan
+#   make              build into build/ (BUILD=dir to change, SANITIZE=address,undefined)
+#   make check        run the tests against the build in $(BUILD)
+#   make asan-test    the sanitizer run alone
+#   make clean
+
+CC ?= cc
+BUILD ?= build
+CFLAGS ?= -O2 -g
+PKGS := libmicrohttpd sqlite3 jansson libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ALL_CFLAGS := -std=c11 $(WARNINGS) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP
+LIBS := $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC := $(filter-out src/main_%.c,$(wildcard src/*.c src/*/*.c))
+WEB_FILES := $(shell find web -type f 2>/dev/null | LC_ALL=C sort)
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_files.o $(BUILD)/gen/migrations.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean deps test-deps check unit-test api-test cli-test test asan-test run FORCE
+all: $(BUILD)/crmd $(BUILD)/crmctl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Embedding: a list file per table that changes only when the set of files does, so that
+# adding or removing a file regenerates the table.
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $<
+$(BUILD)/gen/%.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(if $(filter web_files,$*),$(WEB_FILES),$(MIGRATIONS))' | cmp -s - $@ || \
+		echo '$(if $(filter web_files,$*),$(WEB_FILES),$(MIGRATIONS))' > $@
+$(BUILD)/gen/web_files.c: $(BUILD)/gen/web_files.list $(WEB_FILES) $(BUILD)/tools/embed
+	$(BUILD)/tools/embed embedded_web_files web/ $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/migrations.c: $(BUILD)/gen/migrations.list $(MIGRATIONS) $(BUILD)/tools/embed
+	$(BUILD)/tools/embed embedded_migrations migrations/ $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libcrm.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/crmd: $(BUILD)/src/main_crmd.o $(BUILD)/libcrm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/crmctl: $(BUILD)/src/main_crmctl.o $(BUILD)/libcrm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcrm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcrm.a $(LIBS)
+
+# ---------------------------------------------------------------- tests
+
+deps:
+	@scripts/install-deps build
+test-deps:
+	@scripts/install-deps test
+
+unit-test: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+
+api-test: all
+	python3 tests/run_api.py --build $(BUILD)
+
+cli-test: all
+	python3 tests/run_api.py --build $(BUILD) --suite cli
+
+check: unit-test api-test cli-test
+
+# make test: the newcomer's one command. A -Werror build, then every test against a
+# build with AddressSanitizer (leaks included) and UBSan.
+test: test-deps
+	$(MAKE) WERROR=1 all
+	$(MAKE) WERROR=1 BUILD=build-asan SANITIZE=address,undefined check
+
+asan-test: test-deps
+	$(MAKE) WERROR=1 BUILD=build-asan SANITIZE=address,undefined check
+
+# make run: build, create crm.db with demo data and an admin (password printed once), serve.
+run: deps
+	$(MAKE) all
+	@if [ ! -f crm.db ]; then \
+		$(BUILD)/crmctl --db crm.db init --admin admin@example.com && \
+		$(BUILD)/crmctl --db crm.db demo-data --contacts 200; \
+	fi
+	$(BUILD)/crmd --db crm.db --listen 127.0.0.1:8080
+
+clean:
+	rm -rf build build-asan build-bench
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,95 @@
+/*
+ * db.h - the SQLite store: opening a connection with our settings, migrations, a
+ * per-connection cache of prepared statements, and write transactions.
+ *
+ * crmd keeps one connection per worker thread (db_thread()); crmctl opens one. Only the
+ * data-layer modules (the *_store.c files and the resource stores) use this header and
+ * SQLite directly; HTTP handlers never do.
+ */
+#ifndef CRM_DB_H
+#define CRM_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct db;
+
+/* Errors a store reports to its caller (negative, 0 is success). */
+enum db_status {
+	DB_OK = 0,
+	DB_ERROR = -1,      /* an unexpected database error (logged) */
+	DB_NOT_FOUND = -2,  /* no such record */
+	DB_CONFLICT = -3,   /* a unique constraint failed */
+	DB_STALE = -4,      /* the record's version is not the one expected (If-Match) */
+	DB_BUSY = -5,       /* the database stayed locked past the busy timeout */
+	DB_FULL = -6,       /* disk full or an I/O error: the write did not happen */
+	DB_INVALID = -7,    /* a reference or constraint failed: bad input */
+};
+
+enum db_sync_mode {
+	DB_SYNC_NORMAL, /* WAL + synchronous=NORMAL: a process crash loses nothing committed */
+	DB_SYNC_FULL,   /* WAL + synchronous=FULL: a power loss loses nothing committed */
+};
+
+/*
+ * Opens (creating if needed) the database at `path` with WAL, foreign keys and a busy
+ * timeout. Does not migrate. Returns NULL and prints why on failure. Free with db_close().
+ */
+struct db *db_open(const char *path, enum db_sync_mode sync);
+void db_close(struct db *db);
+sqlite3 *db_handle(struct db *db);
+
+/*
+ * Applies the embedded migrations that the database has not recorded yet, each in its
+ * own transaction. On failure the failing migration leaves nothing behind; returns -1
+ * and prints why. `applied_out` (optional) receives how many were applied.
+ */
+int db_migrate(struct db *db, int *applied_out);
+/* The same with another table of migrations (for tests). */
+struct embedded_file;
+int db_migrate_from(struct db *db, const struct embedded_file *migrations, int *applied_out);
+/* The highest migration version applied, or 0; -1 on error. */
+int db_schema_version(struct db *db);
+/* The highest migration version compiled into this binary. */
+int db_latest_migration(void);
+
+/*
+ * Returns a prepared statement for `sql` from the connection's cache, preparing it on
+ * first use. The statement is reset and its bindings cleared; the caller binds, steps and
+ * must not finalize it. Returns NULL (and logs) if `sql` does not compile.
+ */
+sqlite3_stmt *db_prepare(struct db *db, const char *sql);
+
+/* Write transactions (BEGIN IMMEDIATE), and read transactions for consistent reads. */
+int db_begin_write(struct db *db);
+int db_begin_read(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Maps a SQLite result code to a db_status, logging unexpected errors with `context`. */
+int db_status_from_sqlite(struct db *db, int rc, const char *context);
+
+/* The rowid of the last insert on this connection. */
+int64_t db_last_insert_id(struct db *db);
+/* Rows changed by the last statement. */
+int db_changes(struct db *db);
+
+/*
+ * Per-thread connections for the server: db_thread_setup() records the path and mode once
+ * at start-up; db_thread() opens this thread's connection on first use and returns it
+ * (NULL if it cannot be opened). db_thread_close() closes the calling thread's connection.
+ */
+void db_thread_setup(const char *path, enum db_sync_mode sync);
+struct db *db_thread(void);
+void db_thread_close(void);
+
+/* Online, consistent copy of the database into `destination` (SQLite backup API). */
+int db_backup(struct db *db, const char *destination);
+
+/* Binds a NUL-terminated string or NULL at 1-based `index`. */
+void db_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+/* Column text, or NULL. */
+const char *db_column_text(sqlite3_stmt *stmt, int column);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * http.h - the HTTP server (libmicrohttpd with a thread pool) and the request and
+ * response types every handler works with.
+ *
+ * The server reads a whole request (at most HTTP_MAX_BODY bytes of body, else 413), hands
+ * it to one callback in a worker thread, and sends what the callback put in the response.
+ * Handlers never see libmicrohttpd: they use the accessors below.
+ */
+#ifndef CRM_HTTP_H
+#define CRM_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crm/buf.h"
+
+#define HTTP_MAX_BODY (1024 * 1024)
+#define HTTP_MAX_PATH_PARAMS 4
+#define HTTP_MAX_RESPONSE_HEADERS 12
+
+enum http_status {
+	HTTP_OK = 200,
+	HTTP_CREATED = 201,
+	HTTP_NO_CONTENT = 204,
+	HTTP_NOT_MODIFIED = 304,
+	HTTP_BAD_REQUEST = 400,
+	HTTP_UNAUTHORIZED = 401,
+	HTTP_FORBIDDEN = 403,
+	HTTP_NOT_FOUND = 404,
+	HTTP_METHOD_NOT_ALLOWED = 405,
+	HTTP_CONFLICT = 409,
+	HTTP_PRECONDITION_FAILED = 412,
+	HTTP_PAYLOAD_TOO_LARGE = 413,
+	HTTP_UNSUPPORTED_MEDIA_TYPE = 415,
+	HTTP_UNPROCESSABLE = 422,
+	HTTP_TOO_MANY_REQUESTS = 429,
+	HTTP_INTERNAL_ERROR = 500,
+	HTTP_SERVICE_UNAVAILABLE = 503,
+};
+
+struct auth_context;
+struct http_connection_state;
+
+struct request {
+	const char *method;          /* "GET", "POST", ... */
+	const char *path;            /* decoded path without the query string */
+	const char *body;            /* NUL-terminated body (may be empty); never NULL */
+	size_t body_len;
+	const char *client_address;  /* textual IP address of the peer */
+	/* Path parameters captured by the router ("{id}"), in pattern order. */
+	const char *path_params[HTTP_MAX_PATH_PARAMS];
+	int path_param_count;
+	/* Set by the authentication step; NULL on public routes. */
+	struct auth_context *auth;
+	/* The user id for the access log, 0 when anonymous. */
+	int64_t log_user_id;
+	void *connection;            /* libmicrohttpd's connection, for http.c only */
+};
+
+struct response {
+	int status;
+	const char *content_type;  /* static string */
+	char *body;                /* malloc'd and owned by the response, or static */
+	size_t body_len;
+	bool body_is_static;       /* true: body is not freed */
+	int header_count;
+	char *header_names[HTTP_MAX_RESPONSE_HEADERS];
+	char *header_values[HTTP_MAX_RESPONSE_HEADERS];
+};
+
+/* A request header by case-insensitive name, or NULL. */
+const char *request_header(const struct request *req, const char *name);
+/* A query-string argument, or NULL. With no value ("?x") it is "". */
+const char *request_query(const struct request *req, const char *name);
+/*
+ * Calls `visit` for every query-string argument in order; stops and returns non-zero as
+ * soon as `visit` does. `value` may be NULL for an argument without "=".
+ */
+int request_query_each(const struct request *req,
+		       int (*visit)(void *context, const char *name, const char *value),
+		       void *context);
+/* The value of cookie `name` from the Cookie header, or NULL. */
+const char *request_cookie(const struct request *req, const char *name);
+
+void response_init(struct response *res);
+/* Frees the body (unless static) and the headers. */
+void response_release(struct response *res);
+/* Adds a header (copies name and value). Replaces an earlier one with the same name. */
+void response_set_header(struct response *res, const char *name, const char *value);
+/* Sets the status and takes ownership of the malloc'd `body`. */
+void response_set_body(struct response *res, int status, const char *content_type, char *body,
+		       size_t len);
+/* Sets the status and points at static data that outlives the response. */
+void response_set_static_body(struct response *res, int status, const char *content_type,
+			      const void *body, size_t len);
+
+typedef void (*http_handler_fn)(struct request *req, struct response *res);
+
+struct http_server_options {
+	const char *listen;       /* "HOST:PORT"; port 0 picks a free one */
+	unsigned threads;         /* worker threads; 0 = number of cores */
+	http_handler_fn handler;  /* called once per complete request, in a worker thread */
+};
+
+struct http_server;
+/* Starts serving. Returns NULL (and logs why) on failure. */
+struct http_server *http_server_start(const struct http_server_options *options);
+/* The port actually bound (useful with port 0). */
+unsigned http_server_port(struct http_server *server);
+/* Stops accepting, lets running requests finish, and frees the server. */
+void http_server_stop(struct http_server *server);
+
+/* Parses "HOST:PORT" or "[V6]:PORT". Returns 0, or -1 if malformed. */
+int http_parse_listen(const char *listen, char *host, size_t host_size, unsigned *port);
+
+#endif

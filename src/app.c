@@ -1,0 +1,93 @@
+/*
+ * app.c - crmd's request pipeline. /healthz answers without authentication; /api/...
+ * goes through the router, then authentication (unless the route is public), then the
+ * handler; everything else is the embedded web UI.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/app.h"
+
+#include <string.h>
+
+#include "crm/db.h"
+#include "crm/json.h"
+#include "crm/log.h"
+#include "crm/router.h"
+#include "crm/routes.h"
+#include "crm/web.h"
+#include "crm/banned.h"
+
+static struct router *app_routes;
+
+void app_init(void)
+{
+	app_routes = router_new();
+	routes_register_all(app_routes);
+}
+
+void app_free(void)
+{
+	router_free(app_routes);
+	app_routes = NULL;
+}
+
+const struct router *app_router(void)
+{
+	return app_routes;
+}
+
+struct db *app_db_or_reply(struct response *res)
+{
+	struct db *db = db_thread();
+	if (!db)
+		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database cannot be opened");
+	return db;
+}
+
+static void handle_health(struct request *req, struct response *res)
+{
+	(void)req;
+	struct db *db = app_db_or_reply(res);
+	if (!db)
+		return;
+	if (db_schema_version(db) < 0) {
+		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+		return;
+	}
+	response_json(res, HTTP_OK, json_pack("{s:s}", "status", "ok"));
+}
+
+static void handle_api(struct request *req, struct response *res)
+{
+	struct route_match match;
+	switch (router_match(app_routes, req->method, req->path, &match)) {
+	case ROUTER_NOT_FOUND:
+		response_problem(res, HTTP_NOT_FOUND, "no such resource");
+		return;
+	case ROUTER_METHOD_NOT_ALLOWED:
+		response_set_header(res, "Allow", match.allow);
+		response_problemf(res, HTTP_METHOD_NOT_ALLOWED, "%s is not allowed here; use %s",
+				  req->method, match.allow);
+		return;
+	case ROUTER_FOUND:
+		break;
+	}
+	for (int i = 0; i < match.param_count; i++)
+		req->path_params[i] = match.params[i];
+	req->path_param_count = match.param_count;
+
+	/* Authentication (auth_authenticate_or_reply) is added here by the auth module. */
+	match.route->handler(req, res);
+}
+
+void app_handle(struct request *req, struct response *res)
+{
+	if (strcmp(req->path, "/healthz") == 0) {
+		handle_health(req, res);
+		return;
+	}
+	if (strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0) {
+		handle_api(req, res);
+		return;
+	}
+	web_serve(req, res);
+}

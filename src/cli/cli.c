@@ -1,0 +1,105 @@
+/*
+ * cli.c - crmctl's command table and the helpers commands share (errors, usage,
+ * password prompts).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "crm/buf.h"
+#include "crm/banned.h"
+
+const struct cli_command cli_commands[] = {
+	{ "init", "init [--admin EMAIL]",
+	  "create or upgrade the database; --admin also creates an admin with a printed password",
+	  cli_init, CLI_DATABASE_OPEN },
+	{ "migrate", "migrate", "apply the migrations the database lacks (idempotent)", cli_migrate,
+	  CLI_DATABASE_OPEN },
+	{ NULL, NULL, NULL, NULL, CLI_DATABASE_NONE },
+};
+
+void cli_error(const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	fputs("crmctl: ", stderr);
+	vfprintf(stderr, format, args);
+	fputc('\n', stderr);
+	va_end(args);
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+int cli_usage(const struct cli_command *command, bool is_error)
+{
+	FILE *out = is_error ? stderr : stdout;
+	fprintf(out, "usage: crmctl [--db PATH] %s\n%s\n", command->usage, command->summary);
+	return is_error ? CLI_USAGE : CLI_OK;
+}
+
+static char *read_line(FILE *in)
+{
+	struct buf line = BUF_INIT;
+	int c;
+	while ((c = getc(in)) != EOF && c != '\n')
+		buf_addch(&line, (char)c);
+	if (c == EOF && line.len == 0) {
+		buf_release(&line);
+		return NULL;
+	}
+	if (line.len && line.data[line.len - 1] == '\r')
+		line.data[--line.len] = '\0';
+	return buf_detach(&line, NULL);
+}
+
+static char *prompt_hidden(const char *prompt)
+{
+	FILE *tty = fopen("/dev/tty", "r+");
+	if (!tty)
+		return NULL;
+	struct termios saved, quiet;
+	fputs(prompt, tty);
+	fflush(tty);
+	bool restored = tcgetattr(fileno(tty), &saved) == 0;
+	if (restored) {
+		quiet = saved;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	char *answer = read_line(tty);
+	if (restored)
+		tcsetattr(fileno(tty), TCSAFLUSH, &saved);
+	fputc('\n', tty);
+	fclose(tty);
+	return answer;
+}
+
+char *cli_read_password(bool from_stdin, bool confirm)
+{
+	if (from_stdin)
+		return read_line(stdin);
+	char *first = prompt_hidden("Password: ");
+	if (!first || !confirm)
+		return first;
+	char *second = prompt_hidden("Repeat password: ");
+	if (!second || strcmp(first, second) != 0) {
+		cli_error("the passwords do not match");
+		free(first);
+		free(second);
+		return NULL;
+	}
+	free(second);
+	return first;
+}

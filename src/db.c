@@ -1,0 +1,462 @@
+/*
+ * db.c - SQLite connections, migrations, the prepared-statement cache and transactions.
+ *
+ * Every connection runs in WAL mode with foreign keys on and a busy timeout. Statements
+ * are cached per connection, keyed by their SQL text, so hot paths prepare nothing.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm/buf.h"
+#include "crm/embed.h"
+#include "crm/log.h"
+#include "crm/banned.h"
+
+#define DB_BUSY_TIMEOUT_MS 5000
+
+struct cached_statement {
+	char *sql;
+	uint64_t hash;
+	sqlite3_stmt *stmt;
+};
+
+struct db {
+	sqlite3 *handle;
+	struct cached_statement *cache; /* open addressing; size is a power of two */
+	size_t cache_size;
+	size_t cache_used;
+};
+
+sqlite3 *db_handle(struct db *db)
+{
+	return db->handle;
+}
+
+static uint64_t hash_text(const char *text)
+{
+	uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
+	for (; *text; text++) {
+		hash ^= (unsigned char)*text;
+		hash *= 1099511628211ULL;
+	}
+	return hash;
+}
+
+static int exec_plain(struct db *db, const char *sql)
+{
+	char *message = NULL;
+	int rc = sqlite3_exec(db->handle, sql, NULL, NULL, &message);
+	if (rc != SQLITE_OK) {
+		log_error("sqlite: %s: %s", sql, message ? message : sqlite3_errstr(rc));
+		sqlite3_free(message);
+		return -1;
+	}
+	return 0;
+}
+
+struct db *db_open(const char *path, enum db_sync_mode sync)
+{
+	sqlite3 *handle = NULL;
+	int rc = sqlite3_open_v2(path, &handle,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("cannot open database %s: %s", path,
+			  handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc));
+		sqlite3_close(handle);
+		return NULL;
+	}
+	struct db *db = xcalloc(1, sizeof(*db));
+	db->handle = handle;
+	sqlite3_busy_timeout(handle, DB_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(handle, 1);
+	if (exec_plain(db, "PRAGMA journal_mode=WAL") != 0 ||
+	    exec_plain(db, sync == DB_SYNC_FULL ? "PRAGMA synchronous=FULL"
+						: "PRAGMA synchronous=NORMAL") != 0 ||
+	    exec_plain(db, "PRAGMA foreign_keys=ON") != 0 ||
+	    exec_plain(db, "PRAGMA temp_store=MEMORY") != 0 ||
+	    exec_plain(db, "PRAGMA cache_size=-65536") != 0) {
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	for (size_t i = 0; i < db->cache_size; i++) {
+		if (db->cache[i].sql) {
+			sqlite3_finalize(db->cache[i].stmt);
+			free(db->cache[i].sql);
+		}
+	}
+	free(db->cache);
+	sqlite3_close(db->handle);
+	free(db);
+}
+
+static void cache_insert(struct db *db, char *sql, uint64_t hash, sqlite3_stmt *stmt);
+
+static void cache_grow(struct db *db)
+{
+	struct cached_statement *old = db->cache;
+	size_t old_size = db->cache_size;
+	db->cache_size = old_size ? old_size * 2 : 64;
+	db->cache = xcalloc(db->cache_size, sizeof(*db->cache));
+	db->cache_used = 0;
+	for (size_t i = 0; i < old_size; i++)
+		if (old[i].sql)
+			cache_insert(db, old[i].sql, old[i].hash, old[i].stmt);
+	free(old);
+}
+
+static void cache_insert(struct db *db, char *sql, uint64_t hash, sqlite3_stmt *stmt)
+{
+	if ((db->cache_used + 1) * 4 > db->cache_size * 3)
+		cache_grow(db);
+	size_t mask = db->cache_size - 1;
+	size_t slot = (size_t)hash & mask;
+	while (db->cache[slot].sql)
+		slot = (slot + 1) & mask;
+	db->cache[slot].sql = sql;
+	db->cache[slot].hash = hash;
+	db->cache[slot].stmt = stmt;
+	db->cache_used++;
+}
+
+sqlite3_stmt *db_prepare(struct db *db, const char *sql)
+{
+	uint64_t hash = hash_text(sql);
+	if (db->cache_size) {
+		size_t mask = db->cache_size - 1;
+		for (size_t slot = (size_t)hash & mask; db->cache[slot].sql; slot = (slot + 1) & mask) {
+			if (db->cache[slot].hash == hash && strcmp(db->cache[slot].sql, sql) == 0) {
+				sqlite3_stmt *stmt = db->cache[slot].stmt;
+				sqlite3_reset(stmt);
+				sqlite3_clear_bindings(stmt);
+				return stmt;
+			}
+		}
+	}
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("sqlite prepare failed: %s: %s", sqlite3_errmsg(db->handle), sql);
+		sqlite3_finalize(stmt);
+		return NULL;
+	}
+	cache_insert(db, xstrdup(sql), hash, stmt);
+	return stmt;
+}
+
+int db_status_from_sqlite(struct db *db, int rc, const char *context)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return DB_OK;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return DB_CONFLICT;
+		return DB_INVALID;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		log_error("database busy: %s", context);
+		return DB_BUSY;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		log_error("database write failed (%s): %s", context, sqlite3_errmsg(db->handle));
+		return DB_FULL;
+	default:
+		log_error("database error (%s): %s", context, sqlite3_errmsg(db->handle));
+		return DB_ERROR;
+	}
+}
+
+int db_begin_write(struct db *db)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "BEGIN IMMEDIATE");
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, "begin");
+}
+
+int db_begin_read(struct db *db)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "BEGIN");
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, "begin");
+}
+
+int db_commit(struct db *db)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "COMMIT");
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	int status = db_status_from_sqlite(db, rc, "commit");
+	if (status != DB_OK)
+		db_rollback(db);
+	return status;
+}
+
+void db_rollback(struct db *db)
+{
+	if (sqlite3_get_autocommit(db->handle))
+		return;
+	sqlite3_stmt *stmt = db_prepare(db, "ROLLBACK");
+	if (stmt) {
+		sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+	}
+}
+
+int64_t db_last_insert_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->handle);
+}
+
+int db_changes(struct db *db)
+{
+	return sqlite3_changes(db->handle);
+}
+
+void db_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+	if (text)
+		sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(stmt, index);
+}
+
+const char *db_column_text(sqlite3_stmt *stmt, int column)
+{
+	return (const char *)sqlite3_column_text(stmt, column);
+}
+
+/* ---------------------------------------------------------------- migrations */
+
+/* "0003_contacts.sql" -> 3; -1 when the name does not start with a number. */
+static int migration_version(const char *name)
+{
+	int version = 0, digits = 0;
+	for (; name[digits] >= '0' && name[digits] <= '9'; digits++)
+		version = version * 10 + (name[digits] - '0');
+	return digits ? version : -1;
+}
+
+int db_latest_migration(void)
+{
+	int latest = 0;
+	for (const struct embedded_file *m = embedded_migrations; m->name; m++) {
+		int version = migration_version(m->name);
+		if (version > latest)
+			latest = version;
+	}
+	return latest;
+}
+
+static int ensure_migrations_table(struct db *db)
+{
+	return exec_plain(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			      " version INTEGER PRIMARY KEY,"
+			      " name TEXT NOT NULL,"
+			      " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))");
+}
+
+static int migration_is_applied(struct db *db, int version, bool *applied)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT 1 FROM schema_migrations WHERE version = ?");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int(stmt, 1, version);
+	int rc = sqlite3_step(stmt);
+	*applied = rc == SQLITE_ROW;
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Applies one migration in its own transaction; nothing remains of it on failure. */
+static int apply_migration(struct db *db, const struct embedded_file *migration, int version,
+			   bool *applied_now)
+{
+	*applied_now = false;
+	if (db_begin_write(db) != DB_OK)
+		return -1;
+	bool applied;
+	if (migration_is_applied(db, version, &applied) != 0)
+		goto fail;
+	if (applied) { /* another process got there first */
+		db_rollback(db);
+		return 0;
+	}
+	char *message = NULL;
+	if (sqlite3_exec(db->handle, (const char *)migration->data, NULL, NULL, &message) !=
+	    SQLITE_OK) {
+		log_error("migration %s failed: %s", migration->name, message ? message : "?");
+		sqlite3_free(message);
+		goto fail;
+	}
+	sqlite3_stmt *stmt =
+		db_prepare(db, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)");
+	if (!stmt)
+		goto fail;
+	sqlite3_bind_int(stmt, 1, version);
+	db_bind_text(stmt, 2, migration->name);
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE || db_commit(db) != DB_OK)
+		goto fail;
+	*applied_now = true;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int db_migrate(struct db *db, int *applied_out)
+{
+	return db_migrate_from(db, embedded_migrations, applied_out);
+}
+
+int db_migrate_from(struct db *db, const struct embedded_file *migrations, int *applied_out)
+{
+	int applied_count = 0;
+	if (applied_out)
+		*applied_out = 0;
+	if (ensure_migrations_table(db) != 0)
+		return -1;
+	/* The table is ordered by the Makefile; apply by ascending version regardless. */
+	int previous = 0;
+	for (;;) {
+		const struct embedded_file *next = NULL;
+		int next_version = 0;
+		for (const struct embedded_file *m = migrations; m->name; m++) {
+			int version = migration_version(m->name);
+			if (version > previous && (!next || version < next_version)) {
+				next = m;
+				next_version = version;
+			}
+		}
+		if (!next)
+			break;
+		bool applied_now;
+		if (apply_migration(db, next, next_version, &applied_now) != 0)
+			return -1;
+		if (applied_now)
+			applied_count++;
+		previous = next_version;
+	}
+	if (applied_out)
+		*applied_out = applied_count;
+	return 0;
+}
+
+int db_schema_version(struct db *db)
+{
+	if (ensure_migrations_table(db) != 0)
+		return -1;
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+	if (!stmt || sqlite3_step(stmt) != SQLITE_ROW)
+		return -1;
+	int version = sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	return version;
+}
+
+/* ---------------------------------------------------------------- per-thread connections */
+
+static char *thread_db_path;
+static enum db_sync_mode thread_db_sync;
+static pthread_key_t thread_db_key;
+static pthread_once_t thread_db_once = PTHREAD_ONCE_INIT;
+
+static void close_thread_connection(void *db)
+{
+	db_close(db);
+}
+
+static void create_thread_key(void)
+{
+	pthread_key_create(&thread_db_key, close_thread_connection);
+}
+
+void db_thread_setup(const char *path, enum db_sync_mode sync)
+{
+	pthread_once(&thread_db_once, create_thread_key);
+	free(thread_db_path);
+	thread_db_path = xstrdup(path);
+	thread_db_sync = sync;
+}
+
+struct db *db_thread(void)
+{
+	struct db *db = pthread_getspecific(thread_db_key);
+	if (!db) {
+		db = db_open(thread_db_path, thread_db_sync);
+		if (db)
+			pthread_setspecific(thread_db_key, db);
+	}
+	return db;
+}
+
+void db_thread_close(void)
+{
+	struct db *db = pthread_getspecific(thread_db_key);
+	if (db) {
+		pthread_setspecific(thread_db_key, NULL);
+		db_close(db);
+	}
+}
+
+/* ---------------------------------------------------------------- backup */
+
+int db_backup(struct db *db, const char *destination)
+{
+	sqlite3 *target = NULL;
+	int rc = sqlite3_open_v2(destination, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		log_error("cannot create %s: %s", destination, sqlite3_errstr(rc));
+		sqlite3_close(target);
+		return -1;
+	}
+	sqlite3_backup *backup = sqlite3_backup_init(target, "main", db->handle, "main");
+	if (!backup) {
+		log_error("backup failed: %s", sqlite3_errmsg(target));
+		sqlite3_close(target);
+		return -1;
+	}
+	/* One step copies everything under one read transaction: in WAL mode writers go on,
+	 * and the copy is a consistent snapshot (stepping in pieces would restart on every
+	 * write by another process). */
+	int attempts = 0;
+	do {
+		rc = sqlite3_backup_step(backup, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(20);
+	} while ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && ++attempts < 250);
+	sqlite3_backup_finish(backup);
+	if (rc != SQLITE_DONE) {
+		log_error("backup failed: %s", sqlite3_errstr(rc));
+		sqlite3_close(target);
+		return -1;
+	}
+	sqlite3_close(target);
+	return 0;
+}

@@ -1,0 +1,407 @@
+/*
+ * http.c - the libmicrohttpd server: thread pool with epoll, request body collection with
+ * the 1 MiB limit, response conversion, security headers and the access log.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include "crm/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "crm/log.h"
+#include "crm/timeutil.h"
+#include "crm/banned.h"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	http_handler_fn handler;
+	unsigned port;
+};
+
+/* What we keep for one request while its body arrives. */
+struct http_connection_state {
+	int64_t started_us;
+	struct buf body;
+	bool too_large;
+	int status;        /* the status sent, for the access log */
+	int64_t user_id;   /* the authenticated user, for the access log */
+	char *path;        /* copy of the path, for the access log */
+	char *method;
+};
+
+/* ---------------------------------------------------------------- request accessors */
+
+const char *request_header(const struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
+}
+
+const char *request_query(const struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_visit {
+	int (*visit)(void *context, const char *name, const char *value);
+	void *context;
+	int result;
+};
+
+static enum MHD_Result visit_query_argument(void *cls, enum MHD_ValueKind kind, const char *key,
+					    const char *value)
+{
+	(void)kind;
+	struct query_visit *visit = cls;
+	visit->result = visit->visit(visit->context, key, value);
+	return visit->result ? MHD_NO : MHD_YES;
+}
+
+int request_query_each(const struct request *req,
+		       int (*visit)(void *context, const char *name, const char *value),
+		       void *context)
+{
+	struct query_visit state = { visit, context, 0 };
+	MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, visit_query_argument,
+				  &state);
+	return state.result;
+}
+
+const char *request_cookie(const struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->connection, MHD_COOKIE_KIND, name);
+}
+
+/* ---------------------------------------------------------------- responses */
+
+void response_init(struct response *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->status = HTTP_INTERNAL_ERROR;
+	res->content_type = "text/plain; charset=utf-8";
+}
+
+void response_release(struct response *res)
+{
+	if (!res->body_is_static)
+		free(res->body);
+	for (int i = 0; i < res->header_count; i++) {
+		free(res->header_names[i]);
+		free(res->header_values[i]);
+	}
+	memset(res, 0, sizeof(*res));
+}
+
+void response_set_header(struct response *res, const char *name, const char *value)
+{
+	for (int i = 0; i < res->header_count; i++) {
+		if (strcasecmp(res->header_names[i], name) == 0) {
+			free(res->header_values[i]);
+			res->header_values[i] = xstrdup(value);
+			return;
+		}
+	}
+	if (res->header_count == HTTP_MAX_RESPONSE_HEADERS) {
+		log_error("too many response headers; dropped %s", name);
+		return;
+	}
+	res->header_names[res->header_count] = xstrdup(name);
+	res->header_values[res->header_count] = xstrdup(value);
+	res->header_count++;
+}
+
+void response_set_body(struct response *res, int status, const char *content_type, char *body,
+		       size_t len)
+{
+	if (!res->body_is_static)
+		free(res->body);
+	res->status = status;
+	res->content_type = content_type;
+	res->body = body;
+	res->body_len = len;
+	res->body_is_static = false;
+}
+
+void response_set_static_body(struct response *res, int status, const char *content_type,
+			      const void *body, size_t len)
+{
+	if (!res->body_is_static)
+		free(res->body);
+	res->status = status;
+	res->content_type = content_type;
+	res->body = (char *)body;
+	res->body_len = len;
+	res->body_is_static = true;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *connection, struct response *res)
+{
+	struct MHD_Response *mhd_response;
+	if (res->body_is_static || !res->body) {
+		mhd_response = MHD_create_response_from_buffer(res->body_len,
+							       res->body ? res->body : (char *)"",
+							       MHD_RESPMEM_PERSISTENT);
+	} else {
+		mhd_response = MHD_create_response_from_buffer(res->body_len, res->body,
+							       MHD_RESPMEM_MUST_FREE);
+		res->body = NULL; /* libmicrohttpd frees it now */
+	}
+	if (!mhd_response)
+		return MHD_NO;
+	if (res->body_len || res->status != HTTP_NO_CONTENT)
+		MHD_add_response_header(mhd_response, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+	MHD_add_response_header(mhd_response, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(mhd_response, "X-Frame-Options", "DENY");
+	MHD_add_response_header(mhd_response, "Referrer-Policy", "same-origin");
+	for (int i = 0; i < res->header_count; i++)
+		MHD_add_response_header(mhd_response, res->header_names[i], res->header_values[i]);
+	enum MHD_Result result = MHD_queue_response(connection, (unsigned)res->status, mhd_response);
+	MHD_destroy_response(mhd_response);
+	return result;
+}
+
+static enum MHD_Result send_simple_problem(struct MHD_Connection *connection,
+					   struct http_connection_state *state, int status,
+					   const char *title, const char *detail)
+{
+	struct response res;
+	response_init(&res);
+	struct buf body = BUF_INIT;
+	buf_addf(&body,
+		 "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}", title,
+		 status, detail);
+	size_t len;
+	char *data = buf_detach(&body, &len);
+	response_set_body(&res, status, "application/problem+json", data, len);
+	state->status = status;
+	enum MHD_Result result = send_response(connection, &res);
+	response_release(&res);
+	return result;
+}
+
+/* ---------------------------------------------------------------- request handling */
+
+static void client_address_text(struct MHD_Connection *connection, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, size, "unknown");
+	if (!info || !info->client_addr)
+		return;
+	const struct sockaddr *address = info->client_addr;
+	if (address->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)address)->sin_addr, out,
+			  (socklen_t)size);
+	else if (address->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)address)->sin6_addr,
+			  out, (socklen_t)size);
+}
+
+static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connection *connection,
+				struct http_connection_state *state, const char *url,
+				const char *method)
+{
+	char address[INET6_ADDRSTRLEN + 1];
+	client_address_text(connection, address, sizeof(address));
+	struct request req = {
+		.method = method,
+		.path = url,
+		.body = state->body.data,
+		.body_len = state->body.len,
+		.client_address = address,
+		.connection = connection,
+	};
+	struct response res;
+	response_init(&res);
+	server->handler(&req, &res);
+	state->status = res.status;
+	state->user_id = req.log_user_id;
+	enum MHD_Result result = send_response(connection, &res);
+	response_release(&res);
+	return result;
+}
+
+static enum MHD_Result handle_access(void *cls, struct MHD_Connection *connection,
+				     const char *url, const char *method, const char *version,
+				     const char *upload_data, size_t *upload_data_size,
+				     void **connection_state)
+{
+	(void)version;
+	struct http_server *server = cls;
+	struct http_connection_state *state = *connection_state;
+	if (!state) {
+		state = xcalloc(1, sizeof(*state));
+		state->started_us = time_monotonic_us();
+		buf_init(&state->body);
+		state->path = xstrdup(url);
+		state->method = xstrdup(method);
+		*connection_state = state;
+		const char *length =
+			MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
+		/* A body a little too large is read and dropped so that simple clients see the 413;
+		 * a huge one is refused at once (the connection closes). */
+		if (length && strtoull(length, NULL, 10) > 8 * HTTP_MAX_BODY)
+			return send_simple_problem(connection, state, HTTP_PAYLOAD_TOO_LARGE,
+						   "Content Too Large",
+						   "the request body is larger than 1 MiB");
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!state->too_large) {
+			if (state->body.len + *upload_data_size > HTTP_MAX_BODY) {
+				state->too_large = true;
+				buf_release(&state->body);
+			} else {
+				buf_add(&state->body, upload_data, *upload_data_size);
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (state->too_large)
+		return send_simple_problem(connection, state, HTTP_PAYLOAD_TOO_LARGE,
+					   "Content Too Large", "the request body is larger than 1 MiB");
+	if (memchr(state->body.data, '\0', state->body.len))
+		return send_simple_problem(connection, state, HTTP_BAD_REQUEST, "Bad Request",
+					   "the request body contains a NUL byte");
+	return dispatch(server, connection, state, url, method);
+}
+
+static void handle_completed(void *cls, struct MHD_Connection *connection,
+			     void **connection_state, enum MHD_RequestTerminationCode code)
+{
+	(void)cls;
+	(void)connection;
+	(void)code;
+	struct http_connection_state *state = *connection_state;
+	if (!state)
+		return;
+	if (state->status)
+		log_request(state->method, state->path, state->status,
+			    time_monotonic_us() - state->started_us, state->user_id);
+	buf_release(&state->body);
+	free(state->path);
+	free(state->method);
+	free(state);
+	*connection_state = NULL;
+}
+
+static void log_mhd_error(void *cls, const char *format, va_list args)
+{
+	(void)cls;
+	struct buf message = BUF_INIT;
+	buf_vaddf(&message, format, args);
+	while (message.len && message.data[message.len - 1] == '\n')
+		message.data[--message.len] = '\0';
+	log_warn("http: %s", message.data);
+	buf_release(&message);
+}
+
+/* ---------------------------------------------------------------- server lifecycle */
+
+int http_parse_listen(const char *listen, char *host, size_t host_size, unsigned *port)
+{
+	const char *colon;
+	const char *host_start = listen;
+	size_t host_len;
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		host_start = listen + 1;
+		host_len = (size_t)(close - host_start);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			return -1;
+		host_len = (size_t)(colon - listen);
+	}
+	if (host_len == 0 || host_len >= host_size)
+		return -1;
+	char *end;
+	unsigned long value = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end || value > 65535)
+		return -1;
+	memcpy(host, host_start, host_len);
+	host[host_len] = '\0';
+	*port = (unsigned)value;
+	return 0;
+}
+
+struct http_server *http_server_start(const struct http_server_options *options)
+{
+	char host[128];
+	unsigned port;
+	if (http_parse_listen(options->listen, host, sizeof(host), &port) != 0) {
+		log_error("--listen %s: expected HOST:PORT", options->listen);
+		return NULL;
+	}
+	struct sockaddr_storage address;
+	memset(&address, 0, sizeof(address));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_USE_ITC;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		log_error("--listen %s: the host must be an IPv4 or IPv6 address", options->listen);
+		return NULL;
+	}
+	unsigned threads = options->threads;
+	if (threads == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = cores > 0 ? (unsigned)cores : 2;
+	}
+	struct http_server *server = xcalloc(1, sizeof(*server));
+	server->handler = options->handler;
+	server->daemon = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, handle_access, server,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd_error, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_NOTIFY_COMPLETED, handle_completed, server,
+		MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		MHD_OPTION_CONNECTION_LIMIT, 1024u,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u,
+		MHD_OPTION_END);
+	if (!server->daemon) {
+		log_error("cannot listen on %s", options->listen);
+		free(server);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon,
+							       MHD_DAEMON_INFO_BIND_PORT);
+	server->port = info ? info->port : port;
+	return server;
+}
+
+unsigned http_server_port(struct http_server *server)
+{
+	return server->port;
+}
+
+void http_server_stop(struct http_server *server)
+{
+	if (!server)
+		return;
+	MHD_socket listen_socket = MHD_quiesce_daemon(server->daemon);
+	MHD_stop_daemon(server->daemon);
+	if (listen_socket != MHD_INVALID_SOCKET)
+		close(listen_socket);
+	free(server);
+}

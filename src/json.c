@@ -1,0 +1,158 @@
+/*
+ * json.c - JSON responses, request bodies and problem details (RFC 9457).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/json.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crm/buf.h"
+#include "crm/banned.h"
+
+const char *http_status_title(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+char *json_to_text(const json_t *value, size_t *len_out)
+{
+	char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!text)
+		text = xstrdup("null");
+	if (len_out)
+		*len_out = strlen(text);
+	return text;
+}
+
+void response_json(struct response *res, int status, json_t *value)
+{
+	size_t len;
+	char *text = json_to_text(value, &len);
+	json_decref(value);
+	response_set_body(res, status, "application/json", text, len);
+}
+
+void response_problem_errors(struct response *res, int status, const char *detail,
+			     json_t *errors)
+{
+	json_t *problem = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
+				    http_status_title(status), "status", status, "detail",
+				    detail ? detail : http_status_title(status));
+	if (errors)
+		json_object_set_new(problem, "errors", errors);
+	size_t len;
+	char *text = json_to_text(problem, &len);
+	json_decref(problem);
+	response_set_body(res, status, "application/problem+json", text, len);
+}
+
+void response_problem(struct response *res, int status, const char *detail)
+{
+	response_problem_errors(res, status, detail, NULL);
+}
+
+void response_problemf(struct response *res, int status, const char *format, ...)
+{
+	struct buf detail = BUF_INIT;
+	va_list args;
+	va_start(args, format);
+	buf_vaddf(&detail, format, args);
+	va_end(args);
+	response_problem(res, status, detail.data);
+	buf_release(&detail);
+}
+
+/* True when the Content-Type is application/json (parameters such as charset allowed). */
+static bool is_json_content_type(const char *content_type)
+{
+	if (!content_type)
+		return false;
+	while (*content_type == ' ')
+		content_type++;
+	size_t len = strlen("application/json");
+	if (strncasecmp(content_type, "application/json", len) != 0)
+		return false;
+	char next = content_type[len];
+	return next == '\0' || next == ';' || next == ' ';
+}
+
+json_t *request_json_object_or_reply(struct request *req, struct response *res)
+{
+	if (!is_json_content_type(request_header(req, "Content-Type"))) {
+		response_problem(res, HTTP_UNSUPPORTED_MEDIA_TYPE,
+				 "the body must be JSON with Content-Type: application/json");
+		return NULL;
+	}
+	json_error_t error;
+	json_t *value = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &error);
+	if (!value) {
+		response_problemf(res, HTTP_BAD_REQUEST, "malformed JSON at line %d, column %d: %s",
+				  error.line, error.column, error.text);
+		return NULL;
+	}
+	if (!json_is_object(value)) {
+		json_decref(value);
+		response_problem(res, HTTP_UNPROCESSABLE, "the body must be a JSON object");
+		return NULL;
+	}
+	return value;
+}
+
+void field_errors_add(struct field_errors *errors, const char *field, const char *format, ...)
+{
+	struct buf message = BUF_INIT;
+	va_list args;
+	va_start(args, format);
+	buf_vaddf(&message, format, args);
+	va_end(args);
+	if (!errors->list)
+		errors->list = json_array();
+	json_array_append_new(errors->list,
+			      json_pack("{s:s, s:s}", "field", field, "message", message.data));
+	buf_release(&message);
+}
+
+bool field_errors_any(const struct field_errors *errors)
+{
+	return errors->list && json_array_size(errors->list) > 0;
+}
+
+void field_errors_reply(struct field_errors *errors, struct response *res)
+{
+	json_t *first = json_array_get(errors->list, 0);
+	struct buf detail = BUF_INIT;
+	buf_addf(&detail, "%s: %s", json_string_value(json_object_get(first, "field")),
+		 json_string_value(json_object_get(first, "message")));
+	if (json_array_size(errors->list) > 1)
+		buf_addf(&detail, " (and %zu more)", json_array_size(errors->list) - 1);
+	response_problem_errors(res, HTTP_UNPROCESSABLE, detail.data, errors->list);
+	errors->list = NULL;
+	buf_release(&detail);
+}
+
+void field_errors_release(struct field_errors *errors)
+{
+	json_decref(errors->list);
+	errors->list = NULL;
+}

@@ -1,0 +1,49 @@
+"""test_health.py - the server starts, answers /healthz without authentication, serves the
+web UI, routes unknown API paths to 404 problems and stops cleanly on SIGTERM."""
+import harness
+
+
+class HealthTest(harness.ServerTestCase):
+    def test_healthz_needs_no_auth(self):
+        status, headers, body = self.api("GET", "/healthz")
+        self.assertEqual(200, status)
+        self.assertEqual({"status": "ok"}, body)
+        self.assertEqual("application/json", headers["content-type"])
+
+    def test_unknown_api_path_is_problem_404(self):
+        self.assertProblem(self.api("GET", "/api/v1/no-such-thing"), 404)
+
+    def test_web_index_is_served_with_security_headers(self):
+        status, headers, body = self.api("GET", "/")
+        self.assertEqual(200, status)
+        self.assertTrue(headers["content-type"].startswith("text/html"))
+        self.assertIn("<html", body)
+        self.assertIn("default-src 'self'", headers["content-security-policy"])
+        self.assertEqual("nosniff", headers["x-content-type-options"])
+        self.assertEqual("DENY", headers["x-frame-options"])
+        etag = headers["etag"]
+        status, _, _ = self.api("GET", "/", headers={"If-None-Match": etag})
+        self.assertEqual(304, status)
+
+    def test_missing_web_file_is_404(self):
+        status, _, _ = self.api("GET", "/no-such-file.js")
+        self.assertEqual(404, status)
+
+    def test_oversized_body_is_413(self):
+        body = b"{" + b" " * (1024 * 1024 + 10) + b"}"
+        self.assertProblem(self.api("POST", "/api/v1/contacts", raw=body), 413)
+
+    def test_request_is_logged(self):
+        self.api("GET", "/healthz")
+        self.assertTrue(any("GET /healthz 200" in line for line in self.server.log),
+                        "no access log line in %r" % self.server.log[-5:])
+
+
+class RestartTest(harness.ServerTestCase):
+    def test_restart_keeps_database_and_schema(self):
+        self.server.stop()
+        result = self.crmctl("migrate")
+        self.assertIn("0 migrations applied", result.stdout)
+        self.server.start()
+        status, _, _ = self.api("GET", "/healthz")
+        self.assertEqual(200, status)
