@@ -3,6 +3,7 @@
 
 #include "check.h"
 #include "crm/buf.h"
+#include "crm/cursor.h"
 #include "crm/http.h"
 #include "crm/timeutil.h"
 
@@ -69,8 +70,27 @@ static void test_listen_parsing(void)
 	CHECK_INT(-1, http_parse_listen("127.0.0.1:", host, sizeof(host), &port));
 }
 
+static void test_cursor_round_trip_and_rejects(void)
+{
+	json_t *value = json_string("Müller");
+	char *text = cursor_encode("last_name", value, 42);
+	json_decref(value);
+	json_t *decoded = NULL;
+	int64_t id = 0;
+	CHECK_INT(0, cursor_decode(text, "last_name", &decoded, &id));
+	CHECK_INT(42, id);
+	CHECK_STR("Müller", json_string_value(decoded));
+	json_decref(decoded);
+	CHECK_INT(-1, cursor_decode(text, "email", &decoded, &id)); /* made for another sort */
+	free(text);
+	CHECK_INT(-1, cursor_decode("not a cursor!", "id", &decoded, &id));
+	CHECK_INT(-1, cursor_decode("", "id", &decoded, &id));
+	CHECK_INT(-1, cursor_decode("WzEsMiwzXQ", "id", &decoded, &id)); /* [1,2,3] */
+}
+
 int main(void)
 {
+	RUN(test_cursor_round_trip_and_rejects);
 	RUN(test_buf);
 	RUN(test_time);
 	RUN(test_listen_parsing);
