@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/log.h"
@@ -56,6 +57,12 @@ static void handle_health(struct request *req, struct response *res)
 	response_json(res, HTTP_OK, json_pack("{s:s}", "status", "ok"));
 }
 
+static bool is_unsafe_method(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+	       strcmp(method, "OPTIONS") != 0;
+}
+
 static void handle_api(struct request *req, struct response *res)
 {
 	struct route_match match;
@@ -75,8 +82,19 @@ static void handle_api(struct request *req, struct response *res)
 		req->path_params[i] = match.params[i];
 	req->path_param_count = match.param_count;
 
-	/* Authentication (auth_authenticate_or_reply) is added here by the auth module. */
+	struct auth_context caller;
+	if (!(match.route->flags & ROUTE_PUBLIC)) {
+		struct db *db = app_db_or_reply(res);
+		if (!db)
+			return;
+		bool check_csrf = is_unsafe_method(req->method) && !(match.route->flags & ROUTE_NO_CSRF);
+		if (auth_authenticate_or_reply(db, req, res, check_csrf, &caller) != 0)
+			return;
+		req->auth = &caller;
+		req->log_user_id = caller.user_id;
+	}
 	match.route->handler(req, res);
+	req->auth = NULL;
 }
 
 void app_handle(struct request *req, struct response *res)

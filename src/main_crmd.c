@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crm/app.h"
+#include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/http.h"
 #include "crm/log.h"
@@ -19,7 +20,8 @@
 
 static const char usage_text[] =
 	"usage: crmd [--db PATH] [--listen HOST:PORT] [--threads N] [--log-format text|json]\n"
-	"            [--log-level error|warn|info|debug] [--durable] [--version] [--help]\n"
+	"            [--log-level error|warn|info|debug] [--durable] [--secure-cookies]\n"
+	"            [--version] [--help]\n"
 	"\n"
 	"Serves the CRM's REST API under /api/v1, the web UI at / and /healthz.\n"
 	"  --db PATH          database file (default ./crm.db, or $CRM_DB); created if missing\n"
@@ -29,7 +31,8 @@ static const char usage_text[] =
 	"  --log-format F     text (default) or json, one line per request\n"
 	"  --log-level L      error, warn, info (default) or debug\n"
 	"  --durable          synchronous=FULL: committed writes survive a power loss\n"
-	"                     (default NORMAL: they survive a crash of crmd, not of the machine)\n";
+	"                     (default NORMAL: they survive a crash of crmd, not of the machine)\n"
+	"  --secure-cookies   mark the session cookie Secure (when served behind HTTPS)\n";
 
 struct crmd_options {
 	const char *db_path;
@@ -38,6 +41,7 @@ struct crmd_options {
 	enum log_format log_format;
 	enum log_level log_level;
 	bool durable;
+	bool secure_cookies;
 };
 
 /* Returns 0 to go on, 1 to exit 0 (--help, --version), 2 on a usage error. */
@@ -50,6 +54,7 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "log-format", required_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "durable", no_argument, NULL, 'D' },
+		{ "secure-cookies", no_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -60,6 +65,7 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 	options->log_format = LOG_FORMAT_TEXT;
 	options->log_level = LOG_LEVEL_INFO;
 	options->durable = false;
+	options->secure_cookies = false;
 	int option;
 	while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (option) {
@@ -104,6 +110,9 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		}
 		case 'D':
 			options->durable = true;
+			break;
+		case 'S':
+			options->secure_cookies = true;
 			break;
 		case 'V':
 			printf("crmd %s\n", CRM_VERSION);
@@ -154,6 +163,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	db_thread_setup(options.db_path, sync);
+	auth_set_secure_cookies(options.secure_cookies);
+	auth_init();
 	app_init();
 	struct http_server_options server_options = {
 		.listen = options.listen,

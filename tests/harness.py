@@ -118,11 +118,20 @@ class Server:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def request(self, method, path, body=None, headers=None, key=None, raw=None,
-                content_type="application/json"):
-        """Sends one request. body: JSON-encodable (or raw bytes via raw=). Returns
-        (status, headers dict with lower-case names, parsed JSON body or text or None)."""
+                content_type="application/json", cookie=None, csrf=None, session=None):
+        """Sends one request. body: JSON-encodable (or raw bytes via raw=). key: a bearer
+        API key. cookie: the crm_session cookie value; csrf: the X-CSRF-Token header;
+        session: a LoginSession from login() (sets both). Returns (status, headers dict
+        with lower-case names, parsed JSON body or text or None)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         all_headers = dict(headers or {})
+        if session is not None:
+            cookie = session.cookie if cookie is None else cookie
+            csrf = session.csrf_token if csrf is None else csrf
+        if cookie is not None:
+            all_headers["Cookie"] = "crm_session=" + cookie
+        if csrf is not None:
+            all_headers["X-CSRF-Token"] = csrf
         data = raw
         if body is not None:
             data = json.dumps(body).encode()
@@ -151,18 +160,75 @@ class Server:
         return response.status, response_headers, parsed
 
 
+class LoginSession:
+    """A browser session from POST /api/v1/auth/login: pass it as session= to requests."""
+
+    def __init__(self, status, headers, body, cookie, csrf_token):
+        self.status, self.headers, self.body = status, headers, body
+        self.cookie, self.csrf_token = cookie, csrf_token
+        self.user = body.get("user") if isinstance(body, dict) else None
+
+    def __iter__(self):  # cookie, csrf = self.login(...)
+        return iter((self.cookie, self.csrf_token))
+
+    def __repr__(self):
+        return "LoginSession(%d, %r)" % (self.status, self.body)
+
+
+def session_cookie_from(headers):
+    """The crm_session value in a Set-Cookie header, or None."""
+    match = re.search(r"(?:^|[\s,])crm_session=([^;,\s]*)", headers.get("set-cookie", ""))
+    return match.group(1) if match else None
+
+
 class ServerTestCase(unittest.TestCase):
-    """One crmd per test class, with an admin user and an admin API key ready."""
+    """One crmd per test class, with an admin user and an admin API key ready:
+    cls.admin_email / cls.admin_password (for login()), cls.admin_id and cls.admin_key
+    (a bearer key). make_user() adds more users, also while crmd runs."""
 
     server = None
+    admin_email = "admin@example.com"
     admin_password = "admin-password-1"
+    admin_id = None
+    admin_key = None
+    server_args = ()  # extra crmd flags for this class, e.g. ("--secure-cookies",)
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = Server(extra_args=cls.server_args)
         crmctl(cls.server.db_path, "init")
+        cls.admin_id, cls.admin_key = cls.make_user(cls.admin_email, "admin",
+                                                    password=cls.admin_password, name="Admin")
         cls.setup_database()
         cls.server.start()
+
+    @classmethod
+    def make_user(cls, email, role, team=None, password="password-123", name=None,
+                  key_name="test key", read_only=False):
+        """Creates a user with crmctl (works while crmd runs) and an API key for them.
+        Returns (user_id, api_key)."""
+        args = ["user", "add", email, "--name", name or email.split("@")[0], "--role", role,
+                "--password-stdin"]
+        if team is not None:
+            args += ["--team", team]
+        created = crmctl(cls.server.db_path, *args, stdin=password + "\n")
+        match = re.search(r"created user (\d+)", created.stdout)
+        if not match:
+            raise AssertionError("crmctl user add printed no id: %r" % created)
+        key_args = ["key", "create", "--user", email, "--name", key_name]
+        if read_only:
+            key_args.append("--read-only")
+        key = crmctl(cls.server.db_path, *key_args).stdout.strip()
+        return int(match.group(1)), key
+
+    def login(self, email, password):
+        """POST /api/v1/auth/login. Returns a LoginSession (status, headers, body, cookie,
+        csrf_token; cookie and csrf_token are None when the login failed)."""
+        status, headers, body = self.api("POST", "/api/v1/auth/login",
+                                         {"email": email, "password": password})
+        cookie = session_cookie_from(headers) if status == 200 else None
+        csrf = body.get("csrf_token") if status == 200 and isinstance(body, dict) else None
+        return LoginSession(status, headers, body, cookie, csrf)
 
     @classmethod
     def setup_database(cls):

@@ -56,7 +56,36 @@ void auth_routes_register(struct router *router);
 int auth_password_hash(const char *password, char out[128]);
 bool auth_password_verify(const char *hash, const char *password);
 
-/* Limits concurrent Argon2id computations to the number of cores. */
+/*
+ * Limits concurrent Argon2id computations to the number of cores (each takes 64 MiB) and
+ * prepares the dummy hash that logins for unknown accounts are checked against. Safe to
+ * call more than once; the password functions call it themselves when needed.
+ */
 void auth_init(void);
+
+/* Adds `Secure` to the session cookie (crmd --secure-cookies, behind HTTPS). */
+void auth_set_secure_cookies(bool secure);
+
+/* Session lifetime: absolute, and since the last request. */
+#define AUTH_SESSION_ABSOLUTE_SECONDS (12 * 3600)
+#define AUTH_SESSION_IDLE_SECONDS (30 * 60)
+/* Login throttling: failures within the window, per account and per client address. */
+#define AUTH_THROTTLE_WINDOW_SECONDS (15 * 60)
+#define AUTH_THROTTLE_ACCOUNT_LIMIT 10
+#define AUTH_THROTTLE_ADDRESS_LIMIT 50
+
+/* "crm_" + base64url of 32 random bytes, plus NUL, with room to spare. */
+#define AUTH_KEY_TEXT_SIZE 64
+#define AUTH_KEY_PREFIX "crm_"
+
+/*
+ * Creates an API key for `user_id`: random 256 bits, stored only as a hash, audited as
+ * done by `actor_user_id`/`actor`. `expires_at` (RFC 3339) may be NULL for no expiry.
+ * Writes the key text (to be shown once) into `key_out` and its id into *id_out.
+ * Returns a db_status.
+ */
+int auth_key_create(struct db *db, int64_t user_id, const char *name, bool read_only,
+		    const char *expires_at, int64_t actor_user_id, const char *actor,
+		    char key_out[AUTH_KEY_TEXT_SIZE], int64_t *id_out);
 
 #endif

@@ -46,8 +46,48 @@ int cli_usage(const struct cli_command *command, bool is_error);
  */
 char *cli_read_password(bool from_stdin, bool confirm);
 
+/*
+ * One option of a command (src/cli/cli_options.c). With `value`, the option takes an
+ * argument ("--name NAME" or "--name=NAME") stored there (borrowed from argv); with
+ * `flag`, it is a switch that sets *flag.
+ */
+struct cli_option {
+	const char *name; /* "--name" */
+	const char **value;
+	bool *flag;
+};
+/*
+ * Parses the arguments of command `words` ("user add"): options (terminated by an entry
+ * with NULL name) in any order and exactly `positional_count` other words into
+ * `positional`. Returns CLI_OK, or CLI_USAGE after printing what is wrong and the usage.
+ */
+int cli_parse_options(const char *words, int argc, char **argv, const struct cli_option *options,
+		      const char **positional, int positional_count);
+/* Prints the usage of command `words` on stderr after `message`; returns CLI_USAGE. */
+int cli_usage_error(const char *words, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Commands, implemented in src/cli/. */
 int cli_init(struct cli_context *cli, int argc, char **argv);
 int cli_migrate(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_users.c */
+int cli_user_add(struct cli_context *cli, int argc, char **argv);
+int cli_user_list(struct cli_context *cli, int argc, char **argv);
+int cli_user_passwd(struct cli_context *cli, int argc, char **argv);
+int cli_user_disable(struct cli_context *cli, int argc, char **argv);
+int cli_user_enable(struct cli_context *cli, int argc, char **argv);
+int cli_user_set(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_roles.c */
+int cli_role_list(struct cli_context *cli, int argc, char **argv);
+int cli_role_show(struct cli_context *cli, int argc, char **argv);
+int cli_role_create(struct cli_context *cli, int argc, char **argv);
+int cli_role_grant(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_keys.c */
+int cli_key_create(struct cli_context *cli, int argc, char **argv);
+int cli_key_list(struct cli_context *cli, int argc, char **argv);
+int cli_key_revoke(struct cli_context *cli, int argc, char **argv);
+int cli_session_revoke(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_backup.c */
+int cli_backup(struct cli_context *cli, int argc, char **argv);
 
 #endif

@@ -1,0 +1,417 @@
+/*
+ * resource.h - the generic REST resource: API.md section 4 (Conventions) written once.
+ *
+ * A resource (contacts, companies, ...) is a static `struct resource` descriptor: its name,
+ * its SQL table and a table of fields with their types and flags. From the descriptor this
+ * module serves, for /api/v1/<name>:
+ *
+ *   GET    /api/v1/<name>                        list: filters, q, sort, keyset pagination
+ *   POST   /api/v1/<name>                        create: 201 + Location (+ Idempotency-Key)
+ *   GET    /api/v1/<name>/{id}                   one record with ETag: "<version>"
+ *   PATCH  /api/v1/<name>/{id}                   JSON merge patch (RFC 7396), If-Match
+ *   PUT    /api/v1/<name>/{id}                   full replacement, If-Match
+ *   DELETE /api/v1/<name>/{id}                   204, If-Match
+ *   GET    /api/v1/<name>/external/{external_id} one record by its external_id
+ *   PUT    /api/v1/<name>/external/{external_id} create (201) or replace (200): idempotent sync
+ *
+ * The SQL is built in src/resource_store.c from the descriptor's compiled-in table and
+ * column names only; every value is a bound parameter. HTTP handling (validation,
+ * permissions, problem answers) is src/resource.c. A resource module (src/contacts.c)
+ * holds only its descriptor and its own rules (hooks) and registers with
+ * resource_routes_register().
+ *
+ * Storage. The table has `id INTEGER PRIMARY KEY`, `created_at`, `updated_at` (RFC 3339 UTC
+ * text), `version INTEGER` and one column per field, named like the field:
+ *   STRING, TEXT, EMAIL, ENUM, CURRENCY, TIMESTAMP, DATE   TEXT (NULL when absent)
+ *   INTEGER, REFERENCE                                     INTEGER (NULL when absent)
+ *   BOOLEAN                                                INTEGER 0/1 (NULL when absent)
+ *   TAGS                                                   TEXT NOT NULL, a JSON array
+ *   OBJECT                                                 TEXT, a JSON object
+ * The tags of a TAGS field are also kept in the table record_tags (entity = resource name)
+ * on every write, for the indexed ?tag= filter. An `fts_table` (FTS5, content_rowid = id)
+ * is kept in sync by the table's triggers; the store only queries it.
+ *
+ * Input rules (every rule breaks with a 422 naming the field; all bad fields are listed):
+ *   - Unknown members and read-only ones (id, created_at, updated_at, version and fields
+ *     flagged RESOURCE_FIELD_READ_ONLY) are refused, never ignored.
+ *   - STRING: single line (no control characters), leading and trailing white space is
+ *     trimmed, and an empty string means null. TEXT: multi-line, kept as sent; "" means
+ *     null. Lengths count characters (code points): max_length, or the defaults below.
+ *   - EMAIL: a STRING that must look like local@domain.tld.
+ *   - INTEGER: a JSON integer within [min, max] when either is non-zero. BOOLEAN: true/false.
+ *   - TIMESTAMP: RFC 3339 with offset, stored as UTC "2026-11-23T16:00:00Z" (fractions
+ *     dropped). DATE: "YYYY-MM-DD" (a valid calendar date).
+ *   - ENUM: one of `values`. CURRENCY: an ISO 4217 code, three capital letters ("EUR").
+ *   - REFERENCE: the id (integer > 0) of a record of the resource named `references`, or of
+ *     a user when `references` is "users". The record must exist and the caller must be
+ *     allowed to read it; otherwise 422 naming the field (the same answer for both, so the
+ *     answer does not reveal records the caller may not see).
+ *   - TAGS: an array of at most RESOURCE_TAGS_MAX non-empty single-line strings of at most
+ *     RESOURCE_TAG_MAX_LENGTH characters, trimmed; duplicates are dropped (first one kept).
+ *     Never null: null (or absent) is [].
+ *   - OBJECT with `members`: a typed object whose members follow their own field rules
+ *     (errors name "consent.email"); unknown members are refused; absent members read as
+ *     null. May be null.
+ *     OBJECT without `members`: a free-form object (custom fields) of at most
+ *     RESOURCE_OBJECT_MAX_BYTES serialised and RESOURCE_OBJECT_MAX_DEPTH levels. Never
+ *     null: null (or absent) is {}.
+ *   - REQUIRED fields must be non-null in the resulting record (after defaults and hooks).
+ *   - A field flagged RESOURCE_FIELD_DEFAULT_CALLER (owner_id) is the caller's user id when
+ *     a create leaves it out (an explicit null means "no owner"); a full replacement that
+ *     leaves it out keeps the current value.
+ *   - UNIQUE fields (external_id) that collide with another record answer 409 naming the
+ *     field. The field named "external_id" must not contain '/' (it is a URL segment).
+ *
+ * Writes. POST creates; PATCH merges (RFC 7396: null clears a field, i.e. sets it to null,
+ * [] or {} as above; objects merge recursively, arrays are replaced); PUT replaces every
+ * writable field (absent ones are cleared, except DEFAULT_CALLER ones). A write that
+ * changes nothing stores nothing: no version bump, no audit entry (this is what makes a
+ * repeated PUT /external/{id} idempotent). Otherwise version + 1 and updated_at = now.
+ * Each write runs in one BEGIN IMMEDIATE transaction with its audit_record() entry
+ * (before/after as JSON); If-Match ("<version>", a list of them, or *) is compared inside
+ * it, so two writers cannot both win: the loser gets 412. DB_BUSY and DB_FULL answer 503.
+ *
+ * Idempotency-Key on POST (1 to 255 visible ASCII characters, else 400): the first answer
+ * to a successful create is stored with the key (per user) in the create's transaction;
+ * within 24 hours a repeat with the same key, method, path and body gets that answer again
+ * (with the header Idempotent-Replayed: true) and creates nothing. The same key with another
+ * path or body answers 422 (the key is bound to its first request). Failed creates are not
+ * stored: repeating them repeats the check.
+ *
+ * Permissions (API.md section 3) use the resource's `owner_field`: reads of one record the
+ * caller may not read answer 404; lists are filtered by the read scope (none: 403); writes
+ * need the write scope to cover the record's current owner and, when the owner changes or
+ * on create, the new owner (else 403); deletes need the delete scope. A resource without
+ * `owner_field` is covered by scope `all` only.
+ *
+ * Lists. ?limit=1..500 (default 50), ?cursor= (opaque, from next_cursor), ?sort=field or
+ * -field for id, created_at, updated_at and fields flagged RESOURCE_FIELD_SORT. Pagination is
+ * keyset on (sort value, id): no duplicates or gaps across pages, also with equal sort
+ * values and NULLs (NULLs come first ascending, last descending). Filters: ?<field>=value
+ * for RESOURCE_FIELD_FILTER fields (equality), ?q= full-text search when `fts_table` is set
+ * (each word is a quoted prefix term, AND-ed; words without a letter or digit are ignored,
+ * and a q without any word matches nothing), ?tag= when the resource has a TAGS field,
+ * ?updated_since=<RFC 3339> always, and the descriptor's range filters. An empty q is no
+ * filter. Unknown parameters, repeated parameters and malformed values answer 400.
+ */
+#ifndef CRM_RESOURCE_H
+#define CRM_RESOURCE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crm/http.h"
+#include "crm/json.h"
+#include "crm/perm.h"
+
+struct db;
+struct router;
+struct auth_context;
+
+#define RESOURCE_STRING_MAX_DEFAULT 255   /* characters of a STRING/EMAIL without max_length */
+#define RESOURCE_TEXT_MAX_DEFAULT 100000  /* characters of a TEXT without max_length */
+#define RESOURCE_TAGS_MAX 50
+#define RESOURCE_TAG_MAX_LENGTH 64
+#define RESOURCE_OBJECT_MAX_BYTES 16384
+#define RESOURCE_OBJECT_MAX_DEPTH 8
+#define RESOURCE_LIST_LIMIT_DEFAULT 50
+#define RESOURCE_LIST_LIMIT_MAX 500
+#define RESOURCE_QUERY_TEXT_MAX 256       /* characters of ?q= */
+#define RESOURCE_IDEMPOTENCY_SECONDS (24 * 60 * 60)
+#define RESOURCE_IDEMPOTENCY_KEY_MAX 255
+#define RESOURCE_MAX_FIELDS 48
+#define RESOURCE_MAX_RESOURCES 32
+
+enum resource_field_type {
+	RESOURCE_FIELD_STRING,
+	RESOURCE_FIELD_TEXT,
+	RESOURCE_FIELD_EMAIL,
+	RESOURCE_FIELD_INTEGER,
+	RESOURCE_FIELD_BOOLEAN,
+	RESOURCE_FIELD_TIMESTAMP,
+	RESOURCE_FIELD_DATE,
+	RESOURCE_FIELD_ENUM,
+	RESOURCE_FIELD_CURRENCY,
+	RESOURCE_FIELD_REFERENCE,
+	RESOURCE_FIELD_TAGS,
+	RESOURCE_FIELD_OBJECT,
+};
+
+enum resource_field_flags {
+	RESOURCE_FIELD_REQUIRED = 1 << 0,       /* non-null in every stored record */
+	RESOURCE_FIELD_READ_ONLY = 1 << 1,      /* set by hooks only; in a body: 422 */
+	RESOURCE_FIELD_FILTER = 1 << 2,         /* ?<name>=value equality filter on lists */
+	RESOURCE_FIELD_SORT = 1 << 3,           /* ?sort=<name> / -<name> */
+	RESOURCE_FIELD_NOCASE = 1 << 4,         /* filters and sorting ignore ASCII case (the
+						   column's index must be COLLATE NOCASE) */
+	RESOURCE_FIELD_LOWERCASE = 1 << 5,      /* ASCII-lowercased on input (domains) */
+	RESOURCE_FIELD_DEFAULT_CALLER = 1 << 6, /* create without it: the caller's user id */
+	RESOURCE_FIELD_UNIQUE = 1 << 7,         /* unique among the records: 409 on collision */
+};
+
+/* One field: a JSON member of the record and the column of the same name. */
+struct resource_field {
+	const char *name;
+	enum resource_field_type type;
+	unsigned flags;               /* enum resource_field_flags */
+	int max_length;               /* STRING, TEXT, EMAIL: most characters; 0: default */
+	int64_t min, max;             /* INTEGER: inclusive bounds, used when either is non-zero */
+	const char *const *values;    /* ENUM: the allowed values, NULL-terminated */
+	const char *references;       /* REFERENCE: "users" or a resource name ("companies") */
+	const struct resource_field *members; /* OBJECT: typed members ({NULL}-terminated), or
+						 NULL for a free-form object */
+};
+
+/* A range filter on lists: ?since=<timestamp> means occurred_at >= it. */
+enum resource_range {
+	RESOURCE_RANGE_FROM,   /* column >= value */
+	RESOURCE_RANGE_BEFORE, /* column < value */
+};
+struct resource_range_filter {
+	const char *param; /* query parameter: "since" */
+	const char *field; /* a TIMESTAMP, DATE or INTEGER field (or "created_at"/"updated_at") */
+	enum resource_range range;
+};
+
+enum resource_operation {
+	RESOURCE_CREATE,  /* POST, or PUT /external/{id} of a new record */
+	RESOURCE_UPDATE,  /* PATCH */
+	RESOURCE_REPLACE, /* PUT /{id}, or PUT /external/{id} of an existing record */
+};
+
+/*
+ * What a prepare hook sees: the record about to be stored, after the field rules, the
+ * merge and the DEFAULT_CALLER defaults, inside the write transaction. All borrowed.
+ */
+struct resource_change {
+	enum resource_operation operation;
+	struct db *db;                     /* for store lookups; hooks never run SQL themselves */
+	const struct auth_context *caller;
+	const json_t *input;               /* the body (create/replace) or patch, as sent */
+	const json_t *before;              /* the stored record; NULL on create */
+	json_t *record;                    /* every writable field, normalized; may be changed
+					      (values must follow the field rules) */
+};
+
+struct resource {
+	const char *name;     /* URL segment, permission resource and audit entity: "contacts" */
+	const char *singular; /* for messages: "contact" */
+	const char *table;    /* SQL table */
+	const struct resource_field *fields; /* terminated by an entry with NULL name */
+	const char *owner_field;             /* decides own/team scopes ("owner_id"), or NULL */
+	const char *fts_table;               /* FTS5 table for ?q=, or NULL */
+	const struct resource_range_filter *range_filters; /* {NULL}-terminated, or NULL */
+	/*
+	 * Optional: resource-specific rules and derived values (contacts: a name or an email
+	 * is required). Called only when the field rules found no error; adds errors with
+	 * field_errors_add(). Runs before the REQUIRED check, so it may fill defaults.
+	 */
+	void (*prepare)(struct resource_change *change, struct field_errors *errors);
+	/* Optional: adds computed members to a record before it is sent (borrowed). */
+	void (*shape)(struct db *db, json_t *record);
+};
+
+/* ---- registration -------------------------------------------------------------------- */
+
+/*
+ * Registers the routes listed above for `resource` (static storage) and remembers it for
+ * resource_find(). Call at start-up, before serving (not thread-safe).
+ */
+void resource_routes_register(struct router *router, const struct resource *resource);
+/* Remembers `resource` without routes (tests, crmctl). Registering twice is harmless. */
+void resource_register(const struct resource *resource);
+/* The registered resource called `name`, or NULL. */
+const struct resource *resource_find(const char *name);
+/* The field `name` of `resource`, or NULL. */
+const struct resource_field *resource_field_find(const struct resource *resource,
+						 const char *name);
+
+/* ---- helpers for handlers of sub-resources (contacts/{id}/timeline, ...) ----------------- */
+
+/*
+ * Parses a record id from a path segment: decimal digits, 1 .. INT64_MAX. Returns 0 and
+ * sets *id, or -1 (the caller answers 404).
+ */
+int resource_parse_id(const char *text, int64_t *id);
+
+/*
+ * Loads record `id` of `resource` if the caller may read it. Returns 0 and sets *record (a
+ * new reference the caller json_decrefs). Otherwise answers 401 (no caller), 404 (absent or
+ * not readable, also for a malformed id) or 503, and returns -1.
+ */
+int resource_read_or_reply(const struct resource *resource, struct request *req,
+			   struct response *res, const char *id_text, json_t **record);
+
+/*
+ * Whether the caller may use record `id` of the resource named `references` ("users" for
+ * users) as a reference: it exists and the caller may read it. Returns 1 yes, 0 no, or a
+ * negative db_status on a database error.
+ */
+int resource_reference_usable(struct db *db, const struct auth_context *caller,
+			      const char *references, int64_t id);
+
+/* The owner of `record` by the resource's owner_field (0 when none). */
+int64_t resource_record_owner(const struct resource *resource, const json_t *record);
+
+/* ---- validation (pure; exposed for unit tests and for other modules) ---------------------- */
+
+/*
+ * Checks and normalizes one value for `field` (rules above). `path` names it in errors
+ * ("email", "consent.email"). Returns a new reference to the normalized value (json null
+ * for null), or NULL after adding an error to `errors`.
+ */
+json_t *resource_field_normalize(const struct resource_field *field, const json_t *value,
+				 const char *path, struct field_errors *errors);
+
+/* The value a cleared (null) field takes: [] for TAGS, {} for free-form OBJECT, else null. */
+json_t *resource_field_empty(const struct resource_field *field);
+
+/*
+ * Builds the writable part of a record from a create or replace `body` (borrowed): every
+ * writable field, normalized; absent fields cleared (DEFAULT_CALLER ones are left out, for
+ * the caller to default). Unknown and read-only members add errors. Returns a new object
+ * (also when there are errors: the bad fields are cleared in it).
+ */
+json_t *resource_record_from_body(const struct resource *resource, const json_t *body,
+				  struct field_errors *errors);
+
+/*
+ * Applies a merge `patch` (borrowed) to `current` (borrowed, a stored record): returns a
+ * new object with every writable field of `current`, changed as the patch says and
+ * normalized. Unknown and read-only members of the patch add errors.
+ */
+json_t *resource_record_merge(const struct resource *resource, const json_t *current,
+			      const json_t *patch, struct field_errors *errors);
+
+/* Adds "is required" errors for REQUIRED fields that are null in `record`. */
+void resource_record_check_required(const struct resource *resource, const json_t *record,
+				    struct field_errors *errors);
+
+/*
+ * Whether the writable fields of `record` equal those of `current` (a write that changes
+ * nothing).
+ */
+bool resource_record_unchanged(const struct resource *resource, const json_t *record,
+			       const json_t *current);
+
+/* RFC 7396 JSON merge patch: a new value, `target` patched with `patch` (both borrowed). */
+json_t *resource_merge_patch(const json_t *target, const json_t *patch);
+
+/*
+ * Turns search text into a safe FTS5 MATCH expression: each white-space separated word
+ * becomes a quoted prefix term ("word"*, inner quotes doubled), AND-ed. Words without any
+ * letter or digit are dropped. Returns a malloc'd string the caller frees, or NULL when
+ * no word is left.
+ */
+char *resource_fts_query(const char *text);
+
+/* Whether `text` looks like an e-mail address (local@domain.tld, sane lengths). */
+bool resource_email_valid(const char *text);
+
+/*
+ * Whether an If-Match header value matches `version`: "*" matches any record; otherwise a
+ * comma-separated list of entity tags ("3", W/"3" never matches, bare 3 accepted).
+ * Returns 1 match, 0 no match, -1 malformed.
+ */
+int resource_if_match(const char *header, int64_t version);
+
+/* ---- the data layer (src/resource_store.c) --------------------------------------------- */
+
+/* One list condition: column op value. */
+struct resource_condition {
+	const char *column;   /* compiled-in column name */
+	const char *op;       /* "=", ">=" or "<" */
+	json_t *value;        /* owned: string, integer or boolean */
+	bool nocase;          /* compare with COLLATE NOCASE */
+};
+
+#define RESOURCE_MAX_CONDITIONS 24
+
+/* A list request, as the store runs it. Release with resource_query_release(). */
+struct resource_query {
+	const struct resource_field *sort_field; /* NULL: sort_column is id/created_at/updated_at */
+	const char *sort_column;
+	bool descending;
+	bool has_cursor;
+	json_t *cursor_value;                    /* owned; json null for a NULL sort value */
+	int64_t cursor_id;
+	int limit;                               /* rows wanted (the store reads one more) */
+	enum perm_scope scope;                   /* read scope: filters by owner_field */
+	int64_t caller_id;
+	const char *caller_team;                 /* borrowed; "" when none */
+	struct resource_condition conditions[RESOURCE_MAX_CONDITIONS];
+	int condition_count;
+	char *match;                             /* owned FTS5 expression, or NULL */
+	bool match_nothing;                      /* q had no searchable word */
+	char *tag;                               /* owned, or NULL */
+};
+
+void resource_query_init(struct resource_query *query);
+void resource_query_release(struct resource_query *query);
+
+/*
+ * Loads record `id` (a new reference in *record). Returns DB_OK, DB_NOT_FOUND or an error.
+ */
+int resource_store_get(struct db *db, const struct resource *resource, int64_t id,
+		       json_t **record);
+/* The same by external_id. */
+int resource_store_get_by_external_id(struct db *db, const struct resource *resource,
+				      const char *external_id, json_t **record);
+/*
+ * The owner of record `id` by the owner_field (0 when none or without owner_field).
+ * Returns DB_OK, DB_NOT_FOUND or an error. Used for reference checks.
+ */
+int resource_store_owner_of(struct db *db, const struct resource *resource, int64_t id,
+			    int64_t *owner_id);
+/*
+ * Whether another record than `except_id` has `value` (borrowed) in UNIQUE field `field`.
+ * Returns 1, 0, or a negative db_status.
+ */
+int resource_store_value_taken(struct db *db, const struct resource *resource,
+			       const struct resource_field *field, const json_t *value,
+			       int64_t except_id);
+/*
+ * Inserts `record` (borrowed; its writable fields) with version 1 and created_at =
+ * updated_at = now, and its tags. On DB_OK sets *stored to the record as stored (new
+ * reference). Call inside a write transaction.
+ */
+int resource_store_insert(struct db *db, const struct resource *resource, const json_t *record,
+			  json_t **stored);
+/*
+ * Replaces the writable fields of record `id`, which must still be at `version`
+ * (else DB_STALE), with version + 1 and updated_at = now, and its tags. On DB_OK sets
+ * *stored (new reference). Call inside a write transaction.
+ */
+int resource_store_update(struct db *db, const struct resource *resource, int64_t id,
+			  int64_t version, const json_t *record, json_t **stored);
+/* Deletes record `id` at `version` (DB_STALE otherwise) and its tags. In a transaction. */
+int resource_store_delete(struct db *db, const struct resource *resource, int64_t id,
+			  int64_t version);
+/*
+ * Runs a list query: sets *rows to a new array of at most query->limit records and *more
+ * to whether further rows follow. Returns a db_status.
+ */
+int resource_store_list(struct db *db, const struct resource *resource,
+			const struct resource_query *query, json_t **rows, bool *more);
+
+/* A stored answer to a POST with an Idempotency-Key. Release with the function below. */
+struct resource_idempotent_answer {
+	char *method, *path, *request_hash, *body, *location; /* owned; location may be NULL */
+	int status;
+};
+void resource_idempotent_answer_release(struct resource_idempotent_answer *answer);
+/*
+ * Finds the answer stored for (`user_id`, `key`) at or after `since` (seconds since the
+ * epoch); older ones are deleted. Returns DB_OK (filled), DB_NOT_FOUND or an error. Call
+ * inside the write transaction of the create.
+ */
+int resource_store_idempotency_find(struct db *db, int64_t user_id, const char *key,
+				    int64_t since, struct resource_idempotent_answer *answer);
+/* Stores an answer (strings borrowed) at `now`; forgets answers older than `since`. */
+int resource_store_idempotency_save(struct db *db, int64_t user_id, const char *key,
+				    const struct resource_idempotent_answer *answer, int64_t now,
+				    int64_t since);
+
+#endif

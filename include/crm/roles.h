@@ -1,0 +1,78 @@
+/*
+ * roles.h - the data layer of roles and grants (SQL in src/roles_store.c). perm.c asks
+ * it for a role's scope; crmctl's role commands list, show, create and grant.
+ *
+ * Every change is written to the audit log in the same transaction.
+ */
+#ifndef CRM_ROLES_H
+#define CRM_ROLES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crm/perm.h"
+
+struct db;
+
+#define ROLES_NAME_MAX 63
+
+struct role_info {
+	const char *name;        /* borrowed for the duration of the visit */
+	const char *description;
+	bool builtin;
+	int user_count;
+};
+
+/* Whether `name` is a well-formed role name: [a-z][a-z0-9_-]{0,62}. */
+bool roles_name_valid(const char *name);
+/* Whether `resource` is one that grants can name (contacts, users, audit, ...). */
+bool roles_resource_known(const char *resource);
+/* The resources that grants can name, NULL-terminated. */
+extern const char *const roles_resources[];
+
+/*
+ * Whether grants can name `resource`: one of roles_resources, or one that a grant names
+ * already (resources added by later migrations come with their default grants).
+ */
+bool roles_store_resource_known(struct db *db, const char *resource);
+
+/* DB_OK when role `name` exists, DB_NOT_FOUND when not, DB_ERROR on failure. */
+int roles_store_exists(struct db *db, const char *name);
+
+/*
+ * The scope that `role` has for `action` on `resource`: PERM_SCOPE_NONE without a grant.
+ * Returns DB_OK (and sets *scope) or DB_ERROR.
+ */
+int roles_store_scope(struct db *db, const char *role, const char *resource,
+		      enum perm_action action, enum perm_scope *scope);
+
+/* Calls `visit` for every role, by name. Returns a db_status. */
+int roles_store_list(struct db *db, void (*visit)(void *context, const struct role_info *role),
+		     void *context);
+
+/*
+ * Calls `visit` for every grant of `role`, by resource and action. Returns DB_OK,
+ * DB_NOT_FOUND (no such role) or DB_ERROR.
+ */
+int roles_store_grants(struct db *db, const char *role,
+		       void (*visit)(void *context, const char *resource, const char *action,
+				     const char *scope),
+		       void *context);
+
+/*
+ * Creates role `name` (copying the grants of `from`, unless NULL). Returns DB_OK,
+ * DB_CONFLICT (exists), DB_NOT_FOUND (`from` does not exist) or another db_status.
+ * `actor_user_id`/`actor` are for the audit log.
+ */
+int roles_store_create(struct db *db, const char *name, const char *description,
+		       const char *from, int64_t actor_user_id, const char *actor);
+
+/*
+ * Sets the scope of (role, resource, action), replacing an earlier grant. Returns DB_OK,
+ * DB_NOT_FOUND (no such role) or another db_status.
+ */
+int roles_store_grant(struct db *db, const char *role, const char *resource,
+		      enum perm_action action, enum perm_scope scope, int64_t actor_user_id,
+		      const char *actor);
+
+#endif

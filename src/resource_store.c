@@ -1,0 +1,650 @@
+/*
+ * resource_store.c - the data layer of the generic resources (resource.h): SQL built from
+ * a descriptor's compiled-in table and column names only, every value bound, statements
+ * cached by db_prepare() under their text. Also the idempotency-key table.
+ *
+ * A record travels as a jansson object: id, the fields in descriptor order, created_at,
+ * updated_at, version. TAGS and OBJECT fields are stored as JSON text.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/resource.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm/buf.h"
+#include "crm/db.h"
+#include "crm/json.h"
+#include "crm/log.h"
+#include "crm/timeutil.h"
+#include "crm/banned.h"
+
+/* ---------------------------------------------------------------- SQL text and binding */
+
+/* Appends "id, created_at, updated_at, version, f1, f2, ..." */
+static void add_select_columns(struct buf *sql, const struct resource *resource)
+{
+	buf_adds(sql, "id, created_at, updated_at, version");
+	for (const struct resource_field *field = resource->fields; field->name; field++)
+		buf_addf(sql, ", %s", field->name);
+}
+
+/* Binds a JSON value (borrowed) by its JSON type; arrays and objects as JSON text. */
+static void bind_json(sqlite3_stmt *stmt, int index, const json_t *value)
+{
+	switch (json_typeof(value)) {
+	case JSON_STRING:
+		sqlite3_bind_text(stmt, index, json_string_value(value),
+				  (int)json_string_length(value), SQLITE_TRANSIENT);
+		break;
+	case JSON_INTEGER:
+		sqlite3_bind_int64(stmt, index, json_integer_value(value));
+		break;
+	case JSON_TRUE:
+		sqlite3_bind_int(stmt, index, 1);
+		break;
+	case JSON_FALSE:
+		sqlite3_bind_int(stmt, index, 0);
+		break;
+	case JSON_REAL:
+		sqlite3_bind_double(stmt, index, json_real_value(value));
+		break;
+	case JSON_ARRAY:
+	case JSON_OBJECT: {
+		size_t len;
+		char *text = json_to_text(value, &len);
+		sqlite3_bind_text(stmt, index, text, (int)len, free);
+		break;
+	}
+	case JSON_NULL:
+	default:
+		sqlite3_bind_null(stmt, index);
+		break;
+	}
+}
+
+/* Binds the value of `field` in `record` (absent = null, or its empty value). */
+static void bind_field(sqlite3_stmt *stmt, int index, const struct resource_field *field,
+		       const json_t *record)
+{
+	const json_t *value = json_object_get(record, field->name);
+	if (!value || json_is_null(value)) {
+		json_t *empty = resource_field_empty(field);
+		bind_json(stmt, index, empty);
+		json_decref(empty);
+		return;
+	}
+	bind_json(stmt, index, value);
+}
+
+/* Reads one column of `field`'s type as JSON (new reference). */
+static json_t *column_to_json(sqlite3_stmt *stmt, int column, const struct resource_field *field)
+{
+	if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
+		return resource_field_empty(field);
+	switch (field->type) {
+	case RESOURCE_FIELD_INTEGER:
+	case RESOURCE_FIELD_REFERENCE:
+		return json_integer(sqlite3_column_int64(stmt, column));
+	case RESOURCE_FIELD_BOOLEAN:
+		return json_boolean(sqlite3_column_int64(stmt, column) != 0);
+	case RESOURCE_FIELD_TAGS:
+	case RESOURCE_FIELD_OBJECT: {
+		const char *text = db_column_text(stmt, column);
+		json_t *value = text ? json_loads(text, 0, NULL) : NULL;
+		bool fits = field->type == RESOURCE_FIELD_TAGS ? json_is_array(value)
+							       : json_is_object(value);
+		if (!fits) {
+			json_decref(value);
+			return resource_field_empty(field);
+		}
+		return value;
+	}
+	default: {
+		const char *text = db_column_text(stmt, column);
+		return text ? json_string(text) : json_null();
+	}
+	}
+}
+
+/* The record in the current row of a statement selected with add_select_columns(). */
+static json_t *row_to_record(sqlite3_stmt *stmt, const struct resource *resource)
+{
+	json_t *record = json_object();
+	json_object_set_new(record, "id", json_integer(sqlite3_column_int64(stmt, 0)));
+	int column = 4;
+	for (const struct resource_field *field = resource->fields; field->name; field++)
+		json_object_set_new(record, field->name, column_to_json(stmt, column++, field));
+	const char *created_at = db_column_text(stmt, 1), *updated_at = db_column_text(stmt, 2);
+	json_object_set_new(record, "created_at", created_at ? json_string(created_at) : json_null());
+	json_object_set_new(record, "updated_at", updated_at ? json_string(updated_at) : json_null());
+	json_object_set_new(record, "version", json_integer(sqlite3_column_int64(stmt, 3)));
+	return record;
+}
+
+/* Steps a statement that returns no rows; resets it. Returns a db_status. */
+static int step_done(struct db *db, sqlite3_stmt *stmt, const char *context)
+{
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, context);
+}
+
+static const struct resource_field *tags_field_of(const struct resource *resource)
+{
+	for (const struct resource_field *field = resource->fields; field->name; field++)
+		if (field->type == RESOURCE_FIELD_TAGS)
+			return field;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- reading one record */
+
+/* Loads the record where `column` = `value` (borrowed). */
+static int get_where(struct db *db, const struct resource *resource, const char *column,
+		     const json_t *value, json_t **record)
+{
+	*record = NULL;
+	struct buf sql = BUF_INIT;
+	buf_adds(&sql, "SELECT ");
+	add_select_columns(&sql, resource);
+	buf_addf(&sql, " FROM %s WHERE %s = ?", resource->table, column);
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	buf_release(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	bind_json(stmt, 1, value);
+	int rc = sqlite3_step(stmt);
+	int status;
+	if (rc == SQLITE_ROW) {
+		*record = row_to_record(stmt, resource);
+		status = DB_OK;
+	} else if (rc == SQLITE_DONE) {
+		status = DB_NOT_FOUND;
+	} else {
+		status = db_status_from_sqlite(db, rc, resource->name);
+	}
+	sqlite3_reset(stmt);
+	return status;
+}
+
+int resource_store_get(struct db *db, const struct resource *resource, int64_t id,
+		       json_t **record)
+{
+	json_t *key = json_integer(id);
+	int status = get_where(db, resource, "id", key, record);
+	json_decref(key);
+	return status;
+}
+
+int resource_store_get_by_external_id(struct db *db, const struct resource *resource,
+				      const char *external_id, json_t **record)
+{
+	json_t *key = json_string(external_id);
+	if (!key) { /* not UTF-8: no record can have it */
+		*record = NULL;
+		return DB_NOT_FOUND;
+	}
+	int status = get_where(db, resource, "external_id", key, record);
+	json_decref(key);
+	return status;
+}
+
+int resource_store_owner_of(struct db *db, const struct resource *resource, int64_t id,
+			    int64_t *owner_id)
+{
+	*owner_id = 0;
+	struct buf sql = BUF_INIT;
+	buf_addf(&sql, "SELECT %s FROM %s WHERE id = ?",
+		 resource->owner_field ? resource->owner_field : "NULL", resource->table);
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	buf_release(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	int rc = sqlite3_step(stmt);
+	int status;
+	if (rc == SQLITE_ROW) {
+		*owner_id = sqlite3_column_int64(stmt, 0);
+		status = DB_OK;
+	} else if (rc == SQLITE_DONE) {
+		status = DB_NOT_FOUND;
+	} else {
+		status = db_status_from_sqlite(db, rc, resource->name);
+	}
+	sqlite3_reset(stmt);
+	return status;
+}
+
+int resource_store_value_taken(struct db *db, const struct resource *resource,
+			       const struct resource_field *field, const json_t *value,
+			       int64_t except_id)
+{
+	struct buf sql = BUF_INIT;
+	buf_addf(&sql, "SELECT 1 FROM %s WHERE %s = ? AND id <> ? LIMIT 1", resource->table,
+		 field->name);
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	buf_release(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	bind_json(stmt, 1, value);
+	sqlite3_bind_int64(stmt, 2, except_id);
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_status_from_sqlite(db, rc, resource->name);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* Makes record_tags hold exactly the tags of `record` for record `id`. */
+static int sync_tags(struct db *db, const struct resource *resource, int64_t id,
+		     const json_t *record)
+{
+	const struct resource_field *field = tags_field_of(resource);
+	if (!field)
+		return DB_OK;
+	sqlite3_stmt *stmt =
+		db_prepare(db, "DELETE FROM record_tags WHERE entity = ? AND record_id = ?");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, resource->name);
+	sqlite3_bind_int64(stmt, 2, id);
+	int status = step_done(db, stmt, "record_tags");
+	const json_t *tags = record ? json_object_get(record, field->name) : NULL;
+	size_t index;
+	const json_t *tag;
+	json_array_foreach(tags, index, tag) {
+		if (status != DB_OK)
+			break;
+		if (!json_is_string(tag))
+			continue;
+		stmt = db_prepare(db, "INSERT OR IGNORE INTO record_tags (entity, tag, record_id) "
+				      "VALUES (?, ?, ?)");
+		if (!stmt)
+			return DB_ERROR;
+		db_bind_text(stmt, 1, resource->name);
+		bind_json(stmt, 2, tag);
+		sqlite3_bind_int64(stmt, 3, id);
+		status = step_done(db, stmt, "record_tags");
+	}
+	return status;
+}
+
+int resource_store_insert(struct db *db, const struct resource *resource, const json_t *record,
+			  json_t **stored)
+{
+	*stored = NULL;
+	struct buf sql = BUF_INIT;
+	buf_addf(&sql, "INSERT INTO %s (", resource->table);
+	int count = 0;
+	for (const struct resource_field *field = resource->fields; field->name; field++, count++)
+		buf_addf(&sql, "%s, ", field->name);
+	buf_adds(&sql, "created_at, updated_at, version) VALUES (");
+	for (int i = 0; i < count; i++)
+		buf_adds(&sql, "?, ");
+	buf_adds(&sql, "?, ?, 1)");
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	buf_release(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	int index = 1;
+	for (const struct resource_field *field = resource->fields; field->name; field++)
+		bind_field(stmt, index++, field, record);
+	char now[TIME_RFC3339_SIZE];
+	time_now_rfc3339(now);
+	db_bind_text(stmt, index++, now);
+	db_bind_text(stmt, index, now);
+	int status = step_done(db, stmt, resource->name);
+	if (status != DB_OK)
+		return status;
+	int64_t id = db_last_insert_id(db);
+	status = sync_tags(db, resource, id, record);
+	if (status != DB_OK)
+		return status;
+	return resource_store_get(db, resource, id, stored);
+}
+
+int resource_store_update(struct db *db, const struct resource *resource, int64_t id,
+			  int64_t version, const json_t *record, json_t **stored)
+{
+	*stored = NULL;
+	struct buf sql = BUF_INIT;
+	buf_addf(&sql, "UPDATE %s SET ", resource->table);
+	for (const struct resource_field *field = resource->fields; field->name; field++)
+		buf_addf(&sql, "%s = ?, ", field->name);
+	buf_adds(&sql, "updated_at = ?, version = version + 1 WHERE id = ? AND version = ?");
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	buf_release(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	int index = 1;
+	for (const struct resource_field *field = resource->fields; field->name; field++)
+		bind_field(stmt, index++, field, record);
+	char now[TIME_RFC3339_SIZE];
+	time_now_rfc3339(now);
+	db_bind_text(stmt, index++, now);
+	sqlite3_bind_int64(stmt, index++, id);
+	sqlite3_bind_int64(stmt, index, version);
+	int status = step_done(db, stmt, resource->name);
+	if (status != DB_OK)
+		return status;
+	if (db_changes(db) == 0) {
+		int64_t owner;
+		status = resource_store_owner_of(db, resource, id, &owner);
+		return status == DB_OK ? DB_STALE : status;
+	}
+	status = sync_tags(db, resource, id, record);
+	if (status != DB_OK)
+		return status;
+	return resource_store_get(db, resource, id, stored);
+}
+
+int resource_store_delete(struct db *db, const struct resource *resource, int64_t id,
+			  int64_t version)
+{
+	struct buf sql = BUF_INIT;
+	buf_addf(&sql, "DELETE FROM %s WHERE id = ? AND version = ?", resource->table);
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	buf_release(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, version);
+	int status = step_done(db, stmt, resource->name);
+	if (status != DB_OK)
+		return status;
+	if (db_changes(db) == 0) {
+		int64_t owner;
+		status = resource_store_owner_of(db, resource, id, &owner);
+		return status == DB_OK ? DB_STALE : status;
+	}
+	return sync_tags(db, resource, id, NULL);
+}
+
+/* ---------------------------------------------------------------- lists */
+
+void resource_query_init(struct resource_query *query)
+{
+	memset(query, 0, sizeof(*query));
+	query->sort_column = "id";
+	query->limit = RESOURCE_LIST_LIMIT_DEFAULT;
+	query->scope = PERM_SCOPE_NONE;
+	query->caller_team = "";
+}
+
+void resource_query_release(struct resource_query *query)
+{
+	json_decref(query->cursor_value);
+	for (int i = 0; i < query->condition_count; i++)
+		json_decref(query->conditions[i].value);
+	free(query->match);
+	free(query->tag);
+	resource_query_init(query);
+}
+
+/* SQL text plus the values to bind, in order. */
+struct sql_builder {
+	struct buf sql;
+	json_t *binds; /* array, owned */
+};
+
+static void builder_bind(struct sql_builder *builder, json_t *value /* steals */)
+{
+	json_array_append_new(builder->binds, value);
+}
+
+/* The WHERE conditions every segment shares: scope, filters, search, tag. */
+static void add_common_conditions(struct sql_builder *b, const struct resource *resource,
+				  const struct resource_query *query)
+{
+	switch (query->scope) {
+	case PERM_SCOPE_ALL:
+		break;
+	case PERM_SCOPE_OWN:
+	case PERM_SCOPE_TEAM:
+		if (!resource->owner_field) {
+			buf_adds(&b->sql, " AND 0");
+		} else if (query->scope == PERM_SCOPE_TEAM && query->caller_team[0]) {
+			buf_addf(&b->sql, " AND %s IN (SELECT id FROM users WHERE team = ?)",
+				 resource->owner_field);
+			builder_bind(b, json_string(query->caller_team));
+		} else { /* own, or a team of one */
+			buf_addf(&b->sql, " AND %s = ?", resource->owner_field);
+			builder_bind(b, json_integer(query->caller_id));
+		}
+		break;
+	case PERM_SCOPE_NONE:
+	default:
+		buf_adds(&b->sql, " AND 0");
+		break;
+	}
+	for (int i = 0; i < query->condition_count; i++) {
+		const struct resource_condition *condition = &query->conditions[i];
+		buf_addf(&b->sql, " AND %s%s %s ?", condition->column,
+			 condition->nocase ? " COLLATE NOCASE" : "", condition->op);
+		builder_bind(b, json_incref(condition->value));
+	}
+	if (query->match_nothing)
+		buf_adds(&b->sql, " AND 0");
+	if (query->match && resource->fts_table) {
+		buf_addf(&b->sql, " AND id IN (SELECT rowid FROM %s WHERE %s MATCH ?)",
+			 resource->fts_table, resource->fts_table);
+		builder_bind(b, json_string(query->match));
+	}
+	if (query->tag) {
+		buf_adds(&b->sql, " AND id IN (SELECT record_id FROM record_tags "
+				  "WHERE entity = ? AND tag = ?)");
+		builder_bind(b, json_string(resource->name));
+		builder_bind(b, json_string(query->tag));
+	}
+}
+
+/*
+ * The ordering is split into segments so that every page is one index range:
+ * ascending = [rows with a NULL sort value, by id] then [rows with a value, by (value, id)];
+ * descending = the reverse. A segment query starts after the cursor when the cursor lies
+ * in it, else at the segment's start.
+ */
+enum segment { SEGMENT_NULLS, SEGMENT_VALUES };
+
+/* Runs one segment, appending up to `want` records to `rows`. */
+static int run_segment(struct db *db, const struct resource *resource,
+		       const struct resource_query *query, enum segment segment, bool after_cursor,
+		       int want, json_t *rows)
+{
+	struct sql_builder b = { BUF_INIT, json_array() };
+	buf_adds(&b.sql, "SELECT ");
+	add_select_columns(&b.sql, resource);
+	buf_addf(&b.sql, " FROM %s WHERE 1", resource->table);
+	add_common_conditions(&b, resource, query);
+
+	const char *column = query->sort_column;
+	bool by_id = strcmp(column, "id") == 0;
+	bool nocase = query->sort_field && (query->sort_field->flags & RESOURCE_FIELD_NOCASE);
+	bool nullable = query->sort_field && !(query->sort_field->flags & RESOURCE_FIELD_REQUIRED);
+	const char *less_or_more = query->descending ? "<" : ">";
+	const char *direction = query->descending ? " DESC" : "";
+	if (by_id) {
+		if (after_cursor) {
+			buf_addf(&b.sql, " AND id %s ?", less_or_more);
+			builder_bind(&b, json_integer(query->cursor_id));
+		}
+		buf_addf(&b.sql, " ORDER BY id%s", direction);
+	} else if (segment == SEGMENT_NULLS) {
+		buf_addf(&b.sql, " AND %s IS NULL", column);
+		if (after_cursor) {
+			buf_addf(&b.sql, " AND id %s ?", less_or_more);
+			builder_bind(&b, json_integer(query->cursor_id));
+		}
+		buf_addf(&b.sql, " ORDER BY id%s", direction);
+	} else {
+		if (nullable && !after_cursor)
+			buf_addf(&b.sql, " AND %s IS NOT NULL", column);
+		if (after_cursor) {
+			buf_addf(&b.sql, " AND (%s, id) %s (?%s, ?)", column, less_or_more,
+				 nocase ? " COLLATE NOCASE" : "");
+			builder_bind(&b, json_incref(query->cursor_value));
+			builder_bind(&b, json_integer(query->cursor_id));
+		}
+		buf_addf(&b.sql, " ORDER BY %s%s%s, id%s", column, nocase ? " COLLATE NOCASE" : "",
+			 direction, direction);
+	}
+	buf_adds(&b.sql, " LIMIT ?");
+	builder_bind(&b, json_integer(want));
+
+	int status = DB_OK;
+	sqlite3_stmt *stmt = db_prepare(db, b.sql.data);
+	if (!stmt) {
+		status = DB_ERROR;
+		goto cleanup;
+	}
+	size_t index;
+	const json_t *value;
+	json_array_foreach(b.binds, index, value)
+		bind_json(stmt, (int)index + 1, value);
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(rows, row_to_record(stmt, resource));
+	if (rc != SQLITE_DONE)
+		status = db_status_from_sqlite(db, rc, resource->name);
+	sqlite3_reset(stmt);
+cleanup:
+	buf_release(&b.sql);
+	json_decref(b.binds);
+	return status;
+}
+
+int resource_store_list(struct db *db, const struct resource *resource,
+			const struct resource_query *query, json_t **rows, bool *more)
+{
+	*rows = json_array();
+	*more = false;
+	int want = query->limit + 1; /* one more tells whether another page follows */
+	bool nullable = query->sort_field && !(query->sort_field->flags & RESOURCE_FIELD_REQUIRED);
+
+	enum segment order[2];
+	int segments = 0;
+	if (!nullable) {
+		order[segments++] = SEGMENT_VALUES;
+	} else if (query->descending) {
+		order[segments++] = SEGMENT_VALUES;
+		order[segments++] = SEGMENT_NULLS;
+	} else {
+		order[segments++] = SEGMENT_NULLS;
+		order[segments++] = SEGMENT_VALUES;
+	}
+	int first = 0;
+	if (query->has_cursor && nullable) {
+		enum segment cursor_segment =
+			json_is_null(query->cursor_value) ? SEGMENT_NULLS : SEGMENT_VALUES;
+		while (order[first] != cursor_segment)
+			first++;
+	}
+	int status = DB_OK;
+	for (int i = first; i < segments; i++) {
+		int have = (int)json_array_size(*rows);
+		if (have >= want)
+			break;
+		status = run_segment(db, resource, query, order[i], query->has_cursor && i == first,
+				     want - have, *rows);
+		if (status != DB_OK)
+			break;
+	}
+	if (status != DB_OK) {
+		json_decref(*rows);
+		*rows = NULL;
+		return status;
+	}
+	if ((int)json_array_size(*rows) > query->limit) {
+		*more = true;
+		json_array_remove(*rows, (size_t)query->limit);
+	}
+	return DB_OK;
+}
+
+/* ---------------------------------------------------------------- idempotency keys */
+
+void resource_idempotent_answer_release(struct resource_idempotent_answer *answer)
+{
+	free(answer->method);
+	free(answer->path);
+	free(answer->request_hash);
+	free(answer->body);
+	free(answer->location);
+	memset(answer, 0, sizeof(*answer));
+}
+
+static char *column_strdup(sqlite3_stmt *stmt, int column)
+{
+	const char *text = db_column_text(stmt, column);
+	return text ? xstrdup(text) : NULL;
+}
+
+int resource_store_idempotency_find(struct db *db, int64_t user_id, const char *key,
+				    int64_t since, struct resource_idempotent_answer *answer)
+{
+	memset(answer, 0, sizeof(*answer));
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT method, path, request_hash, status, body, "
+					    "location, created_at FROM idempotency_keys "
+					    "WHERE user_id = ? AND key = ?");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, user_id);
+	db_bind_text(stmt, 2, key);
+	int rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(stmt);
+		return rc == SQLITE_DONE ? DB_NOT_FOUND : db_status_from_sqlite(db, rc, "idempotency");
+	}
+	bool expired = sqlite3_column_int64(stmt, 6) < since;
+	if (!expired) {
+		answer->method = column_strdup(stmt, 0);
+		answer->path = column_strdup(stmt, 1);
+		answer->request_hash = column_strdup(stmt, 2);
+		answer->status = sqlite3_column_int(stmt, 3);
+		answer->body = column_strdup(stmt, 4);
+		answer->location = column_strdup(stmt, 5);
+	}
+	sqlite3_reset(stmt);
+	if (!expired)
+		return DB_OK;
+	stmt = db_prepare(db, "DELETE FROM idempotency_keys WHERE user_id = ? AND key = ?");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, user_id);
+	db_bind_text(stmt, 2, key);
+	int status = step_done(db, stmt, "idempotency");
+	return status == DB_OK ? DB_NOT_FOUND : status;
+}
+
+int resource_store_idempotency_save(struct db *db, int64_t user_id, const char *key,
+				    const struct resource_idempotent_answer *answer, int64_t now,
+				    int64_t since)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "DELETE FROM idempotency_keys WHERE created_at < ?");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, since);
+	int status = step_done(db, stmt, "idempotency");
+	if (status != DB_OK)
+		return status;
+	stmt = db_prepare(db, "INSERT OR REPLACE INTO idempotency_keys (user_id, key, method, "
+			      "path, request_hash, status, body, location, created_at) "
+			      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, user_id);
+	db_bind_text(stmt, 2, key);
+	db_bind_text(stmt, 3, answer->method);
+	db_bind_text(stmt, 4, answer->path);
+	db_bind_text(stmt, 5, answer->request_hash ? answer->request_hash : "");
+	sqlite3_bind_int(stmt, 6, answer->status);
+	db_bind_text(stmt, 7, answer->body ? answer->body : "");
+	db_bind_text(stmt, 8, answer->location);
+	sqlite3_bind_int64(stmt, 9, now);
+	return step_done(db, stmt, "idempotency");
+}

@@ -1,0 +1,136 @@
+// contacts.js - the contacts list and the contact page, built from the shared list and
+// detail components. The contact page's sections (timeline, opportunities, purchases,
+// analytics) are placeholders that later pages replace through contactSections.
+
+import { companyName, companyOptions, asyncName, userName, userOptions } from '../directory.js';
+import { h } from '../dom.js';
+import { navigate } from '../router.js';
+import * as session from '../session.js';
+import { recordDetail } from '../ui/detail.js';
+import { resourceList } from '../ui/list.js';
+
+export const LIFECYCLES = ['lead', 'prospect', 'customer', 'churned'];
+export const RELATIONSHIP_LEVELS = ['utility', 'convenience', 'comfort', 'recognition', 'self-expression', 'co-creation'];
+
+/** A contact's display name: its name, else its email, else "#id". */
+export function contactName(contact) {
+  const name = [contact.first_name, contact.last_name].filter(Boolean).join(' ');
+  return name || contact.email || `Contact #${contact.id}`;
+}
+
+/** The contact fields shown, edited and created (see ui/fields.js). */
+export function contactFields() {
+  return [
+    { name: 'first_name', label: 'First name', autocomplete: 'off' },
+    { name: 'last_name', label: 'Last name' },
+    { name: 'email', label: 'Email', type: 'email' },
+    { name: 'phone', label: 'Phone', type: 'tel' },
+    { name: 'title', label: 'Job title' },
+    {
+      name: 'company_id', label: 'Company', type: 'select', numeric: true, options: companyOptions,
+      emptyLabel: 'No company', unknownLabel: (id) => `company #${id}`,
+      display: (record) => (record.company_id
+        ? h('a', { href: `#/companies/${record.company_id}` }, asyncName(companyName, record.company_id, `#${record.company_id}`))
+        : ''),
+    },
+    {
+      name: 'owner_id', label: 'Owner', type: 'select', numeric: true, options: userOptions,
+      emptyLabel: 'Me (default)', unknownLabel: (id) => `user #${id}`,
+      display: (record) => (record.owner_id ? asyncName(userName, record.owner_id, `#${record.owner_id}`) : ''),
+    },
+    {
+      name: 'lifecycle', label: 'Lifecycle', type: 'select',
+      options: LIFECYCLES.map((value) => ({ value, label: value })),
+    },
+    {
+      name: 'relationship_level', label: 'Relationship level', type: 'select', numeric: true,
+      options: RELATIONSHIP_LEVELS.map((label, i) => ({ value: String(i + 1), label: `${i + 1} · ${label}` })),
+    },
+    { name: 'tags', label: 'Tags', type: 'tags', hint: 'Separated by commas' },
+    { name: 'source', label: 'Source', hint: 'Where the data came from' },
+    {
+      name: 'consent', label: 'Consents to email', type: 'checkbox',
+      get: (record) => Boolean(record.consent && record.consent.email),
+      set: (checked) => ({ email: Boolean(checked) }),
+      display: (record) => {
+        if (!record.consent || record.consent.email === undefined) return '';
+        return record.consent.email ? `yes${record.consent.recorded_at ? ` (recorded ${record.consent.recorded_at})` : ''}` : 'no';
+      },
+    },
+    { name: 'external_id', label: 'External id', create: false, edit: false },
+  ];
+}
+
+/**
+ * Sections of the contact page, in order. Later pages (timeline, opportunities, purchases,
+ * analytics) replace an entry's render(container, contact) with the real one.
+ */
+export const contactSections = [
+  { id: 'timeline', title: 'Timeline', render: soon('Calls, emails, meetings and notes with this contact') },
+  { id: 'opportunities', title: 'Opportunities', render: soon('Deals with this contact') },
+  { id: 'purchases', title: 'Purchases', render: soon('What this contact bought') },
+  { id: 'analytics', title: 'Analytics', render: soon('Lifetime value, tier, churn risk and relationship stage') },
+];
+
+function soon(what) {
+  return (container) => container.append(h('p', { class: 'muted coming-soon-note', text: `${what} — coming soon.` }));
+}
+
+function nameCell(contact) {
+  return contactName(contact);
+}
+
+/** The contacts list. `options.query` fixes filters (e.g. a company's contacts). */
+export function contactsList(options = {}) {
+  const fields = contactFields();
+  return resourceList({
+    resource: 'contacts',
+    title: options.title || 'Contacts',
+    singular: 'contact',
+    headingLevel: options.headingLevel,
+    query: options.query,
+    pageSize: options.pageSize || 25,
+    search: { label: 'Search contacts', placeholder: 'Name, email, phone…' },
+    columns: [
+      { key: 'name', label: 'Name', sort: 'last_name', cell: nameCell },
+      { key: 'email', label: 'Email', sort: 'email' },
+      ...(options.query && options.query.company_id ? [] : [{
+        key: 'company_id', label: 'Company',
+        cell: (c) => (c.company_id ? asyncName(companyName, c.company_id, `#${c.company_id}`) : ''),
+      }]),
+      { key: 'lifecycle', label: 'Lifecycle', sort: 'lifecycle' },
+      { key: 'owner_id', label: 'Owner', cell: (c) => (c.owner_id ? asyncName(userName, c.owner_id, `#${c.owner_id}`) : '') },
+      { key: 'updated_at', label: 'Updated', sort: 'updated_at', cell: (c) => (c.updated_at || '').slice(0, 10) },
+    ],
+    filters: options.filters === false ? [] : [
+      { name: 'lifecycle', label: 'Lifecycle', type: 'select', options: LIFECYCLES.map((value) => ({ value, label: value })) },
+      { name: 'owner_id', label: 'Owner', type: 'select', options: userOptions },
+      { name: 'tag', label: 'Tag', type: 'text', placeholder: 'e.g. vip' },
+    ],
+    href: (contact) => `#/contacts/${contact.id}`,
+    create: {
+      label: 'New contact',
+      fields,
+      defaults: options.query && options.query.company_id ? { company_id: options.query.company_id } : null,
+      onCreated: (contact) => navigate(`/contacts/${contact.id}`),
+    },
+  });
+}
+
+export function contactsPage() {
+  return contactsList();
+}
+
+export function contactPage({ id }) {
+  return recordDetail({
+    resource: 'contacts',
+    id,
+    singular: 'contact',
+    title: contactName,
+    fields: contactFields(),
+    back: { href: '#/contacts', label: 'Contacts' },
+    canDelete: () => session.user() && session.user().role !== 'viewer',
+    onDeleted: () => navigate('/contacts'),
+    sections: contactSections,
+  });
+}
