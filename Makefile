@@ -5,6 +5,8 @@
 #   make              build into build/ (BUILD=dir to change, SANITIZE=address,undefined)
 #   make check        run the tests against the build in $(BUILD)
 #   make asan-test    the sanitizer run alone
+#   make install      install $(BUILD)'s programs, man pages, systemd unit (PREFIX, DESTDIR)
+#   make ui-test      the browser tests of the web UI alone (tests/ui, headless chromium)
 #   make clean
 
 CC ?= cc
@@ -33,7 +35,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_files.o $(BUILD)/gen/mig
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean deps test-deps check unit-test api-test cli-test test asan-test run FORCE
+.PHONY: all clean deps test-deps check unit-test api-test cli-test ui-test test asan-test run FORCE
 all: $(BUILD)/crmd $(BUILD)/crmctl
 
 $(BUILD)/%.o: %.c
@@ -85,7 +87,17 @@ api-test: all
 cli-test: all
 	python3 tests/run_api.py --build $(BUILD) --suite cli
 
-check: unit-test api-test cli-test
+# Browser tests of the web UI (tests/ui): Debian chromium driven by playwright-core, run
+# with node --test against $(BUILD)/crmd. Skipped with one message where chromium cannot be
+# installed.
+ui-test: all
+	@if scripts/install-ui-deps; then \
+		cd tests/ui && CRM_BUILD=$(abspath $(BUILD)) node --test --test-concurrency=1 *.test.mjs; \
+	else \
+		echo "ui-test: SKIPPED: chromium, node or npm cannot be installed (see scripts/install-ui-deps)"; \
+	fi
+
+check: unit-test api-test cli-test ui-test
 
 # make test: the newcomer's one command. A -Werror build, then every test against a
 # build with AddressSanitizer (leaks included) and UBSan.
@@ -104,6 +116,47 @@ run: deps
 		$(BUILD)/crmctl --db crm.db demo-data --contacts 200; \
 	fi
 	$(BUILD)/crmd --db crm.db --listen 127.0.0.1:8080
+
+# ---------------------------------------------------------------- install
+# make install [PREFIX=/usr/local] [DESTDIR=/staging]: the programs of $(BUILD) (built
+# before: install never compiles, so it cannot disturb a build), the manual pages, the
+# systemd unit and sysusers entry, and the example configuration, also as /etc/crmd.conf
+# unless that exists already. See deploy/ and docs/man/.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/crmd
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL ?= install
+
+.PHONY: install uninstall
+install:
+	@test -x $(BUILD)/crmd -a -x $(BUILD)/crmctl || \
+		{ echo "make install: $(BUILD)/crmd or $(BUILD)/crmctl is missing: run make BUILD=$(BUILD) first" >&2; exit 1; }
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)/etc
+	$(INSTALL) -m 755 $(BUILD)/crmd $(BUILD)/crmctl $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 644 docs/man/crmd.8 docs/man/crmctl.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|/usr/local/bin/|$(BINDIR)/|g' deploy/crmd.service > $(DESTDIR)$(UNITDIR)/crmd.service.tmp
+	chmod 644 $(DESTDIR)$(UNITDIR)/crmd.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/crmd.service.tmp $(DESTDIR)$(UNITDIR)/crmd.service
+	$(INSTALL) -m 644 deploy/crmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/crmd.conf
+	$(INSTALL) -m 644 deploy/crmd.conf $(DESTDIR)$(DOCDIR)/crmd.conf.example
+	@if [ -e $(DESTDIR)/etc/crmd.conf ]; then \
+		echo "kept the existing $(DESTDIR)/etc/crmd.conf (the example is $(DESTDIR)$(DOCDIR)/crmd.conf.example)"; \
+	else \
+		echo "$(INSTALL) -m 644 deploy/crmd.conf $(DESTDIR)/etc/crmd.conf"; \
+		$(INSTALL) -m 644 deploy/crmd.conf $(DESTDIR)/etc/crmd.conf; \
+	fi
+
+# Removes what install put in place, except /etc/crmd.conf and the data in /var/lib/crmd.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/crmd $(DESTDIR)$(BINDIR)/crmctl \
+		$(DESTDIR)$(MANDIR)/man8/crmd.8 $(DESTDIR)$(MANDIR)/man8/crmctl.8 \
+		$(DESTDIR)$(UNITDIR)/crmd.service $(DESTDIR)$(SYSUSERSDIR)/crmd.conf \
+		$(DESTDIR)$(DOCDIR)/crmd.conf.example
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-bench

@@ -12,6 +12,7 @@
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/log.h"
+#include "crm/metrics.h"
 #include "crm/router.h"
 #include "crm/routes.h"
 #include "crm/web.h"
@@ -23,10 +24,12 @@ void app_init(void)
 {
 	app_routes = router_new();
 	routes_register_all(app_routes);
+	metrics_init(app_routes);
 }
 
 void app_free(void)
 {
+	metrics_free();
 	router_free(app_routes);
 	app_routes = NULL;
 }
@@ -78,6 +81,7 @@ static void handle_api(struct request *req, struct response *res)
 	case ROUTER_FOUND:
 		break;
 	}
+	req->route_label = match.route->pattern;
 	for (int i = 0; i < match.param_count; i++)
 		req->path_params[i] = match.params[i];
 	req->path_param_count = match.param_count;
@@ -100,12 +104,24 @@ static void handle_api(struct request *req, struct response *res)
 void app_handle(struct request *req, struct response *res)
 {
 	if (strcmp(req->path, "/healthz") == 0) {
+		req->route_label = "/healthz";
 		handle_health(req, res);
+		return;
+	}
+	if (strcmp(req->path, "/readyz") == 0) {
+		req->route_label = "/readyz";
+		metrics_handle_ready(req, res);
+		return;
+	}
+	if (strcmp(req->path, "/metrics") == 0) {
+		req->route_label = "/metrics";
+		metrics_handle(req, res);
 		return;
 	}
 	if (strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0) {
 		handle_api(req, res);
 		return;
 	}
+	req->route_label = METRICS_ROUTE_WEB;
 	web_serve(req, res);
 }

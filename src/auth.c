@@ -35,7 +35,11 @@
 #define SESSION_TOUCH_SECONDS 60         /* last_seen_at is written at most once a minute */
 #define KEY_TOUCH_SECONDS 60
 
+/* Set once before serving (main thread), read-only afterwards. */
 static bool secure_cookies;
+static bool serving_tls;
+static int session_idle_seconds = AUTH_SESSION_IDLE_SECONDS;
+static int session_absolute_seconds = AUTH_SESSION_ABSOLUTE_SECONDS;
 
 /* ---------------------------------------------------------------- password hashing */
 
@@ -101,6 +105,86 @@ void auth_init(void)
 void auth_set_secure_cookies(bool secure)
 {
 	secure_cookies = secure;
+}
+
+void auth_set_tls(bool tls)
+{
+	serving_tls = tls;
+}
+
+const char *auth_session_cookie_name(void)
+{
+	return serving_tls ? AUTH_SESSION_COOKIE_TLS : AUTH_SESSION_COOKIE;
+}
+
+void auth_set_session_limits(int idle_seconds, int absolute_seconds)
+{
+	session_idle_seconds = idle_seconds > 0 ? idle_seconds : AUTH_SESSION_IDLE_SECONDS;
+	session_absolute_seconds =
+		absolute_seconds > 0 ? absolute_seconds : AUTH_SESSION_ABSOLUTE_SECONDS;
+}
+
+/* last_seen_at is written at most once a minute, and often enough for a short idle limit. */
+static int session_touch_seconds(void)
+{
+	int touch = session_idle_seconds / 10;
+	return touch < SESSION_TOUCH_SECONDS ? touch : SESSION_TOUCH_SECONDS;
+}
+
+/* ---------------------------------------------------------------- credential parsing */
+
+int auth_bearer_parse(const char *authorization, const char **key)
+{
+	*key = NULL;
+	if (strncasecmp(authorization, "Bearer ", 7) != 0)
+		return -1;
+	const char *p = authorization + 7;
+	while (*p == ' ')
+		p++;
+	*key = p;
+	return 0;
+}
+
+int auth_cookie_find(const char *cookie_header, const char *name, char *out, size_t out_size)
+{
+	size_t name_len = strlen(name);
+	if (out_size)
+		out[0] = '\0';
+	const char *p = cookie_header;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		const char *pair = p;
+		const char *end = strchr(p, ';');
+		if (!end)
+			end = p + strlen(p);
+		p = end;
+		const char *equals = memchr(pair, '=', (size_t)(end - pair));
+		if (!equals)
+			continue;
+		const char *name_end = equals;
+		while (name_end > pair && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+			name_end--;
+		if ((size_t)(name_end - pair) != name_len || memcmp(pair, name, name_len) != 0)
+			continue;
+		const char *value = equals + 1;
+		const char *value_end = end;
+		while (value < value_end && (*value == ' ' || *value == '\t'))
+			value++;
+		while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+			value_end--;
+		if (value_end - value >= 2 && value[0] == '"' && value_end[-1] == '"') {
+			value++;
+			value_end--;
+		}
+		size_t len = (size_t)(value_end - value);
+		if (len >= out_size)
+			return -2;
+		memcpy(out, value, len);
+		out[len] = '\0';
+		return 0;
+	}
+	return -1;
 }
 
 int auth_password_hash(const char *password, char out[128])
@@ -201,6 +285,25 @@ static void time_ago(time_t now, int seconds, char out[TIME_RFC3339_SIZE])
 	time_format_rfc3339(now - seconds, out);
 }
 
+/*
+ * The session cookie of the request (under the name in use) into `out`: 0 found, -1 none,
+ * -2 longer than any token we issue.
+ */
+static int session_cookie_of(const struct request *req, char out[SECRET_TEXT_MAX])
+{
+	const char *name = auth_session_cookie_name();
+	for (int i = 0; i < req->header_count; i++) {
+		if (!req->headers[i].name || !req->headers[i].value ||
+		    strcasecmp(req->headers[i].name, "Cookie") != 0)
+			continue;
+		int found = auth_cookie_find(req->headers[i].value, name, out, SECRET_TEXT_MAX);
+		if (found != -1)
+			return found;
+	}
+	out[0] = '\0';
+	return -1;
+}
+
 static int authenticate_key(struct db *db, const char *key, struct response *res,
 			    struct auth_context *ctx)
 {
@@ -270,8 +373,8 @@ static int authenticate_session(struct db *db, const char *token, struct respons
 	char now_text[TIME_RFC3339_SIZE], idle_limit[TIME_RFC3339_SIZE],
 		touch_before[TIME_RFC3339_SIZE];
 	time_format_rfc3339(now, now_text);
-	time_ago(now, AUTH_SESSION_IDLE_SECONDS, idle_limit);
-	time_ago(now, SESSION_TOUCH_SECONDS, touch_before);
+	time_ago(now, session_idle_seconds, idle_limit);
+	time_ago(now, session_touch_seconds(), touch_before);
 	if (record.revoked || strcmp(record.expires_at, now_text) <= 0 ||
 	    strcmp(record.last_seen_at, idle_limit) < 0) {
 		reply_unauthorized(res, "the session has ended; log in again");
@@ -295,19 +398,21 @@ int auth_authenticate_or_reply(struct db *db, struct request *req, struct respon
 {
 	memset(ctx, 0, sizeof(*ctx));
 	const char *authorization = request_header(req, "Authorization");
-	const char *cookie = request_cookie(req, AUTH_SESSION_COOKIE);
+	char cookie[SECRET_TEXT_MAX];
+	int cookie_found = session_cookie_of(req, cookie);
 	int result;
 	if (authorization) {
 		/* An Authorization header wins over a cookie, and a bad one is not ignored. */
-		if (strncasecmp(authorization, "Bearer ", 7) != 0) {
+		const char *key;
+		if (auth_bearer_parse(authorization, &key) != 0) {
 			reply_unauthorized(res, "use Authorization: Bearer <API key>");
 			return -1;
 		}
-		const char *key = authorization + 7;
-		while (*key == ' ')
-			key++;
 		result = authenticate_key(db, key, res, ctx);
-	} else if (cookie && cookie[0]) {
+	} else if (cookie_found == -2) {
+		reply_unauthorized(res, "invalid session");
+		return -1;
+	} else if (cookie_found == 0 && cookie[0]) {
 		result = authenticate_session(db, cookie, res, ctx);
 	} else {
 		reply_unauthorized(res, "authentication required: log in or send a bearer API key");
@@ -338,22 +443,24 @@ int auth_authenticate_or_reply(struct db *db, struct request *req, struct respon
 static void set_session_cookie(struct response *res, const char *token)
 {
 	struct buf cookie = BUF_INIT;
-	buf_addf(&cookie, AUTH_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
-		 token, token[0] ? AUTH_SESSION_ABSOLUTE_SECONDS : 0,
-		 secure_cookies ? "; Secure" : "");
+	buf_addf(&cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
+		 auth_session_cookie_name(), token, token[0] ? session_absolute_seconds : 0,
+		 secure_cookies || serving_tls ? "; Secure" : "");
 	response_set_header(res, "Set-Cookie", cookie.data);
 	buf_release(&cookie);
 }
 
-/* The seconds to wait when `subject` is over `limit` failures in the window; 0 if not. */
-static int64_t throttle_wait(struct db *db, const char *subject, int limit, time_t now,
-			     int *status)
+/*
+ * The seconds to wait when `subject` has `limit` failures or more within the last
+ * `window` seconds; 0 if not.
+ */
+static int64_t throttle_wait(struct db *db, const char *subject, int limit, int window,
+			     time_t now, int *status)
 {
 	int count;
 	int64_t unblocked_at;
-	*status = auth_store_failures_check(db, subject, (int64_t)now - AUTH_THROTTLE_WINDOW_SECONDS + 1,
-					    limit, AUTH_THROTTLE_WINDOW_SECONDS, &count,
-					    &unblocked_at);
+	*status = auth_store_failures_check(db, subject, (int64_t)now - window + 1, limit, window,
+					    &count, &unblocked_at);
 	if (*status != DB_OK || count < limit)
 		return 0;
 	int64_t wait = unblocked_at - (int64_t)now;
@@ -368,6 +475,23 @@ static void account_subject(const char *email, struct buf *out)
 		buf_addch(out, (char)tolower((unsigned char)*p));
 }
 
+/*
+ * A login replaces the browser's session: a session cookie sent with the login request is
+ * revoked (best effort), so a token planted or seen before the login is worthless after it.
+ */
+static void revoke_presented_session(struct db *db, const struct request *req)
+{
+	char token[SECRET_TEXT_MAX];
+	if (session_cookie_of(req, token) != 0 || !token[0])
+		return;
+	unsigned char hash[AUTH_HASH_BYTES];
+	secret_hash(token, hash);
+	sodium_memzero(token, sizeof(token));
+	struct auth_session_record record;
+	if (auth_store_session_find(db, hash, &record) == DB_OK && !record.revoked)
+		auth_store_session_revoke(db, record.id);
+}
+
 static void handle_login(struct request *req, struct response *res)
 {
 	struct db *db = app_db_or_reply(res);
@@ -377,7 +501,7 @@ static void handle_login(struct request *req, struct response *res)
 	if (!body)
 		return;
 	struct field_errors errors = { 0 };
-	struct buf account = BUF_INIT, address = BUF_INIT;
+	struct buf account = BUF_INIT, address = BUF_INIT, hourly = BUF_INIT;
 	const char *key;
 	json_t *value;
 	json_object_foreach(body, key, value) {
@@ -399,16 +523,21 @@ static void handle_login(struct request *req, struct response *res)
 	time_t now = time(NULL);
 	account_subject(email, &account);
 	buf_addf(&address, "address:%s", req->client_address);
-	int status_account, status_address;
-	int64_t wait_account = throttle_wait(db, account.data, AUTH_THROTTLE_ACCOUNT_LIMIT, now,
-					     &status_account);
-	int64_t wait_address = throttle_wait(db, address.data, AUTH_THROTTLE_ADDRESS_LIMIT, now,
-					     &status_address);
-	if (status_account != DB_OK || status_address != DB_OK) {
+	buf_addf(&hourly, "hourly:%s", account.data);
+	int status_account, status_address, status_hourly;
+	int64_t wait_account = throttle_wait(db, account.data, AUTH_THROTTLE_ACCOUNT_LIMIT,
+					     AUTH_THROTTLE_WINDOW_SECONDS, now, &status_account);
+	int64_t wait_address = throttle_wait(db, address.data, AUTH_THROTTLE_ADDRESS_LIMIT,
+					     AUTH_THROTTLE_WINDOW_SECONDS, now, &status_address);
+	int64_t wait_hourly = throttle_wait(db, hourly.data, AUTH_THROTTLE_HOURLY_LIMIT,
+					    AUTH_THROTTLE_HOURLY_WINDOW_SECONDS, now, &status_hourly);
+	if (status_account != DB_OK || status_address != DB_OK || status_hourly != DB_OK) {
 		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
 		goto cleanup;
 	}
 	int64_t wait = wait_account > wait_address ? wait_account : wait_address;
+	if (wait_hourly > wait)
+		wait = wait_hourly;
 	if (wait > 0) {
 		char seconds[24];
 		snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
@@ -430,12 +559,17 @@ static void handle_login(struct request *req, struct response *res)
 	bool ok = auth_password_verify(found == DB_OK ? hash : NULL, password);
 	sodium_memzero(hash, sizeof(hash));
 	if (!ok || found != DB_OK || !user.has_password || user.disabled) {
+		/* Rows are kept for the longest window (the hourly cap), which is never cleared
+		 * by a success: the 15-minute count is. */
+		int64_t forget_before = (int64_t)now - AUTH_THROTTLE_HOURLY_WINDOW_SECONDS;
 		auth_store_failures_record(db, account.data, address.data, (int64_t)now,
-					   (int64_t)now - AUTH_THROTTLE_WINDOW_SECONDS);
+					   forget_before);
+		auth_store_failures_record(db, hourly.data, NULL, (int64_t)now, forget_before);
 		reply_unauthorized(res, "wrong email or password");
 		goto cleanup;
 	}
 	auth_store_failures_clear(db, account.data);
+	revoke_presented_session(db, req);
 
 	char token[SECRET_TEXT_MAX], csrf[SECRET_TEXT_MAX];
 	secret_generate(token);
@@ -444,7 +578,7 @@ static void handle_login(struct request *req, struct response *res)
 	secret_hash(token, token_hash);
 	char now_text[TIME_RFC3339_SIZE], expires[TIME_RFC3339_SIZE];
 	time_format_rfc3339(now, now_text);
-	time_format_rfc3339(now + AUTH_SESSION_ABSOLUTE_SECONDS, expires);
+	time_format_rfc3339(now + session_absolute_seconds, expires);
 	int64_t session_id;
 	if (auth_store_session_create(db, user.id, token_hash, csrf, now_text, expires,
 				      req->client_address, &session_id) != DB_OK) {
@@ -460,6 +594,7 @@ cleanup:
 	field_errors_release(&errors);
 	buf_release(&account);
 	buf_release(&address);
+	buf_release(&hourly);
 	json_decref(body);
 }
 

@@ -1,6 +1,7 @@
 /*
- * http.c - the libmicrohttpd server: thread pool with epoll, request body collection with
- * the 1 MiB limit, response conversion, security headers and the access log.
+ * http.c - the libmicrohttpd server: thread pool with epoll, optional TLS (GnuTLS inside
+ * libmicrohttpd), request body collection with the 1 MiB limit, the URL and header limits,
+ * response conversion, security headers and the access log.
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "crm/log.h"
+#include "crm/metrics.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
 
@@ -35,48 +37,45 @@ struct http_connection_state {
 	int64_t user_id;   /* the authenticated user, for the access log */
 	char *path;        /* copy of the path, for the access log */
 	char *method;
+	const char *route_label; /* the router's pattern, for the metrics (static) */
 };
 
 /* ---------------------------------------------------------------- request accessors */
 
+/* The first value named `name` (ASCII case-insensitive, as libmicrohttpd compares). */
+static const char *value_lookup(const struct request_value *values, int count, const char *name)
+{
+	for (int i = 0; i < count; i++)
+		if (values[i].name && strcasecmp(values[i].name, name) == 0)
+			return values[i].value;
+	return NULL;
+}
+
 const char *request_header(const struct request *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
+	return value_lookup(req->headers, req->header_count, name);
 }
 
 const char *request_query(const struct request *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, name);
-}
-
-struct query_visit {
-	int (*visit)(void *context, const char *name, const char *value);
-	void *context;
-	int result;
-};
-
-static enum MHD_Result visit_query_argument(void *cls, enum MHD_ValueKind kind, const char *key,
-					    const char *value)
-{
-	(void)kind;
-	struct query_visit *visit = cls;
-	visit->result = visit->visit(visit->context, key, value);
-	return visit->result ? MHD_NO : MHD_YES;
+	return value_lookup(req->query, req->query_count, name);
 }
 
 int request_query_each(const struct request *req,
 		       int (*visit)(void *context, const char *name, const char *value),
 		       void *context)
 {
-	struct query_visit state = { visit, context, 0 };
-	MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, visit_query_argument,
-				  &state);
-	return state.result;
+	for (int i = 0; i < req->query_count; i++) {
+		int result = visit(context, req->query[i].name, req->query[i].value);
+		if (result)
+			return result;
+	}
+	return 0;
 }
 
 const char *request_cookie(const struct request *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->connection, MHD_COOKIE_KIND, name);
+	return value_lookup(req->cookies, req->cookie_count, name);
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -141,6 +140,17 @@ void response_set_static_body(struct response *res, int status, const char *cont
 	res->body_is_static = true;
 }
 
+/* Whether the connection came in over HTTPS (the daemon was started with TLS). */
+static bool connection_is_tls(struct MHD_Connection *connection)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(connection, MHD_CONNECTION_INFO_DAEMON);
+	if (!info || !info->daemon)
+		return false;
+	const union MHD_DaemonInfo *flags = MHD_get_daemon_info(info->daemon, MHD_DAEMON_INFO_FLAGS);
+	return flags && (flags->flags & MHD_USE_TLS);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *connection, struct response *res)
 {
 	struct MHD_Response *mhd_response;
@@ -160,6 +170,9 @@ static enum MHD_Result send_response(struct MHD_Connection *connection, struct r
 	MHD_add_response_header(mhd_response, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(mhd_response, "X-Frame-Options", "DENY");
 	MHD_add_response_header(mhd_response, "Referrer-Policy", "same-origin");
+	if (connection_is_tls(connection))
+		MHD_add_response_header(mhd_response, "Strict-Transport-Security",
+					"max-age=31536000");
 	for (int i = 0; i < res->header_count; i++)
 		MHD_add_response_header(mhd_response, res->header_names[i], res->header_values[i]);
 	enum MHD_Result result = MHD_queue_response(connection, (unsigned)res->status, mhd_response);
@@ -204,27 +217,60 @@ static void client_address_text(struct MHD_Connection *connection, char *out, si
 			  out, (socklen_t)size);
 }
 
+/* A growing array of name/value pairs (pointers into libmicrohttpd's memory). */
+struct value_list {
+	struct request_value *items;
+	int count;
+	int alloc;
+};
+
+static enum MHD_Result collect_value(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	(void)kind;
+	struct value_list *list = cls;
+	if (list->count == list->alloc) {
+		list->alloc = list->alloc ? list->alloc * 2 : 16;
+		list->items = xrealloc(list->items, (size_t)list->alloc * sizeof(*list->items));
+	}
+	list->items[list->count++] = (struct request_value){ key, value };
+	return MHD_YES;
+}
+
 static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connection *connection,
 				struct http_connection_state *state, const char *url,
 				const char *method)
 {
 	char address[INET6_ADDRSTRLEN + 1];
 	client_address_text(connection, address, sizeof(address));
+	struct value_list headers = { 0 }, query = { 0 }, cookies = { 0 };
+	MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_value, &headers);
+	MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_value, &query);
+	MHD_get_connection_values(connection, MHD_COOKIE_KIND, collect_value, &cookies);
 	struct request req = {
 		.method = method,
 		.path = url,
 		.body = state->body.data,
 		.body_len = state->body.len,
 		.client_address = address,
-		.connection = connection,
+		.headers = headers.items,
+		.header_count = headers.count,
+		.query = query.items,
+		.query_count = query.count,
+		.cookies = cookies.items,
+		.cookie_count = cookies.count,
 	};
 	struct response res;
 	response_init(&res);
 	server->handler(&req, &res);
 	state->status = res.status;
 	state->user_id = req.log_user_id;
+	state->route_label = req.route_label;
 	enum MHD_Result result = send_response(connection, &res);
 	response_release(&res);
+	free(headers.items);
+	free(query.items);
+	free(cookies.items);
 	return result;
 }
 
@@ -239,10 +285,16 @@ static enum MHD_Result handle_access(void *cls, struct MHD_Connection *connectio
 	if (!state) {
 		state = xcalloc(1, sizeof(*state));
 		state->started_us = time_monotonic_us();
+		metrics_request_started();
 		buf_init(&state->body);
 		state->path = xstrdup(url);
 		state->method = xstrdup(method);
 		*connection_state = state;
+		if (strlen(url) > HTTP_MAX_URL_LENGTH) {
+			state->path[HTTP_MAX_URL_LENGTH] = '\0'; /* the access log gets the start */
+			return send_simple_problem(connection, state, HTTP_URI_TOO_LONG, "URI Too Long",
+						   "the request path is too long");
+		}
 		const char *length =
 			MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
 		/* A body a little too large is read and dropped so that simple clients see the 413;
@@ -283,9 +335,10 @@ static void handle_completed(void *cls, struct MHD_Connection *connection,
 	struct http_connection_state *state = *connection_state;
 	if (!state)
 		return;
+	int64_t duration_us = time_monotonic_us() - state->started_us;
 	if (state->status)
-		log_request(state->method, state->path, state->status,
-			    time_monotonic_us() - state->started_us, state->user_id);
+		log_request(state->method, state->path, state->status, duration_us, state->user_id);
+	metrics_request_finished(state->route_label, state->method, state->status, duration_us);
 	buf_release(&state->body);
 	free(state->path);
 	free(state->method);
@@ -366,8 +419,24 @@ struct http_server *http_server_start(const struct http_server_options *options)
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = cores > 0 ? (unsigned)cores : 2;
 	}
+	bool tls = options->tls_cert_pem || options->tls_key_pem;
+	if (tls) {
+		if (!options->tls_cert_pem || !options->tls_key_pem) {
+			log_error("TLS needs both a certificate and a key");
+			return NULL;
+		}
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_error("this libmicrohttpd was built without TLS support; "
+				  "serve plain HTTP behind a TLS proxy instead");
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	struct http_server *server = xcalloc(1, sizeof(*server));
 	server->handler = options->handler;
+	/* The TLS options come first in the list: without TLS, an MHD_OPTION_END there ends it
+	 * before them. The memory limit bounds the request line and headers of a connection:
+	 * larger ones are refused by libmicrohttpd (431 or 414). */
 	server->daemon = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, handle_access, server,
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd_error, NULL,
@@ -376,8 +445,11 @@ struct http_server *http_server_start(const struct http_server_options *options)
 		MHD_OPTION_NOTIFY_COMPLETED, handle_completed, server,
 		MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 		MHD_OPTION_CONNECTION_LIMIT, 1024u,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u,
+		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, options->tls_cert_pem,
+		MHD_OPTION_HTTPS_MEM_KEY, options->tls_key_pem,
+		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
 		MHD_OPTION_END);
 	if (!server->daemon) {
 		log_error("cannot listen on %s", options->listen);

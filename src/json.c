@@ -83,18 +83,51 @@ void response_problemf(struct response *res, int status, const char *format, ...
 	buf_release(&detail);
 }
 
-/* True when the Content-Type is application/json (parameters such as charset allowed). */
-static bool is_json_content_type(const char *content_type)
+/* Whether `content_type` is the media type `type` (parameters such as charset allowed). */
+static bool content_type_is(const char *content_type, const char *type)
 {
-	if (!content_type)
-		return false;
 	while (*content_type == ' ')
 		content_type++;
-	size_t len = strlen("application/json");
-	if (strncasecmp(content_type, "application/json", len) != 0)
+	size_t len = strlen(type);
+	if (strncasecmp(content_type, type, len) != 0)
 		return false;
 	char next = content_type[len];
 	return next == '\0' || next == ';' || next == ' ';
+}
+
+/* JSON bodies: application/json, and application/merge-patch+json (RFC 7396) for PATCH. */
+static bool is_json_content_type(const char *content_type)
+{
+	return content_type && (content_type_is(content_type, "application/json") ||
+				content_type_is(content_type, "application/merge-patch+json"));
+}
+
+/*
+ * The deepest nesting of arrays and objects in JSON text (brackets inside strings do not
+ * count), stopping early once past `limit`. Runs before parsing, so a hostile body never
+ * builds a deep tree.
+ */
+static int json_text_depth(const char *text, size_t len, int limit)
+{
+	int depth = 0, deepest = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > deepest && (deepest = depth) > limit)
+				break;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return deepest;
 }
 
 json_t *request_json_object_or_reply(struct request *req, struct response *res)
@@ -102,6 +135,11 @@ json_t *request_json_object_or_reply(struct request *req, struct response *res)
 	if (!is_json_content_type(request_header(req, "Content-Type"))) {
 		response_problem(res, HTTP_UNSUPPORTED_MEDIA_TYPE,
 				 "the body must be JSON with Content-Type: application/json");
+		return NULL;
+	}
+	if (json_text_depth(req->body, req->body_len, JSON_MAX_DEPTH) > JSON_MAX_DEPTH) {
+		response_problemf(res, HTTP_UNPROCESSABLE,
+				  "the JSON body is nested more than %d levels deep", JSON_MAX_DEPTH);
 		return NULL;
 	}
 	json_error_t error;

@@ -1,27 +1,36 @@
 /*
  * main_crmd.c - the crmd daemon: reads its settings (flags win over CRM_* environment
- * variables), migrates the database, serves HTTP until SIGTERM or SIGINT, then stops
+ * variables, which win over the config file, see config.h), migrates the database, serves HTTP until SIGTERM or SIGINT, then stops
  * accepting, lets running requests finish and closes the database.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "crm/app.h"
 #include "crm/auth.h"
+#include "crm/buf.h"
+#include "crm/config.h"
 #include "crm/db.h"
 #include "crm/http.h"
 #include "crm/log.h"
+#include "crm/metrics.h"
+#include "crm/router.h"
 #include "crm/version.h"
 #include "crm/banned.h"
 
 static const char usage_text[] =
 	"usage: crmd [--db PATH] [--listen HOST:PORT] [--threads N] [--log-format text|json]\n"
 	"            [--log-level error|warn|info|debug] [--durable] [--secure-cookies]\n"
-	"            [--version] [--help]\n"
+	"            [--tls-cert FILE --tls-key FILE] [--session-idle SECONDS]\n"
+	"            [--session-lifetime SECONDS] [--metrics-auth none|key] [--config FILE]\n"
+	"            [--routes] [--version] [--help]\n"
 	"\n"
 	"Serves the CRM's REST API under /api/v1, the web UI at / and /healthz.\n"
 	"  --db PATH          database file (default ./crm.db, or $CRM_DB); created if missing\n"
@@ -32,7 +41,20 @@ static const char usage_text[] =
 	"  --log-level L      error, warn, info (default) or debug\n"
 	"  --durable          synchronous=FULL: committed writes survive a power loss\n"
 	"                     (default NORMAL: they survive a crash of crmd, not of the machine)\n"
-	"  --secure-cookies   mark the session cookie Secure (when served behind HTTPS)\n";
+	"  --secure-cookies   mark the session cookie Secure (when served behind HTTPS)\n"
+	"  --tls-cert FILE    serve HTTPS with this PEM certificate (chain) ...\n"
+	"  --tls-key FILE     ... and this PEM private key; the session cookie is then\n"
+	"                     Secure and named __Host-crm_session\n"
+	"  --session-idle S   a browser session ends after S seconds without a request\n"
+	"                     (default 1800)\n"
+	"  --session-lifetime S  and S seconds after the login at the latest (default 43200)\n"
+	"  --metrics-auth A   none (default): GET /metrics needs no credentials; key: it needs\n"
+	"                     an API key or a session, like the API\n"
+	"  --config FILE      settings file (default /etc/crmd.conf when it exists): lines\n"
+	"                     key = value, keys being these flags' names; flags and the\n"
+	"                     environment win over it\n"
+	"  --routes           print the API's route table (METHOD PATTERN [public] [no-csrf])\n"
+	"                     and exit\n";
 
 struct crmd_options {
 	const char *db_path;
@@ -42,7 +64,30 @@ struct crmd_options {
 	enum log_level log_level;
 	bool durable;
 	bool secure_cookies;
+	const char *tls_cert;
+	const char *tls_key;
+	int session_idle;     /* 0: default */
+	int session_lifetime; /* 0: default */
+	bool print_routes;
+	bool metrics_auth;
 };
+
+/* The arguments crmd parses: the config file's settings, the environment's, the flags. */
+static struct config_arguments settings;
+/* The index of the argument being parsed, to name the config line of a bad setting. */
+static int parse_position;
+
+/* Parses a number of seconds from 1 to 10 years for `flag`; -1 if malformed. */
+static int parse_seconds(const char *flag, const char *text)
+{
+	char *end;
+	long value = strtol(text, &end, 10);
+	if (!*text || *end || value < 1 || value > 10L * 366 * 24 * 3600) {
+		fprintf(stderr, "crmd: %s takes a number of seconds\n", flag);
+		return -1;
+	}
+	return (int)value;
+}
 
 /* Returns 0 to go on, 1 to exit 0 (--help, --version), 2 on a usage error. */
 static int parse_options(int argc, char **argv, struct crmd_options *options)
@@ -55,19 +100,47 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "durable", no_argument, NULL, 'D' },
 		{ "secure-cookies", no_argument, NULL, 'S' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "session-idle", required_argument, NULL, 'I' },
+		{ "session-lifetime", required_argument, NULL, 'A' },
+		{ "routes", no_argument, NULL, 'R' },
+		{ "metrics-auth", required_argument, NULL, 'M' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	options->db_path = getenv("CRM_DB") ? getenv("CRM_DB") : "./crm.db";
-	options->listen = getenv("CRM_LISTEN") ? getenv("CRM_LISTEN") : "127.0.0.1:8080";
+	options->db_path = "./crm.db";
+	options->listen = "127.0.0.1:8080";
 	options->threads = 0;
 	options->log_format = LOG_FORMAT_TEXT;
 	options->log_level = LOG_LEVEL_INFO;
 	options->durable = false;
 	options->secure_cookies = false;
+	options->tls_cert = NULL;
+	options->tls_key = NULL;
+	options->session_idle = 0;
+	options->session_lifetime = 0;
+	options->print_routes = false;
+	options->metrics_auth = false;
+	/* Precedence by order: the file's settings, then CRM_DB/CRM_LISTEN, then the flags. */
+	static const char *const not_settings[] = { "config", "help", "version", "routes", NULL };
+	static const struct config_env environment[] = {
+		{ "CRM_DB", "db" }, { "CRM_LISTEN", "listen" }, { NULL, NULL } };
+	struct buf error = BUF_INIT;
+	int built = config_arguments_build(&settings, argc, argv, long_options, not_settings,
+					   environment, &error);
+	if (built != 0)
+		fprintf(stderr, "crmd: %s\n", error.data);
+	buf_release(&error);
+	if (built != 0)
+		return 2;
+	argc = settings.argc;
+	argv = settings.argv;
 	int option;
-	while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+	while ((parse_position = optind,
+		option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (option) {
 		case 'd':
 			options->db_path = optarg;
@@ -114,6 +187,37 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		case 'S':
 			options->secure_cookies = true;
 			break;
+		case 'C':
+			options->tls_cert = optarg;
+			break;
+		case 'K':
+			options->tls_key = optarg;
+			break;
+		case 'I':
+			if ((options->session_idle = parse_seconds("--session-idle", optarg)) < 0)
+				return 2;
+			break;
+		case 'A':
+			if ((options->session_lifetime = parse_seconds("--session-lifetime", optarg)) < 0)
+				return 2;
+			break;
+		case 'R':
+			options->print_routes = true;
+			break;
+		case 'M':
+			if (strcmp(optarg, "none") != 0 && strcmp(optarg, "key") != 0) {
+				fprintf(stderr, "crmd: --metrics-auth is none or key\n");
+				return 2;
+			}
+			options->metrics_auth = strcmp(optarg, "key") == 0;
+			break;
+		case 'c': /* read before parsing (config_arguments_build) */
+			if (strcmp(argv[parse_position], "--config") != 0 &&
+			    strncmp(argv[parse_position], "--config=", 9) != 0) {
+				fprintf(stderr, "crmd: write --config in full\n");
+				return 2;
+			}
+			break;
 		case 'V':
 			printf("crmd %s\n", CRM_VERSION);
 			return 1;
@@ -130,6 +234,40 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		fputs(usage_text, stderr);
 		return 2;
 	}
+	if (!options->tls_cert != !options->tls_key) {
+		fprintf(stderr, "crmd: --tls-cert and --tls-key go together\n");
+		return 2;
+	}
+	return 0;
+}
+
+static void print_route(void *context, const struct route *route)
+{
+	(void)context;
+	printf("%s %s%s%s\n", route->method, route->pattern,
+	       route->flags & ROUTE_PUBLIC ? " public" : "",
+	       route->flags & ROUTE_NO_CSRF ? " no-csrf" : "");
+}
+
+/* Reads a whole (small) file into `out`. Returns 0, or -1 after printing why. */
+static int read_small_file(const char *path, struct buf *out)
+{
+	FILE *file = fopen(path, "rb");
+	if (!file) {
+		log_error("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char chunk[4096];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), file)) > 0 && out->len < 1024 * 1024)
+		buf_add(out, chunk, got);
+	bool failed = ferror(file) != 0;
+	fclose(file);
+	sodium_memzero(chunk, sizeof(chunk));
+	if (failed || out->len == 0) {
+		log_error("cannot read %s", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -137,22 +275,42 @@ int main(int argc, char **argv)
 {
 	struct crmd_options options;
 	int parsed = parse_options(argc, argv, &options);
-	if (parsed)
+	int config_line;
+	const char *config_path = config_arguments_origin(&settings, parse_position, &config_line);
+	if (parsed == 2 && config_path)
+		fprintf(stderr, "crmd: %s:%d: the setting comes from this line\n", config_path,
+			config_line);
+	if (parsed) {
+		config_arguments_release(&settings);
 		return parsed == 1 ? 0 : 2;
+	}
 	log_configure(options.log_format, options.log_level);
+	if (options.print_routes) {
+		app_init();
+		router_each(app_router(), print_route, NULL);
+		app_free();
+		return 0;
+	}
 	enum db_sync_mode sync = options.durable ? DB_SYNC_FULL : DB_SYNC_NORMAL;
 
 	struct db *db = db_open(options.db_path, sync);
 	if (!db)
 		return 1;
 	int applied;
-	if (db_migrate(db, &applied) != 0) {
+	if (db_server_lock(options.db_path) != 0 || db_migrate(db, &applied) != 0) {
 		db_close(db);
 		return 1;
 	}
 	if (applied)
 		log_info("applied %d migration(s) to %s", applied, options.db_path);
 	db_close(db);
+	struct buf tls_cert = BUF_INIT, tls_key = BUF_INIT;
+	if (options.tls_cert && (read_small_file(options.tls_cert, &tls_cert) != 0 ||
+				 read_small_file(options.tls_key, &tls_key) != 0)) {
+		buf_release(&tls_cert);
+		buf_release(&tls_key);
+		return 1;
+	}
 
 	/* Worker threads inherit this mask; only the main thread takes the signals. */
 	sigset_t stop_signals;
@@ -164,14 +322,23 @@ int main(int argc, char **argv)
 
 	db_thread_setup(options.db_path, sync);
 	auth_set_secure_cookies(options.secure_cookies);
+	auth_set_tls(options.tls_cert != NULL);
+	auth_set_session_limits(options.session_idle, options.session_lifetime);
 	auth_init();
+	metrics_set_auth_required(options.metrics_auth);
 	app_init();
 	struct http_server_options server_options = {
 		.listen = options.listen,
 		.threads = options.threads,
 		.handler = app_handle,
+		.tls_cert_pem = options.tls_cert ? tls_cert.data : NULL,
+		.tls_key_pem = options.tls_cert ? tls_key.data : NULL,
 	};
 	struct http_server *server = http_server_start(&server_options);
+	/* libmicrohttpd has parsed the key: the copy is wiped at once. */
+	sodium_memzero(tls_key.data, tls_key.len);
+	buf_release(&tls_key);
+	buf_release(&tls_cert);
 	if (!server) {
 		app_free();
 		return 1;
@@ -179,8 +346,8 @@ int main(int argc, char **argv)
 	char host[128];
 	unsigned port;
 	http_parse_listen(options.listen, host, sizeof(host), &port);
-	log_info("crmd %s listening on http://%s:%u/ (database %s)", CRM_VERSION, host,
-		 http_server_port(server), options.db_path);
+	log_info("crmd %s listening on %s://%s:%u/ (database %s)", CRM_VERSION,
+		 options.tls_cert ? "https" : "http", host, http_server_port(server), options.db_path);
 
 	int signal_number = 0;
 	sigwait(&stop_signals, &signal_number);
@@ -189,5 +356,6 @@ int main(int argc, char **argv)
 	app_free();
 	db_thread_close();
 	log_info("stopped");
+	config_arguments_release(&settings);
 	return 0;
 }

@@ -212,6 +212,8 @@ static int json_depth(const json_t *value)
 
 json_t *resource_field_empty(const struct resource_field *field)
 {
+	if (field->normalize)
+		return json_null();
 	if (field->type == RESOURCE_FIELD_TAGS)
 		return json_array();
 	if (field->type == RESOURCE_FIELD_OBJECT && !field->members)
@@ -374,6 +376,8 @@ json_t *resource_field_normalize(const struct resource_field *field, const json_
 {
 	if (!value || json_is_null(value))
 		return resource_field_empty(field);
+	if (field->normalize)
+		return field->normalize(value, path, errors);
 	switch (field->type) {
 	case RESOURCE_FIELD_STRING:
 	case RESOURCE_FIELD_TEXT:
@@ -472,11 +476,14 @@ json_t *resource_record_from_body(const struct resource *resource, const json_t 
 	json_t *record = json_object();
 	for (const struct resource_field *field = resource->fields; field->name; field++) {
 		const json_t *value = json_object_get(body, field->name);
+		bool defaulted = field->flags & (RESOURCE_FIELD_DEFAULT_CALLER |
+						 RESOURCE_FIELD_DEFAULT_NOW);
 		if (field->flags & RESOURCE_FIELD_READ_ONLY) {
-			json_object_set_new(record, field->name, resource_field_empty(field));
+			if (!(field->flags & RESOURCE_FIELD_DEFAULT_CALLER))
+				json_object_set_new(record, field->name, resource_field_empty(field));
 			continue;
 		}
-		if (!value && (field->flags & RESOURCE_FIELD_DEFAULT_CALLER))
+		if (!value && defaulted)
 			continue;
 		json_t *normalized = resource_field_normalize(field, value, field->name, errors);
 		json_object_set_new(record, field->name,
@@ -560,6 +567,20 @@ int64_t resource_record_owner(const struct resource *resource, const json_t *rec
 		return 0;
 	const json_t *owner = json_object_get(record, resource->owner_field);
 	return json_is_integer(owner) ? (int64_t)json_integer_value(owner) : 0;
+}
+
+int64_t resource_record_owner_lookup(struct db *db, const struct resource *resource,
+				     const json_t *record)
+{
+	int64_t owner = resource_record_owner(resource, record);
+	if (!resource->owner_via_reference || owner <= 0)
+		return owner;
+	const struct resource_field *field = resource_field_find(resource, resource->owner_field);
+	const struct resource *parent = field ? resource_find(field->references) : NULL;
+	int64_t parent_owner = 0;
+	if (!parent || resource_store_owner_of(db, parent, owner, &parent_owner) != DB_OK)
+		return 0;
+	return parent_owner;
 }
 
 /* ================================================================ small parsers */
@@ -861,21 +882,34 @@ static bool field_changed(const json_t *record, const json_t *before, const char
 	return a_null != b_null || (!a_null && !json_equal(a, b));
 }
 
-/* Sets DEFAULT_CALLER fields that a create body left out to the caller. */
+/*
+ * Sets DEFAULT_CALLER fields that a create body left out to the caller (always, when also
+ * READ_ONLY) and DEFAULT_NOW fields it left out to the current time.
+ */
 static void apply_caller_defaults(const struct write_context *w, json_t *record)
 {
-	for (const struct resource_field *field = w->resource->fields; field->name; field++)
-		if ((field->flags & RESOURCE_FIELD_DEFAULT_CALLER) &&
-		    !json_object_get(record, field->name))
+	char now[TIME_RFC3339_SIZE];
+	time_now_rfc3339(now);
+	for (const struct resource_field *field = w->resource->fields; field->name; field++) {
+		if (json_object_get(record, field->name))
+			continue;
+		if (field->flags & RESOURCE_FIELD_DEFAULT_CALLER)
 			json_object_set_new(record, field->name, json_integer(w->caller->user_id));
+		else if (field->flags & RESOURCE_FIELD_DEFAULT_NOW)
+			json_object_set_new(record, field->name, json_string(now));
+	}
 }
 
-/* A replacement keeps read-only fields, and DEFAULT_CALLER fields the body left out. */
+/*
+ * A replacement keeps read-only fields, and DEFAULT_CALLER and DEFAULT_NOW fields the body
+ * left out.
+ */
 static void keep_on_replace(const struct write_context *w, json_t *record, const json_t *before)
 {
 	for (const struct resource_field *field = w->resource->fields; field->name; field++) {
 		bool keep = (field->flags & RESOURCE_FIELD_READ_ONLY) ||
-			    ((field->flags & RESOURCE_FIELD_DEFAULT_CALLER) &&
+			    ((field->flags & (RESOURCE_FIELD_DEFAULT_CALLER |
+					      RESOURCE_FIELD_DEFAULT_NOW)) &&
 			     !json_object_get(record, field->name));
 		if (keep) {
 			const json_t *old = json_object_get(before, field->name);
@@ -930,8 +964,9 @@ static int save_or_reply(const struct write_context *w, enum resource_operation 
 		goto cleanup;
 	}
 
-	int64_t new_owner = resource_record_owner(resource, record);
-	bool owner_changed = !before || new_owner != resource_record_owner(resource, before);
+	int64_t new_owner = resource_record_owner_lookup(w->db, resource, record);
+	bool owner_changed =
+		!before || new_owner != resource_record_owner_lookup(w->db, resource, before);
 	if (owner_changed && !caller_may(w->db, w->caller, resource, PERM_WRITE, new_owner)) {
 		response_problemf(w->res, HTTP_FORBIDDEN, "you may not %s %s owned by that user",
 				  before ? "give this record to" : "create a", resource->singular);
@@ -969,6 +1004,10 @@ static int save_or_reply(const struct write_context *w, enum resource_operation 
 						    json_integer_value(json_object_get(before, "version")),
 						    record, stored)
 			    : resource_store_insert(w->db, resource, record, stored);
+	if (status == DB_OK && resource->after_save) {
+		struct resource_change change = { operation, w->db, w->caller, input, before, record };
+		status = resource->after_save(&change, *stored);
+	}
 	if (status == DB_OK)
 		status = audit_record(w->db, w->caller->user_id, AUDIT_ACTOR_API, resource->name,
 				      record_id(*stored), before ? "update" : "create", before, *stored);
@@ -1164,7 +1203,7 @@ static int load_readable_or_reply(const struct write_context *w, const char *id_
 	int status = resource_store_get(w->db, w->resource, id, record);
 	if (status == DB_OK &&
 	    !caller_may(w->db, w->caller, w->resource, PERM_READ,
-			resource_record_owner(w->resource, *record)))
+			resource_record_owner_lookup(w->db, w->resource, *record)))
 		status = DB_NOT_FOUND;
 	if (status != DB_OK) {
 		json_decref(*record);
@@ -1250,7 +1289,7 @@ static void handle_get_external(struct request *req, struct response *res)
 	int status = resource_store_get_by_external_id(w.db, w.resource,
 						       json_string_value(external_id), &record);
 	if (status == DB_OK && !caller_may(w.db, w.caller, w.resource, PERM_READ,
-					   resource_record_owner(w.resource, record)))
+					   resource_record_owner_lookup(w.db, w.resource, record)))
 		status = DB_NOT_FOUND;
 	if (status == DB_OK)
 		send_read(req, &w, record);
@@ -1272,7 +1311,7 @@ static int load_for_change_or_reply(struct request *req, const struct write_cont
 	if (check_if_match_or_reply(req, w->res, w->resource, record) != 0)
 		return -1;
 	if (!caller_may(w->db, w->caller, w->resource, action,
-			resource_record_owner(w->resource, record))) {
+			resource_record_owner_lookup(w->db, w->resource, record))) {
 		response_problemf(w->res, HTTP_FORBIDDEN, "you may not %s this %s",
 				  action == PERM_DELETE ? "delete" : "change", w->resource->singular);
 		return -1;
@@ -1390,7 +1429,7 @@ static void handle_put_external(struct request *req, struct response *res)
 	int status = resource_store_get_by_external_id(w.db, resource,
 						       json_string_value(external_id), &before);
 	if (status == DB_OK && !caller_may(w.db, w.caller, resource, PERM_READ,
-					   resource_record_owner(resource, before)))
+					   resource_record_owner_lookup(w.db, resource, before)))
 		status = DB_NOT_FOUND; /* as if absent; it cannot be created either */
 	if (status == DB_NOT_FOUND && before) {
 		reply_db_status(res, status, resource);
@@ -1456,6 +1495,8 @@ struct query_params {
 static int collect_param(void *context, const char *name, const char *value)
 {
 	struct query_params *params = context;
+	if (!name || !name[0]) /* "?a=1&&b=2", a trailing '&': nothing asked */
+		return 0;
 	if (params->count == LIST_MAX_PARAMS) {
 		params->too_many = true;
 		return 1;
@@ -1637,8 +1678,11 @@ static int apply_param(const struct resource *resource, const struct query_param
 					 : "a number");
 			return -1;
 		}
-		if (add_condition(query, field->name, range == RESOURCE_RANGE_FROM ? ">=" : "<",
-				  value, false) != 0) {
+		static const char *const range_ops[] = {
+			[RESOURCE_RANGE_FROM] = ">=", [RESOURCE_RANGE_BEFORE] = "<",
+			[RESOURCE_RANGE_TO] = "<=", [RESOURCE_RANGE_AFTER] = ">",
+		};
+		if (add_condition(query, field->name, range_ops[range], value, false) != 0) {
 			buf_adds(message, "too many filters");
 			return -1;
 		}
@@ -1646,7 +1690,9 @@ static int apply_param(const struct resource *resource, const struct query_param
 	}
 	const struct resource_field *field = resource_field_find(resource, name);
 	if (field && (field->flags & RESOURCE_FIELD_FILTER)) {
-		json_t *value = filter_value(field, text, message);
+		bool me = field->type == RESOURCE_FIELD_REFERENCE &&
+			  strcmp(field->references, "users") == 0 && strcmp(text, "me") == 0;
+		json_t *value = me ? json_integer(query->caller_id) : filter_value(field, text, message);
 		if (!value)
 			return -1;
 		if (add_condition(query, field->name, "=", value,
@@ -1717,6 +1763,7 @@ static void handle_list(struct request *req, struct response *res)
 		goto cleanup;
 	}
 	const char *sort_text = NULL, *cursor_text = NULL;
+	query.caller_id = w.caller->user_id; /* for ?owner_id=me */
 	for (int i = 0; i < params.count; i++) {
 		for (int j = 0; j < i; j++) {
 			if (strcmp(params.items[i].name, params.items[j].name) == 0) {

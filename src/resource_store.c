@@ -190,13 +190,40 @@ int resource_store_get_by_external_id(struct db *db, const struct resource *reso
 	return status;
 }
 
+/*
+ * The resource that holds the owner of `resource`'s records through owner_via_reference,
+ * or NULL (the owner is the owner_field itself, or there is none).
+ */
+static const struct resource *owner_parent_of(const struct resource *resource)
+{
+	if (!resource->owner_field || !resource->owner_via_reference)
+		return NULL;
+	const struct resource_field *field = resource_field_find(resource, resource->owner_field);
+	const struct resource *parent = field && field->references ? resource_find(field->references)
+								  : NULL;
+	if (!parent || !parent->owner_field || parent->owner_via_reference) {
+		log_error("%s: owner_via_reference needs a resource with its own owner", resource->name);
+		return NULL;
+	}
+	return parent;
+}
+
 int resource_store_owner_of(struct db *db, const struct resource *resource, int64_t id,
 			    int64_t *owner_id)
 {
 	*owner_id = 0;
 	struct buf sql = BUF_INIT;
-	buf_addf(&sql, "SELECT %s FROM %s WHERE id = ?",
-		 resource->owner_field ? resource->owner_field : "NULL", resource->table);
+	const struct resource *parent = owner_parent_of(resource);
+	if (parent)
+		buf_addf(&sql, "SELECT (SELECT %s FROM %s WHERE id = %s.%s) FROM %s WHERE id = ?",
+			 parent->owner_field, parent->table, resource->table, resource->owner_field,
+			 resource->table);
+	else
+		buf_addf(&sql, "SELECT %s FROM %s WHERE id = ?",
+			 resource->owner_field && !resource->owner_via_reference
+				 ? resource->owner_field
+				 : "NULL",
+			 resource->table);
 	sqlite3_stmt *stmt = db_prepare(db, sql.data);
 	buf_release(&sql);
 	if (!stmt)
@@ -405,18 +432,26 @@ static void add_common_conditions(struct sql_builder *b, const struct resource *
 	case PERM_SCOPE_ALL:
 		break;
 	case PERM_SCOPE_OWN:
-	case PERM_SCOPE_TEAM:
-		if (!resource->owner_field) {
+	case PERM_SCOPE_TEAM: {
+		/* through owner_via_reference: the parent records the caller's scope covers */
+		const struct resource *parent = owner_parent_of(resource);
+		if (parent)
+			buf_addf(&b->sql, " AND %s IN (SELECT id FROM %s WHERE 1", resource->owner_field,
+				 parent->table);
+		const char *owner = parent ? parent->owner_field : resource->owner_field;
+		if (!resource->owner_field || (resource->owner_via_reference && !parent)) {
 			buf_adds(&b->sql, " AND 0");
 		} else if (query->scope == PERM_SCOPE_TEAM && query->caller_team[0]) {
-			buf_addf(&b->sql, " AND %s IN (SELECT id FROM users WHERE team = ?)",
-				 resource->owner_field);
+			buf_addf(&b->sql, " AND %s IN (SELECT id FROM users WHERE team = ?)", owner);
 			builder_bind(b, json_string(query->caller_team));
 		} else { /* own, or a team of one */
-			buf_addf(&b->sql, " AND %s = ?", resource->owner_field);
+			buf_addf(&b->sql, " AND %s = ?", owner);
 			builder_bind(b, json_integer(query->caller_id));
 		}
+		if (parent)
+			buf_adds(&b->sql, ")");
 		break;
+	}
 	case PERM_SCOPE_NONE:
 	default:
 		buf_adds(&b->sql, " AND 0");

@@ -3,10 +3,19 @@
  */
 #include "crm/routes.h"
 
+#include "crm/analytics.h"
 #include "crm/auth.h"
 #include "crm/companies.h"
 #include "crm/contacts.h"
+#include "crm/interactions.h"
+#include "crm/openapi.h"
+#include "crm/opportunities.h"
+#include "crm/pipeline.h"
+#include "crm/purchases.h"
 #include "crm/router.h"
+#include "crm/segments.h"
+#include "crm/tasks.h"
+#include "crm/timeline.h"
 #include "crm/users.h"
 #include "crm/banned.h"
 
@@ -15,6 +24,15 @@ void routes_register_all(struct router *router)
 	(void)router;
 	auth_routes_register(router);
 	users_routes_register(router);
+	openapi_routes_register(router);
 	companies_routes_register(router);
 	contacts_routes_register(router);
+	segments_routes_register(router);
+	interactions_routes_register(router);
+	tasks_routes_register(router);
+	opportunities_routes_register(router);
+	pipeline_routes_register(router);
+	purchases_routes_register(router);
+	timeline_routes_register(router);
+	analytics_routes_register(router);
 }

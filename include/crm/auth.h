@@ -11,6 +11,7 @@
 #define CRM_AUTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "crm/http.h"
@@ -18,6 +19,9 @@
 struct db;
 
 #define AUTH_SESSION_COOKIE "crm_session"
+/* The cookie's name over HTTPS: the __Host- prefix makes browsers accept it only when it
+ * is Secure, has Path=/ and no Domain, so no other host (a sibling subdomain) can set it. */
+#define AUTH_SESSION_COOKIE_TLS "__Host-crm_session"
 
 enum auth_method {
 	AUTH_METHOD_NONE,
@@ -65,14 +69,48 @@ void auth_init(void);
 
 /* Adds `Secure` to the session cookie (crmd --secure-cookies, behind HTTPS). */
 void auth_set_secure_cookies(bool secure);
+/*
+ * crmd serves HTTPS itself: the session cookie is then Secure and named
+ * AUTH_SESSION_COOKIE_TLS, and only that name is accepted. Call before serving.
+ */
+void auth_set_tls(bool tls);
+/* The name of the session cookie in use (AUTH_SESSION_COOKIE or AUTH_SESSION_COOKIE_TLS). */
+const char *auth_session_cookie_name(void);
 
-/* Session lifetime: absolute, and since the last request. */
+/* Session lifetime: absolute, and since the last request (defaults). */
 #define AUTH_SESSION_ABSOLUTE_SECONDS (12 * 3600)
 #define AUTH_SESSION_IDLE_SECONDS (30 * 60)
+/*
+ * Sets the session limits in seconds (crmd --session-idle, --session-lifetime); values
+ * below 1 keep the defaults above. Call before serving.
+ */
+void auth_set_session_limits(int idle_seconds, int absolute_seconds);
+
 /* Login throttling: failures within the window, per account and per client address. */
 #define AUTH_THROTTLE_WINDOW_SECONDS (15 * 60)
 #define AUTH_THROTTLE_ACCOUNT_LIMIT 10
 #define AUTH_THROTTLE_ADDRESS_LIMIT 50
+/* And at most this many failures per account within an hour, whatever happens between
+ * them (a successful login does not reset this count). */
+#define AUTH_THROTTLE_HOURLY_WINDOW_SECONDS 3600
+#define AUTH_THROTTLE_HOURLY_LIMIT 100
+
+/* ---- pure parsing of credentials (no database; exposed for the fuzz harnesses) ---- */
+
+/*
+ * Parses an Authorization header value: "Bearer <key>" (scheme without case, spaces
+ * before the key skipped). Returns 0 and points *key into `authorization` (the rest of
+ * it, maybe empty), or -1 for another scheme.
+ */
+int auth_bearer_parse(const char *authorization, const char **key);
+
+/*
+ * Finds cookie `name` in a Cookie header value ("a=1; b=\"2\""; the first one wins, one
+ * pair of surrounding double quotes is removed) and copies its value into `out`.
+ * Returns 0 when found, -1 when absent, -2 when the value does not fit `out_size`
+ * (then `out` is "").
+ */
+int auth_cookie_find(const char *cookie_header, const char *name, char *out, size_t out_size);
 
 /* "crm_" + base64url of 32 random bytes, plus NUL, with room to spare. */
 #define AUTH_KEY_TEXT_SIZE 64

@@ -89,5 +89,11 @@ int cli_key_revoke(struct cli_context *cli, int argc, char **argv);
 int cli_session_revoke(struct cli_context *cli, int argc, char **argv);
 /* src/cli/cli_backup.c */
 int cli_backup(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_restore.c */
+int cli_restore(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_segments.c */
+int cli_segment_export(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_demo.c */
+int cli_demo_data(struct cli_context *cli, int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct db;
@@ -84,8 +85,35 @@ void db_thread_setup(const char *path, enum db_sync_mode sync);
 struct db *db_thread(void);
 void db_thread_close(void);
 
-/* Online, consistent copy of the database into `destination` (SQLite backup API). */
+/*
+ * Online, consistent copy of the database into `destination` (SQLite backup API): one
+ * step inside one read transaction, so the copy is the snapshot of the moment it began.
+ */
 int db_backup(struct db *db, const char *destination);
+
+/*
+ * Checks a database file before it replaces the live one (crmctl restore): it opens,
+ * PRAGMA integrity_check says ok, and its schema version is one this binary can run
+ * (1 .. db_latest_migration(); older ones are migrated by crmd at start). Opens the file
+ * read-write: pass a private copy. Sets *schema_version when known. Returns 0, or -1
+ * with a one-line reason in `why`.
+ */
+int db_check_file(const char *path, int *schema_version, char *why, size_t why_size);
+
+/*
+ * crmd calls this once at start: a shared flock() on the database file for the life of
+ * the process (SQLite's own locks are fcntl() locks and unaffected), so that a restore
+ * can tell that a server uses the file. Returns 0, or -1 (logged) when a restore holds
+ * the file or it cannot be opened.
+ */
+int db_server_lock(const char *path);
+
+/*
+ * For crmctl restore: takes the exclusive flock() on the database file at `path`.
+ * Returns 0 (*fd_out holds the lock, or -1 when the file does not exist; close it when
+ * done), 1 when a running crmd holds the file, -1 on another error (errno).
+ */
+int db_restore_lock(const char *path, int *fd_out);
 
 /* Binds a NUL-terminated string or NULL at 1-based `index`. */
 void db_bind_text(sqlite3_stmt *stmt, int index, const char *text);

@@ -16,6 +16,12 @@
 #include "crm/buf.h"
 
 #define HTTP_MAX_BODY (1024 * 1024)
+/* Longer request paths answer 414. */
+#define HTTP_MAX_URL_LENGTH 8192
+/* Memory per connection for the request line and headers: more answers 431 (or 414). */
+#define HTTP_CONNECTION_MEMORY (64 * 1024)
+/* TLS 1.2 and 1.3 only (GnuTLS priority string). */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define HTTP_MAX_PATH_PARAMS 4
 #define HTTP_MAX_RESPONSE_HEADERS 12
 
@@ -32,6 +38,7 @@ enum http_status {
 	HTTP_CONFLICT = 409,
 	HTTP_PRECONDITION_FAILED = 412,
 	HTTP_PAYLOAD_TOO_LARGE = 413,
+	HTTP_URI_TOO_LONG = 414,
 	HTTP_UNSUPPORTED_MEDIA_TYPE = 415,
 	HTTP_UNPROCESSABLE = 422,
 	HTTP_TOO_MANY_REQUESTS = 429,
@@ -41,6 +48,12 @@ enum http_status {
 
 struct auth_context;
 struct http_connection_state;
+
+/* One header, query-string argument or cookie; `value` may be NULL for "?x". */
+struct request_value {
+	const char *name;
+	const char *value;
+};
 
 struct request {
 	const char *method;          /* "GET", "POST", ... */
@@ -55,7 +68,21 @@ struct request {
 	struct auth_context *auth;
 	/* The user id for the access log, 0 when anonymous. */
 	int64_t log_user_id;
-	void *connection;            /* libmicrohttpd's connection, for http.c only */
+	/* For the metrics: the router's pattern ("/api/v1/contacts/{id}") or another static
+	 * label (metrics.h), set by app.c; NULL when nothing matched. Never the raw path. */
+	const char *route_label;
+	/*
+	 * Headers, query-string arguments (decoded) and cookies in the order received, as
+	 * libmicrohttpd parsed them; borrowed, valid while the handler runs. The accessors
+	 * below read only these, so a request can be built without a connection (unit tests,
+	 * fuzz harnesses).
+	 */
+	const struct request_value *headers;
+	int header_count;
+	const struct request_value *query;
+	int query_count;
+	const struct request_value *cookies;
+	int cookie_count;
 };
 
 struct response {
@@ -69,9 +96,12 @@ struct response {
 	char *header_values[HTTP_MAX_RESPONSE_HEADERS];
 };
 
-/* A request header by case-insensitive name, or NULL. */
+/* A request header by case-insensitive name (the first one), or NULL. */
 const char *request_header(const struct request *req, const char *name);
-/* A query-string argument, or NULL. With no value ("?x") it is "". */
+/*
+ * A query-string argument by case-insensitive name (the first one), or NULL. With no
+ * value ("?x") it is NULL as well: request_query_each() tells the two apart.
+ */
 const char *request_query(const struct request *req, const char *name);
 /*
  * Calls `visit` for every query-string argument in order; stops and returns non-zero as
@@ -101,6 +131,10 @@ struct http_server_options {
 	const char *listen;       /* "HOST:PORT"; port 0 picks a free one */
 	unsigned threads;         /* worker threads; 0 = number of cores */
 	http_handler_fn handler;  /* called once per complete request, in a worker thread */
+	/* HTTPS: the certificate (chain) and private key in PEM, both or neither (borrowed;
+	 * libmicrohttpd reads them at start). NULL: plain HTTP. */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 };
 
 struct http_server;

@@ -25,10 +25,13 @@ void response_problem_errors(struct response *res, int status, const char *detai
 /* The standard reason phrase of `status` ("Unprocessable Content"). */
 const char *http_status_title(int status);
 
+/* Bodies nested deeper than this (arrays and objects) answer 422 before parsing. */
+#define JSON_MAX_DEPTH 64
+
 /*
  * Parses the request body as a JSON object. On failure answers 415 (no JSON content
- * type), 400 (malformed) or 422 (not an object) and returns NULL. Returns a new
- * reference the caller must json_decref().
+ * type), 400 (malformed), 422 (not an object, or nested deeper than JSON_MAX_DEPTH) and
+ * returns NULL. Returns a new reference the caller must json_decref().
  */
 json_t *request_json_object_or_reply(struct request *req, struct response *res);
 

@@ -55,10 +55,15 @@
  *     OBJECT without `members`: a free-form object (custom fields) of at most
  *     RESOURCE_OBJECT_MAX_BYTES serialised and RESOURCE_OBJECT_MAX_DEPTH levels. Never
  *     null: null (or absent) is {}.
+ *   - A field with a `normalize` hook is checked by the hook instead (see the struct).
  *   - REQUIRED fields must be non-null in the resulting record (after defaults and hooks).
  *   - A field flagged RESOURCE_FIELD_DEFAULT_CALLER (owner_id) is the caller's user id when
  *     a create leaves it out (an explicit null means "no owner"); a full replacement that
- *     leaves it out keeps the current value.
+ *     leaves it out keeps the current value. Flagged READ_ONLY as well (interactions'
+ *     user_id), it is always the creating caller, set by the server and never changed.
+ *   - A TIMESTAMP field flagged RESOURCE_FIELD_DEFAULT_NOW (occurred_at) is the current
+ *     time when a create leaves it out (an explicit null stays null: with REQUIRED, a 422);
+ *     a full replacement that leaves it out keeps the current value.
  *   - UNIQUE fields (external_id) that collide with another record answer 409 naming the
  *     field. The field named "external_id" must not contain '/' (it is a URL segment).
  *
@@ -82,7 +87,10 @@
  * caller may not read answer 404; lists are filtered by the read scope (none: 403); writes
  * need the write scope to cover the record's current owner and, when the owner changes or
  * on create, the new owner (else 403); deletes need the delete scope. A resource without
- * `owner_field` is covered by scope `all` only.
+ * `owner_field` is covered by scope `all` only. With `owner_via_reference`, owner_field is
+ * a REFERENCE field and the owner is the owner of the record it references (a purchase
+ * belongs to whoever owns its contact): nothing is copied, so a change of the contact's
+ * owner applies at once; moving the record to another parent is a change of owner.
  *
  * Lists. ?limit=1..500 (default 50), ?cursor= (opaque, from next_cursor), ?sort=field or
  * -field for id, created_at, updated_at and fields flagged RESOURCE_FIELD_SORT. Pagination is
@@ -92,7 +100,7 @@
  * (each word is a quoted prefix term, AND-ed; words without a letter or digit are ignored,
  * and a q without any word matches nothing), ?tag= when the resource has a TAGS field,
  * ?updated_since=<RFC 3339> always, and the descriptor's range filters. An empty q is no
- * filter. Unknown parameters, repeated parameters and malformed values answer 400.
+ * filter. A filter on a REFERENCE to users also takes `me`, the caller (?assignee_id=me). Unknown parameters, repeated parameters and malformed values answer 400.
  */
 #ifndef CRM_RESOURCE_H
 #define CRM_RESOURCE_H
@@ -149,6 +157,7 @@ enum resource_field_flags {
 	RESOURCE_FIELD_LOWERCASE = 1 << 5,      /* ASCII-lowercased on input (domains) */
 	RESOURCE_FIELD_DEFAULT_CALLER = 1 << 6, /* create without it: the caller's user id */
 	RESOURCE_FIELD_UNIQUE = 1 << 7,         /* unique among the records: 409 on collision */
+	RESOURCE_FIELD_DEFAULT_NOW = 1 << 8,    /* TIMESTAMP: create without it: now */
 };
 
 /* One field: a JSON member of the record and the column of the same name. */
@@ -162,12 +171,22 @@ struct resource_field {
 	const char *references;       /* REFERENCE: "users" or a resource name ("companies") */
 	const struct resource_field *members; /* OBJECT: typed members ({NULL}-terminated), or
 						 NULL for a free-form object */
+	/*
+	 * Optional: replaces the type's rules for a non-null value (a segment's rule tree).
+	 * Returns a new reference to the value to store, or NULL after adding errors named
+	 * from `path` (they may name parts: "rule.all[2].op"). Such a field may be null (and
+	 * is null when absent) whatever its type; the type still decides the storage (OBJECT:
+	 * JSON text) and PATCH merging.
+	 */
+	json_t *(*normalize)(const json_t *value, const char *path, struct field_errors *errors);
 };
 
 /* A range filter on lists: ?since=<timestamp> means occurred_at >= it. */
 enum resource_range {
 	RESOURCE_RANGE_FROM,   /* column >= value */
 	RESOURCE_RANGE_BEFORE, /* column < value */
+	RESOURCE_RANGE_TO,     /* column <= value (an inclusive end, for dates) */
+	RESOURCE_RANGE_AFTER,  /* column > value */
 };
 struct resource_range_filter {
 	const char *param; /* query parameter: "since" */
@@ -211,6 +230,16 @@ struct resource {
 	void (*prepare)(struct resource_change *change, struct field_errors *errors);
 	/* Optional: adds computed members to a record before it is sent (borrowed). */
 	void (*shape)(struct db *db, json_t *record);
+	/*
+	 * Optional: keeps side tables in step (opportunities' stage history). Called inside
+	 * the write transaction after a create, update or replacement was stored (not when
+	 * nothing changed), before the audit entry; `change->record` is the record as written
+	 * and `stored` (borrowed) as stored, with its id and timestamps. Calls store functions
+	 * only. Returns a db_status; anything but DB_OK rolls the write back.
+	 */
+	int (*after_save)(const struct resource_change *change, const json_t *stored);
+	/* owner_field references the record that holds the owner (see Permissions above). */
+	bool owner_via_reference;
 };
 
 /* ---- registration -------------------------------------------------------------------- */
@@ -252,8 +281,19 @@ int resource_read_or_reply(const struct resource *resource, struct request *req,
 int resource_reference_usable(struct db *db, const struct auth_context *caller,
 			      const char *references, int64_t id);
 
-/* The owner of `record` by the resource's owner_field (0 when none). */
+/*
+ * The owner of `record` by the resource's owner_field (0 when none). For a resource with
+ * owner_via_reference this is the referenced record's id, not a user: use
+ * resource_record_owner_lookup() for those.
+ */
 int64_t resource_record_owner(const struct resource *resource, const json_t *record);
+/*
+ * The owner of `record` (borrowed) for permission checks, also through owner_via_reference
+ * (then looked up: 0 when the referenced record is gone or on a database error, so that
+ * only scope `all` covers it).
+ */
+int64_t resource_record_owner_lookup(struct db *db, const struct resource *resource,
+				     const json_t *record);
 
 /* ---- validation (pure; exposed for unit tests and for other modules) ---------------------- */
 
@@ -322,7 +362,7 @@ int resource_if_match(const char *header, int64_t version);
 /* One list condition: column op value. */
 struct resource_condition {
 	const char *column;   /* compiled-in column name */
-	const char *op;       /* "=", ">=" or "<" */
+	const char *op;       /* "=", ">=", "<", "<=" or ">" */
 	json_t *value;        /* owned: string, integer or boolean */
 	bool nocase;          /* compare with COLLATE NOCASE */
 };
@@ -360,8 +400,9 @@ int resource_store_get(struct db *db, const struct resource *resource, int64_t i
 int resource_store_get_by_external_id(struct db *db, const struct resource *resource,
 				      const char *external_id, json_t **record);
 /*
- * The owner of record `id` by the owner_field (0 when none or without owner_field).
- * Returns DB_OK, DB_NOT_FOUND or an error. Used for reference checks.
+ * The owner of record `id` by the owner_field (0 when none or without owner_field), also
+ * through owner_via_reference. Returns DB_OK, DB_NOT_FOUND or an error. Used for
+ * reference checks.
  */
 int resource_store_owner_of(struct db *db, const struct resource *resource, int64_t id,
 			    int64_t *owner_id);

@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "crm/analytics.h"
 #include "crm/buf.h"
 #include "crm/banned.h"
 
@@ -54,6 +55,24 @@ const struct cli_command cli_commands[] = {
 	  cli_session_revoke, CLI_DATABASE_MIGRATED },
 	{ "backup", "backup PATH", "online, consistent copy of the database (never overwrites)",
 	  cli_backup, CLI_DATABASE_NONE },
+	{ "restore", "restore PATH",
+	  "replace the database with a backup (crmd stopped; checked first, atomic)", cli_restore,
+	  CLI_DATABASE_NONE },
+	{ "demo-data", "demo-data [--contacts N] [--seed S]",
+	  "add realistic synthetic companies and contacts (deterministic for a seed)",
+	  cli_demo_data, CLI_DATABASE_MIGRATED },
+	{ "segment export", "segment export ID",
+	  "print a segment's members as CSV (the same as the API's export)", cli_segment_export,
+	  CLI_DATABASE_MIGRATED },
+	{ "analytics fit", "analytics fit [--summary-csv FILE]",
+	  "fit the LTV models: on a summary CSV (ID,x,t_x,T,zbar; prints JSON) or on the "
+	  "database (stores the fit)",
+	  cli_analytics_fit, CLI_DATABASE_NONE },
+	{ "analytics settings", "analytics settings", "show the analytics.* settings (JSON)",
+	  cli_analytics_settings, CLI_DATABASE_MIGRATED },
+	{ "analytics set", "analytics set KEY VALUE",
+	  "check and store an analytics setting (docs/analytics.md); VALUE \"\" removes it",
+	  cli_analytics_set, CLI_DATABASE_MIGRATED },
 	{ NULL, NULL, NULL, NULL, CLI_DATABASE_NONE },
 };
 

@@ -84,8 +84,10 @@ export async function startCrm(users) {
     log: () => log,
     async stop() {
       child.kill('SIGTERM');
-      const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 60000));
+      let timer;
+      const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), 60000); });
       const result = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
       try {
         if (!result) { child.kill('SIGKILL'); throw new Error('crmd did not stop on SIGTERM'); }
         checkSanitizerOutput(log, 'crmd');
@@ -150,10 +152,10 @@ export async function launchBrowser() {
   });
 }
 
-/** Saves a full-page screenshot as docs/screenshots/NAME.png. */
-export async function screenshot(page, name) {
+/** Saves a screenshot (full page unless options.fullPage is false) as docs/screenshots/NAME.png. */
+export async function screenshot(page, name, options = {}) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: options.fullPage !== false });
 }
 
 /**

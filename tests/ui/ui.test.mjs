@@ -89,6 +89,19 @@ describe('web UI', { skip: skip ? `skipped: ${skip}` : false }, () => {
     await page.getByText('You are logged out.').waitFor();
     await page.goto('/#/contacts');
     await page.getByRole('heading', { name: 'Log in to CRM' }).waitFor();
+
+    // A session that ends while the page is open (here: the cookie is gone) leads back to
+    // the login page on the next API call, and after logging in to the page that was open.
+    await logIn(page, REP.email, REP.password);
+    await page.goto('/#/companies');
+    await page.getByRole('heading', { level: 1, name: 'Companies' }).waitFor();
+    await page.context().clearCookies();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
+    await page.getByText('Your session has ended. Please log in again.').waitFor();
+    await page.getByLabel('Email').fill(REP.email);
+    await page.getByLabel('Password').fill(REP.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Contacts' }).waitFor();
     await done(page);
   });
 
@@ -329,7 +342,7 @@ describe('web UI', { skip: skip ? `skipped: ${skip}` : false }, () => {
     await page.getByRole('link', { name: 'Grace Hopper' }).waitFor();
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= PHONE.width, `no horizontal scrolling (page is ${width}px wide)`);
-    await screenshot(page, 'contacts-phone');
+    await screenshot(page, 'contacts-phone', { fullPage: false });
     await page.getByRole('link', { name: 'Grace Hopper' }).click();
     await page.getByRole('heading', { level: 1, name: 'Grace Hopper' }).waitFor();
     await screenshot(page, 'contact-phone');

@@ -23,6 +23,13 @@ export function userOptions() {
   return usersPromise.then((users) => users.map((u) => ({ value: String(u.id), label: u.name || u.email })));
 }
 
+/** Options of an owner filter: "Me" (the API's owner_id=me), then the users an admin sees. */
+export async function ownerFilterOptions() {
+  const me = session.user();
+  const others = (await userOptions()).filter((option) => !me || option.value !== String(me.id));
+  return [{ value: 'me', label: 'Me' }, ...others];
+}
+
 /** A user's display name, or "user #id" when unknown. */
 export async function userName(id) {
   if (id === null || id === undefined) return '';

@@ -1,7 +1,7 @@
 // companies.js - the companies list and the company page, built from the same list and
 // detail components as contacts; a company's page lists its contacts.
 
-import { asyncName, companiesChanged, userName, userOptions } from '../directory.js';
+import { asyncName, companiesChanged, ownerFilterOptions, userName, userOptions } from '../directory.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
 import { recordDetail } from '../ui/detail.js';
@@ -37,7 +37,8 @@ export function companiesPage() {
       { key: 'updated_at', label: 'Updated', sort: 'updated_at', cell: (c) => (c.updated_at || '').slice(0, 10) },
     ],
     filters: [
-      { name: 'owner_id', label: 'Owner', type: 'select', options: userOptions },
+      { name: 'owner_id', label: 'Owner', type: 'select', options: ownerFilterOptions },
+      { name: 'industry', label: 'Industry', type: 'text', placeholder: 'e.g. retail' },
       { name: 'tag', label: 'Tag', type: 'text', placeholder: 'e.g. partner' },
     ],
     href: (company) => `#/companies/${company.id}`,

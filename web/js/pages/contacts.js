@@ -2,7 +2,7 @@
 // detail components. The contact page's sections (timeline, opportunities, purchases,
 // analytics) are placeholders that later pages replace through contactSections.
 
-import { companyName, companyOptions, asyncName, userName, userOptions } from '../directory.js';
+import { asyncName, companyName, companyOptions, ownerFilterOptions, userName, userOptions } from '../directory.js';
 import { h } from '../dom.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
@@ -98,13 +98,13 @@ export function contactsList(options = {}) {
         key: 'company_id', label: 'Company',
         cell: (c) => (c.company_id ? asyncName(companyName, c.company_id, `#${c.company_id}`) : ''),
       }]),
-      { key: 'lifecycle', label: 'Lifecycle', sort: 'lifecycle' },
+      { key: 'lifecycle', label: 'Lifecycle' },
       { key: 'owner_id', label: 'Owner', cell: (c) => (c.owner_id ? asyncName(userName, c.owner_id, `#${c.owner_id}`) : '') },
       { key: 'updated_at', label: 'Updated', sort: 'updated_at', cell: (c) => (c.updated_at || '').slice(0, 10) },
     ],
     filters: options.filters === false ? [] : [
       { name: 'lifecycle', label: 'Lifecycle', type: 'select', options: LIFECYCLES.map((value) => ({ value, label: value })) },
-      { name: 'owner_id', label: 'Owner', type: 'select', options: userOptions },
+      { name: 'owner_id', label: 'Owner', type: 'select', options: ownerFilterOptions },
       { name: 'tag', label: 'Tag', type: 'text', placeholder: 'e.g. vip' },
     ],
     href: (contact) => `#/contacts/${contact.id}`,

@@ -110,7 +110,8 @@ export function createField(spec, record) {
     input.value = initial;
   }
   const error = h('p', { class: 'field-error', id: errorId, hidden: true });
-  const label = h('label', { for: id, text: spec.label + (spec.required ? ' *' : '') });
+  // Required fields get a "*" from the stylesheet; the input's `required` tells screen readers.
+  const label = h('label', { for: id, class: spec.required ? 'required' : undefined, text: spec.label });
   const hint = spec.hint ? h('p', { class: 'field-hint', id: hintId, text: spec.hint }) : null;
   const element = spec.type === 'checkbox'
     ? h('div', { class: 'field field-checkbox', dataset: { field: spec.name } },

@@ -1,0 +1,111 @@
+/*
+ * segments.h - segments of contacts (API.md section 5): a resource on the generic
+ * mechanism (resource.h) plus its own routes, and the data layer behind them.
+ *
+ * A segment has `name` (required), `kind` (dynamic|static; default: dynamic when a rule
+ * is given, else static; it cannot change later), `rule` (dynamic only, required there:
+ * a rule tree of segment_rule.h, checked on every write with errors naming the faulty
+ * node), `description`, `owner_id` (default: the caller), `tags`, `external_id`.
+ *
+ *   POST   /api/v1/segments/preview      {"rule":..} -> {"count":n,"sample":[10 contacts]}
+ *   GET    /api/v1/segments/{id}/members  paged contacts, ?limit=1..500&cursor=, by id
+ *   POST   /api/v1/segments/{id}/members  static: {"contact_ids":[..]} -> {"added":n}
+ *   DELETE /api/v1/segments/{id}/members  static: {"contact_ids":[..]} -> {"removed":n}
+ *   GET    /api/v1/segments/{id}/export   the members as CSV (segments_export_csv)
+ *
+ * Members of a dynamic segment are the contacts its rule matches now; of a static one,
+ * those added. Either way only the contacts the caller may read (their read scope on
+ * contacts) are listed, counted or exported. Adding or removing members needs the write
+ * scope on the segment, bumps its version (If-Match is honoured) and is audited; the ids
+ * (1 to SEGMENTS_MEMBERS_MAX) must name contacts the caller may read, else 422 naming
+ * each bad one ("contact_ids[2]"). A dynamic segment answers 409 to both.
+ */
+#ifndef CRM_SEGMENTS_H
+#define CRM_SEGMENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crm/buf.h"
+#include "crm/perm.h"
+#include "crm/resource.h"
+#include "crm/segment_rule.h"
+
+struct db;
+struct router;
+
+#define SEGMENTS_PREVIEW_SAMPLE 10
+#define SEGMENTS_MEMBERS_MAX 1000 /* contact ids in one add or remove */
+
+extern const struct resource segments_resource;
+
+/* Registers the generic segment routes and the ones above. */
+void segments_routes_register(struct router *router);
+
+/* Whose view of the contacts: a read scope on contacts and the caller it is relative to. */
+struct segments_viewer {
+	enum perm_scope scope;
+	int64_t user_id;
+	const char *team; /* borrowed; "" when none */
+};
+
+/*
+ * Appends the members of `segment` (a stored segment record, borrowed) that `viewer` may
+ * read to `out` as CSV (RFC 4180, CRLF line ends): a header row, then one row per
+ * contact by id: id, first_name, last_name, email, phone, title, company_id, owner_id,
+ * lifecycle, relationship_level, tags (joined with "; "), source, external_id,
+ * created_at, updated_at. Text cells go through segments_csv_add_cell(). Runs in one
+ * read transaction. Returns a db_status, or SEGMENTS_RULE_INVALID when the stored rule
+ * no longer compiles.
+ */
+#define SEGMENTS_RULE_INVALID (-100)
+int segments_export_csv(struct db *db, const json_t *segment,
+			const struct segments_viewer *viewer, struct buf *out);
+
+/*
+ * Appends one CSV cell (no separator): empty for NULL; a text starting with = + - @, a
+ * tab or a carriage return gets a leading single quote (no formula in spreadsheets);
+ * a cell with a comma, quote, CR or LF is quoted, inner quotes doubled.
+ */
+void segments_csv_add_cell(struct buf *out, const char *text);
+
+/* ---- the data layer (src/segments_store.c) ---------------------------------------------- */
+
+/* Which members to read: a static segment's stored ones, or those of a compiled rule. */
+struct segments_member_query {
+	int64_t segment_id;                  /* static: whose members (rule is NULL) */
+	const struct segment_rule_sql *rule; /* dynamic: the compiled rule (borrowed) */
+	struct segments_viewer viewer;       /* only contacts this viewer may read */
+	int64_t after_id;                    /* keyset: contact ids greater than this */
+	int limit;                           /* at most this many ids */
+};
+
+/*
+ * Makes the computed fields (temp.contact_scores) current on this connection when `rule`
+ * uses them (analytics.h); does nothing otherwise. Call inside the read transaction that
+ * then reads the members. Returns a db_status.
+ */
+int segments_store_prepare(struct db *db, const struct segment_rule_sql *rule);
+
+/*
+ * Fills `ids` (room for query->limit) with member contact ids in ascending order, sets
+ * *count. Returns a db_status.
+ */
+int segments_store_member_ids(struct db *db, const struct segments_member_query *query,
+			      int64_t *ids, int *count);
+
+/* Counts the members (limit and after_id are ignored). Returns a db_status. */
+int segments_store_member_count(struct db *db, const struct segments_member_query *query,
+				int64_t *count);
+
+/*
+ * Adds (or removes) contacts `ids` to the static segment `segment_id`; ids already in
+ * (or not in) it are skipped. Sets *changed to how many rows changed. In a write
+ * transaction. Returns a db_status.
+ */
+int segments_store_members_add(struct db *db, int64_t segment_id, const int64_t *ids,
+			       size_t count, int64_t *changed);
+int segments_store_members_remove(struct db *db, int64_t segment_id, const int64_t *ids,
+				  size_t count, int64_t *changed);
+
+#endif

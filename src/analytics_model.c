@@ -1,0 +1,545 @@
+/*
+ * analytics_model.c - the model cache and the scoring of the whole customer base.
+ *
+ * analytics_scores_prepare() keeps temp.contact_scores of a connection current: it compares
+ * the change counter (analytics_state.generation, bumped by the triggers of 0004) and the
+ * day with what the table was built from, and rebuilds only when they differ. A rebuild
+ * reads every contact's history, takes the fitted models (the per-connection one, the
+ * stored one, or a new fit when the data moved enough), predicts every customer, computes
+ * the RFM and tier cut points, classifies, and fills the table. A fit made inside a
+ * caller's transaction cannot be stored there; it is kept with the scores and stored at the
+ * next opportunity. Serialisation of fits and cut points (JSON) lives here too.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/analytics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crm/buf.h"
+#include "crm/db.h"
+#include "crm/json.h"
+#include "crm/log.h"
+#include "crm/timeutil.h"
+#include "crm/banned.h"
+
+#define LIVE_KEY "live"
+
+/* ================================================================ serialisation */
+
+static enum ltv_fit_status fit_status_parse(const char *text)
+{
+	static const struct {
+		const char *name;
+		enum ltv_fit_status status;
+	} names[] = {
+		{ "ok", LTV_FIT_OK },
+		{ "too_few_customers", LTV_FIT_TOO_FEW },
+		{ "not_converged", LTV_FIT_NOT_CONVERGED },
+		{ "degenerate", LTV_FIT_DEGENERATE },
+		{ "invalid_input", LTV_FIT_INVALID_INPUT },
+	};
+	for (size_t i = 0; text && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i].name, text) == 0)
+			return names[i].status;
+	return LTV_FIT_NOT_CONVERGED;
+}
+
+/* A member as a double: NAN when absent or null. */
+static double member_real(const json_t *object, const char *name)
+{
+	const json_t *value = json_object_get(object, name);
+	return json_is_number(value) ? json_number_value(value) : NAN;
+}
+
+static void bgnbd_from_json(struct ltv_bgnbd_fit *fit, const json_t *object)
+{
+	memset(fit, 0, sizeof(*fit));
+	fit->params.r = member_real(object, "r");
+	fit->params.alpha = member_real(object, "alpha");
+	fit->params.a = member_real(object, "a");
+	fit->params.b = member_real(object, "b");
+	fit->status = fit_status_parse(json_string_value(json_object_get(object, "status")));
+	fit->converged = fit->status == LTV_FIT_OK;
+	fit->iterations = (int)json_integer_value(json_object_get(object, "iterations"));
+	fit->log_likelihood = member_real(object, "log_likelihood");
+	fit->gradient_norm = NAN;
+	fit->repeat_customers = (size_t)json_integer_value(json_object_get(object, "repeat_customers"));
+	fit->method = fit->status == LTV_FIT_OK ? LTV_METHOD_BGNBD : LTV_METHOD_FALLBACK_RATE;
+	const char *message = json_string_value(json_object_get(object, "message"));
+	snprintf(fit->message, sizeof(fit->message), "%s", message ? message : "");
+}
+
+static void gamma_gamma_from_json(struct ltv_gamma_gamma_fit *fit, const json_t *object)
+{
+	memset(fit, 0, sizeof(*fit));
+	fit->params.p = member_real(object, "p");
+	fit->params.q = member_real(object, "q");
+	fit->params.v = member_real(object, "v");
+	fit->status = fit_status_parse(json_string_value(json_object_get(object, "status")));
+	fit->converged = fit->status == LTV_FIT_OK;
+	fit->iterations = (int)json_integer_value(json_object_get(object, "iterations"));
+	fit->log_likelihood = member_real(object, "log_likelihood");
+	fit->gradient_norm = NAN;
+	fit->customers_used = (size_t)json_integer_value(json_object_get(object, "customers"));
+	fit->repeat_customers = fit->customers_used;
+	fit->method = fit->status == LTV_FIT_OK ? LTV_METHOD_GAMMA_GAMMA : LTV_METHOD_FALLBACK_SPEND;
+	const char *message = json_string_value(json_object_get(object, "message"));
+	snprintf(fit->message, sizeof(fit->message), "%s", message ? message : "");
+}
+
+void analytics_model_fits_to_text(const struct analytics_model *model, char **bgnbd,
+				  char **gamma_gamma)
+{
+	json_t *all = analytics_model_to_json(model);
+	*bgnbd = json_to_text(json_object_get(all, "bgnbd"), NULL);
+	*gamma_gamma = json_to_text(json_object_get(all, "gamma_gamma"), NULL);
+	json_decref(all);
+}
+
+int analytics_model_fits_from_text(struct analytics_model *model, const char *bgnbd,
+				   const char *gamma_gamma)
+{
+	json_t *bg = bgnbd ? json_loads(bgnbd, 0, NULL) : NULL;
+	json_t *gg = gamma_gamma ? json_loads(gamma_gamma, 0, NULL) : NULL;
+	int result = -1;
+	if (json_is_object(bg) && json_is_object(gg)) {
+		bgnbd_from_json(&model->bgnbd, bg);
+		gamma_gamma_from_json(&model->gamma_gamma, gg);
+		result = 0;
+	}
+	json_decref(bg);
+	json_decref(gg);
+	return result;
+}
+
+int analytics_model_from_text(struct analytics_model *model, const char *text)
+{
+	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+	int result = -1;
+	if (!json_is_object(root))
+		goto cleanup;
+	memset(model, 0, sizeof(*model));
+	bgnbd_from_json(&model->bgnbd, json_object_get(root, "bgnbd"));
+	gamma_gamma_from_json(&model->gamma_gamma, json_object_get(root, "gamma_gamma"));
+	model->mean_spend_cents = member_real(root, "mean_spend_cents");
+	model->customers = json_integer_value(json_object_get(root, "customers"));
+	model->purchases = json_integer_value(json_object_get(root, "purchases"));
+	model->purchase_generation = json_integer_value(json_object_get(root, "purchase_generation"));
+	model->duration_ms = json_integer_value(json_object_get(root, "duration_ms"));
+	const char *fitted_at = json_string_value(json_object_get(root, "fitted_at"));
+	const char *data_as_of = json_string_value(json_object_get(root, "data_as_of"));
+	snprintf(model->fitted_at, sizeof(model->fitted_at), "%s", fitted_at ? fitted_at : "");
+	snprintf(model->data_as_of, sizeof(model->data_as_of), "%s", data_as_of ? data_as_of : "");
+	result = 0;
+cleanup:
+	json_decref(root);
+	return result;
+}
+
+/* The model with the generation it was fitted at (the API JSON leaves that out). */
+static char *model_to_text(const struct analytics_model *model)
+{
+	json_t *json = analytics_model_to_json(model);
+	json_object_set_new(json, "purchase_generation", json_integer(model->purchase_generation));
+	char *text = json_to_text(json, NULL);
+	json_decref(json);
+	return text;
+}
+
+static json_t *int64_array(const int64_t *values, int count)
+{
+	json_t *array = json_array();
+	for (int i = 0; i < count; i++)
+		json_array_append_new(array, json_integer(values[i]));
+	return array;
+}
+
+static int int64_array_read(const json_t *array, int64_t *values, int count)
+{
+	if (!json_is_array(array) || json_array_size(array) != (size_t)count)
+		return -1;
+	for (int i = 0; i < count; i++) {
+		json_t *value = json_array_get(array, (size_t)i);
+		if (!json_is_integer(value))
+			return -1;
+		values[i] = json_integer_value(value);
+	}
+	return 0;
+}
+
+char *analytics_cuts_to_text(const struct analytics_cuts *cuts, int tier_count)
+{
+	json_t *json = json_pack("{s:I,s:o,s:o,s:o,s:o,s:I}", "customers", (json_int_t)cuts->customers,
+				 "recency", int64_array(cuts->recency, 4), "frequency",
+				 int64_array(cuts->frequency, 4), "monetary",
+				 int64_array(cuts->monetary, 4), "tier_min",
+				 int64_array(cuts->tier_min, tier_count), "metric_min",
+				 (json_int_t)cuts->metric_min);
+	char *text = json_to_text(json, NULL);
+	json_decref(json);
+	return text;
+}
+
+int analytics_cuts_from_text(struct analytics_cuts *cuts, const char *text)
+{
+	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+	int result = -1;
+	memset(cuts, 0, sizeof(*cuts));
+	for (int i = 0; i < ANALYTICS_TIERS_MAX; i++)
+		cuts->tier_min[i] = INT64_MIN;
+	json_t *tiers = json_object_get(root, "tier_min");
+	size_t tier_count = json_array_size(tiers);
+	if (!json_is_object(root) || tier_count > ANALYTICS_TIERS_MAX ||
+	    int64_array_read(json_object_get(root, "recency"), cuts->recency, 4) != 0 ||
+	    int64_array_read(json_object_get(root, "frequency"), cuts->frequency, 4) != 0 ||
+	    int64_array_read(json_object_get(root, "monetary"), cuts->monetary, 4) != 0 ||
+	    int64_array_read(tiers, cuts->tier_min, (int)tier_count) != 0)
+		goto cleanup;
+	cuts->customers = json_integer_value(json_object_get(root, "customers"));
+	cuts->metric_min = json_integer_value(json_object_get(root, "metric_min"));
+	result = 0;
+cleanup:
+	json_decref(root);
+	return result;
+}
+
+/* ================================================================ which fit */
+
+static int64_t today_day(void)
+{
+	return analytics_day_of((int64_t)time(NULL));
+}
+
+/* Whether a live fit must be redone: the purchases moved enough, or it is too old. */
+static bool live_fit_stale(const struct analytics_model *model,
+			   const struct analytics_settings *settings, int64_t purchase_generation)
+{
+	double moved = (double)(purchase_generation - model->purchase_generation);
+	double base = model->purchases > 0 ? (double)model->purchases : 1.0;
+	if (moved > settings->refit_change * base)
+		return true;
+	int64_t fitted = 0;
+	if (!analytics_store_parse_time(model->fitted_at, &fitted))
+		return true;
+	return (int64_t)time(NULL) - fitted > (int64_t)settings->refit_days * 86400;
+}
+
+/* Whether `model` can serve `key` with the data at `purchase_generation`. */
+static bool fit_usable(const struct analytics_model *model, bool live,
+		       const struct analytics_settings *settings, int64_t purchase_generation)
+{
+	if (live)
+		return !live_fit_stale(model, settings, purchase_generation);
+	return model->purchase_generation == purchase_generation;
+}
+
+/*
+ * Fits the models on the customers among `histories` as of `as_of_day`. Fills the data
+ * fields of *model. Nothing to free.
+ */
+static void fit_histories(const struct analytics_history *histories, size_t count,
+			  int64_t as_of_day, int64_t purchase_generation,
+			  struct analytics_model *model)
+{
+	struct ltv_customer *customers = xmalloc((count ? count : 1) * sizeof(*customers));
+	size_t n = 0;
+	int64_t purchases = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (histories[i].purchase_days == 0)
+			continue;
+		analytics_customer_of(&histories[i], as_of_day, &customers[n++]);
+		purchases += histories[i].purchases_count;
+	}
+	memset(model, 0, sizeof(*model));
+	if (analytics_model_fit(customers, n, model) != 0)
+		log_info("analytics: model fit fell back: %s%s%s", model->bgnbd.message,
+			 model->bgnbd.message[0] && model->gamma_gamma.message[0] ? "; " : "",
+			 model->gamma_gamma.message);
+	model->purchases = purchases;
+	model->purchase_generation = purchase_generation;
+	analytics_store_format_day(as_of_day, model->data_as_of);
+	free(customers);
+}
+
+/* ================================================================ building the scores */
+
+/* What pass one keeps of each contact's prediction (the figures are large). */
+struct compact_prediction {
+	int64_t predicted_ltv_cents;
+	double p_alive;
+	double expected_purchases;
+};
+
+/* What figures_of_row() needs. */
+struct fill_context {
+	const struct analytics_history *histories;
+	const struct compact_prediction *predictions;
+	const struct analytics_cuts *cuts;
+	const struct analytics_settings *settings;
+	int64_t as_of_day;
+};
+
+/* The figures of row `index` from pass one's prediction (analytics_figures_fn). */
+static void figures_of_row(void *context, size_t index, struct analytics_figures *figures,
+			   const char **tier_name)
+{
+	const struct fill_context *fill = context;
+	const struct analytics_history *h = &fill->histories[index];
+	const struct compact_prediction *prediction = &fill->predictions[index];
+	memset(figures, 0, sizeof(*figures));
+	figures->historical_ltv_cents =
+		(int64_t)llround((double)h->total_cents * fill->settings->gross_margin);
+	figures->predicted_ltv_cents = prediction->predicted_ltv_cents;
+	figures->p_alive = prediction->p_alive;
+	figures->churn_risk = 1.0 - prediction->p_alive;
+	figures->expected_purchases = prediction->expected_purchases;
+	figures->recency_days = -1;
+	if (h->purchase_days > 0) {
+		int64_t recency = fill->as_of_day - analytics_day_of(h->last_purchase_at);
+		figures->recency_days = recency > 0 ? recency : 0;
+	}
+	analytics_figures_classify(h, fill->as_of_day, fill->cuts, fill->settings, figures);
+	*tier_name = figures->tier >= 0 ? fill->settings->tiers[figures->tier].name : NULL;
+}
+
+/*
+ * Scores every history into temp.contact_scores (emptied first) and writes the state row.
+ * Inside a transaction. `model` may be NULL.
+ */
+static int scores_fill(struct db *db, const struct analytics_history *histories, size_t count,
+		       int64_t as_of_day, const struct analytics_model *model,
+		       const struct analytics_settings *settings, struct analytics_scores_state *state)
+{
+	struct compact_prediction *predictions = xmalloc((count ? count : 1) * sizeof(*predictions));
+	struct analytics_metrics *metrics = xmalloc((count ? count : 1) * sizeof(*metrics));
+	size_t customers = 0;
+	int status;
+	char *cuts_text = NULL;
+	int64_t started = time_monotonic_us();
+
+	for (size_t i = 0; i < count; i++) {
+		struct analytics_figures figures;
+		analytics_figures_predict(&histories[i], as_of_day, model, settings,
+					  settings->horizon_days, &figures);
+		predictions[i].predicted_ltv_cents = figures.predicted_ltv_cents;
+		predictions[i].p_alive = figures.p_alive;
+		predictions[i].expected_purchases = figures.expected_purchases;
+		if (histories[i].purchase_days == 0)
+			continue;
+		struct analytics_metrics *m = &metrics[customers++];
+		m->recency_days = figures.recency_days;
+		m->purchase_days = histories[i].purchase_days;
+		m->total_cents = histories[i].total_cents;
+		m->tier_metric = settings->tier_metric == ANALYTICS_METRIC_LTV
+					 ? figures.historical_ltv_cents
+					 : figures.predicted_ltv_cents;
+	}
+	int64_t predicted_at = time_monotonic_us();
+	struct analytics_cuts cuts;
+	analytics_cuts_build(metrics, customers, settings, &cuts);
+	int64_t cuts_at = time_monotonic_us();
+
+	struct fill_context fill = { histories, predictions, &cuts, settings, as_of_day };
+	status = analytics_store_scores_clear(db);
+	if (status == DB_OK)
+		status = analytics_store_scores_fill(db, histories, count, figures_of_row, &fill);
+	if (status != DB_OK)
+		goto cleanup;
+	log_info("analytics: predict %lld ms, cut points %lld ms, table %lld ms",
+		 (long long)(predicted_at - started) / 1000, (long long)(cuts_at - predicted_at) / 1000,
+		 (long long)(time_monotonic_us() - cuts_at) / 1000);
+	cuts_text = analytics_cuts_to_text(&cuts, settings->tier_count);
+	state->cuts_json = cuts_text;
+	status = analytics_store_scores_state_put(db, state);
+	state->cuts_json = NULL;
+cleanup:
+	free(cuts_text);
+	free(predictions);
+	free(metrics);
+	return status;
+}
+
+/*
+ * Brings the scores up to date inside the current transaction. Returns a db_status.
+ */
+static int scores_refresh(struct db *db, bool live, int64_t as_of_day)
+{
+	int64_t generation, purchase_generation, purchases;
+	struct analytics_scores_state state;
+	struct analytics_history *histories = NULL;
+	size_t count = 0;
+	struct analytics_settings settings;
+	struct analytics_model model;
+	bool have_model = false, unsaved = false;
+	char key[ANALYTICS_DATE_SIZE + 4];
+	char *model_text = NULL;
+	int status = analytics_store_state(db, &generation, &purchase_generation, &purchases);
+	if (status != DB_OK)
+		return status;
+	status = analytics_store_scores_state_get(db, &state);
+	if (status == DB_OK && state.generation == generation && state.live == live &&
+	    state.as_of_day == as_of_day) {
+		analytics_scores_state_release(&state);
+		return DB_OK;
+	}
+	if (status != DB_OK && status != DB_NOT_FOUND)
+		return status;
+	(void)purchases;
+	if (live)
+		snprintf(key, sizeof(key), "%s", LIVE_KEY);
+	else
+		analytics_store_format_day(as_of_day, key);
+
+	int64_t started = time_monotonic_us(), read_us = 0, fit_us = 0;
+	status = analytics_store_settings(db, &settings);
+	if (status != DB_OK)
+		goto cleanup;
+	status = analytics_store_histories(db, live ? -1 : as_of_day, &histories, &count);
+	if (status != DB_OK)
+		goto cleanup;
+	read_us = time_monotonic_us() - started;
+
+	/* The fit: this connection's own (maybe not stored yet), the stored one, or a new one. */
+	if (state.model_json && strcmp(state.fit_key, key) == 0 &&
+	    analytics_model_from_text(&model, state.model_json) == 0 &&
+	    fit_usable(&model, live, &settings, purchase_generation)) {
+		have_model = true;
+		unsaved = state.model_unsaved;
+	}
+	if (!have_model) {
+		status = analytics_store_fit_get(db, key, &model);
+		if (status != DB_OK && status != DB_NOT_FOUND)
+			goto cleanup;
+		have_model = status == DB_OK && fit_usable(&model, live, &settings,
+							   purchase_generation);
+	}
+	if (!have_model) {
+		int64_t fit_started = time_monotonic_us();
+		fit_histories(histories, count, as_of_day, purchase_generation, &model);
+		fit_us = time_monotonic_us() - fit_started;
+		have_model = true;
+		unsaved = true;
+	}
+	model_text = model_to_text(&model);
+
+	struct analytics_scores_state next = {
+		.generation = generation,
+		.live = live,
+		.as_of_day = as_of_day,
+		.model_json = model_text,
+		.model_unsaved = unsaved,
+	};
+	snprintf(next.fit_key, sizeof(next.fit_key), "%s", key);
+	status = scores_fill(db, histories, count, as_of_day, &model, &settings, &next);
+	log_info("analytics: scores of %zu contacts as of %s built in %lld ms (read %lld ms, "
+		 "fit %lld ms)", count, live ? "today" : key,
+		 (long long)(time_monotonic_us() - started) / 1000, (long long)read_us / 1000,
+		 (long long)fit_us / 1000);
+cleanup:
+	analytics_scores_state_release(&state);
+	free(model_text);
+	free(histories);
+	return status;
+}
+
+/*
+ * Stores a fit that a build made but could not store, unless a newer one is stored
+ * already. Outside any transaction; failures are only logged (the fit is redone later).
+ */
+static void scores_flush_fit(struct db *db)
+{
+	struct analytics_scores_state state;
+	struct analytics_model model, stored;
+	if (analytics_store_scores_state_get(db, &state) != DB_OK)
+		return;
+	if (!state.model_unsaved || analytics_model_from_text(&model, state.model_json) != 0)
+		goto cleanup;
+	if (db_begin_write(db) != DB_OK)
+		goto cleanup;
+	int status = analytics_store_fit_get(db, state.fit_key, &stored);
+	if (status == DB_NOT_FOUND ||
+	    (status == DB_OK && stored.purchase_generation < model.purchase_generation))
+		status = analytics_store_fit_put(db, state.fit_key, &model);
+	if (status == DB_OK)
+		status = analytics_store_scores_model_saved(db);
+	if (status == DB_OK)
+		status = db_commit(db);
+	else
+		db_rollback(db);
+	if (status != DB_OK)
+		log_warn("analytics: could not store the model fit (will refit later)");
+cleanup:
+	analytics_scores_state_release(&state);
+}
+
+int analytics_scores_prepare_in_transaction(struct db *db, int64_t as_of_or_0)
+{
+	int status = analytics_store_scores_ensure(db);
+	if (status != DB_OK)
+		return status;
+	bool live = as_of_or_0 == 0;
+	int64_t as_of_day = live ? today_day() : analytics_day_of(as_of_or_0);
+	return scores_refresh(db, live, as_of_day);
+}
+
+int analytics_scores_prepare(struct db *db, int64_t as_of_or_0)
+{
+	if (analytics_store_in_transaction(db))
+		return analytics_scores_prepare_in_transaction(db, as_of_or_0);
+	int status = analytics_store_scores_ensure(db);
+	if (status != DB_OK)
+		return status;
+	status = db_begin_read(db);
+	if (status != DB_OK)
+		return status;
+	status = analytics_scores_prepare_in_transaction(db, as_of_or_0);
+	if (status == DB_OK)
+		status = db_commit(db);
+	else
+		db_rollback(db);
+	if (status == DB_OK)
+		scores_flush_fit(db);
+	return status;
+}
+
+void analytics_scores_finish(struct db *db)
+{
+	if (!analytics_store_in_transaction(db))
+		scores_flush_fit(db);
+}
+
+/* ================================================================ refit on request */
+
+int analytics_refit(struct db *db, struct analytics_model *model)
+{
+	int64_t generation, purchase_generation, purchases;
+	struct analytics_history *histories = NULL;
+	size_t count = 0;
+	int status = db_begin_read(db);
+	if (status != DB_OK)
+		return status;
+	status = analytics_store_state(db, &generation, &purchase_generation, &purchases);
+	if (status == DB_OK)
+		status = analytics_store_histories(db, -1, &histories, &count);
+	db_rollback(db);
+	if (status != DB_OK)
+		goto cleanup;
+	fit_histories(histories, count, today_day(), purchase_generation, model);
+	status = db_begin_write(db);
+	if (status != DB_OK)
+		goto cleanup;
+	status = analytics_store_fit_put(db, LIVE_KEY, model);
+	if (status == DB_OK)
+		status = analytics_store_bump_generation(db); /* every connection rebuilds */
+	if (status == DB_OK)
+		status = db_commit(db);
+	else
+		db_rollback(db);
+cleanup:
+	free(histories);
+	return status;
+}

@@ -1,0 +1,219 @@
+/*
+ * segments_store.c - the data layer of segments (segments.h): the member queries of
+ * dynamic segments (one statement around the WHERE condition compiled by segment_rule.c)
+ * and of static ones (segment_members), with the viewer's read scope on contacts, and the
+ * member writes. Every value is a bound parameter; statements are cached by db_prepare().
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/segments.h"
+
+#include <string.h>
+
+#include "crm/analytics.h"
+#include "crm/db.h"
+#include "crm/timeutil.h"
+#include "crm/banned.h"
+
+/* SQL text plus the values of its parameters, in order. */
+struct statement_builder {
+	struct buf sql;
+	json_t *binds; /* owned array */
+};
+
+static void builder_init(struct statement_builder *b)
+{
+	buf_init(&b->sql);
+	b->binds = json_array();
+}
+
+static void builder_release(struct statement_builder *b)
+{
+	buf_release(&b->sql);
+	json_decref(b->binds);
+	b->binds = NULL;
+}
+
+/* Binds a string, integer or real (borrowed); anything else as NULL. */
+static void bind_value(sqlite3_stmt *stmt, int index, const json_t *value)
+{
+	if (json_is_string(value))
+		sqlite3_bind_text(stmt, index, json_string_value(value),
+				  (int)json_string_length(value), SQLITE_TRANSIENT);
+	else if (json_is_integer(value))
+		sqlite3_bind_int64(stmt, index, json_integer_value(value));
+	else if (json_is_real(value))
+		sqlite3_bind_double(stmt, index, json_real_value(value));
+	else
+		sqlite3_bind_null(stmt, index);
+}
+
+/* Prepares the built statement and binds its values. NULL if it does not compile. */
+static sqlite3_stmt *builder_prepare(struct db *db, const struct statement_builder *b)
+{
+	sqlite3_stmt *stmt = db_prepare(db, b->sql.data);
+	if (!stmt)
+		return NULL;
+	size_t index;
+	const json_t *value;
+	json_array_foreach(b->binds, index, value)
+		bind_value(stmt, (int)index + 1, value);
+	return stmt;
+}
+
+/* " AND <the viewer may read contact c>" */
+static void add_scope(struct statement_builder *b, const struct segments_viewer *viewer)
+{
+	switch (viewer->scope) {
+	case PERM_SCOPE_ALL:
+		break;
+	case PERM_SCOPE_TEAM:
+		if (viewer->team && viewer->team[0]) {
+			buf_adds(&b->sql, " AND c.owner_id IN (SELECT id FROM users WHERE team = ?)");
+			json_array_append_new(b->binds, json_string(viewer->team));
+			break;
+		}
+		/* a team of one */
+		/* fall through */
+	case PERM_SCOPE_OWN:
+		buf_adds(&b->sql, " AND c.owner_id = ?");
+		json_array_append_new(b->binds, json_integer(viewer->user_id));
+		break;
+	case PERM_SCOPE_NONE:
+	default:
+		buf_adds(&b->sql, " AND 0");
+		break;
+	}
+}
+
+/*
+ * Builds "SELECT <what> FROM ... WHERE ..." for the members of `query`; with `paged`,
+ * after_id and the limit apply and the ids come in order.
+ */
+static void build_members(struct statement_builder *b, const struct segments_member_query *query,
+			  const char *what, bool paged)
+{
+	if (query->rule) {
+		buf_addf(&b->sql, "SELECT %s FROM contacts c", what);
+		if (query->rule->uses_scores)
+			buf_adds(&b->sql, " LEFT JOIN temp.contact_scores s ON s.contact_id = c.id");
+		buf_adds(&b->sql, " WHERE 1");
+	} else {
+		buf_addf(&b->sql, "SELECT %s FROM segment_members m JOIN contacts c "
+				  "ON c.id = m.contact_id WHERE m.segment_id = ?", what);
+		json_array_append_new(b->binds, json_integer(query->segment_id));
+	}
+	/* static: by the member table's key, so that a page is one range of its index */
+	const char *id_column = query->rule ? "c.id" : "m.contact_id";
+	if (paged) {
+		buf_addf(&b->sql, " AND %s > ?", id_column);
+		json_array_append_new(b->binds, json_integer(query->after_id));
+	}
+	add_scope(b, &query->viewer);
+	if (query->rule) {
+		buf_addf(&b->sql, " AND (%s)", query->rule->where.data);
+		size_t index;
+		json_t *value;
+		json_array_foreach(query->rule->binds, index, value)
+			json_array_append(b->binds, value);
+	}
+	if (paged) {
+		buf_addf(&b->sql, " ORDER BY %s LIMIT ?", id_column);
+		json_array_append_new(b->binds, json_integer(query->limit));
+	}
+}
+
+int segments_store_prepare(struct db *db, const struct segment_rule_sql *rule)
+{
+	if (!rule || !rule->uses_scores)
+		return DB_OK;
+	return analytics_scores_prepare(db, 0);
+}
+
+int segments_store_member_ids(struct db *db, const struct segments_member_query *query,
+			      int64_t *ids, int *count)
+{
+	*count = 0;
+	struct statement_builder b;
+	builder_init(&b);
+	build_members(&b, query, query->rule ? "c.id" : "m.contact_id", true);
+	int status = DB_OK;
+	sqlite3_stmt *stmt = builder_prepare(db, &b);
+	if (!stmt) {
+		status = DB_ERROR;
+		goto cleanup;
+	}
+	int rc = SQLITE_DONE;
+	while (*count < query->limit && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		ids[(*count)++] = sqlite3_column_int64(stmt, 0);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = db_status_from_sqlite(db, rc, "segment members");
+	sqlite3_reset(stmt);
+cleanup:
+	builder_release(&b);
+	return status;
+}
+
+int segments_store_member_count(struct db *db, const struct segments_member_query *query,
+				int64_t *count)
+{
+	*count = 0;
+	struct statement_builder b;
+	builder_init(&b);
+	build_members(&b, query, "count(*)", false);
+	int status = DB_OK;
+	sqlite3_stmt *stmt = builder_prepare(db, &b);
+	if (!stmt) {
+		status = DB_ERROR;
+		goto cleanup;
+	}
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(stmt, 0);
+	else
+		status = db_status_from_sqlite(db, rc, "segment count");
+	sqlite3_reset(stmt);
+cleanup:
+	builder_release(&b);
+	return status;
+}
+
+/* Runs `sql` (segment id, contact id[, time]) once per id, summing the changed rows. */
+static int members_write(struct db *db, const char *sql, bool with_time, int64_t segment_id,
+			 const int64_t *ids, size_t count, int64_t *changed)
+{
+	*changed = 0;
+	char now[TIME_RFC3339_SIZE];
+	time_now_rfc3339(now);
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_stmt *stmt = db_prepare(db, sql);
+		if (!stmt)
+			return DB_ERROR;
+		sqlite3_bind_int64(stmt, 1, segment_id);
+		sqlite3_bind_int64(stmt, 2, ids[i]);
+		if (with_time)
+			db_bind_text(stmt, 3, now);
+		int rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		int status = db_status_from_sqlite(db, rc, "segment members");
+		if (status != DB_OK)
+			return status;
+		*changed += db_changes(db);
+	}
+	return DB_OK;
+}
+
+int segments_store_members_add(struct db *db, int64_t segment_id, const int64_t *ids,
+			       size_t count, int64_t *changed)
+{
+	return members_write(db,
+			     "INSERT OR IGNORE INTO segment_members (segment_id, contact_id, added_at) "
+			     "VALUES (?, ?, ?)",
+			     true, segment_id, ids, count, changed);
+}
+
+int segments_store_members_remove(struct db *db, int64_t segment_id, const int64_t *ids,
+				  size_t count, int64_t *changed)
+{
+	return members_write(db, "DELETE FROM segment_members WHERE segment_id = ? AND contact_id = ?",
+			     false, segment_id, ids, count, changed);
+}

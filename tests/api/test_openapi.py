@@ -1,0 +1,359 @@
+"""test_openapi.py - GET /api/v1/openapi.json: an OpenAPI 3.1 document that covers every
+route the router knows (`crmd --routes`) and nothing else, is structurally valid (every
+$ref resolves, every operation has its errors and security), describes the generic
+resources from their descriptors, and matches what the server really answers.
+
+A route without documentation fails test_every_route_is_documented with its name: add an
+entry to openapi_entries[] in src/openapi.c."""
+import json
+import re
+import subprocess
+import unittest
+
+import harness
+
+try:
+    import jsonschema
+except ImportError:  # the structural checks below still run
+    jsonschema = None
+try:
+    import openapi_spec_validator
+except ImportError:
+    openapi_spec_validator = None
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+UNSAFE = ("post", "put", "patch", "delete")
+
+
+def crmd_routes():
+    """[(METHOD, pattern, flags)] from crmd --routes."""
+    process = subprocess.run([harness.CRMD, "--routes"], capture_output=True, text=True,
+                             env=harness.ENV, timeout=60)
+    harness.check_sanitizer_output(process.stderr, "crmd --routes")
+    if process.returncode != 0:
+        raise AssertionError("crmd --routes failed: %s" % process.stderr)
+    routes = []
+    for line in process.stdout.splitlines():
+        words = line.split()
+        routes.append((words[0], words[1], set(words[2:])))
+    return routes
+
+
+def operations(document):
+    """Yields (path, method, operation) for every operation of the document."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def resolve(document, reference):
+    """The value a local $ref ("#/components/...") points at, or raises KeyError."""
+    if not reference.startswith("#/"):
+        raise KeyError("not a local reference: %s" % reference)
+    value = document
+    for part in reference[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        value = value[part]
+    return value
+
+
+def walk(value, path=""):
+    """Yields (json path, key, member) for every member of every object, depth first."""
+    if isinstance(value, dict):
+        for key, member in value.items():
+            yield path, key, member
+            yield from walk(member, path + "/" + key)
+    elif isinstance(value, list):
+        for index, member in enumerate(value):
+            yield from walk(member, "%s[%d]" % (path, index))
+
+
+class OpenApiTest(harness.ServerTestCase):
+    @classmethod
+    def setup_database(cls):
+        cls.routes = crmd_routes()
+
+    def setUp(self):
+        status, headers, body = self.api("GET", "/api/v1/openapi.json")
+        self.assertEqual(200, status, body)
+        self.assertTrue(headers["content-type"].startswith("application/json"))
+        self.document = body
+
+    # ---------------------------------------------------------------- completeness
+
+    def test_every_route_is_documented(self):
+        self.assertGreater(len(self.routes), 10, self.routes)
+        problems = []
+        for method, pattern, _ in self.routes:
+            operation = self.document["paths"].get(pattern, {}).get(method.lower())
+            if operation is None:
+                problems.append("%s %s: missing from the document" % (method, pattern))
+            elif operation.get("x-undocumented"):
+                problems.append("%s %s: not documented: add an entry to openapi_entries[] "
+                                "in src/openapi.c (or register it as a generic resource)"
+                                % (method, pattern))
+        self.assertEqual([], problems, "\n" + "\n".join(problems))
+
+    def test_every_documented_operation_is_a_route(self):
+        known = {(method.lower(), pattern) for method, pattern, _ in self.routes}
+        extra = ["%s %s" % (method.upper(), path) for path, method, _ in operations(self.document)
+                 if (method, path) not in known]
+        self.assertEqual([], extra, "documented but not served: %s" % extra)
+
+    def test_document_is_served_without_credentials_and_names_the_version(self):
+        status, _, body = self.api("GET", "/api/v1/openapi.json", key="not-a-key")
+        # a public route ignores credentials altogether
+        self.assertEqual(200, status)
+        version = subprocess.run([harness.CRMD, "--version"], capture_output=True, text=True,
+                                 env=harness.ENV).stdout.split()[-1]
+        self.assertEqual(version, body["info"]["version"])
+
+    # ---------------------------------------------------------------- structure
+
+    def test_structure(self):
+        document = self.document
+        self.assertEqual("3.1.0", document["openapi"])
+        self.assertTrue(document["info"]["title"])
+        for section in ("schemas", "responses", "parameters", "securitySchemes"):
+            self.assertIn(section, document["components"])
+        self.assertIn("Problem", document["components"]["schemas"])
+        for path in document["paths"]:
+            self.assertTrue(path.startswith("/"), path)
+        invalid = [(path, key) for path, key, _ in walk(document) if key.startswith("x-invalid")]
+        self.assertEqual([], invalid, "the generator could not read a table entry")
+
+    def test_every_ref_resolves(self):
+        unresolved = []
+        count = 0
+        for path, key, member in walk(self.document):
+            if key != "$ref":
+                continue
+            count += 1
+            try:
+                resolve(self.document, member)
+            except (KeyError, TypeError):
+                unresolved.append("%s -> %s" % (path, member))
+        self.assertGreater(count, 50)
+        self.assertEqual([], unresolved)
+
+    def test_no_unused_schemas(self):
+        used = {member for _, key, member in walk(self.document) if key == "$ref"}
+        unused = [name for name in self.document["components"]["schemas"]
+                  if "#/components/schemas/" + name not in used]
+        self.assertEqual([], unused)
+
+    def test_operations_are_complete(self):
+        flags = {(method.lower(), pattern): route_flags
+                 for method, pattern, route_flags in self.routes}
+        problems = []
+        operation_ids = {}
+        for path, method, operation in operations(self.document):
+            if operation.get("x-undocumented"):
+                continue  # test_every_route_is_documented names it
+            name = "%s %s" % (method.upper(), path)
+            for member in ("operationId", "summary", "tags", "responses", "security"):
+                if member not in operation:
+                    problems.append("%s: no %s" % (name, member))
+            operation_id = operation.get("operationId")
+            if operation_id in operation_ids:
+                problems.append("%s: operationId %s also on %s"
+                                % (name, operation_id, operation_ids[operation_id]))
+            operation_ids[operation_id] = name
+            responses = operation.get("responses", {})
+            if not any(code.startswith("2") for code in responses):
+                problems.append("%s: no success response" % name)
+            public = "public" in flags.get((method, path), set())
+            security = operation.get("security")
+            if public:
+                if security != []:
+                    problems.append("%s: a public route needs security: []" % name)
+            else:
+                schemes = [set(requirement) for requirement in security or []]
+                if {"bearerKey"} not in schemes:
+                    problems.append("%s: no bearer key security" % name)
+                wants_csrf = method in UNSAFE and "no-csrf" not in flags.get((method, path), set())
+                cookie = {"sessionCookie", "csrfToken"} if wants_csrf else {"sessionCookie"}
+                if cookie not in schemes:
+                    problems.append("%s: expected the cookie requirement %s" % (name, cookie))
+                for code in ("401", "503"):
+                    if code not in responses:
+                        problems.append("%s: no %s response" % (name, code))
+                if method in UNSAFE and "403" not in responses:
+                    problems.append("%s: no 403 response" % name)
+            if "requestBody" in operation:
+                for code in ("400", "413", "415", "422"):
+                    if code not in responses:
+                        problems.append("%s: a body but no %s response" % (name, code))
+            for code, response in responses.items():
+                if "$ref" in response:
+                    response = resolve(self.document, response["$ref"])
+                self.assertIn("description", response, "%s %s" % (name, code))
+                if code[0] in "45":
+                    content = response.get("content", {})
+                    schema = content.get("application/problem+json", {}).get("schema", {})
+                    if schema.get("$ref") != "#/components/schemas/Problem":
+                        problems.append("%s: %s is not a problem+json answer" % (name, code))
+            declared = {(parameter.get("name"), parameter.get("in"))
+                        for parameter in (resolve(self.document, p["$ref"]) if "$ref" in p else p
+                                          for p in operation.get("parameters", []))}
+            for captured in re.findall(r"\{([^}]+)\}", path):
+                if (captured, "path") not in declared:
+                    problems.append("%s: path parameter %s not declared" % (name, captured))
+        self.assertEqual([], problems, "\n" + "\n".join(problems))
+
+    def test_validates_as_openapi_3_1(self):
+        if openapi_spec_validator is None:
+            self.skipTest("openapi-spec-validator is not installed")
+        openapi_spec_validator.validate(self.document)
+
+    # ---------------------------------------------------------------- generic resources
+
+    def schema(self, name):
+        return self.document["components"]["schemas"][name]
+
+    def test_contact_schemas_follow_the_descriptor(self):
+        contact = self.schema("Contact")
+        properties = contact["properties"]
+        for member in ("id", "created_at", "updated_at", "version", "email", "lifecycle",
+                       "relationship_level", "tags", "consent", "custom", "owner_id"):
+            self.assertIn(member, properties)
+            self.assertIn(member, contact["required"])
+        self.assertTrue(properties["id"]["readOnly"])
+        self.assertEqual("email", properties["email"]["format"])
+        self.assertEqual(["lead", "prospect", "customer", "churned", None],
+                         properties["lifecycle"]["enum"])
+        self.assertEqual((1, 6), (properties["relationship_level"]["minimum"],
+                                  properties["relationship_level"]["maximum"]))
+        self.assertEqual("array", properties["tags"]["type"])
+        self.assertEqual({"email", "recorded_at"}, set(properties["consent"]["properties"]))
+        self.assertEqual("companies", properties["company_id"]["x-references"])
+
+        contact_input = self.schema("ContactInput")
+        self.assertFalse(contact_input["additionalProperties"])
+        self.assertNotIn("id", contact_input["properties"])
+        self.assertNotIn("version", contact_input["properties"])
+        self.assertIn("email", contact_input["properties"])
+        patch = self.schema("ContactPatch")
+        self.assertNotIn("required", patch)
+        self.assertFalse(patch["additionalProperties"])
+
+        company_input = self.schema("CompanyInput")
+        self.assertEqual(["name"], company_input["required"])
+
+    def test_list_parameters_follow_the_descriptor(self):
+        operation = self.document["paths"]["/api/v1/contacts"]["get"]
+        names = set()
+        for parameter in operation["parameters"]:
+            if "$ref" in parameter:
+                parameter = resolve(self.document, parameter["$ref"])
+            names.add(parameter["name"])
+            if parameter["name"] == "sort":
+                self.assertIn("-email", parameter["schema"]["enum"])
+                self.assertIn("created_at", parameter["schema"]["enum"])
+                self.assertNotIn("phone", parameter["schema"]["enum"])
+        for expected in ("limit", "cursor", "sort", "q", "tag", "updated_since", "owner_id",
+                         "company_id", "lifecycle", "email"):
+            self.assertIn(expected, names)
+        self.assertNotIn("phone", names)
+
+    def test_generic_operations_have_their_statuses(self):
+        paths = self.document["paths"]
+        created = paths["/api/v1/contacts"]["post"]["responses"]["201"]
+        self.assertIn("Location", created["headers"])
+        self.assertIn("ETag", created["headers"])
+        self.assertIn("409", paths["/api/v1/contacts"]["post"]["responses"])
+        self.assertIn("412", paths["/api/v1/contacts/{id}"]["patch"]["responses"])
+        self.assertIn("404", paths["/api/v1/contacts/{id}"]["get"]["responses"])
+        self.assertIn("204", paths["/api/v1/contacts/{id}"]["delete"]["responses"])
+        put = paths["/api/v1/contacts/external/{external_id}"]["put"]["responses"]
+        self.assertIn("200", put)
+        self.assertIn("201", put)
+        login = paths["/api/v1/auth/login"]["post"]
+        self.assertEqual([], login["security"])
+        self.assertIn("429", login["responses"])
+
+    # ---------------------------------------------------------------- the real answers
+
+    def validate(self, name, instance):
+        if jsonschema is None:
+            self.skipTest("jsonschema is not installed")
+        schema = dict(self.document)
+        schema["$ref"] = "#/components/schemas/" + name
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = sorted(validator.iter_errors(instance), key=lambda error: list(error.path))
+        self.assertEqual([], ["%s: %s" % (list(error.path), error.message) for error in errors],
+                         "%s does not match %s" % (json.dumps(instance)[:400], name))
+
+    def test_answers_match_the_schemas(self):
+        status, _, company = self.api("POST", "/api/v1/companies",
+                                      {"name": "Schema Ltd", "tags": ["a"]}, key=self.admin_key)
+        self.assertEqual(201, status, company)
+        self.validate("Company", company)
+        status, _, contact = self.api(
+            "POST", "/api/v1/contacts",
+            {"first_name": "Ada", "email": "ada@example.com", "company_id": company["id"],
+             "lifecycle": "lead", "consent": {"email": True}, "custom": {"x": 1}},
+            key=self.admin_key)
+        self.assertEqual(201, status, contact)
+        self.validate("Contact", contact)
+        self.validate("ContactInput", {"first_name": "Ada", "email": "ada@example.com"})
+        status, _, page = self.api("GET", "/api/v1/contacts?limit=5", key=self.admin_key)
+        self.validate("ContactList", page)
+        status, _, me = self.api("GET", "/api/v1/auth/me", key=self.admin_key)
+        self.validate("Me", me)
+        status, _, users = self.api("GET", "/api/v1/users", key=self.admin_key)
+        self.validate("UserList", users)
+        problem = self.api("GET", "/api/v1/contacts/999999", key=self.admin_key)[2]
+        self.validate("Problem", problem)
+        problem = self.api("POST", "/api/v1/contacts", {"email": "bad"}, key=self.admin_key)[2]
+        self.validate("Problem", problem)
+        # the routes beyond the generic resources, where this build has them
+        reads = [
+            ("/api/v1/pipeline", "/api/v1/pipeline", "Pipeline"),
+            ("/api/v1/contacts/{id}/timeline", "/api/v1/contacts/%d/timeline" % contact["id"],
+             "TimelinePage"),
+            ("/api/v1/contacts/{id}/analytics", "/api/v1/contacts/%d/analytics" % contact["id"],
+             "ContactAnalytics"),
+            ("/api/v1/analytics/ltv", "/api/v1/analytics/ltv", "LtvRanking"),
+            ("/api/v1/analytics/tiers", "/api/v1/analytics/tiers", "Tiers"),
+            ("/api/v1/analytics/summary", "/api/v1/analytics/summary", "AnalyticsSummary"),
+        ]
+        for pattern, path, schema in reads:
+            if pattern in self.document["paths"]:
+                status, _, body = self.api("GET", path, key=self.admin_key)
+                self.assertEqual(200, status, "%s: %r" % (path, body))
+                self.validate(schema, body)
+        if "/api/v1/segments/preview" in self.document["paths"]:
+            status, _, body = self.api(
+                "POST", "/api/v1/segments/preview",
+                {"rule": {"field": "first_name", "op": "eq", "value": "Ada"}}, key=self.admin_key)
+            self.assertEqual(200, status, body)
+            self.validate("SegmentPreview", body)
+
+    def test_wrong_schema_is_detected(self):
+        """The schema check above can fail: a record with a bad type does not pass."""
+        if jsonschema is None:
+            self.skipTest("jsonschema is not installed")
+        with self.assertRaises(AssertionError):
+            self.validate("Contact", {"id": "seven"})
+
+    # ---------------------------------------------------------------- the readable page
+
+    def test_api_page_is_served_and_csp_safe(self):
+        status, headers, page = self.api("GET", "/api.html")
+        self.assertEqual(200, status)
+        self.assertTrue(headers["content-type"].startswith("text/html"))
+        self.assertIn('src="/js/api-docs.js"', page)
+        self.assertNotRegex(page, r"<script(?![^>]*\bsrc=)[^>]*>", "inline script")
+        self.assertNotIn(" style=", page)
+        status, headers, script = self.api("GET", "/js/api-docs.js")
+        self.assertEqual(200, status)
+        self.assertTrue(headers["content-type"].startswith("text/javascript"))
+        self.assertIn("/api/v1/openapi.json", script)
+        for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "document.write"):
+            self.assertNotIn(unsafe, script)
+
+
+if __name__ == "__main__":
+    unittest.main()
