@@ -7,6 +7,7 @@
 #   make asan-test    the sanitizer run alone
 #   make install      install $(BUILD)'s programs, man pages, systemd unit (PREFIX, DESTDIR)
 #   make ui-test      the browser tests of the web UI alone (tests/ui, headless chromium)
+#   make fuzz         build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS (30)
 #   make clean
 
 CC ?= cc
@@ -97,7 +98,7 @@ ui-test: all
 		echo "ui-test: SKIPPED: chromium, node or npm cannot be installed (see scripts/install-ui-deps)"; \
 	fi
 
-check: unit-test api-test cli-test ui-test
+check: unit-test fuzz-regress api-test cli-test ui-test
 
 # make test: the newcomer's one command. A -Werror build, then every test against a
 # build with AddressSanitizer (leaks included) and UBSan.
@@ -116,6 +117,58 @@ run: deps
 		$(BUILD)/crmctl --db crm.db demo-data --contacts 200; \
 	fi
 	$(BUILD)/crmd --db crm.db --listen 127.0.0.1:8080
+
+# ---------------------------------------------------------------- fuzzing
+# tests/fuzz/fuzz_<name>.c are libFuzzer harnesses. `make fuzz` builds them with clang,
+# libFuzzer, ASan and UBSan in $(FUZZ_BUILD) and runs each for FUZZ_SECONDS, starting from
+# its seed corpus tests/fuzz/corpus/<name>/ (new inputs go to $(FUZZ_BUILD)/corpus/); a
+# crash stops it and names the input to add to the seed corpus. `make check` replays every
+# seed corpus through the harnesses built with the build's own compiler and sanitizers
+# (fuzz-regress), so that each crash once found stays a regression test.
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD ?= build-fuzz
+FUZZ_NAMES := $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+FUZZ_OPTIONS := -timeout=25 -rss_limit_mb=3072 -max_len=8192 -print_final_stats=1
+
+.PHONY: fuzz fuzz-run fuzz-regress
+.SECONDARY: $(BUILD)/tests/fuzz/replay_main.o
+$(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/tests/fuzz/replay_main.o \
+		$(BUILD)/libcrm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay_main.o \
+		$(BUILD)/libcrm.a $(LIBS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libcrm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/libcrm.a \
+		$(LIBS)
+
+fuzz-regress: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%-replay)
+	@for name in $(FUZZ_NAMES); do \
+		$(BUILD)/fuzz/$$name-replay tests/fuzz/corpus/$$name || exit 1; \
+	done
+
+fuzz:
+	@scripts/install-fuzz-deps
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SANITIZE= CFLAGS="$(FUZZ_CFLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" fuzz-run
+
+fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+	@for name in $(FUZZ_NAMES); do \
+		mkdir -p $(BUILD)/corpus/$$name $(BUILD)/artifacts/$$name; \
+		echo "== fuzzing $$name for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/$$name $(FUZZ_OPTIONS) -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(BUILD)/artifacts/$$name/ \
+			$(BUILD)/corpus/$$name tests/fuzz/corpus/$$name \
+			> $(BUILD)/artifacts/$$name.log 2>&1 || { \
+			tail -n 60 $(BUILD)/artifacts/$$name.log; \
+			echo "fuzz: $$name FAILED; the input is in $(BUILD)/artifacts/$$name/:" \
+				"fix the bug and add the input to tests/fuzz/corpus/$$name/"; \
+			exit 1; }; \
+		grep -E "^stat::number_of_executed_units|^Done " $(BUILD)/artifacts/$$name.log || true; \
+	done
+	@echo "fuzz: $(words $(FUZZ_NAMES)) harnesses, $(FUZZ_SECONDS) s each, no crash"
 
 # ---------------------------------------------------------------- install
 # make install [PREFIX=/usr/local] [DESTDIR=/staging]: the programs of $(BUILD) (built
@@ -159,6 +212,6 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
-	rm -rf build build-asan build-bench
+	rm -rf build build-asan build-bench build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

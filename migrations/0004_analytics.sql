@@ -9,8 +9,10 @@
 -- one day are one purchase for the models (the CDNOW convention). Days are the first ten
 -- characters of occurred_at (RFC 3339 UTC text); the records of day D of a contact are the
 -- index range occurred_at >= 'D' AND occurred_at < 'D' || 'U'.
--- analytics_state counts changes, so that caches (the per-connection temp.contact_scores,
--- the fitted models) know without reading the data whether it moved.
+-- The same triggers append the contact to analytics_changes (a log of the last 100,000
+-- changed contacts) and count purchase writes in analytics_state, so that caches (the
+-- per-connection temp.contact_scores, the fitted models) know without reading the data
+-- what moved.
 
 CREATE TABLE contact_summaries (
 	contact_id           INTEGER PRIMARY KEY,
@@ -39,9 +41,17 @@ CREATE TABLE contact_summaries (
 
 CREATE TABLE analytics_state (
 	id                  INTEGER PRIMARY KEY CHECK (id = 1),
-	generation          INTEGER NOT NULL, -- +1 on every analytics-relevant change
+	config_generation   INTEGER NOT NULL, -- +1 on a change of analytics.* settings, a refit
 	purchase_generation INTEGER NOT NULL, -- +1 on every purchase insert, change or delete
 	purchases           INTEGER NOT NULL  -- purchase records
+);
+
+-- Contacts whose purchases or interactions changed, in order. A cache built at seq S is
+-- current while max(seq) = S; with a few more rows it updates just those contacts. The
+-- triggers keep the last 100,000 rows (trimming every 1,000th insert).
+CREATE TABLE analytics_changes (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	contact_id INTEGER NOT NULL
 );
 
 -- Fitted models: 'live' (today's customer base, refitted when the data moved enough) and
@@ -85,8 +95,11 @@ CREATE TRIGGER purchases_analytics_insert AFTER INSERT ON purchases BEGIN
 			OR new.occurred_at > last_purchase_at THEN new.occurred_at
 			ELSE last_purchase_at END
 	WHERE contact_id = new.contact_id;
-	UPDATE analytics_state SET generation = generation + 1,
-		purchase_generation = purchase_generation + 1, purchases = purchases + 1;
+	UPDATE analytics_state SET purchase_generation = purchase_generation + 1,
+		purchases = purchases + 1;
+	INSERT INTO analytics_changes (contact_id) VALUES (new.contact_id);
+	DELETE FROM analytics_changes WHERE last_insert_rowid() % 1000 = 0
+		AND seq <= last_insert_rowid() - 100000;
 END;
 
 CREATE TRIGGER purchases_analytics_delete AFTER DELETE ON purchases BEGIN
@@ -103,8 +116,9 @@ CREATE TRIGGER purchases_analytics_delete AFTER DELETE ON purchases BEGIN
 	WHERE contact_id = old.contact_id;
 	DELETE FROM contact_summaries
 	WHERE contact_id = old.contact_id AND purchases_count = 0 AND interactions_count = 0;
-	UPDATE analytics_state SET generation = generation + 1,
-		purchase_generation = purchase_generation + 1, purchases = purchases - 1;
+	UPDATE analytics_state SET purchase_generation = purchase_generation + 1,
+		purchases = purchases - 1;
+	INSERT INTO analytics_changes (contact_id) VALUES (old.contact_id);
 END;
 
 CREATE TRIGGER purchases_analytics_update AFTER UPDATE OF contact_id, amount_cents, occurred_at
@@ -123,8 +137,10 @@ ON purchases BEGIN
 	WHERE contact_id IN (old.contact_id, new.contact_id);
 	DELETE FROM contact_summaries WHERE contact_id IN (old.contact_id, new.contact_id)
 		AND purchases_count = 0 AND interactions_count = 0;
-	UPDATE analytics_state SET generation = generation + 1,
-		purchase_generation = purchase_generation + 1;
+	UPDATE analytics_state SET purchase_generation = purchase_generation + 1;
+	INSERT INTO analytics_changes (contact_id) VALUES (old.contact_id);
+	INSERT INTO analytics_changes (contact_id) SELECT new.contact_id
+		WHERE new.contact_id <> old.contact_id;
 END;
 
 -- ---------------------------------------------------------------- interactions
@@ -150,7 +166,9 @@ CREATE TRIGGER interactions_analytics_insert AFTER INSERT ON interactions BEGIN
 		inbound_count = inbound_count + (new.direction IS 'inbound'),
 		service_count = service_count + (new.kind = 'ticket' OR new.direction IS 'inbound')
 	WHERE contact_id = new.contact_id;
-	UPDATE analytics_state SET generation = generation + 1;
+	INSERT INTO analytics_changes (contact_id) VALUES (new.contact_id);
+	DELETE FROM analytics_changes WHERE last_insert_rowid() % 1000 = 0
+		AND seq <= last_insert_rowid() - 100000;
 END;
 
 -- The interaction columns of the rows of some contacts, recomputed from their records.
@@ -169,7 +187,7 @@ CREATE TRIGGER interactions_analytics_delete AFTER DELETE ON interactions BEGIN
 	WHERE contact_id = old.contact_id;
 	DELETE FROM contact_summaries
 	WHERE contact_id = old.contact_id AND purchases_count = 0 AND interactions_count = 0;
-	UPDATE analytics_state SET generation = generation + 1;
+	INSERT INTO analytics_changes (contact_id) VALUES (old.contact_id);
 END;
 
 CREATE TRIGGER interactions_analytics_update AFTER UPDATE OF contact_id, kind, direction,
@@ -189,7 +207,9 @@ occurred_at ON interactions BEGIN
 	WHERE contact_id IN (old.contact_id, new.contact_id);
 	DELETE FROM contact_summaries WHERE contact_id IN (old.contact_id, new.contact_id)
 		AND purchases_count = 0 AND interactions_count = 0;
-	UPDATE analytics_state SET generation = generation + 1;
+	INSERT INTO analytics_changes (contact_id) VALUES (old.contact_id);
+	INSERT INTO analytics_changes (contact_id) SELECT new.contact_id
+		WHERE new.contact_id <> old.contact_id;
 END;
 
 -- ---------------------------------------------------------------- contacts and settings
@@ -198,25 +218,25 @@ END;
 -- row); whatever the order, the row goes with the contact.
 CREATE TRIGGER contacts_analytics_delete AFTER DELETE ON contacts BEGIN
 	DELETE FROM contact_summaries WHERE contact_id = old.id;
-	UPDATE analytics_state SET generation = generation + 1;
+	INSERT INTO analytics_changes (contact_id) VALUES (old.id);
 END;
 
 CREATE TRIGGER settings_analytics_insert AFTER INSERT ON settings
 WHEN new.key LIKE 'analytics.%' BEGIN
-	UPDATE analytics_state SET generation = generation + 1;
+	UPDATE analytics_state SET config_generation = config_generation + 1;
 END;
 CREATE TRIGGER settings_analytics_update AFTER UPDATE ON settings
 WHEN new.key LIKE 'analytics.%' OR old.key LIKE 'analytics.%' BEGIN
-	UPDATE analytics_state SET generation = generation + 1;
+	UPDATE analytics_state SET config_generation = config_generation + 1;
 END;
 CREATE TRIGGER settings_analytics_delete AFTER DELETE ON settings
 WHEN old.key LIKE 'analytics.%' BEGIN
-	UPDATE analytics_state SET generation = generation + 1;
+	UPDATE analytics_state SET config_generation = config_generation + 1;
 END;
 
 -- ---------------------------------------------------------------- backfill
 
-INSERT INTO analytics_state (id, generation, purchase_generation, purchases)
+INSERT INTO analytics_state (id, config_generation, purchase_generation, purchases)
 	VALUES (1, 1, 1, (SELECT count(*) FROM purchases));
 
 INSERT INTO contact_summaries (contact_id, purchases_count, purchase_days, total_cents,

@@ -1,14 +1,9 @@
 /*
- * analytics_model.c - the model cache and the scoring of the whole customer base.
- *
- * analytics_scores_prepare() keeps temp.contact_scores of a connection current: it compares
- * the change counter (analytics_state.generation, bumped by the triggers of 0004) and the
- * day with what the table was built from, and rebuilds only when they differ. A rebuild
- * reads every contact's history, takes the fitted models (the per-connection one, the
- * stored one, or a new fit when the data moved enough), predicts every customer, computes
- * the RFM and tier cut points, classifies, and fills the table. A fit made inside a
- * caller's transaction cannot be stored there; it is kept with the scores and stored at the
- * next opportunity. Serialisation of fits and cut points (JSON) lives here too.
+ * analytics_model.c - the fitted models: which fit serves a day (the live one is refitted
+ * when the purchases moved enough or it grew old; an as-of fit is exact for its data),
+ * fitting on histories, refits on request, storing a fit that a build made inside a
+ * caller's transaction, and the JSON serialisation of fits and cut points that the fit
+ * cache (analytics_fits) and the per-connection scores state use.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/analytics.h"
@@ -140,8 +135,7 @@ cleanup:
 	return result;
 }
 
-/* The model with the generation it was fitted at (the API JSON leaves that out). */
-static char *model_to_text(const struct analytics_model *model)
+char *analytics_model_to_text(const struct analytics_model *model)
 {
 	json_t *json = analytics_model_to_json(model);
 	json_object_set_new(json, "purchase_generation", json_integer(model->purchase_generation));
@@ -209,7 +203,7 @@ cleanup:
 
 /* ================================================================ which fit */
 
-static int64_t today_day(void)
+int64_t analytics_today(void)
 {
 	return analytics_day_of((int64_t)time(NULL));
 }
@@ -229,19 +223,15 @@ static bool live_fit_stale(const struct analytics_model *model,
 }
 
 /* Whether `model` can serve `key` with the data at `purchase_generation`. */
-static bool fit_usable(const struct analytics_model *model, bool live,
-		       const struct analytics_settings *settings, int64_t purchase_generation)
+bool analytics_model_usable(const struct analytics_model *model, bool live,
+			    const struct analytics_settings *settings, int64_t purchase_generation)
 {
 	if (live)
 		return !live_fit_stale(model, settings, purchase_generation);
 	return model->purchase_generation == purchase_generation;
 }
 
-/*
- * Fits the models on the customers among `histories` as of `as_of_day`. Fills the data
- * fields of *model. Nothing to free.
- */
-static void fit_histories(const struct analytics_history *histories, size_t count,
+void analytics_model_fit_histories(const struct analytics_history *histories, size_t count,
 			  int64_t as_of_day, int64_t purchase_generation,
 			  struct analytics_model *model)
 {
@@ -265,192 +255,13 @@ static void fit_histories(const struct analytics_history *histories, size_t coun
 	free(customers);
 }
 
-/* ================================================================ building the scores */
-
-/* What pass one keeps of each contact's prediction (the figures are large). */
-struct compact_prediction {
-	int64_t predicted_ltv_cents;
-	double p_alive;
-	double expected_purchases;
-};
-
-/* What figures_of_row() needs. */
-struct fill_context {
-	const struct analytics_history *histories;
-	const struct compact_prediction *predictions;
-	const struct analytics_cuts *cuts;
-	const struct analytics_settings *settings;
-	int64_t as_of_day;
-};
-
-/* The figures of row `index` from pass one's prediction (analytics_figures_fn). */
-static void figures_of_row(void *context, size_t index, struct analytics_figures *figures,
-			   const char **tier_name)
-{
-	const struct fill_context *fill = context;
-	const struct analytics_history *h = &fill->histories[index];
-	const struct compact_prediction *prediction = &fill->predictions[index];
-	memset(figures, 0, sizeof(*figures));
-	figures->historical_ltv_cents =
-		(int64_t)llround((double)h->total_cents * fill->settings->gross_margin);
-	figures->predicted_ltv_cents = prediction->predicted_ltv_cents;
-	figures->p_alive = prediction->p_alive;
-	figures->churn_risk = 1.0 - prediction->p_alive;
-	figures->expected_purchases = prediction->expected_purchases;
-	figures->recency_days = -1;
-	if (h->purchase_days > 0) {
-		int64_t recency = fill->as_of_day - analytics_day_of(h->last_purchase_at);
-		figures->recency_days = recency > 0 ? recency : 0;
-	}
-	analytics_figures_classify(h, fill->as_of_day, fill->cuts, fill->settings, figures);
-	*tier_name = figures->tier >= 0 ? fill->settings->tiers[figures->tier].name : NULL;
-}
-
-/*
- * Scores every history into temp.contact_scores (emptied first) and writes the state row.
- * Inside a transaction. `model` may be NULL.
- */
-static int scores_fill(struct db *db, const struct analytics_history *histories, size_t count,
-		       int64_t as_of_day, const struct analytics_model *model,
-		       const struct analytics_settings *settings, struct analytics_scores_state *state)
-{
-	struct compact_prediction *predictions = xmalloc((count ? count : 1) * sizeof(*predictions));
-	struct analytics_metrics *metrics = xmalloc((count ? count : 1) * sizeof(*metrics));
-	size_t customers = 0;
-	int status;
-	char *cuts_text = NULL;
-	int64_t started = time_monotonic_us();
-
-	for (size_t i = 0; i < count; i++) {
-		struct analytics_figures figures;
-		analytics_figures_predict(&histories[i], as_of_day, model, settings,
-					  settings->horizon_days, &figures);
-		predictions[i].predicted_ltv_cents = figures.predicted_ltv_cents;
-		predictions[i].p_alive = figures.p_alive;
-		predictions[i].expected_purchases = figures.expected_purchases;
-		if (histories[i].purchase_days == 0)
-			continue;
-		struct analytics_metrics *m = &metrics[customers++];
-		m->recency_days = figures.recency_days;
-		m->purchase_days = histories[i].purchase_days;
-		m->total_cents = histories[i].total_cents;
-		m->tier_metric = settings->tier_metric == ANALYTICS_METRIC_LTV
-					 ? figures.historical_ltv_cents
-					 : figures.predicted_ltv_cents;
-	}
-	int64_t predicted_at = time_monotonic_us();
-	struct analytics_cuts cuts;
-	analytics_cuts_build(metrics, customers, settings, &cuts);
-	int64_t cuts_at = time_monotonic_us();
-
-	struct fill_context fill = { histories, predictions, &cuts, settings, as_of_day };
-	status = analytics_store_scores_clear(db);
-	if (status == DB_OK)
-		status = analytics_store_scores_fill(db, histories, count, figures_of_row, &fill);
-	if (status != DB_OK)
-		goto cleanup;
-	log_info("analytics: predict %lld ms, cut points %lld ms, table %lld ms",
-		 (long long)(predicted_at - started) / 1000, (long long)(cuts_at - predicted_at) / 1000,
-		 (long long)(time_monotonic_us() - cuts_at) / 1000);
-	cuts_text = analytics_cuts_to_text(&cuts, settings->tier_count);
-	state->cuts_json = cuts_text;
-	status = analytics_store_scores_state_put(db, state);
-	state->cuts_json = NULL;
-cleanup:
-	free(cuts_text);
-	free(predictions);
-	free(metrics);
-	return status;
-}
-
-/*
- * Brings the scores up to date inside the current transaction. Returns a db_status.
- */
-static int scores_refresh(struct db *db, bool live, int64_t as_of_day)
-{
-	int64_t generation, purchase_generation, purchases;
-	struct analytics_scores_state state;
-	struct analytics_history *histories = NULL;
-	size_t count = 0;
-	struct analytics_settings settings;
-	struct analytics_model model;
-	bool have_model = false, unsaved = false;
-	char key[ANALYTICS_DATE_SIZE + 4];
-	char *model_text = NULL;
-	int status = analytics_store_state(db, &generation, &purchase_generation, &purchases);
-	if (status != DB_OK)
-		return status;
-	status = analytics_store_scores_state_get(db, &state);
-	if (status == DB_OK && state.generation == generation && state.live == live &&
-	    state.as_of_day == as_of_day) {
-		analytics_scores_state_release(&state);
-		return DB_OK;
-	}
-	if (status != DB_OK && status != DB_NOT_FOUND)
-		return status;
-	(void)purchases;
-	if (live)
-		snprintf(key, sizeof(key), "%s", LIVE_KEY);
-	else
-		analytics_store_format_day(as_of_day, key);
-
-	int64_t started = time_monotonic_us(), read_us = 0, fit_us = 0;
-	status = analytics_store_settings(db, &settings);
-	if (status != DB_OK)
-		goto cleanup;
-	status = analytics_store_histories(db, live ? -1 : as_of_day, &histories, &count);
-	if (status != DB_OK)
-		goto cleanup;
-	read_us = time_monotonic_us() - started;
-
-	/* The fit: this connection's own (maybe not stored yet), the stored one, or a new one. */
-	if (state.model_json && strcmp(state.fit_key, key) == 0 &&
-	    analytics_model_from_text(&model, state.model_json) == 0 &&
-	    fit_usable(&model, live, &settings, purchase_generation)) {
-		have_model = true;
-		unsaved = state.model_unsaved;
-	}
-	if (!have_model) {
-		status = analytics_store_fit_get(db, key, &model);
-		if (status != DB_OK && status != DB_NOT_FOUND)
-			goto cleanup;
-		have_model = status == DB_OK && fit_usable(&model, live, &settings,
-							   purchase_generation);
-	}
-	if (!have_model) {
-		int64_t fit_started = time_monotonic_us();
-		fit_histories(histories, count, as_of_day, purchase_generation, &model);
-		fit_us = time_monotonic_us() - fit_started;
-		have_model = true;
-		unsaved = true;
-	}
-	model_text = model_to_text(&model);
-
-	struct analytics_scores_state next = {
-		.generation = generation,
-		.live = live,
-		.as_of_day = as_of_day,
-		.model_json = model_text,
-		.model_unsaved = unsaved,
-	};
-	snprintf(next.fit_key, sizeof(next.fit_key), "%s", key);
-	status = scores_fill(db, histories, count, as_of_day, &model, &settings, &next);
-	log_info("analytics: scores of %zu contacts as of %s built in %lld ms (read %lld ms, "
-		 "fit %lld ms)", count, live ? "today" : key,
-		 (long long)(time_monotonic_us() - started) / 1000, (long long)read_us / 1000,
-		 (long long)fit_us / 1000);
-cleanup:
-	analytics_scores_state_release(&state);
-	free(model_text);
-	free(histories);
-	return status;
-}
+/* ================================================================ storing a pending fit */
 
 /*
  * Stores a fit that a build made but could not store, unless a newer one is stored
  * already. Outside any transaction; failures are only logged (the fit is redone later).
  */
-static void scores_flush_fit(struct db *db)
+void analytics_model_flush(struct db *db)
 {
 	struct analytics_scores_state state;
 	struct analytics_model model, stored;
@@ -476,59 +287,23 @@ cleanup:
 	analytics_scores_state_release(&state);
 }
 
-int analytics_scores_prepare_in_transaction(struct db *db, int64_t as_of_or_0)
-{
-	int status = analytics_store_scores_ensure(db);
-	if (status != DB_OK)
-		return status;
-	bool live = as_of_or_0 == 0;
-	int64_t as_of_day = live ? today_day() : analytics_day_of(as_of_or_0);
-	return scores_refresh(db, live, as_of_day);
-}
-
-int analytics_scores_prepare(struct db *db, int64_t as_of_or_0)
-{
-	if (analytics_store_in_transaction(db))
-		return analytics_scores_prepare_in_transaction(db, as_of_or_0);
-	int status = analytics_store_scores_ensure(db);
-	if (status != DB_OK)
-		return status;
-	status = db_begin_read(db);
-	if (status != DB_OK)
-		return status;
-	status = analytics_scores_prepare_in_transaction(db, as_of_or_0);
-	if (status == DB_OK)
-		status = db_commit(db);
-	else
-		db_rollback(db);
-	if (status == DB_OK)
-		scores_flush_fit(db);
-	return status;
-}
-
-void analytics_scores_finish(struct db *db)
-{
-	if (!analytics_store_in_transaction(db))
-		scores_flush_fit(db);
-}
-
 /* ================================================================ refit on request */
 
 int analytics_refit(struct db *db, struct analytics_model *model)
 {
-	int64_t generation, purchase_generation, purchases;
+	int64_t config_generation, purchase_generation, purchases;
 	struct analytics_history *histories = NULL;
 	size_t count = 0;
 	int status = db_begin_read(db);
 	if (status != DB_OK)
 		return status;
-	status = analytics_store_state(db, &generation, &purchase_generation, &purchases);
+	status = analytics_store_state(db, &config_generation, &purchase_generation, &purchases);
 	if (status == DB_OK)
 		status = analytics_store_histories(db, -1, &histories, &count);
 	db_rollback(db);
 	if (status != DB_OK)
 		goto cleanup;
-	fit_histories(histories, count, today_day(), purchase_generation, model);
+	analytics_model_fit_histories(histories, count, analytics_today(), purchase_generation, model);
 	status = db_begin_write(db);
 	if (status != DB_OK)
 		goto cleanup;

@@ -294,7 +294,7 @@ int analytics_tiers_json(struct db *db, const struct analytics_scope *scope, int
 	int status = report_begin(db, as_of, &context);
 	if (status != DB_OK)
 		return status;
-	status = analytics_store_tier_counts(db, scope, &by_tier);
+	status = analytics_store_tier_counts(db, scope, &context.settings, &by_tier);
 	if (status != DB_OK)
 		goto cleanup;
 	const struct analytics_settings *settings = &context.settings;
@@ -418,7 +418,7 @@ int analytics_summary_json(struct db *db, const struct analytics_scope *scope, i
 	if (status == DB_OK)
 		status = analytics_store_contacts_count(db, scope, &contacts);
 	if (status == DB_OK)
-		status = analytics_store_tier_counts(db, scope, &by_tier);
+		status = analytics_store_tier_counts(db, scope, &context.settings, &by_tier);
 	if (status != DB_OK)
 		goto cleanup;
 

@@ -286,17 +286,25 @@ const char *analytics_relationship_stage(const struct analytics_history *history
 	return "involvement";
 }
 
+bool analytics_high_service(const struct analytics_history *history)
+{
+	return history->service_count > 0 &&
+	       (double)history->service_count >=
+		       ANALYTICS_HIGH_SERVICE_RATIO * (double)history->purchase_days;
+}
+
+static const char *value_class_of(bool high_value, bool high_service)
+{
+	if (high_value)
+		return high_service ? "high_value_high_service" : "high_value_low_service";
+	return high_service ? "low_value_high_service" : "low_value_potential";
+}
+
 const char *analytics_value_class(const struct analytics_history *history, int m)
 {
 	if (history->purchase_days == 0)
 		return NULL;
-	bool high_value = m >= ANALYTICS_HIGH_VALUE_M;
-	bool high_service = history->service_count > 0 &&
-			    (double)history->service_count >=
-				    ANALYTICS_HIGH_SERVICE_RATIO * (double)history->purchase_days;
-	if (high_value)
-		return high_service ? "high_value_high_service" : "high_value_low_service";
-	return high_service ? "low_value_high_service" : "low_value_potential";
+	return value_class_of(m >= ANALYTICS_HIGH_VALUE_M, analytics_high_service(history));
 }
 
 double analytics_fallback_p_alive(const struct analytics_history *history, int64_t as_of_day)
@@ -512,8 +520,13 @@ static size_t quintile_rank(int s, size_t n)
 	return ((size_t)(s - 1) * n + 4) / 5;
 }
 
-int analytics_cuts_build(const struct analytics_metrics *metrics, size_t n,
-			 const struct analytics_settings *settings, struct analytics_cuts *cuts)
+void analytics_sort_int64(int64_t *values, size_t n)
+{
+	sort_int64(values, n);
+}
+
+int analytics_cuts_from_sorted(const int64_t *const sorted[ANALYTICS_METRICS], size_t n,
+			       const struct analytics_settings *settings, struct analytics_cuts *cuts)
 {
 	memset(cuts, 0, sizeof(*cuts));
 	cuts->customers = (int64_t)n;
@@ -524,31 +537,14 @@ int analytics_cuts_build(const struct analytics_metrics *metrics, size_t n,
 			cuts->tier_min[i] = settings->tiers[i].min_cents;
 	if (n == 0)
 		return 0;
-	int64_t *sorted = xmalloc(n * sizeof(*sorted));
-
 	/* Recency: lower is better, so "strictly worse" means a longer recency. */
-	for (size_t i = 0; i < n; i++)
-		sorted[i] = metrics[i].recency_days;
-	sort_int64(sorted, n);
-	for (int s = 2; s <= 5; s++)
-		cuts->recency[s - 2] = sorted[n - quintile_rank(s, n)];
-
-	for (size_t i = 0; i < n; i++)
-		sorted[i] = metrics[i].purchase_days;
-	sort_int64(sorted, n);
-	for (int s = 2; s <= 5; s++)
-		cuts->frequency[s - 2] = sorted[quintile_rank(s, n) - 1];
-
-	for (size_t i = 0; i < n; i++)
-		sorted[i] = metrics[i].total_cents;
-	sort_int64(sorted, n);
-	for (int s = 2; s <= 5; s++)
-		cuts->monetary[s - 2] = sorted[quintile_rank(s, n) - 1];
-
-	for (size_t i = 0; i < n; i++)
-		sorted[i] = metrics[i].tier_metric;
-	sort_int64(sorted, n);
-	cuts->metric_min = sorted[0];
+	for (int s = 2; s <= 5; s++) {
+		cuts->recency[s - 2] = sorted[ANALYTICS_METRIC_RECENCY][n - quintile_rank(s, n)];
+		cuts->frequency[s - 2] = sorted[ANALYTICS_METRIC_FREQUENCY][quintile_rank(s, n) - 1];
+		cuts->monetary[s - 2] = sorted[ANALYTICS_METRIC_MONETARY][quintile_rank(s, n) - 1];
+	}
+	const int64_t *tier_sorted = sorted[ANALYTICS_METRIC_TIER];
+	cuts->metric_min = tier_sorted[0];
 	if (settings->tier_basis == ANALYTICS_TIERS_BY_SHARE) {
 		int64_t cumulative_bp = 0;
 		for (int i = 0; i + 1 < settings->tier_count; i++) {
@@ -557,10 +553,35 @@ int analytics_cuts_build(const struct analytics_metrics *metrics, size_t n,
 			if (rank > n)
 				rank = n;
 			/* rank 0 cannot happen: shares are >= 1 bp and n >= 1 */
-			cuts->tier_min[i] = sorted[n - rank];
+			cuts->tier_min[i] = tier_sorted[n - rank];
 		}
 	}
-	free(sorted);
+	return 0;
+}
+
+int64_t analytics_metric_of(const struct analytics_metrics *metrics, int which)
+{
+	switch (which) {
+	case ANALYTICS_METRIC_RECENCY: return metrics->recency_days;
+	case ANALYTICS_METRIC_FREQUENCY: return metrics->purchase_days;
+	case ANALYTICS_METRIC_MONETARY: return metrics->total_cents;
+	default: return metrics->tier_metric;
+	}
+}
+
+int analytics_cuts_build(const struct analytics_metrics *metrics, size_t n,
+			 const struct analytics_settings *settings, struct analytics_cuts *cuts)
+{
+	int64_t *sorted[ANALYTICS_METRICS];
+	for (int k = 0; k < ANALYTICS_METRICS; k++) {
+		sorted[k] = xmalloc((n ? n : 1) * sizeof(int64_t));
+		for (size_t i = 0; i < n; i++)
+			sorted[k][i] = analytics_metric_of(&metrics[i], k);
+		sort_int64(sorted[k], n);
+	}
+	analytics_cuts_from_sorted((const int64_t *const *)sorted, n, settings, cuts);
+	for (int k = 0; k < ANALYTICS_METRICS; k++)
+		free(sorted[k]);
 	return 0;
 }
 
@@ -571,6 +592,27 @@ int analytics_quintile(int64_t value, const int64_t cuts[4], bool higher_is_bett
 		if (higher_is_better ? value > cuts[s] : value < cuts[s])
 			score++;
 	return score;
+}
+
+void analytics_classify_relative(const struct analytics_metrics *metrics, bool high_service,
+				 const struct analytics_cuts *cuts,
+				 const struct analytics_settings *settings,
+				 struct analytics_relative *out)
+{
+	out->r = out->f = out->m = 1;
+	if (cuts && cuts->customers > 0) {
+		out->r = analytics_quintile(metrics->recency_days, cuts->recency, false);
+		out->f = analytics_quintile(metrics->purchase_days, cuts->frequency, true);
+		out->m = analytics_quintile(metrics->total_cents, cuts->monetary, true);
+	}
+	out->tier = settings->tier_count - 1;
+	if (cuts)
+		for (int i = 0; i + 1 < settings->tier_count; i++)
+			if (metrics->tier_metric >= cuts->tier_min[i]) {
+				out->tier = i;
+				break;
+			}
+	out->value_class = value_class_of(out->m >= ANALYTICS_HIGH_VALUE_M, high_service);
 }
 
 void analytics_figures_classify(const struct analytics_history *history, int64_t as_of_day,
@@ -586,26 +628,24 @@ void analytics_figures_classify(const struct analytics_history *history, int64_t
 	figures->value_class = NULL;
 	if (history->purchase_days == 0)
 		return;
-	figures->r = figures->f = figures->m = 1;
-	if (cuts && cuts->customers > 0) {
-		figures->r = analytics_quintile(recency_days_of(history, as_of_day), cuts->recency,
-						false);
-		figures->f = analytics_quintile(history->purchase_days, cuts->frequency, true);
-		figures->m = analytics_quintile(history->total_cents, cuts->monetary, true);
-	}
+	struct analytics_metrics metrics = {
+		.recency_days = recency_days_of(history, as_of_day),
+		.purchase_days = history->purchase_days,
+		.total_cents = history->total_cents,
+		.tier_metric = settings->tier_metric == ANALYTICS_METRIC_LTV
+				       ? figures->historical_ltv_cents
+				       : figures->predicted_ltv_cents,
+	};
+	struct analytics_relative relative;
+	analytics_classify_relative(&metrics, analytics_high_service(history), cuts, settings,
+				    &relative);
+	figures->r = relative.r;
+	figures->f = relative.f;
+	figures->m = relative.m;
+	figures->tier = relative.tier;
+	figures->value_class = relative.value_class;
 	figures->rfm[0] = (char)('0' + figures->r);
 	figures->rfm[1] = (char)('0' + figures->f);
 	figures->rfm[2] = (char)('0' + figures->m);
 	figures->rfm[3] = '\0';
-	int64_t metric = settings->tier_metric == ANALYTICS_METRIC_LTV
-				 ? figures->historical_ltv_cents
-				 : figures->predicted_ltv_cents;
-	figures->tier = settings->tier_count - 1;
-	if (cuts)
-		for (int i = 0; i + 1 < settings->tier_count; i++)
-			if (metric >= cuts->tier_min[i]) {
-				figures->tier = i;
-				break;
-			}
-	figures->value_class = analytics_value_class(history, figures->m);
 }

@@ -224,16 +224,16 @@ int analytics_store_settings_list(struct db *db, json_t **out)
 	return db_status_from_sqlite(db, rc, "analytics settings");
 }
 
-int analytics_store_state(struct db *db, int64_t *generation, int64_t *purchase_generation,
-			  int64_t *purchases)
+int analytics_store_state(struct db *db, int64_t *config_generation,
+			  int64_t *purchase_generation, int64_t *purchases)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT generation, purchase_generation, purchases "
-					    "FROM analytics_state WHERE id = 1");
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT config_generation, purchase_generation, "
+					    "purchases FROM analytics_state WHERE id = 1");
 	if (!stmt)
 		return DB_ERROR;
 	int rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		*generation = sqlite3_column_int64(stmt, 0);
+		*config_generation = sqlite3_column_int64(stmt, 0);
 		*purchase_generation = sqlite3_column_int64(stmt, 1);
 		*purchases = sqlite3_column_int64(stmt, 2);
 	}
@@ -245,9 +245,44 @@ int analytics_store_state(struct db *db, int64_t *generation, int64_t *purchase_
 
 int analytics_store_bump_generation(struct db *db)
 {
-	sqlite3_stmt *stmt =
-		db_prepare(db, "UPDATE analytics_state SET generation = generation + 1 WHERE id = 1");
+	sqlite3_stmt *stmt = db_prepare(db, "UPDATE analytics_state "
+					    "SET config_generation = config_generation + 1 WHERE id = 1");
 	return stmt ? step_done(db, stmt, "analytics state") : DB_ERROR;
+}
+
+/* Two single-row lookups: min() and max() together would scan the table. */
+int analytics_store_changes_range(struct db *db, int64_t *min_seq, int64_t *max_seq)
+{
+	sqlite3_stmt *stmt = db_prepare(
+		db, "SELECT (SELECT seq FROM analytics_changes ORDER BY seq LIMIT 1), "
+		    "(SELECT seq FROM analytics_changes ORDER BY seq DESC LIMIT 1)");
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*min_seq = sqlite3_column_int64(stmt, 0); /* 0 when NULL: no change yet */
+		*max_seq = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, "analytics changes");
+}
+
+int analytics_store_changed_contacts(struct db *db, int64_t after_seq, size_t limit,
+				     int64_t **ids, size_t *count)
+{
+	*ids = xmalloc((limit + 1) * sizeof(**ids));
+	*count = 0;
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT DISTINCT contact_id FROM analytics_changes "
+					    "WHERE seq > ? ORDER BY contact_id LIMIT ?");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, after_seq);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit + 1);
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *count <= limit)
+		(*ids)[(*count)++] = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, "analytics changes");
 }
 
 /* ================================================================ histories */
@@ -543,9 +578,10 @@ int analytics_store_scores_ensure(struct db *db)
 		" expected_purchases REAL, first_purchase_at TEXT, recency_days INTEGER,"
 		" loyalty TEXT, value_class TEXT, relationship_stage TEXT)",
 		"CREATE TEMP TABLE IF NOT EXISTS analytics_scores_state ("
-		" id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"
-		" live INTEGER NOT NULL, as_of_day INTEGER NOT NULL, cuts TEXT NOT NULL,"
-		" model TEXT, fit_key TEXT, model_unsaved INTEGER NOT NULL DEFAULT 0)",
+		" id INTEGER PRIMARY KEY CHECK (id = 1), change_seq INTEGER NOT NULL,"
+		" config_generation INTEGER NOT NULL, live INTEGER NOT NULL,"
+		" as_of_day INTEGER NOT NULL, cuts TEXT NOT NULL, model TEXT, fit_key TEXT,"
+		" model_unsaved INTEGER NOT NULL DEFAULT 0, token INTEGER NOT NULL DEFAULT 0)",
 	};
 	for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
 		char *message = NULL;
@@ -562,23 +598,25 @@ int analytics_store_scores_ensure(struct db *db)
 int analytics_store_scores_state_get(struct db *db, struct analytics_scores_state *state)
 {
 	memset(state, 0, sizeof(*state));
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT generation, live, as_of_day, cuts, model, "
-					    "fit_key, model_unsaved "
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT change_seq, config_generation, live, as_of_day, "
+					    "cuts, model, fit_key, model_unsaved, token "
 					    "FROM temp.analytics_scores_state WHERE id = 1");
 	if (!stmt)
 		return DB_ERROR;
 	int rc = sqlite3_step(stmt);
 	int status = DB_NOT_FOUND;
 	if (rc == SQLITE_ROW) {
-		state->generation = sqlite3_column_int64(stmt, 0);
-		state->live = sqlite3_column_int(stmt, 1) != 0;
-		state->as_of_day = sqlite3_column_int64(stmt, 2);
-		const char *cuts = db_column_text(stmt, 3), *model = db_column_text(stmt, 4);
-		const char *key = db_column_text(stmt, 5);
+		state->change_seq = sqlite3_column_int64(stmt, 0);
+		state->config_generation = sqlite3_column_int64(stmt, 1);
+		state->live = sqlite3_column_int(stmt, 2) != 0;
+		state->as_of_day = sqlite3_column_int64(stmt, 3);
+		const char *cuts = db_column_text(stmt, 4), *model = db_column_text(stmt, 5);
+		const char *key = db_column_text(stmt, 6);
 		state->cuts_json = xstrdup(cuts ? cuts : "{}");
 		state->model_json = model ? xstrdup(model) : NULL;
 		snprintf(state->fit_key, sizeof(state->fit_key), "%s", key ? key : "");
-		state->model_unsaved = sqlite3_column_int(stmt, 6) != 0;
+		state->model_unsaved = sqlite3_column_int(stmt, 7) != 0;
+		state->token = sqlite3_column_int64(stmt, 8);
 		status = DB_OK;
 	} else if (rc != SQLITE_DONE) {
 		status = db_status_from_sqlite(db, rc, "analytics scores state");
@@ -597,17 +635,33 @@ void analytics_scores_state_release(struct analytics_scores_state *state)
 int analytics_store_scores_state_put(struct db *db, const struct analytics_scores_state *state)
 {
 	sqlite3_stmt *stmt = db_prepare(db, "INSERT OR REPLACE INTO temp.analytics_scores_state "
-					    "(id, generation, live, as_of_day, cuts, model, fit_key, "
-					    "model_unsaved) VALUES (1, ?, ?, ?, ?, ?, ?, ?)");
+					    "(id, change_seq, config_generation, live, as_of_day, cuts, "
+					    "model, fit_key, model_unsaved, token) "
+					    "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!stmt)
 		return DB_ERROR;
-	sqlite3_bind_int64(stmt, 1, state->generation);
-	sqlite3_bind_int(stmt, 2, state->live);
-	sqlite3_bind_int64(stmt, 3, state->as_of_day);
-	db_bind_text(stmt, 4, state->cuts_json ? state->cuts_json : "{}");
-	db_bind_text(stmt, 5, state->model_json);
-	db_bind_text(stmt, 6, state->fit_key);
-	sqlite3_bind_int(stmt, 7, state->model_unsaved);
+	sqlite3_bind_int64(stmt, 1, state->change_seq);
+	sqlite3_bind_int64(stmt, 2, state->config_generation);
+	sqlite3_bind_int(stmt, 3, state->live);
+	sqlite3_bind_int64(stmt, 4, state->as_of_day);
+	db_bind_text(stmt, 5, state->cuts_json ? state->cuts_json : "{}");
+	db_bind_text(stmt, 6, state->model_json);
+	db_bind_text(stmt, 7, state->fit_key);
+	sqlite3_bind_int(stmt, 8, state->model_unsaved);
+	sqlite3_bind_int64(stmt, 9, state->token);
+	return step_done(db, stmt, "analytics scores state");
+}
+
+int analytics_store_scores_state_advance(struct db *db, int64_t change_seq, int64_t token,
+					 const char *cuts_json)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "UPDATE temp.analytics_scores_state "
+					    "SET change_seq = ?, token = ?, cuts = ? WHERE id = 1");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, change_seq);
+	sqlite3_bind_int64(stmt, 2, token);
+	db_bind_text(stmt, 3, cuts_json);
 	return step_done(db, stmt, "analytics scores state");
 }
 
@@ -616,6 +670,29 @@ int analytics_store_scores_model_saved(struct db *db)
 	sqlite3_stmt *stmt = db_prepare(db, "UPDATE temp.analytics_scores_state "
 					    "SET model_unsaved = 0 WHERE id = 1");
 	return stmt ? step_done(db, stmt, "analytics scores state") : DB_ERROR;
+}
+
+int analytics_store_scores_delete(struct db *db, int64_t contact_id)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "DELETE FROM temp.contact_scores WHERE contact_id = ?");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, contact_id);
+	return step_done(db, stmt, "analytics scores");
+}
+
+int analytics_store_scores_set_relative(struct db *db, int64_t contact_id, const char *rfm,
+					const char *tier_name, const char *value_class)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "UPDATE temp.contact_scores SET rfm = ?, tier = ?, "
+					    "value_class = ? WHERE contact_id = ?");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, rfm);
+	db_bind_text(stmt, 2, tier_name);
+	db_bind_text(stmt, 3, value_class);
+	sqlite3_bind_int64(stmt, 4, contact_id);
+	return step_done(db, stmt, "analytics scores");
 }
 
 int analytics_store_scores_clear(struct db *db)
@@ -823,31 +900,43 @@ int analytics_store_contact_names(struct db *db, int64_t contact_id, json_t *row
 	return db_status_from_sqlite(db, rc, "analytics contact");
 }
 
+/* Members, revenue and predicted LTV of the tier named by parameter ?N. */
+#define TIER_FIGURES(n)                                                                      \
+	"count(*) FILTER (WHERE s.tier = ?" #n "), "                                           \
+	"total(s.ltv_cents) FILTER (WHERE s.tier = ?" #n "), "                                 \
+	"total(s.predicted_ltv_cents) FILTER (WHERE s.tier = ?" #n ")"
+#define ALL_TIER_FIGURES                                                                     \
+	TIER_FIGURES(4) ", " TIER_FIGURES(5) ", " TIER_FIGURES(6) ", " TIER_FIGURES(7) ", "    \
+	TIER_FIGURES(8) ", " TIER_FIGURES(9) ", " TIER_FIGURES(10) ", " TIER_FIGURES(11)
+
+/*
+ * One scan with a filter per tier (up to ANALYTICS_TIERS_MAX, names bound as ?4..?11):
+ * GROUP BY would sort the table first.
+ */
 int analytics_store_tier_counts(struct db *db, const struct analytics_scope *scope,
-				json_t **by_tier)
+				const struct analytics_settings *settings, json_t **by_tier)
 {
 	*by_tier = json_object();
 	sqlite3_stmt *stmt =
 		scope_is_all(scope)
-			? db_prepare(db, "SELECT s.tier, count(*), total(s.ltv_cents), "
-					 "total(s.predicted_ltv_cents) FROM temp.contact_scores s "
-					 "WHERE s.tier IS NOT NULL GROUP BY s.tier")
-			: db_prepare(db, "SELECT s.tier, count(*), total(s.ltv_cents), "
-					 "total(s.predicted_ltv_cents) FROM temp.contact_scores s "
-					 "JOIN contacts c ON c.id = s.contact_id "
-					 "WHERE s.tier IS NOT NULL AND " SCOPE_CONDITION
-					 " GROUP BY s.tier");
+			? db_prepare(db, "SELECT " ALL_TIER_FIGURES " FROM temp.contact_scores s")
+			: db_prepare(db, "SELECT " ALL_TIER_FIGURES " FROM temp.contact_scores s "
+					 "JOIN contacts c ON c.id = s.contact_id WHERE " SCOPE_CONDITION);
 	if (!stmt)
 		return DB_ERROR;
 	if (!scope_is_all(scope))
 		bind_scope(stmt, scope);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_object_set_new(*by_tier, db_column_text(stmt, 0),
-				    json_pack("{s:I,s:f,s:f}", "members",
-					      (json_int_t)sqlite3_column_int64(stmt, 1), "revenue",
-					      sqlite3_column_double(stmt, 2), "predicted",
-					      sqlite3_column_double(stmt, 3)));
+	for (int i = 0; i < settings->tier_count && i < ANALYTICS_TIERS_MAX; i++)
+		db_bind_text(stmt, 4 + i, settings->tiers[i].name);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		for (int i = 0; i < settings->tier_count && i < ANALYTICS_TIERS_MAX; i++)
+			json_object_set_new(*by_tier, settings->tiers[i].name,
+					    json_pack("{s:I,s:f,s:f}", "members",
+						      (json_int_t)sqlite3_column_int64(stmt, 3 * i),
+						      "revenue", sqlite3_column_double(stmt, 3 * i + 1),
+						      "predicted",
+						      sqlite3_column_double(stmt, 3 * i + 2)));
 	sqlite3_reset(stmt);
 	return db_status_from_sqlite(db, rc, "analytics tiers");
 }

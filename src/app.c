@@ -1,7 +1,8 @@
 /*
- * app.c - crmd's request pipeline. /healthz answers without authentication; /api/...
- * goes through the router, then authentication (unless the route is public), then the
- * handler; everything else is the embedded web UI.
+ * app.c - crmd's request pipeline. /healthz, /readyz and /metrics (metrics.c) answer
+ * without the router; /api/... goes through the router, then authentication (unless the
+ * route is public), then the handler; everything else is the embedded web UI. Each request
+ * gets its route label (the router's pattern) for the metrics that http.c records.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/app.h"

@@ -452,7 +452,12 @@ struct http_server *http_server_start(const struct http_server_options *options)
 		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
 		MHD_OPTION_END);
 	if (!server->daemon) {
-		log_error("cannot listen on %s", options->listen);
+		if (tls)
+			log_error("cannot serve HTTPS on %s: is the address free, and are the "
+				  "certificate and key valid PEM that belong together?",
+				  options->listen);
+		else
+			log_error("cannot listen on %s", options->listen);
 		free(server);
 		return NULL;
 	}

@@ -53,12 +53,50 @@ void response_json(struct response *res, int status, json_t *value)
 	response_set_body(res, status, "application/json", text, len);
 }
 
+/*
+ * A JSON string of `text` even when it is not valid UTF-8 (a detail or field name that
+ * quotes a query parameter or a method as sent): invalid bytes become U+FFFD. New reference.
+ */
+static json_t *string_lossy(const char *text)
+{
+	json_t *value = json_string(text);
+	if (value)
+		return value;
+	struct buf clean = BUF_INIT;
+	const unsigned char *p = (const unsigned char *)text;
+	while (*p) {
+		int len = *p < 0x80 ? 1 : (*p >> 5) == 0x6 ? 2 : (*p >> 4) == 0xE ? 3
+			: (*p >> 3) == 0x1E ? 4 : 0;
+		bool valid = len > 0;
+		for (int i = 1; valid && i < len; i++)
+			valid = (p[i] & 0xC0) == 0x80;
+		if (valid && len > 1) {
+			/* A copy jansson accepts (no overlong forms, surrogates or > U+10FFFF). */
+			char one[5] = { 0 };
+			memcpy(one, p, (size_t)len);
+			json_t *probe = json_string(one);
+			valid = probe != NULL;
+			json_decref(probe);
+		}
+		if (valid) {
+			buf_add(&clean, p, (size_t)len);
+			p += len;
+		} else {
+			buf_adds(&clean, "\xEF\xBF\xBD");
+			p++;
+		}
+	}
+	value = json_string(clean.data);
+	buf_release(&clean);
+	return value ? value : json_string("");
+}
+
 void response_problem_errors(struct response *res, int status, const char *detail,
 			     json_t *errors)
 {
-	json_t *problem = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
+	json_t *problem = json_pack("{s:s, s:s, s:i, s:o}", "type", "about:blank", "title",
 				    http_status_title(status), "status", status, "detail",
-				    detail ? detail : http_status_title(status));
+				    string_lossy(detail ? detail : http_status_title(status)));
 	if (errors)
 		json_object_set_new(problem, "errors", errors);
 	size_t len;
@@ -167,7 +205,8 @@ void field_errors_add(struct field_errors *errors, const char *field, const char
 	if (!errors->list)
 		errors->list = json_array();
 	json_array_append_new(errors->list,
-			      json_pack("{s:s, s:s}", "field", field, "message", message.data));
+			      json_pack("{s:o, s:o}", "field", string_lossy(field), "message",
+					string_lossy(message.data)));
 	buf_release(&message);
 }
 

@@ -15,6 +15,7 @@
 #include "crm/openapi.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,8 @@ static const struct openapi_entry openapi_entries[] = {
 	/* ---- authentication */
 	{ .method = "POST", .pattern = "/api/v1/auth/login", .tag = "auth",
 	  .operation_id = "login", .summary = "Log in with e-mail and password",
-	  .description = "Starts a browser session: sets the HttpOnly cookie `crm_session` and "
+	  .description = "Starts a browser session: sets the HttpOnly session cookie (crm_session; "
+			 "__Host-crm_session when crmd serves HTTPS) and "
 			 "answers the CSRF token that unsafe requests of this session must send "
 			 "in X-CSRF-Token. A wrong e-mail and a wrong password get the same 401. "
 			 "After 10 failures for one account within 15 minutes (or 50 from one "
@@ -139,6 +141,41 @@ static const struct openapi_entry openapi_entries[] = {
 	  .params = (const struct openapi_param[]){ IF_MATCH_PARAM, { NULL } },
 	  .request = "UserPatch", .success = 200, .response = "User",
 	  .errors = "404 409 412" },
+	{ .method = "GET", .pattern = "/api/v1/users/directory", .tag = "users",
+	  .operation_id = "getUserDirectory", .summary = "Every user's name and team",
+	  .description = "For every authenticated caller (not only administrators): each user's "
+			 "id, name, team and whether they are disabled, by name, in one answer, "
+			 "so that owners and assignees can be shown by name. No e-mails.",
+	  .success = 200, .response = "UserDirectory", .errors = "400" },
+
+	/* ---- API keys (own keys; administrators: everybody's) */
+	{ .method = "GET", .pattern = "/api/v1/api-keys", .tag = "auth",
+	  .operation_id = "listApiKeys", .summary = "List API keys",
+	  .description = "The caller's own keys; administrators see every key. Never the key "
+			 "text or its hash. Keyset-paged by id.",
+	  .params = (const struct openapi_param[]){
+		  LIMIT_PARAM, CURSOR_PARAM,
+		  { "user_id", NULL, "{`anyOf`:[{`type`:`integer`,`minimum`:1},{`const`:`me`}]}",
+		    "Only this user's keys (another user's: administrators only).", false },
+		  { NULL } },
+	  .success = 200, .response = "ApiKeyList", .errors = "400 403" },
+	{ .method = "POST", .pattern = "/api/v1/api-keys", .tag = "auth",
+	  .operation_id = "createApiKey", .summary = "Create an API key",
+	  .description = "Answers the key text once, in `key` (the server keeps only a hash); "
+			 "the answer is marked Cache-Control: no-store. Needs a browser session "
+			 "(a key cannot create keys). user_id other than the caller: "
+			 "administrators only. Audited.",
+	  .request = "ApiKeyInput", .success = 201, .response = "ApiKeyCreated" },
+	{ .method = "GET", .pattern = "/api/v1/api-keys/{id}", .tag = "auth",
+	  .operation_id = "getApiKey", .summary = "One API key",
+	  .description = "The caller's own key, or any key for an administrator; else 404.",
+	  .success = 200, .response = "ApiKey", .errors = "404" },
+	{ .method = "DELETE", .pattern = "/api/v1/api-keys/{id}", .tag = "auth",
+	  .operation_id = "revokeApiKey", .summary = "Revoke an API key",
+	  .description = "The key stops working at once, also for a running request's next "
+			 "one. Own keys, or any for an administrator (else 404); 409 when it is "
+			 "revoked already. Audited.",
+	  .success = 204, .errors = "404 409" },
 
 	/* ---- operational routes beyond the generic resources */
 	{ .method = "GET", .pattern = "/api/v1/contacts/{id}/timeline", .tag = "contacts",
@@ -311,6 +348,38 @@ static const struct openapi_component openapi_components[] = {
 	{ "UserList",
 	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
 	  "`data`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/User`}},"
+	  "`next_cursor`:{`type`:[`string`,`null`]}}}" },
+	{ "UserDirectory",
+	  "{`type`:`object`,`required`:[`data`],`properties`:{`data`:{`type`:`array`,`items`:{"
+	  "`type`:`object`,`required`:[`id`,`name`,`team`,`disabled`],`properties`:{"
+	  "`id`:{`type`:`integer`},`name`:{`type`:`string`},`team`:{`type`:[`string`,`null`]},"
+	  "`disabled`:{`type`:`boolean`}}}}}}" },
+	{ "ApiKey",
+	  "{`type`:`object`,`required`:[`id`,`user_id`,`user_name`,`user_email`,`name`,`prefix`,"
+	  "`read_only`,`created_at`,`expires_at`,`revoked_at`,`last_used_at`,`status`],"
+	  "`properties`:{`id`:{`type`:`integer`},`user_id`:{`type`:`integer`},"
+	  "`user_name`:{`type`:[`string`,`null`]},`user_email`:{`type`:[`string`,`null`]},"
+	  "`name`:{`type`:`string`},"
+	  "`prefix`:{`type`:`string`,`description`:`the first characters of the key`},"
+	  "`read_only`:{`type`:`boolean`},`created_at`:{`type`:`string`,`format`:`date-time`},"
+	  "`expires_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
+	  "`revoked_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
+	  "`last_used_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
+	  "`status`:{`type`:`string`,`enum`:[`active`,`expired`,`revoked`]}}}" },
+	{ "ApiKeyCreated",
+	  "{`allOf`:[{`$ref`:`#/components/schemas/ApiKey`},{`type`:`object`,`required`:[`key`],"
+	  "`properties`:{`key`:{`type`:`string`,`description`:`the key itself: shown this once`}}}]}" },
+	{ "ApiKeyInput",
+	  "{`type`:`object`,`additionalProperties`:false,`required`:[`name`],`properties`:{"
+	  "`name`:{`type`:`string`,`minLength`:1,`maxLength`:100},"
+	  "`read_only`:{`type`:[`boolean`,`null`],`default`:false},"
+	  "`expires_days`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:3650,"
+	  "`description`:`null or absent: the key never expires`},"
+	  "`user_id`:{`type`:[`integer`,`null`],`description`:`whose key (default: the caller; "
+	  "another user: administrators only)`}}}" },
+	{ "ApiKeyList",
+	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
+	  "`data`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/ApiKey`}},"
 	  "`next_cursor`:{`type`:[`string`,`null`]}}}" },
 	{ "TimelinePage",
 	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
@@ -1360,7 +1429,7 @@ static json_t *security_schemes(void)
 		"type", "http", "scheme", "bearer", "description",
 		"An API key from crmctl key create; it acts as its user. A read-only key gets 403 "
 		"on every write.",
-		"sessionCookie", "type", "apiKey", "in", "cookie", "name", AUTH_SESSION_COOKIE,
+		"sessionCookie", "type", "apiKey", "in", "cookie", "name", auth_session_cookie_name(),
 		"description", "The browser session from POST /api/v1/auth/login.", "csrfToken",
 		"type", "apiKey", "in", "header", "name", "X-CSRF-Token", "description",
 		"The session's CSRF token (from login or /auth/me); needed with the cookie on "
@@ -1480,10 +1549,27 @@ json_t *openapi_document(const struct router *router)
 
 /* ================================================================ the route */
 
+/*
+ * The document of the served routes, made once: the route table and the settings it
+ * depends on do not change after start-up, and a public route should cost little. The text
+ * lives until the process ends.
+ */
+static char *served_text;
+static size_t served_length;
+static pthread_once_t served_once = PTHREAD_ONCE_INIT;
+
+static void make_served_text(void)
+{
+	json_t *document = openapi_document(app_router());
+	served_text = json_to_text(document, &served_length);
+	json_decref(document);
+}
+
 static void handle_openapi(struct request *req, struct response *res)
 {
 	(void)req;
-	response_json(res, HTTP_OK, openapi_document(app_router()));
+	pthread_once(&served_once, make_served_text);
+	response_set_static_body(res, HTTP_OK, "application/json", served_text, served_length);
 	response_set_header(res, "Cache-Control", "no-cache");
 }
 

@@ -4,6 +4,7 @@
 #include "crm/routes.h"
 
 #include "crm/analytics.h"
+#include "crm/api_keys.h"
 #include "crm/auth.h"
 #include "crm/companies.h"
 #include "crm/contacts.h"
@@ -16,6 +17,7 @@
 #include "crm/segments.h"
 #include "crm/tasks.h"
 #include "crm/timeline.h"
+#include "crm/user_directory.h"
 #include "crm/users.h"
 #include "crm/banned.h"
 
@@ -24,6 +26,8 @@ void routes_register_all(struct router *router)
 	(void)router;
 	auth_routes_register(router);
 	users_routes_register(router);
+	user_directory_routes_register(router);
+	api_keys_routes_register(router);
 	openapi_routes_register(router);
 	companies_routes_register(router);
 	contacts_routes_register(router);

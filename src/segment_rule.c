@@ -550,9 +550,9 @@ static void compile_condition(struct compiler *c, const json_t *node)
 	json_t *bound = NULL;
 	bool exists = true;
 	if (op == OP_EXISTS) {
-		if (value && !json_is_boolean(value))
+		if (value && !json_is_boolean(value) && !json_is_null(value))
 			compiler_error(c, ".value", "must be true or false (or left out: true)");
-		exists = !value || json_is_true(value);
+		exists = !json_is_false(value);
 	} else if (op == OP_IN) {
 		if (!json_is_array(value) || json_array_size(value) == 0 ||
 		    json_array_size(value) > SEGMENT_RULE_MAX_IN_VALUES) {

@@ -293,9 +293,9 @@ static void check_body_members(const json_t *body, const char *allowed,
 }
 
 /*
- * Reads members in one read transaction: `page` (optional) receives at most query->limit
- * contacts after query->after_id and *more whether more follow; `total` (optional) the
- * number of all members. Returns a db_status.
+ * Reads members in one read transaction: `page` receives at most query->limit contacts
+ * after query->after_id and *more whether more follow; `total` (optional) the number of
+ * all members (query->after_id must then be 0). Returns a db_status.
  */
 static int read_members(struct db *db, const struct segments_member_query *query,
 			json_t *page, bool *more, int64_t *total)
@@ -305,19 +305,21 @@ static int read_members(struct db *db, const struct segments_member_query *query
 	if (status != DB_OK)
 		goto cleanup;
 	status = segments_store_prepare(db, query->rule);
-	if (status == DB_OK && total)
-		status = segments_store_member_count(db, query, total);
-	if (status == DB_OK && page) {
-		struct segments_member_query one_more = *query;
-		one_more.limit = query->limit + 1;
-		int count = 0;
+	struct segments_member_query one_more = *query;
+	one_more.limit = query->limit + 1;
+	int count = 0;
+	if (status == DB_OK)
 		status = segments_store_member_ids(db, &one_more, ids, &count);
-		*more = count > query->limit;
-		if (*more)
-			count = query->limit;
-		if (status == DB_OK)
-			status = load_contacts(db, ids, count, page);
-	}
+	*more = count > query->limit;
+	/* A first page that holds every member is the count: the rule runs once, not twice. */
+	if (status == DB_OK && total)
+		*total = count;
+	if (status == DB_OK && total && *more)
+		status = segments_store_member_count(db, query, total);
+	if (*more)
+		count = query->limit;
+	if (status == DB_OK)
+		status = load_contacts(db, ids, count, page);
 	if (status == DB_OK)
 		status = db_commit(db);
 	else

@@ -77,7 +77,7 @@ class Server:
         def read_log():
             for line in self.process.stderr:
                 self.log.append(line)
-                match = re.search(r"listening on http://[^:]+:(\d+)/", line)
+                match = re.search(r"listening on https?://[^:]+:(\d+)/", line)
                 if match:
                     self.port = int(match.group(1))
                     ready.set()

@@ -6,12 +6,16 @@ import { setUnauthorizedHandler } from './js/api.js';
 import { h, notice } from './js/dom.js';
 import * as router from './js/router.js';
 import * as session from './js/session.js';
-import { adminUserPage, adminUsersPage } from './js/pages/admin.js';
+import { adminApiKeysPage, adminUserPage, adminUsersPage } from './js/pages/admin.js';
+import { analyticsPage } from './js/pages/analytics.js';
 import { companiesPage, companyPage } from './js/pages/companies.js';
 import { contactPage, contactsPage } from './js/pages/contacts.js';
 import { dashboardPage } from './js/pages/dashboard.js';
 import { loginPage } from './js/pages/login.js';
-import { comingSoonPage, notFoundPage } from './js/pages/soon.js';
+import { pipelinePage } from './js/pages/pipeline.js';
+import { segmentPage, segmentsPage } from './js/pages/segments.js';
+import { notFoundPage } from './js/pages/soon.js';
+import { tasksPage } from './js/pages/tasks.js';
 
 const root = document.getElementById('app');
 
@@ -32,13 +36,15 @@ router.route('/contacts', contactsPage, { title: 'Contacts' });
 router.route('/contacts/:id', contactPage, { title: 'Contact' });
 router.route('/companies', companiesPage, { title: 'Companies' });
 router.route('/companies/:id', companyPage, { title: 'Company' });
-router.route('/pipeline', () => comingSoonPage('Pipeline', 'A board of opportunities by stage, with totals per column.'), { title: 'Pipeline' });
-router.route('/tasks', () => comingSoonPage('Tasks', 'Your tasks due, and ticking them off.'), { title: 'Tasks' });
-router.route('/segments', () => comingSoonPage('Segments', 'Rule-built groups of contacts with a live count and CSV export.'), { title: 'Segments' });
-router.route('/analytics', () => comingSoonPage('Analytics', 'Tier distribution, LTV ranking and revenue by month.'), { title: 'Analytics' });
+router.route('/pipeline', pipelinePage, { title: 'Pipeline' });
+router.route('/tasks', tasksPage, { title: 'Tasks' });
+router.route('/segments', segmentsPage, { title: 'Segments' });
+router.route('/segments/:id', segmentPage, { title: 'Segment' });
+router.route('/analytics', analyticsPage, { title: 'Analytics' });
 router.route('/admin', adminUsersPage, { title: 'Admin' });
 router.route('/admin/users', adminUsersPage, { title: 'Users' });
 router.route('/admin/users/:id', adminUserPage, { title: 'User' });
+router.route('/admin/api-keys', adminApiKeysPage, { title: 'API keys' });
 router.setFallback(notFoundPage);
 
 let layout = null;
@@ -79,7 +85,10 @@ function buildLayout(user) {
     h('div', { class: 'user-menu' },
       h('span', { class: 'user-name' }, user.name || user.email, ' ', h('span', { class: 'role-badge', text: user.role })),
       logoutButton));
-  const frame = h('div', { class: 'layout' }, skip, header, main);
+  const footer = h('footer', { class: 'site-footer' },
+    h('a', { href: '/api.html', text: 'API reference' }), ' · ',
+    h('a', { href: '/api/v1/openapi.json', text: 'OpenAPI document' }));
+  const frame = h('div', { class: 'layout' }, skip, header, main, footer);
   return {
     frame, main, links, nav, menuButton, user,
     /** Marks the current section in the navigation and closes the phone menu. */

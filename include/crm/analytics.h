@@ -14,8 +14,10 @@
  *                                  value class, loyalty, churn risk, relationship stage.
  *   src/analytics_store.c          the SQL (data layer): histories, fits, settings, the
  *                                  per-connection TEMP table of scores, rankings, figures.
- *   src/analytics_model.c          the model cache (fit, refit, staleness) and the scoring
- *                                  of the whole customer base: analytics_scores_prepare().
+ *   src/analytics_model.c          the model cache: which fit serves, fitting, refits.
+ *   src/analytics_scores.c         the per-connection scores table: full builds, incremental
+ *                                  updates, analytics_scores_prepare().
+ *   src/analytics_report.c         the JSON of the endpoints.
  *   src/analytics_http.c           the HTTP handlers.
  *   src/cli/cli_analytics.c        crmctl analytics fit | settings.
  *
@@ -57,9 +59,11 @@ struct auth_context;
  * read the table (SELECT); its contents are this module's.
  *
  * Cached per connection: when nothing analytics-relevant changed since the last build on
- * this connection (purchases, interactions, analytics settings, a refit: a change counter
- * bumped by triggers), the same day and the same as_of, the table is left as it is and this
- * costs one indexed read. May be called inside the caller's transaction (then the build
+ * this connection (purchases, interactions, analytics settings, a refit: the change log and
+ * counters the triggers keep), on the same day and for the same as_of, the table is left as
+ * it is and this costs two indexed reads. When a few contacts changed (live only), just
+ * their rows are redone, plus the rfm/tier/value_class of the rows whose quintile or tier a
+ * moved cut point changes (an in-memory copy of the scores per thread makes that cheap). May be called inside the caller's transaction (then the build
  * reads through it); otherwise it opens its own read transaction. It may refit the live
  * model when the data moved enough (never inside a caller's transaction: then the cached
  * fit is used). Returns a db_status (DB_OK, DB_BUSY, DB_ERROR, ...).
@@ -258,6 +262,39 @@ void analytics_figures_classify(const struct analytics_history *history, int64_t
 /* The score 1..5 of one value against four cut points (higher_is_better: F, M). */
 int analytics_quintile(int64_t value, const int64_t cuts[4], bool higher_is_better);
 
+/* The four measures the cut points are over, as indexes. */
+enum analytics_metric_index {
+	ANALYTICS_METRIC_RECENCY,
+	ANALYTICS_METRIC_FREQUENCY,
+	ANALYTICS_METRIC_MONETARY,
+	ANALYTICS_METRIC_TIER,
+	ANALYTICS_METRICS
+};
+/* One of the four measures of `metrics` by index. */
+int64_t analytics_metric_of(const struct analytics_metrics *metrics, int which);
+/* Sorts ascending (a radix sort: a million values in milliseconds). */
+void analytics_sort_int64(int64_t *values, size_t n);
+/*
+ * The cut points from the n customers' measures, each array sorted ascending (what
+ * analytics_cuts_build() does after sorting copies). Returns 0.
+ */
+int analytics_cuts_from_sorted(const int64_t *const sorted[ANALYTICS_METRICS], size_t n,
+			       const struct analytics_settings *settings, struct analytics_cuts *cuts);
+
+/* The figures that depend on the cut points: R, F, M, tier (index) and value class. */
+struct analytics_relative {
+	int r, f, m;
+	int tier;
+	const char *value_class; /* static */
+};
+/* Classifies one customer's measures against the cut points (NULL: none yet). */
+void analytics_classify_relative(const struct analytics_metrics *metrics, bool high_service,
+				 const struct analytics_cuts *cuts,
+				 const struct analytics_settings *settings,
+				 struct analytics_relative *out);
+/* Whether the history shows a high service need (see docs/analytics.md). */
+bool analytics_high_service(const struct analytics_history *history);
+
 /* ---- the classification rules (pure; thresholds in docs/analytics.md) */
 
 #define ANALYTICS_MIN_GAP_DAYS 7          /* a customer's rhythm is at least a week */
@@ -297,14 +334,23 @@ struct analytics_scope {
 int analytics_store_settings(struct db *db, struct analytics_settings *settings);
 
 /*
- * The change counters (analytics_state): `generation` moves on every analytics-relevant
- * write, `purchase_generation` on every purchase write; `purchases` is the number of
- * purchase records. Returns a db_status.
+ * The counters of analytics_state: `config_generation` moves on a change of analytics.*
+ * settings and on a refit, `purchase_generation` on every purchase write; `purchases` is
+ * the number of purchase records. Returns a db_status.
  */
-int analytics_store_state(struct db *db, int64_t *generation, int64_t *purchase_generation,
-			  int64_t *purchases);
-/* Bumps `generation` (after a refit or a settings change). In the caller's write txn. */
+int analytics_store_state(struct db *db, int64_t *config_generation,
+			  int64_t *purchase_generation, int64_t *purchases);
+/* Bumps config_generation (after a refit). In the caller's write transaction. */
 int analytics_store_bump_generation(struct db *db);
+/* The lowest and highest seq of the change log (0 when empty). */
+int analytics_store_changes_range(struct db *db, int64_t *min_seq, int64_t *max_seq);
+/*
+ * The distinct contacts changed after `after_seq`, ascending, at most limit + 1 of them
+ * (one more than `limit` says "too many"). *ids is malloc'd (the caller frees, also on
+ * error). Returns a db_status.
+ */
+int analytics_store_changed_contacts(struct db *db, int64_t after_seq, size_t limit,
+				     int64_t **ids, size_t *count);
 
 /*
  * One contact's history as of `as_of_day` (-1: now, from contact_summaries; otherwise from
@@ -360,7 +406,9 @@ int analytics_store_scores_ensure(struct db *db);
 
 /* What the scores of this connection were built from. Release with _release(). */
 struct analytics_scores_state {
-	int64_t generation;  /* analytics_state.generation they reflect */
+	int64_t change_seq;        /* the last analytics_changes.seq they reflect */
+	int64_t config_generation; /* analytics_state.config_generation they reflect */
+	int64_t token;             /* the build (matches the connection's in-memory cache) */
 	bool live;           /* built for "now" */
 	int64_t as_of_day;   /* the day they are as of */
 	char *cuts_json;     /* malloc'd analytics_cuts_to_json() text */
@@ -371,10 +419,18 @@ struct analytics_scores_state {
 /* DB_OK (state filled), DB_NOT_FOUND (never built) or an error. */
 int analytics_store_scores_state_get(struct db *db, struct analytics_scores_state *state);
 void analytics_scores_state_release(struct analytics_scores_state *state);
-/* Replaces the state row (state->generation ... model_unsaved; the texts are borrowed). */
+/* Replaces the state row (every member; the texts are borrowed). */
 int analytics_store_scores_state_put(struct db *db, const struct analytics_scores_state *state);
 /* Marks the state's model as stored. */
 int analytics_store_scores_model_saved(struct db *db);
+/* After an incremental update: the new change_seq, token and cut points. */
+int analytics_store_scores_state_advance(struct db *db, int64_t change_seq, int64_t token,
+					 const char *cuts_json);
+/* Removes one contact's row. */
+int analytics_store_scores_delete(struct db *db, int64_t contact_id);
+/* Rewrites the columns that depend on the cut points (rfm, tier, value_class; NULLs allowed). */
+int analytics_store_scores_set_relative(struct db *db, int64_t contact_id, const char *rfm,
+					const char *tier_name, const char *value_class);
 /* Empties both temp tables (a build starts). */
 int analytics_store_scores_clear(struct db *db);
 /* Computes the figures of row `index` and the name of its tier (static or NULL). */
@@ -396,7 +452,7 @@ int analytics_store_ranking(struct db *db, const struct analytics_scope *scope, 
 int analytics_store_contact_names(struct db *db, int64_t contact_id, json_t *row);
 /* Per tier name: {"members","revenue","predicted"} over readable contacts (*by_tier new). */
 int analytics_store_tier_counts(struct db *db, const struct analytics_scope *scope,
-				json_t **by_tier);
+				const struct analytics_settings *settings, json_t **by_tier);
 
 #define ANALYTICS_SCORE_COUNTS 22
 /* The names of the figures analytics_store_score_counts() returns, in order; "a.b" names
@@ -443,6 +499,24 @@ struct analytics_fit_result {
 	bool refitted;
 	bool stored;
 };
+
+/* Today's day number (UTC). */
+int64_t analytics_today(void);
+/* Whether `model` serves a live build (not stale by the settings) or an as-of one (fitted
+ * at this very purchase_generation). */
+bool analytics_model_usable(const struct analytics_model *model, bool live,
+			    const struct analytics_settings *settings, int64_t purchase_generation);
+/* Fits the models on the customers among `histories` as of `as_of_day`; fills the data
+ * fields of *model too. Nothing to free. */
+void analytics_model_fit_histories(const struct analytics_history *histories, size_t count,
+				   int64_t as_of_day, int64_t purchase_generation,
+				   struct analytics_model *model);
+/* The model as JSON text with its purchase_generation (malloc'd; analytics_model_from_text
+ * reads it). */
+char *analytics_model_to_text(const struct analytics_model *model);
+/* Stores the fit a build made inside a caller's transaction (outside any transaction;
+ * failures are logged, the fit is redone later). */
+void analytics_model_flush(struct db *db);
 
 /*
  * Fits the live models now on every customer (as of today) and stores the fit, bumping the

@@ -28,7 +28,8 @@ struct router;
 /* Builds the document for the routes of `router` (borrowed). Returns a new reference. */
 json_t *openapi_document(const struct router *router);
 
-/* Registers GET /api/v1/openapi.json (public). */
+/* Registers GET /api/v1/openapi.json (public): the document of app_router(), built on
+ * the first request and kept for the life of the process. */
 void openapi_routes_register(struct router *router);
 
 #endif

@@ -33,18 +33,21 @@
  *                        for tags: has at least one of the given tags
  *   contains             text and custom: substring, ignoring ASCII case;
  *                        tags: has this tag (exact)
- *   exists               every field; value true (the default) or false. For tags: has any.
+ *   exists               every field; value true (the default, also for null) or false.
+ *                        For tags: has any tag.
  *   before, after        timestamp and custom: strictly earlier / later than the value
  * Timestamp values (eq ... gte, before, after) are an RFC 3339 timestamp, a date
  * "YYYY-MM-DD" (midnight UTC), "now", or a time relative to now: a sign, a whole number
  * and a unit - "-90d" (90 days ago), "+2w"; units h (hours), d (days), w (weeks),
  * m (calendar months: the day is clamped to the month's last), y (calendar years); at most
  * 100 years (36525 days) either way.
- * Values must have the field's type (an integer for integer fields, ...); null is never a
- * value (use exists). Text values are at most SEGMENT_RULE_MAX_TEXT characters.
+ * Values must have the field's type (an integer for integer fields, ...); null is not a
+ * value of the other operators (use exists). Text values are non-empty and at most
+ * SEGMENT_RULE_MAX_TEXT characters.
  *
- * Absent (NULL) fields make a condition false, and `not` is the exact complement of its
- * sub-rule (NULL counts as false before negating), so not(x) and x never both hold.
+ * An absent (NULL) field makes a condition false (but `ne` and `exists: false` hold), and
+ * `not` is the exact complement of its sub-rule (NULL counts as false before negating), so
+ * exactly one of x and not(x) holds for every contact.
  *
  * Errors name the faulty node by its JSON path from the given prefix:
  * "rule.all[2].op", "rule.any[0].not.value[3]", "rule.all[1]" (a malformed node).

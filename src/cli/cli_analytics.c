@@ -34,13 +34,21 @@ static void print_json(json_t *value)
 	json_decref(value);
 }
 
+/* A JSON number, or null for NAN (a fit that was not attempted). New reference. */
+static json_t *number_or_null(double value)
+{
+	return isfinite(value) ? json_real(value) : json_null();
+}
+
 /* {"bgnbd":{r,alpha,a,b},"gamma_gamma":{p,q,v},"customers":N} (new reference). */
 static json_t *parameters_json(const struct ltv_bgnbd_params *bg,
 			       const struct ltv_gamma_gamma_params *gg, int64_t customers)
 {
-	return json_pack("{s:{s:f,s:f,s:f,s:f},s:{s:f,s:f,s:f},s:I}", "bgnbd", "r", bg->r,
-			 "alpha", bg->alpha, "a", bg->a, "b", bg->b, "gamma_gamma", "p", gg->p, "q",
-			 gg->q, "v", gg->v, "customers", (json_int_t)customers);
+	return json_pack("{s:{s:o,s:o,s:o,s:o},s:{s:o,s:o,s:o},s:I}", "bgnbd", "r",
+			 number_or_null(bg->r), "alpha", number_or_null(bg->alpha), "a",
+			 number_or_null(bg->a), "b", number_or_null(bg->b), "gamma_gamma", "p",
+			 number_or_null(gg->p), "q", number_or_null(gg->q), "v",
+			 number_or_null(gg->v), "customers", (json_int_t)customers);
 }
 
 /* Fits the models on a summary file and prints the parameters. */

@@ -151,12 +151,18 @@ struct demo_context {
 	size_t contact_count;
 };
 
-/* A time in the DEMO_HISTORY_DAYS before the reference, as RFC 3339. */
-static void demo_random_time(struct demo_context *demo, char out[TIME_RFC3339_SIZE],
-			     time_t *when)
+/*
+ * The creation time of record `index` of `count`: spread evenly over the DEMO_HISTORY_DAYS
+ * before the reference with some jitter, in order, so that ids follow creation time as in a
+ * real database (and the timestamp indexes grow at their end). As RFC 3339 into `out`.
+ */
+static void demo_creation_time(struct demo_context *demo, size_t index, size_t count,
+			       char out[TIME_RFC3339_SIZE], time_t *when)
 {
-	*when = demo->reference -
-		(time_t)demo_random_below(&demo->random, (uint64_t)DEMO_HISTORY_DAYS * 86400);
+	double span = (double)DEMO_HISTORY_DAYS * 86400.0;
+	double step = span / (double)(count ? count : 1);
+	double jitter = (double)demo_random_below(&demo->random, 1000) / 1000.0;
+	*when = demo->reference - (time_t)span + (time_t)(((double)index + jitter) * step);
 	time_format_rfc3339(*when, out);
 }
 
@@ -214,7 +220,7 @@ static void tags_json(const char *const *tags, int count, char *out, size_t size
  * and the triggers keep the FTS tables in step.
  */
 
-#define DEMO_BATCH 512
+#define DEMO_BATCH 1000 /* rows per INSERT at most (fewer if the variable limit is low) */
 
 struct demo_company_row {
 	int64_t id;
@@ -256,6 +262,14 @@ static void demo_store_bulk_settings(struct db *db)
 	}
 }
 
+/* Rows per INSERT for `columns` values a row, within SQLite's limit on variables. */
+static size_t demo_store_batch_rows(struct db *db, int columns)
+{
+	int variables = sqlite3_limit(db_handle(db), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+	size_t rows = variables > columns ? (size_t)(variables / columns) : 1;
+	return rows < DEMO_BATCH ? rows : DEMO_BATCH;
+}
+
 /* The id the next row of `table` ("contacts" or "companies") gets. */
 static int demo_store_next_id(struct db *db, bool contacts, int64_t *id)
 {
@@ -270,32 +284,12 @@ static int demo_store_next_id(struct db *db, bool contacts, int64_t *id)
 	return rc == SQLITE_ROW ? DB_OK : db_status_from_sqlite(db, rc, "demo-data");
 }
 
-static int demo_store_tags(struct db *db, const char *entity, int64_t id,
-			   const char *const *tags, int count)
-{
-	for (int i = 0; i < count; i++) {
-		sqlite3_stmt *stmt = db_prepare(db, "INSERT OR IGNORE INTO record_tags (entity, tag, "
-						    "record_id) VALUES (?, ?, ?)");
-		if (!stmt)
-			return DB_ERROR;
-		db_bind_text(stmt, 1, entity);
-		db_bind_text(stmt, 2, tags[i]);
-		sqlite3_bind_int64(stmt, 3, id);
-		int rc = sqlite3_step(stmt);
-		sqlite3_reset(stmt);
-		int status = db_status_from_sqlite(db, rc, "record_tags");
-		if (status != DB_OK)
-			return status;
-	}
-	return DB_OK;
-}
-
-/* Prepares "INSERT INTO <head> VALUES (?,..), .." for `rows` rows of `columns` values. */
+/* Prepares "INSERT <head> VALUES (?,..), .." for `rows` rows of `columns` values. */
 static sqlite3_stmt *demo_store_prepare_batch(struct db *db, const char *head, int columns,
 					      size_t rows)
 {
 	struct buf sql = BUF_INIT;
-	buf_addf(&sql, "INSERT INTO %s VALUES ", head);
+	buf_addf(&sql, "INSERT %s VALUES ", head);
 	for (size_t row = 0; row < rows; row++) {
 		buf_adds(&sql, row ? ", (" : "(");
 		for (int column = 0; column < columns; column++)
@@ -307,12 +301,77 @@ static sqlite3_stmt *demo_store_prepare_batch(struct db *db, const char *head, i
 	return stmt;
 }
 
-static int demo_store_companies(struct db *db, const struct demo_company_row *rows, size_t count)
+/* Rows for record_tags, written DEMO_BATCH (or fewer, by the variable limit) at a time. */
+struct demo_tag_rows {
+	const char *entity;
+	size_t count, capacity;
+	const char **tags; /* capacity entries; static strings */
+	int64_t *ids;
+};
+
+static void demo_tag_rows_init(struct db *db, struct demo_tag_rows *rows, const char *entity)
+{
+	rows->entity = entity;
+	rows->count = 0;
+	rows->capacity = demo_store_batch_rows(db, 3);
+	rows->tags = xcalloc(rows->capacity, sizeof(*rows->tags));
+	rows->ids = xcalloc(rows->capacity, sizeof(*rows->ids));
+}
+
+static void demo_tag_rows_release(struct demo_tag_rows *rows)
+{
+	free(rows->tags);
+	free(rows->ids);
+	rows->tags = NULL;
+	rows->ids = NULL;
+	rows->count = rows->capacity = 0;
+}
+
+/* Writes the collected rows. */
+static int demo_tag_rows_flush(struct db *db, struct demo_tag_rows *rows)
+{
+	if (!rows->count)
+		return DB_OK;
+	sqlite3_stmt *stmt = demo_store_prepare_batch(
+		db, "OR IGNORE INTO record_tags (entity, tag, record_id)", 3, rows->count);
+	if (!stmt)
+		return DB_ERROR;
+	int index = 1;
+	for (size_t i = 0; i < rows->count; i++) {
+		db_bind_text(stmt, index++, rows->entity);
+		db_bind_text(stmt, index++, rows->tags[i]);
+		sqlite3_bind_int64(stmt, index++, rows->ids[i]);
+	}
+	rows->count = 0;
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, "record_tags");
+}
+
+/* Adds the tags of record `id`; writes when the batch is full. */
+static int demo_tag_rows_add(struct db *db, struct demo_tag_rows *rows, int64_t id,
+			     const char *const *tags, int tag_count)
+{
+	for (int i = 0; i < tag_count; i++) {
+		if (rows->count == rows->capacity) {
+			int status = demo_tag_rows_flush(db, rows);
+			if (status != DB_OK)
+				return status;
+		}
+		rows->tags[rows->count] = tags[i];
+		rows->ids[rows->count] = id;
+		rows->count++;
+	}
+	return DB_OK;
+}
+
+static int demo_store_companies(struct db *db, const struct demo_company_row *rows, size_t count,
+				struct demo_tag_rows *tag_rows)
 {
 	if (!count)
 		return DB_OK;
 	sqlite3_stmt *stmt = demo_store_prepare_batch(
-		db, "companies (id, name, domain, industry, owner_id, tags, custom, created_at, "
+		db, "INTO companies (id, name, domain, industry, owner_id, tags, custom, created_at, "
 		    "updated_at)", 9, count);
 	if (!stmt)
 		return DB_ERROR;
@@ -335,16 +394,17 @@ static int demo_store_companies(struct db *db, const struct demo_company_row *ro
 	sqlite3_reset(stmt);
 	int status = db_status_from_sqlite(db, rc, "companies");
 	for (size_t i = 0; i < count && status == DB_OK; i++)
-		status = demo_store_tags(db, "companies", rows[i].id, rows[i].tags, rows[i].tag_count);
+		status = demo_tag_rows_add(db, tag_rows, rows[i].id, rows[i].tags, rows[i].tag_count);
 	return status;
 }
 
-static int demo_store_contacts(struct db *db, const struct demo_contact_row *rows, size_t count)
+static int demo_store_contacts(struct db *db, const struct demo_contact_row *rows, size_t count,
+			       struct demo_tag_rows *tag_rows)
 {
 	if (!count)
 		return DB_OK;
 	sqlite3_stmt *stmt = demo_store_prepare_batch(
-		db, "contacts (id, first_name, last_name, email, phone, title, company_id, owner_id, "
+		db, "INTO contacts (id, first_name, last_name, email, phone, title, company_id, owner_id, "
 		    "lifecycle, relationship_level, tags, source, consent, custom, created_at, "
 		    "updated_at)", 16, count);
 	if (!stmt)
@@ -379,7 +439,7 @@ static int demo_store_contacts(struct db *db, const struct demo_contact_row *row
 	sqlite3_reset(stmt);
 	int status = db_status_from_sqlite(db, rc, "contacts");
 	for (size_t i = 0; i < count && status == DB_OK; i++)
-		status = demo_store_tags(db, "contacts", rows[i].id, rows[i].tags, rows[i].tag_count);
+		status = demo_tag_rows_add(db, tag_rows, rows[i].id, rows[i].tags, rows[i].tag_count);
 	return status;
 }
 
@@ -415,8 +475,8 @@ static int demo_ensure_users(struct demo_context *demo, int *created_count)
 }
 
 /* One random company (its id assigned by the caller). */
-static void demo_make_company(struct demo_context *demo, size_t index, bool used[][15],
-			      struct demo_company_row *row)
+static void demo_make_company(struct demo_context *demo, size_t index, size_t count,
+			      bool used[][15], struct demo_company_row *row)
 {
 	enum { WORDS = sizeof(company_words) / sizeof(company_words[0]),
 	       KINDS = sizeof(company_kinds) / sizeof(company_kinds[0]) };
@@ -447,7 +507,7 @@ static void demo_make_company(struct demo_context *demo, size_t index, bool used
 		 (unsigned long long)(5 + demo_random_below(random, 5000)),
 		 (unsigned long long)(1950 + demo_random_below(random, 75)));
 	time_t created;
-	demo_random_time(demo, row->created_at, &created);
+	demo_creation_time(demo, index, count, row->created_at, &created);
 	time_t updated = created + (time_t)demo_random_below(random, 86400 * 60);
 	time_format_rfc3339(updated > demo->reference ? created : updated, row->updated_at);
 }
@@ -458,25 +518,31 @@ static int demo_generate_companies(struct demo_context *demo, size_t count)
 	bool used[sizeof(company_words) / sizeof(company_words[0])][15];
 	memset(used, 0, sizeof(used));
 	demo->companies = xcalloc(count ? count : 1, sizeof(*demo->companies));
-	struct demo_company_row *batch = xcalloc(DEMO_BATCH, sizeof(*batch));
+	size_t batch_rows = demo_store_batch_rows(demo->db, 9);
+	struct demo_company_row *batch = xcalloc(batch_rows, sizeof(*batch));
+	struct demo_tag_rows tag_rows;
+	demo_tag_rows_init(demo->db, &tag_rows, "companies");
 	size_t pending = 0;
 	int64_t next_id;
 	int status = demo_store_next_id(demo->db, false, &next_id);
 	for (size_t i = 0; i < count && status == DB_OK; i++) {
 		struct demo_company_row *row = &batch[pending++];
-		demo_make_company(demo, i, used, row);
+		demo_make_company(demo, i, count, used, row);
 		row->id = next_id++;
 		struct demo_company *company = &demo->companies[demo->company_count++];
 		company->id = row->id;
 		company->owner_id = row->owner_id;
 		memcpy(company->domain, row->domain, sizeof(company->domain));
-		if (pending == DEMO_BATCH) {
-			status = demo_store_companies(demo->db, batch, pending);
+		if (pending == batch_rows) {
+			status = demo_store_companies(demo->db, batch, pending, &tag_rows);
 			pending = 0;
 		}
 	}
 	if (status == DB_OK)
-		status = demo_store_companies(demo->db, batch, pending);
+		status = demo_store_companies(demo->db, batch, pending, &tag_rows);
+	if (status == DB_OK)
+		status = demo_tag_rows_flush(demo->db, &tag_rows);
+	demo_tag_rows_release(&tag_rows);
 	free(batch);
 	if (status != DB_OK)
 		cli_error("cannot store the companies (database status %d)", status);
@@ -484,7 +550,7 @@ static int demo_generate_companies(struct demo_context *demo, size_t count)
 }
 
 /* One random contact (its id assigned by the caller). */
-static void demo_make_contact(struct demo_context *demo, size_t index,
+static void demo_make_contact(struct demo_context *demo, size_t index, size_t count,
 			      struct demo_contact_row *row)
 {
 	struct demo_random *random = &demo->random;
@@ -522,7 +588,7 @@ static void demo_make_contact(struct demo_context *demo, size_t index,
 	row->tag_count = random_tags(random, contact_tags,
 				     sizeof(contact_tags) / sizeof(contact_tags[0]), 3, row->tags);
 	time_t created;
-	demo_random_time(demo, row->created_at, &created);
+	demo_creation_time(demo, index, count, row->created_at, &created);
 	time_t updated = created + (time_t)demo_random_below(random, 86400 * 90);
 	time_format_rfc3339(updated > demo->reference ? created : updated, row->updated_at);
 	row->has_consent = demo_random_chance(random, 60);
@@ -537,25 +603,31 @@ static void demo_make_contact(struct demo_context *demo, size_t index,
 
 static int demo_generate_contacts(struct demo_context *demo, size_t count)
 {
-	struct demo_contact_row *batch = xcalloc(DEMO_BATCH, sizeof(*batch));
+	size_t batch_rows = demo_store_batch_rows(demo->db, 16);
+	struct demo_contact_row *batch = xcalloc(batch_rows, sizeof(*batch));
+	struct demo_tag_rows tag_rows;
+	demo_tag_rows_init(demo->db, &tag_rows, "contacts");
 	size_t pending = 0;
 	int64_t next_id;
 	int status = demo_store_next_id(demo->db, true, &next_id);
 	for (size_t i = 0; i < count && status == DB_OK; i++) {
 		struct demo_contact_row *row = &batch[pending++];
-		demo_make_contact(demo, i, row);
+		demo_make_contact(demo, i, count, row);
 		row->id = next_id++;
 		if (!demo->first_contact_id)
 			demo->first_contact_id = row->id;
 		demo->last_contact_id = row->id;
 		demo->contact_count++;
-		if (pending == DEMO_BATCH) {
-			status = demo_store_contacts(demo->db, batch, pending);
+		if (pending == batch_rows) {
+			status = demo_store_contacts(demo->db, batch, pending, &tag_rows);
 			pending = 0;
 		}
 	}
 	if (status == DB_OK)
-		status = demo_store_contacts(demo->db, batch, pending);
+		status = demo_store_contacts(demo->db, batch, pending, &tag_rows);
+	if (status == DB_OK)
+		status = demo_tag_rows_flush(demo->db, &tag_rows);
+	demo_tag_rows_release(&tag_rows);
 	free(batch);
 	if (status != DB_OK)
 		cli_error("cannot store the contacts (database status %d)", status);

@@ -323,6 +323,13 @@ class ContactListTest(ContactsTestCase):
                           "ORDER BY id LIMIT ?"),
                 ("sort", "SELECT id FROM contacts WHERE 1 AND last_name IS NOT NULL AND "
                          "(last_name, id) > (?, ?) ORDER BY last_name, id LIMIT ?"),
+                ("level", "SELECT id FROM contacts WHERE 1 AND relationship_level IS NOT NULL "
+                          "AND (relationship_level, id) < (?, ?) ORDER BY relationship_level DESC, "
+                          "id DESC LIMIT ?"),
+                ("email sort", "SELECT id FROM contacts WHERE 1 AND (email, id) > "
+                               "(? COLLATE NOCASE, ?) ORDER BY email COLLATE NOCASE, id LIMIT ?"),
+                ("team", "SELECT id FROM contacts WHERE 1 AND owner_id IN (SELECT id FROM users "
+                         "WHERE team = ?) ORDER BY id LIMIT ?"),
                 ("tag", "SELECT id FROM contacts WHERE 1 AND id IN (SELECT record_id FROM "
                         "record_tags WHERE entity = ? AND tag = ?) ORDER BY id LIMIT ?")):
             rows = connection.execute("EXPLAIN QUERY PLAN " + statement,
@@ -331,6 +338,8 @@ class ContactListTest(ContactsTestCase):
         connection.close()
         for name, plan in plans.items():
             self.assertNotRegex(plan, r"SCAN contacts(?! USING)", "%s: %s" % (name, plan))
+            if name in ("level", "email sort"):
+                self.assertIn("SEARCH contacts USING", plan, "%s: %s" % (name, plan))
 
 
 class ContactPermissionsTest(ContactsTestCase):

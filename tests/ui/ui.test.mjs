@@ -150,6 +150,11 @@ describe('web UI', { skip: skip ? `skipped: ${skip}` : false }, () => {
     await page.waitForFunction(() => document.querySelectorAll('.data-table tbody tr').length === 1);
     assert.equal(await rows.first().locator('td').first().innerText(), 'Grace Hopper');
     await page.getByLabel('Lifecycle').selectOption('');
+    // Filter by owner: "Me" are the three the rep created.
+    await page.getByLabel('Owner').selectOption('me');
+    await page.waitForFunction(() => document.querySelectorAll('.data-table tbody tr').length === 3);
+    await page.getByLabel('Owner').selectOption('');
+    await page.getByRole('button', { name: 'Load more' }).waitFor();
     await screenshot(page, 'contacts');
 
     // Search as you type.
@@ -276,6 +281,30 @@ describe('web UI', { skip: skip ? `skipped: ${skip}` : false }, () => {
     await form.getByRole('button', { name: 'Create company' }).click();
     await page.getByRole('heading', { level: 1, name: 'Initech' }).waitFor();
     await done(page);
+  });
+
+  test('contact: delete asks first; a rep may not delete, an admin may', async () => {
+    const doomed = await rep.create('contacts', { first_name: 'Temporary', last_name: 'Person' });
+    const page = await loggedIn(REP);
+    await page.goto(`/#/contacts/${doomed.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Temporary Person' }).waitFor();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Delete “Temporary Person”? This cannot be undone.').waitFor();
+    await page.getByRole('button', { name: 'Delete contact' }).click();
+    await page.getByText('You may not delete this contact.').waitFor();
+    await done(page);
+
+    const adminPage = await loggedIn(ADMIN);
+    await adminPage.goto(`/#/contacts/${doomed.id}`);
+    await adminPage.getByRole('heading', { level: 1, name: 'Temporary Person' }).waitFor();
+    await adminPage.getByRole('button', { name: 'Delete' }).click();
+    await adminPage.getByRole('button', { name: 'Keep it' }).click();
+    assert.equal((await admin.get(`contacts/${doomed.id}`)).status, 200, 'Keep it keeps it');
+    await adminPage.getByRole('button', { name: 'Delete' }).click();
+    await adminPage.getByRole('button', { name: 'Delete contact' }).click();
+    await adminPage.getByRole('heading', { level: 1, name: 'Contacts' }).waitFor();
+    assert.equal((await admin.get(`contacts/${doomed.id}`)).status, 404);
+    await done(adminPage);
   });
 
   test('a rep sees no Admin entry and #/admin says not allowed', async () => {

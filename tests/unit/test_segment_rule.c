@@ -110,6 +110,10 @@ static void test_sql_of_conditions(void)
 		  sql_of("{\"field\":\"tags\",\"op\":\"contains\",\"value\":\"vip\"}", "[\"vip\"]"));
 	CHECK_STR("(c.tags = '[]')", sql_of("{\"field\":\"tags\",\"op\":\"exists\",\"value\":false}", "[]"));
 	CHECK_STR("(c.phone IS NOT NULL)", sql_of("{\"field\":\"phone\",\"op\":\"exists\"}", "[]"));
+	CHECK_STR("(c.phone IS NOT NULL)",
+		  sql_of("{\"field\":\"phone\",\"op\":\"exists\",\"value\":null}", "[]"));
+	CHECK_STR("(c.phone IS NULL)",
+		  sql_of("{\"field\":\"phone\",\"op\":\"exists\",\"value\":false}", "[]"));
 	CHECK_STR("(json_extract(c.consent, '$.email') = ?)",
 		  sql_of("{\"field\":\"consent.email\",\"op\":\"eq\",\"value\":true}", "[1]"));
 	CHECK_STR("(json_extract(c.custom, ?) >= ?)",

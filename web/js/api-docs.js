@@ -10,7 +10,7 @@ const DOCUMENT_URL = '/api/v1/openapi.json';
 function el(tag, className, ...children) {
   const element = document.createElement(tag);
   if (className) element.className = className;
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -174,7 +174,7 @@ function render(doc, root) {
   root.append(
     el('p', null, `Version ${doc.info?.version || '?'}. ${doc.info?.description || ''}`),
     el('label', 'api-filter-label', 'Filter ', filter),
-    sections,
+    ...sections,
     el('section', 'api-schemas', el('h2', null, 'Schemas'), schemas));
 }
 

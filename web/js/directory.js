@@ -1,43 +1,69 @@
-// directory.js - names for ids: users (owners) and companies, cached for the session so
-// that lists can show "Ada Lovelace" rather than owner_id 7. Only admins may list users;
-// everyone else knows themselves and whatever ids they meet.
+// directory.js - names for ids: users (owners, assignees) from GET users/directory (every
+// user may read it: id, name, team), companies and contacts, cached for the session so that
+// lists can show "Ada Lovelace" rather than owner_id 7.
+//
+// Pickers offer whom the caller may assign records to: administrators everybody,
+// managers their team, everyone else themselves (the server has the last word anyway).
 
 import { api } from './api.js';
 import * as session from './session.js';
 
-let usersPromise = null;
+let directoryPromise = null;
 let companiesPromise = null;
 const companyNames = new Map();
+const contactNames = new Map();
 
-session.onSessionChange(() => { usersPromise = null; companiesPromise = null; companyNames.clear(); });
+session.onSessionChange(() => {
+  directoryPromise = null;
+  companiesPromise = null;
+  companyNames.clear();
+  contactNames.clear();
+});
 
-/** Users as [{value, label}] for owner pickers (admins: everyone; others: themselves). */
-export function userOptions() {
-  if (!usersPromise) {
+/** Every user as {id, name, team, disabled}, by name (the caller alone if unreadable). */
+export function directory() {
+  if (!directoryPromise) {
     const me = session.user();
-    usersPromise = (session.isAdmin()
-      ? api.get('users', { query: { limit: 500, sort: 'name' } }).then((page) => page.data || [])
-      : Promise.resolve(me ? [me] : []))
-      .catch(() => (me ? [me] : []));
+    const fallback = me ? [{ id: me.id, name: me.name || me.email, team: me.team || null, disabled: false }] : [];
+    directoryPromise = api.get('users/directory')
+      .then((answer) => (answer && Array.isArray(answer.data) ? answer.data : fallback))
+      .catch(() => fallback);
   }
-  return usersPromise.then((users) => users.map((u) => ({ value: String(u.id), label: u.name || u.email })));
+  return directoryPromise;
 }
 
-/** Options of an owner filter: "Me" (the API's owner_id=me), then the users an admin sees. */
+const option = (user) => ({ value: String(user.id), label: user.name || `user #${user.id}` });
+
+/**
+ * Users a record may be assigned to, as [{value, label}]: administrators everybody
+ * enabled, managers the enabled users of their team, others themselves.
+ */
+export async function userOptions() {
+  const me = session.user();
+  if (!me) return [];
+  const users = (await directory()).filter((user) => !user.disabled);
+  if (me.role === 'admin') return users.map(option);
+  if (me.role === 'manager' && me.team) {
+    return users.filter((user) => user.team === me.team || user.id === me.id).map(option);
+  }
+  return users.filter((user) => user.id === me.id).map(option)
+    .concat(users.some((user) => user.id === me.id) ? [] : [{ value: String(me.id), label: me.name || me.email }]);
+}
+
+/** Options of an owner filter: "Me" (the API's owner_id=me), then every other user. */
 export async function ownerFilterOptions() {
   const me = session.user();
-  const others = (await userOptions()).filter((option) => !me || option.value !== String(me.id));
+  const others = (await directory()).filter((user) => !me || user.id !== me.id).map(option);
   return [{ value: 'me', label: 'Me' }, ...others];
 }
 
 /** A user's display name, or "user #id" when unknown. */
 export async function userName(id) {
-  if (id === null || id === undefined) return '';
+  if (id === null || id === undefined || id === '') return '';
   const me = session.user();
   if (me && String(me.id) === String(id)) return me.name || me.email;
-  const options = await userOptions();
-  const found = options.find((option) => option.value === String(id));
-  return found ? found.label : `user #${id}`;
+  const found = (await directory()).find((user) => String(user.id) === String(id));
+  return found ? found.name : `user #${id}`;
 }
 
 /** Companies as [{value, label}] for company pickers (the first 500 by name). */
@@ -72,6 +98,34 @@ export async function companyName(id) {
   return companyNames.get(key);
 }
 
+/** A contact's display name: its name, else its email, else "Contact #id". */
+export function contactDisplayName(contact) {
+  const name = [contact.first_name, contact.last_name].filter(Boolean).join(' ');
+  return name || contact.email || `Contact #${contact.id}`;
+}
+
+/** Remembers contacts already loaded (a list page) so that contactName() need not ask. */
+export function rememberContacts(contacts) {
+  for (const contact of contacts || []) {
+    contactNames.set(String(contact.id), Promise.resolve(contactDisplayName(contact)));
+  }
+}
+
+/** A contact's display name, fetched once per session. */
+export function contactName(id) {
+  if (id === null || id === undefined) return Promise.resolve('');
+  const key = String(id);
+  if (!contactNames.has(key)) {
+    contactNames.set(key, api.get(`contacts/${encodeURIComponent(key)}`)
+      .then(contactDisplayName)
+      .catch(() => `contact #${key}`));
+  }
+  return contactNames.get(key);
+}
+
+/** Forgets a contact's cached name (after it was renamed). */
+export function contactChanged(id) { contactNames.delete(String(id)); }
+
 /** A span that shows `placeholder` until the async `lookup` resolves to a name. */
 export function asyncName(lookup, id, placeholder = '') {
   const span = document.createElement('span');
@@ -80,4 +134,12 @@ export function asyncName(lookup, id, placeholder = '') {
     lookup(id).then((name) => { span.textContent = name; }).catch(() => {});
   }
   return span;
+}
+
+/** A link to a contact's page showing its name once known. */
+export function contactLink(id) {
+  const link = document.createElement('a');
+  link.href = `#/contacts/${encodeURIComponent(id)}`;
+  link.append(asyncName(contactName, id, `#${id}`));
+  return link;
 }

@@ -1,10 +1,14 @@
 // admin.js - the admin pages (admins only): users (list, create, edit role, team,
-// disabled, password). API keys come later. Anyone else sees "not allowed".
+// disabled, password) and API keys (list, create - the key is shown once, with a copy
+// button - and revoke). Anyone else sees "not allowed".
 
-import { h } from '../dom.js';
+import { api } from '../api.js';
+import { directory } from '../directory.js';
+import { formatDateTime, h, notice, uid } from '../dom.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
 import { recordDetail } from '../ui/detail.js';
+import { inlineForm } from '../ui/forms.js';
 import { resourceList } from '../ui/list.js';
 import { notAllowedPage } from './soon.js';
 
@@ -27,7 +31,7 @@ function adminNav(current) {
   const link = (href, text, key) => h('a', { href, text, 'aria-current': key === current ? 'page' : undefined });
   return h('nav', { class: 'subnav', 'aria-label': 'Admin' },
     link('#/admin/users', 'Users', 'users'),
-    h('span', { class: 'muted', text: 'API keys (coming soon)' }));
+    link('#/admin/api-keys', 'API keys', 'api-keys'));
 }
 
 function notAllowed() {
@@ -72,4 +76,134 @@ export function adminUserPage({ id }) {
     fields: userFields(),
     back: { href: '#/admin/users', label: 'Users' },
   }));
+}
+
+/* ------------------------------------------------------------------ API keys */
+
+/** Copies `text` to the clipboard (the Clipboard API, else a selection and execCommand). */
+async function copyText(input) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+    return true;
+  } catch {
+    input.select();
+    try { return document.execCommand('copy'); } catch { return false; }
+  }
+}
+
+/** The box that shows a new key, once. */
+function newKeyBox(created) {
+  const id = uid('new-key');
+  const input = h('input', { id, type: 'text', readonly: true, class: 'new-key-value', autocomplete: 'off', spellcheck: 'false' });
+  input.value = created.key;
+  const copied = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
+  const copy = h('button', { type: 'button', class: 'button', text: 'Copy' });
+  copy.addEventListener('click', async () => {
+    copied.textContent = (await copyText(input)) ? 'Copied.' : 'Select the key and copy it by hand.';
+  });
+  input.addEventListener('focus', () => input.select());
+  return h('div', { class: 'new-key', role: 'alert' },
+    h('p', {}, h('strong', { text: `The key “${created.name}” for ${created.user_name || `user #${created.user_id}`}: ` }),
+      'copy it now. It is shown only this once; the server keeps only a hash of it.'),
+    h('div', { class: 'key-row' }, h('label', { for: id, class: 'visually-hidden', text: 'New API key' }), input, copy, copied));
+}
+
+export function adminApiKeysPage() {
+  if (!session.isAdmin()) return notAllowed();
+  const me = session.user();
+  const state = { next: null, seq: 0 };
+  const messages = h('div', { class: 'detail-messages' });
+  const tbody = h('tbody');
+  const table = h('table', { class: 'data-table compact api-keys-table', hidden: true },
+    h('caption', { class: 'visually-hidden', text: 'API keys' }),
+    h('thead', {}, h('tr', {}, ['Name', 'User', 'Key starts', 'Access', 'Created', 'Expires', 'Last used', 'Status', '']
+      .map((text) => h('th', { scope: 'col', text })))), tbody);
+  const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', class: 'button secondary', hidden: true, text: 'Load more' });
+
+  function row(key) {
+    const cells = [
+      h('td', { dataset: { label: 'Name' }, class: 'key-name', text: key.name }),
+      h('td', { dataset: { label: 'User' }, text: key.user_name || `user #${key.user_id}` }),
+      h('td', { dataset: { label: 'Key starts' } }, h('code', { text: `${key.prefix}…` })),
+      h('td', { dataset: { label: 'Access' }, text: key.read_only ? 'read-only' : 'read and write' }),
+      h('td', { dataset: { label: 'Created' }, text: formatDateTime(key.created_at) }),
+      h('td', { dataset: { label: 'Expires' }, text: key.expires_at ? formatDateTime(key.expires_at) : 'never' }),
+      h('td', { dataset: { label: 'Last used' }, text: key.last_used_at ? formatDateTime(key.last_used_at) : 'never' }),
+      h('td', { dataset: { label: 'Status' } }, h('span', { class: `status-badge status-${key.status}`, text: key.status })),
+    ];
+    const actions = h('td', {});
+    if (key.status !== 'revoked') {
+      const revoke = h('button', { type: 'button', class: 'button danger small', text: 'Revoke', 'aria-label': `Revoke ${key.name}` });
+      revoke.addEventListener('click', () => confirmRevoke(key, revoke));
+      actions.append(revoke);
+    }
+    return h('tr', { dataset: { id: key.id } }, cells, actions);
+  }
+
+  function confirmRevoke(key, button) {
+    const yes = h('button', { type: 'button', class: 'button danger', text: 'Revoke key' });
+    const no = h('button', { type: 'button', class: 'button secondary', text: 'Keep it', onclick: () => { messages.replaceChildren(); button.focus(); } });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await api.del(`api-keys/${key.id}`);
+        messages.replaceChildren(notice('success', `Revoked “${key.name}”: it stops working at once.`));
+      } catch (error) {
+        messages.replaceChildren(notice('error', error.status === 409 ? `“${key.name}” was revoked already.` : `Not revoked: ${error.message}`));
+      }
+      load(false);
+    });
+    messages.replaceChildren(h('div', { class: 'notice notice-warning', role: 'alert' },
+      h('p', { text: `Revoke “${key.name}” of ${key.user_name || `user #${key.user_id}`}? Programs using it lose access at once.` }),
+      h('div', { class: 'form-actions' }, yes, no)));
+    no.focus();
+  }
+
+  async function load(append) {
+    const seq = ++state.seq;
+    status.textContent = 'Loading…';
+    try {
+      const page = await api.get('api-keys', { query: { limit: 100, cursor: append ? state.next : undefined } });
+      if (seq !== state.seq) return;
+      if (!append) tbody.replaceChildren();
+      for (const key of page.data || []) tbody.append(row(key));
+      state.next = page.next_cursor || null;
+      more.hidden = !state.next;
+      table.hidden = tbody.children.length === 0;
+      status.textContent = tbody.children.length === 0 ? 'No API keys yet.' : `${tbody.children.length}${state.next ? '+' : ''} keys`;
+    } catch (error) {
+      if (seq !== state.seq) return;
+      status.textContent = '';
+      messages.replaceChildren(notice('error', `Could not load the keys: ${error.message}`));
+    }
+  }
+  more.addEventListener('click', () => load(true));
+
+  const userChoices = () => directory().then((users) => users.filter((user) => !user.disabled)
+    .map((user) => ({ value: String(user.id), label: user.name })));
+  const created = h('div');
+  const form = inlineForm({
+    label: 'New API key',
+    fields: [
+      { name: 'name', label: 'Name', required: true, hint: 'What uses it, e.g. “billing sync”' },
+      { name: 'user_id', label: 'Acts as', type: 'select', numeric: true, required: true, options: userChoices, unknownLabel: (id) => `user #${id}` },
+      { name: 'expires_days', label: 'Expires after (days)', type: 'number', hint: 'Empty: never' },
+      { name: 'read_only', label: 'Read-only (no changes)', type: 'checkbox' },
+    ],
+    defaults: { user_id: me ? me.id : null },
+    submitLabel: 'Create key',
+    submit: (body) => api.post('api-keys', body),
+    onDone: (key) => {
+      created.replaceChildren(newKeyBox(key));
+      created.querySelector('button').focus();
+      load(false);
+    },
+  });
+  load(false);
+  return h('div', { class: 'admin' }, adminNav('api-keys'),
+    h('section', { class: 'api-keys-page' },
+      h('h1', { tabindex: '-1', text: 'API keys' }),
+      h('p', { class: 'muted', text: 'Keys let other systems use the API as a user, with that user’s permissions (Authorization: Bearer …).' }),
+      created, messages, h('div', { class: 'card' }, form), status, h('div', { class: 'table-wrap' }, table), more));
 }

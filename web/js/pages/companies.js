@@ -63,9 +63,10 @@ export function companyPage({ id }) {
     onDeleted: () => { companiesChanged(); navigate('/companies'); },
     sections: [{
       id: 'contacts',
-      title: 'People',
+      title: 'Contacts at this company',
       render: (container, company) => container.append(contactsList({
-        title: 'Contacts', headingLevel: 'h3', query: { company_id: company.id }, filters: false, pageSize: 10,
+        title: 'Contacts', headingLevel: 'h3', hideTitle: true, query: { company_id: company.id },
+        filters: false, pageSize: 10,
       })),
     }],
   });

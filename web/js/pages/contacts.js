@@ -1,13 +1,16 @@
 // contacts.js - the contacts list and the contact page, built from the shared list and
-// detail components. The contact page's sections (timeline, opportunities, purchases,
-// analytics) are placeholders that later pages replace through contactSections.
+// detail components. The contact page's sections (analytics, timeline with the log form,
+// tasks, opportunities, purchases) come from contact-work.js.
 
-import { asyncName, companyName, companyOptions, ownerFilterOptions, userName, userOptions } from '../directory.js';
-import { h } from '../dom.js';
+import {
+  asyncName, companyName, companyOptions, contactChanged, ownerFilterOptions, userName, userOptions,
+} from '../directory.js';
+import { formatDateTime, h } from '../dom.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
 import { recordDetail } from '../ui/detail.js';
 import { resourceList } from '../ui/list.js';
+import { contactWorkSections } from './contact-work.js';
 
 export const LIFECYCLES = ['lead', 'prospect', 'customer', 'churned'];
 export const RELATIONSHIP_LEVELS = ['utility', 'convenience', 'comfort', 'recognition', 'self-expression', 'co-creation'];
@@ -54,26 +57,11 @@ export function contactFields() {
       set: (checked) => ({ email: Boolean(checked) }),
       display: (record) => {
         if (!record.consent || record.consent.email === undefined) return '';
-        return record.consent.email ? `yes${record.consent.recorded_at ? ` (recorded ${record.consent.recorded_at})` : ''}` : 'no';
+        return record.consent.email ? `yes${record.consent.recorded_at ? ` (recorded ${formatDateTime(record.consent.recorded_at)})` : ''}` : 'no';
       },
     },
     { name: 'external_id', label: 'External id', create: false, edit: false },
   ];
-}
-
-/**
- * Sections of the contact page, in order. Later pages (timeline, opportunities, purchases,
- * analytics) replace an entry's render(container, contact) with the real one.
- */
-export const contactSections = [
-  { id: 'timeline', title: 'Timeline', render: soon('Calls, emails, meetings and notes with this contact') },
-  { id: 'opportunities', title: 'Opportunities', render: soon('Deals with this contact') },
-  { id: 'purchases', title: 'Purchases', render: soon('What this contact bought') },
-  { id: 'analytics', title: 'Analytics', render: soon('Lifetime value, tier, churn risk and relationship stage') },
-];
-
-function soon(what) {
-  return (container) => container.append(h('p', { class: 'muted coming-soon-note', text: `${what} — coming soon.` }));
 }
 
 function nameCell(contact) {
@@ -88,6 +76,7 @@ export function contactsList(options = {}) {
     title: options.title || 'Contacts',
     singular: 'contact',
     headingLevel: options.headingLevel,
+    hideTitle: options.hideTitle,
     query: options.query,
     pageSize: options.pageSize || 25,
     search: { label: 'Search contacts', placeholder: 'Name, email, phone…' },
@@ -131,6 +120,7 @@ export function contactPage({ id }) {
     back: { href: '#/contacts', label: 'Contacts' },
     canDelete: () => session.user() && session.user().role !== 'viewer',
     onDeleted: () => navigate('/contacts'),
-    sections: contactSections,
+    onChanged: (contact) => contactChanged(contact.id),
+    sections: contactWorkSections(),
   });
 }

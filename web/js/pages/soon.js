@@ -1,15 +1,7 @@
-// soon.js - the page for sections whose API is not there yet (pipeline, tasks, segments,
-// analytics): a heading and a short note, so navigation already has its final shape.
+// soon.js - the pages for routes that show nothing of their own: "not allowed" (a page
+// the user's role may not see) and "page not found".
 
 import { h } from '../dom.js';
-
-export function comingSoonPage(title, what) {
-  return h('section', { class: 'coming-soon' },
-    h('h1', { tabindex: '-1', text: title }),
-    h('div', { class: 'card' },
-      h('p', { text: `${title} is coming soon.` }),
-      what ? h('p', { class: 'muted', text: what }) : null));
-}
 
 /** The page for a route a user's role does not allow. */
 export function notAllowedPage(what) {

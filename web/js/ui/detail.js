@@ -65,7 +65,7 @@ export function recordDetail(config) {
     body.replaceChildren(h('dl', { class: 'record-fields' }, rows));
     const buttons = [];
     if (!config.canEdit || config.canEdit(record)) {
-      buttons.push(h('button', { type: 'button', class: 'button', text: 'Edit', onclick: () => { state.editing = true; render(); } }));
+      buttons.push(h('button', { type: 'button', class: 'button', text: 'Edit', onclick: () => { state.editing = true; showMessage(null); render(); } }));
     }
     if (config.canDelete && config.canDelete(record)) {
       buttons.push(h('button', { type: 'button', class: 'button danger', text: 'Delete', onclick: confirmDelete }));

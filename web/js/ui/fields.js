@@ -146,7 +146,7 @@ function topField(field) { return String(field).split(/[.[/]/)[0]; }
 export function fieldSet(specs, record, mode) {
   const wanted = specs.filter((spec) => (mode === 'create' ? spec.create !== false : spec.edit !== false));
   const fields = wanted.map((spec) => createField(spec, record || {}));
-  const summary = h('div', { class: 'form-errors', role: 'alert', hidden: true });
+  const summary = h('div', { class: 'form-errors', role: 'alert', tabindex: '-1', hidden: true });
   const element = h('div', { class: 'field-set' }, summary, h('div', { class: 'field-grid' }, fields.map((f) => f.element)));
 
   return {

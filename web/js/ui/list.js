@@ -3,7 +3,8 @@
 // paging with next_cursor ("Load more"), and an optional create form.
 //
 // config: {
-//   resource: 'contacts', title, singular, headingLevel: 'h1'|'h2',
+//   resource: 'contacts', title, singular, headingLevel: 'h1'|'h2', hideTitle (for screen
+//   readers only, where a section heading already says it),
 //   columns: [{key, label, sort: 'field' (sortable), cell(record) -> text|Node}],
 //   search: {label, placeholder} | false,
 //   filters: [{name, label, type: 'select'|'text', options: [...] | async () => [...]}],
@@ -194,7 +195,7 @@ export function resourceList(config) {
 
   updateSortHeaders();
   const element = h('section', { class: 'resource-list', dataset: { resource: config.resource } },
-    h('div', { class: 'page-head' }, h(heading, { id: titleId, tabindex: heading === 'h1' ? '-1' : undefined, text: config.title }), createButton),
+    h('div', { class: 'page-head' }, h(heading, { id: titleId, class: config.hideTitle ? 'visually-hidden' : undefined, tabindex: heading === 'h1' ? '-1' : undefined, text: config.title }), createButton),
     createArea, controls, errorBox, status, h('div', { class: 'table-wrap' }, table), loadMore);
   table.hidden = true;
   reload();

@@ -1,0 +1,137 @@
+// tasks.js - the tasks page: open tasks due, grouped as overdue, today and this week (the
+// next 7 days), each with a "done" checkbox; a quick form to add one. Managers and
+// administrators pick whose tasks they see (their team's people, or everybody's for an
+// administrator); everyone else sees their own.
+
+import { api } from '../api.js';
+import { directory, userOptions } from '../directory.js';
+import { h, notice, uid } from '../dom.js';
+import { apiTimestamp, dayStart, fromLocalInput, toLocalInput } from '../format.js';
+import * as session from '../session.js';
+import { disclosure, inlineForm } from '../ui/forms.js';
+import { taskItem } from '../ui/tasks.js';
+import { canWrite } from './contact-work.js';
+
+const GROUPS = [
+  { key: 'overdue', title: 'Overdue', empty: 'Nothing overdue.' },
+  { key: 'today', title: 'Today', empty: 'Nothing else due today.' },
+  { key: 'week', title: 'This week', empty: 'Nothing due in the next 7 days.' },
+];
+
+/** Which group a task belongs to, or null when it is due later. */
+export function taskGroup(task, now = new Date()) {
+  if (!task.due_at) return null;
+  const due = new Date(task.due_at);
+  if (due < now) return 'overdue';
+  if (due < dayStart(now, 1)) return 'today';
+  if (due < dayStart(now, 8)) return 'week';
+  return null;
+}
+
+/** Whose tasks the caller may pick: [{value, label}] ("me" first), or null for "only mine". */
+async function assigneeChoices() {
+  const me = session.user();
+  if (!me || (me.role !== 'manager' && me.role !== 'admin')) return null;
+  const people = (await directory()).filter((user) => !user.disabled && user.id !== me.id
+    && (me.role === 'admin' || (me.team && user.team === me.team)));
+  return [{ value: 'me', label: 'Me' }, ...people.map((user) => ({ value: String(user.id), label: user.name })),
+    ...(me.role === 'admin' ? [{ value: '', label: 'Everybody' }] : [])];
+}
+
+export function tasksPage() {
+  const state = { assignee: 'me', seq: 0 };
+  const message = h('div', { class: 'tasks-message' });
+  const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
+  const groups = new Map();
+  const groupArea = h('div', { class: 'task-groups' });
+  for (const group of GROUPS) {
+    const headingId = uid(`tasks-${group.key}`);
+    const count = h('span', { class: 'count' });
+    const list = h('ul', { class: 'task-list', 'aria-labelledby': headingId });
+    const empty = h('p', { class: 'muted', text: group.empty, hidden: true });
+    groupArea.append(h('section', { class: `card task-group ${group.key}`, dataset: { group: group.key }, 'aria-labelledby': headingId },
+      h('h2', { id: headingId }, h('span', { text: group.title }), ' ', count), empty, list));
+    groups.set(group.key, { list, count, empty });
+  }
+
+  const filterArea = h('div', { class: 'list-controls' });
+  assigneeChoices().then((choices) => {
+    if (!choices) return;
+    const id = uid('tasks-assignee');
+    const select = h('select', { id }, choices.map((choice) => h('option', { value: choice.value, text: choice.label })));
+    select.addEventListener('change', () => { state.assignee = select.value; load(); });
+    filterArea.append(h('div', { class: 'field field-filter' }, h('label', { for: id, text: 'Assignee' }), select));
+  }).catch(() => {});
+
+  function updateCounts() {
+    for (const { list, count, empty } of groups.values()) {
+      const open = [...list.children].filter((item) => !item.classList.contains('done')).length;
+      count.textContent = `(${open})`;
+      empty.hidden = list.children.length > 0;
+    }
+  }
+
+  async function load() {
+    const seq = ++state.seq;
+    status.textContent = 'Loading…';
+    const until = apiTimestamp(dayStart(new Date(), 8));
+    try {
+      const tasks = [];
+      let cursor = null;
+      do {
+        const page = await api.get('tasks', {
+          query: { assignee_id: state.assignee || undefined, done: 'false', due_before: until, sort: 'due_at', limit: 500, cursor: cursor || undefined },
+        });
+        if (seq !== state.seq) return;
+        tasks.push(...(page.data || []));
+        cursor = page.next_cursor;
+      } while (cursor && tasks.length < 2000);
+      for (const { list } of groups.values()) list.replaceChildren();
+      const now = new Date();
+      for (const task of tasks) {
+        const key = taskGroup(task, now);
+        if (!key) continue;
+        groups.get(key).list.append(taskItem(task, {
+          showAssignee: state.assignee !== 'me',
+          onMessage: (node) => message.replaceChildren(node || ''),
+          onChange: (changed) => {
+            message.replaceChildren(notice('success', changed.done ? `Done: “${changed.title}”.` : `Reopened: “${changed.title}”.`));
+            updateCounts();
+          },
+        }));
+      }
+      updateCounts();
+      status.textContent = tasks.length === 0 ? 'No open tasks due in the next 7 days.' : `${tasks.length} open tasks due by the end of the week.`;
+    } catch (error) {
+      if (seq !== state.seq) return;
+      status.textContent = '';
+      message.replaceChildren(notice('error', `Could not load the tasks: ${error.message}`));
+    }
+  }
+
+  let add = null;
+  if (canWrite()) {
+    const me = session.user();
+    add = disclosure('New task', (close) => inlineForm({
+      label: 'New task',
+      fields: [
+        { name: 'title', label: 'Title', required: true },
+        { name: 'due_at', label: 'Due', type: 'datetime-local', get: (r) => toLocalInput(r.due_at), set: fromLocalInput },
+        {
+          name: 'assignee_id', label: 'Assignee', type: 'select', numeric: true, options: userOptions,
+          emptyLabel: 'Nobody', unknownLabel: (id) => `user #${id}`,
+        },
+      ],
+      defaults: { assignee_id: me ? me.id : null, due_at: apiTimestamp(new Date(Date.now() + 3600 * 1000)) },
+      submitLabel: 'Add task',
+      submit: (body) => api.post('tasks', body),
+      forbiddenText: 'You may not assign this task (a rep may only assign tasks to themselves).',
+      onDone: (task) => { close(); message.replaceChildren(notice('success', `Added “${task.title}”.`)); load(); },
+      cancel: close,
+    }));
+  }
+  load();
+  return h('section', { class: 'tasks-page' },
+    h('div', { class: 'page-head' }, h('h1', { tabindex: '-1', text: 'Tasks' })),
+    add ? add.element : null, filterArea, message, status, groupArea);
+}
