@@ -36,7 +36,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_files.o $(BUILD)/gen/mig
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean deps test-deps check unit-test api-test cli-test ui-test test asan-test run FORCE
+.PHONY: bench all clean deps test-deps check unit-test api-test cli-test ui-test test asan-test run FORCE
 all: $(BUILD)/crmd $(BUILD)/crmctl
 
 $(BUILD)/%.o: %.c
@@ -108,6 +108,13 @@ test: test-deps
 
 asan-test: test-deps
 	$(MAKE) WERROR=1 BUILD=build-asan SANITIZE=address,undefined check
+
+# make bench [SMALL=1]: an optimised build, a demo database (1,000,000 contacts, or 10,000
+# with SMALL=1) and wrk against crmd on loopback; prints a table, writes bench/results/.
+bench:
+	@scripts/install-deps bench
+	$(MAKE) BUILD=build-bench CFLAGS="-O2 -g -DNDEBUG" all
+	python3 bench/run.py --build build-bench $(if $(SMALL),--small)
 
 # make run: build, create crm.db with demo data and an admin (password printed once), serve.
 run: deps

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -43,9 +44,10 @@ static void write_line(struct buf *line)
 	fflush(stderr);
 }
 
-static void log_message(enum log_level level, const char *format, va_list args)
+/* `always`: written whatever the configured level. */
+static void log_message_at(enum log_level level, bool always, const char *format, va_list args)
 {
-	if (level > current_level)
+	if (level > current_level && !always)
 		return;
 	char now[TIME_RFC3339_SIZE];
 	time_now_rfc3339(now);
@@ -64,6 +66,19 @@ static void log_message(enum log_level level, const char *format, va_list args)
 	write_line(&line);
 	buf_release(&message);
 	buf_release(&line);
+}
+
+static void log_message(enum log_level level, const char *format, va_list args)
+{
+	log_message_at(level, false, format, args);
+}
+
+void log_notice(const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	log_message_at(LOG_LEVEL_INFO, true, format, args);
+	va_end(args);
 }
 
 void log_error(const char *format, ...)

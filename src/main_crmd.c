@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 	char host[128];
 	unsigned port;
 	http_parse_listen(options.listen, host, sizeof(host), &port);
-	log_info("crmd %s listening on %s://%s:%u/ (database %s)", CRM_VERSION,
+	log_notice("crmd %s listening on %s://%s:%u/ (database %s)", CRM_VERSION,
 		 options.tls_cert ? "https" : "http", host, http_server_port(server), options.db_path);
 
 	int signal_number = 0;

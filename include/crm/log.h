@@ -13,6 +13,8 @@ void log_configure(enum log_format format, enum log_level level);
 void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* Start-up and shutdown lines: written whatever the level (tools wait for "listening on"). */
+void log_notice(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /* The access log line: method, path (without query string), status, duration, user. */
 void log_request(const char *method, const char *path, int status, int64_t duration_us,
 		 int64_t user_id);
