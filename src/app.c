@@ -19,6 +19,9 @@
 #include "crm/web.h"
 #include "crm/banned.h"
 
+/* Distinct SQL texts kept prepared per worker connection (see db_request_finished). */
+#define APP_STATEMENT_CACHE_LIMIT 1024
+
 static struct router *app_routes;
 
 void app_init(void)
@@ -121,6 +124,10 @@ void app_handle(struct request *req, struct response *res)
 	}
 	if (strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/api") == 0) {
 		handle_api(req, res);
+		/* Between requests no statement is in use: release snapshots, bound the cache. */
+		struct db *db = db_thread();
+		if (db)
+			db_request_finished(db, APP_STATEMENT_CACHE_LIMIT);
 		return;
 	}
 	req->route_label = METRICS_ROUTE_WEB;

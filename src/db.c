@@ -85,7 +85,9 @@ struct db *db_open(const char *path, enum db_sync_mode sync)
 						: "PRAGMA synchronous=NORMAL") != 0 ||
 	    exec_plain(db, "PRAGMA foreign_keys=ON") != 0 ||
 	    exec_plain(db, "PRAGMA temp_store=MEMORY") != 0 ||
-	    exec_plain(db, "PRAGMA cache_size=-65536") != 0) {
+	    exec_plain(db, "PRAGMA cache_size=-65536") != 0 ||
+	    /* erased personal data (gdpr.h) must not survive in freed pages */
+	    exec_plain(db, "PRAGMA secure_delete=ON") != 0) {
 		db_close(db);
 		return NULL;
 	}
@@ -159,6 +161,28 @@ sqlite3_stmt *db_prepare(struct db *db, const char *sql)
 	}
 	cache_insert(db, xstrdup(sql), hash, stmt);
 	return stmt;
+}
+
+void db_request_finished(struct db *db, size_t cache_limit)
+{
+	for (sqlite3_stmt *stmt = sqlite3_next_stmt(db->handle, NULL); stmt;
+	     stmt = sqlite3_next_stmt(db->handle, stmt))
+		if (sqlite3_stmt_busy(stmt))
+			sqlite3_reset(stmt);
+	if (!sqlite3_get_autocommit(db->handle)) {
+		log_error("a transaction was left open after a request; rolled back");
+		db_rollback(db);
+	}
+	if (db->cache_used <= cache_limit)
+		return;
+	for (size_t i = 0; i < db->cache_size; i++) {
+		if (db->cache[i].sql) {
+			sqlite3_finalize(db->cache[i].stmt);
+			free(db->cache[i].sql);
+		}
+	}
+	memset(db->cache, 0, db->cache_size * sizeof(*db->cache));
+	db->cache_used = 0;
 }
 
 int db_status_from_sqlite(struct db *db, int rc, const char *context)

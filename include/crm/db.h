@@ -62,6 +62,16 @@ int db_latest_migration(void);
  */
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 
+/*
+ * Tidies the connection between two requests: resets statements left mid-step (a
+ * statement that is not reset holds its read snapshot, which stops WAL checkpoints and
+ * lets the WAL grow), rolls back a transaction left open (and logs it: a bug), and
+ * finalizes every cached statement when the cache holds more than `cache_limit`, so that
+ * SQL text shaped by clients (segment rules, filter combinations) cannot grow memory
+ * without bound. Call only when no statement is in use.
+ */
+void db_request_finished(struct db *db, size_t cache_limit);
+
 /* Write transactions (BEGIN IMMEDIATE), and read transactions for consistent reads. */
 int db_begin_write(struct db *db);
 int db_begin_read(struct db *db);

@@ -100,6 +100,18 @@ static void test_statement_cache_returns_same_statement(void)
 	}
 	CHECK(db_prepare(db, "SELECT 1") == first);
 	CHECK(db_prepare(db, "SELEC nonsense") == NULL);
+	/* trimming below the size empties the cache; statements prepare again afterwards */
+	db_request_finished(db, 1000);
+	CHECK(db_prepare(db, "SELECT 1") == first);
+	db_request_finished(db, 10);
+	sqlite3_stmt *again = db_prepare(db, "SELECT 1");
+	CHECK(again != NULL && sqlite3_step(again) == SQLITE_ROW);
+	/* a statement left mid-step is reset, and an open transaction rolled back */
+	CHECK(sqlite3_stmt_busy(again));
+	CHECK_INT(DB_OK, db_begin_write(db));
+	db_request_finished(db, 1000);
+	CHECK(!sqlite3_stmt_busy(again));
+	CHECK(sqlite3_get_autocommit(db_handle(db)));
 	db_close(db);
 }
 
