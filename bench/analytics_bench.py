@@ -77,6 +77,8 @@ def generate_fast(db_path, crmctl, contacts, seed=7):
                     "--contacts", str(contacts), "--seed", str(seed)], check=True,
                    stdout=subprocess.DEVNULL)
     print("demo-data --contacts %d: %.1f s" % (contacts, time.time() - started))
+    if purchases_in(db_path) > 0:
+        return  # demo-data draws purchases and interactions itself now
     started = time.time()
     subprocess.run(["sqlite3", db_path], input="BEGIN;\n" + FAST_SQL + "COMMIT;\n", text=True,
                    check=True)
@@ -84,11 +86,21 @@ def generate_fast(db_path, crmctl, contacts, seed=7):
           % (time.time() - started))
 
 
+def purchases_in(db_path):
+    connection = sqlite3.connect(db_path, timeout=60)
+    try:
+        return connection.execute("SELECT count(*) FROM purchases").fetchone()[0]
+    finally:
+        connection.close()
+
+
 def generate(db_path, crmctl, contacts, seed=7):
     crmctl(db_path, "init")
     started = time.time()
     crmctl(db_path, "demo-data", "--contacts", str(contacts), "--seed", str(seed))
     print("demo-data --contacts %d: %.1f s" % (contacts, time.time() - started))
+    if purchases_in(db_path) > 0:
+        return  # demo-data draws purchases and interactions itself now
     rng = random.Random(seed)
     today = datetime.date.today()
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -69,6 +69,10 @@ CREATE TABLE analytics_fits (
 	gamma_gamma         TEXT NOT NULL  -- JSON
 ) WITHOUT ROWID;
 
+-- The dashboard's revenue of a period (GET analytics/summary) reads only this index: the
+-- rows of a month are spread over the whole table.
+CREATE INDEX purchases_analytics_period ON purchases(occurred_at, contact_id, amount_cents);
+
 -- ---------------------------------------------------------------- purchases
 
 CREATE TRIGGER purchases_analytics_insert AFTER INSERT ON purchases BEGIN

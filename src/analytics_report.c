@@ -260,6 +260,33 @@ static int ranking_for_horizon(struct db *db, const struct analytics_scope *scop
 	return status;
 }
 
+/*
+ * Adds expected_purchases and the exact p_alive to the rows of a ranking (borrowed): the
+ * table keeps only what segments and the counts need, the top rows are few.
+ */
+static int ranking_add_predictions(struct db *db, const struct report_context *context,
+				   json_t *rows)
+{
+	const struct analytics_model *model = context->have_model ? &context->model : NULL;
+	int64_t day = context->state.as_of_day;
+	size_t index;
+	json_t *row;
+	json_array_foreach(rows, index, row) {
+		struct analytics_history history;
+		struct analytics_figures figures;
+		int64_t contact_id = json_integer_value(json_object_get(row, "contact_id"));
+		int status = analytics_store_history(db, contact_id, context->state.live ? -1 : day,
+						     &history);
+		if (status != DB_OK)
+			return status;
+		analytics_figures_predict(&history, day, model, &context->settings,
+					  context->settings.horizon_days, &figures);
+		json_object_set_new(row, "expected_purchases", real_or_null(figures.expected_purchases));
+		json_object_set_new(row, "p_alive", real_or_null(figures.p_alive));
+	}
+	return DB_OK;
+}
+
 int analytics_ltv_json(struct db *db, const struct analytics_scope *scope, int64_t as_of,
 		       int horizon_days, int limit, json_t **out)
 {
@@ -271,6 +298,8 @@ int analytics_ltv_json(struct db *db, const struct analytics_scope *scope, int64
 		return status;
 	if (horizon_days == context.settings.horizon_days) {
 		status = analytics_store_ranking(db, scope, limit, &rows);
+		if (status == DB_OK)
+			status = ranking_add_predictions(db, &context, rows);
 	} else {
 		rows = json_array();
 		status = ranking_for_horizon(db, scope, &context, horizon_days, limit, rows);

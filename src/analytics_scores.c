@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crm/buf.h"
 #include "crm/db.h"
@@ -80,6 +81,7 @@ static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t last_token;
+static int64_t full_builds, incremental_updates; /* under token_lock */
 
 static void cache_release(struct scores_cache *cache)
 {
@@ -95,9 +97,21 @@ static void cache_destroy(void *cache)
 	free(cache);
 }
 
+/* At exit, the thread calling exit() (usually main) frees its copy: key destructors run
+ * only for threads that end. */
+static void cache_destroy_at_exit(void)
+{
+	struct scores_cache *cache = pthread_getspecific(cache_key);
+	if (cache) {
+		pthread_setspecific(cache_key, NULL);
+		cache_destroy(cache);
+	}
+}
+
 static void cache_key_create(void)
 {
 	pthread_key_create(&cache_key, cache_destroy);
+	atexit(cache_destroy_at_exit);
 }
 
 /* This thread's cache (allocated on first use, freed when the thread ends). */
@@ -110,6 +124,24 @@ static struct scores_cache *thread_cache(void)
 		pthread_setspecific(cache_key, cache);
 	}
 	return cache;
+}
+
+void analytics_scores_counts(int64_t *builds, int64_t *updates)
+{
+	pthread_mutex_lock(&token_lock);
+	*builds = full_builds;
+	*updates = incremental_updates;
+	pthread_mutex_unlock(&token_lock);
+}
+
+static void count_build(bool full)
+{
+	pthread_mutex_lock(&token_lock);
+	if (full)
+		full_builds++;
+	else
+		incremental_updates++;
+	pthread_mutex_unlock(&token_lock);
 }
 
 static int64_t next_token(void)
@@ -212,6 +244,71 @@ static void figures_of_full_row(void *context, size_t index, struct analytics_fi
 
 /* ================================================================ full build */
 
+/* Predictions of histories[from, to) into rows[] and compact[] (disjoint per job). */
+struct predict_job {
+	const struct analytics_history *histories;
+	size_t from, to;
+	int64_t as_of_day;
+	const struct analytics_model *model;
+	const struct analytics_settings *settings;
+	struct cache_row *rows;
+	struct compact_figures *compact;
+};
+
+static void *predict_range(void *context)
+{
+	const struct predict_job *job = context;
+	for (size_t i = job->from; i < job->to; i++) {
+		struct analytics_figures figures;
+		score_contact(&job->histories[i], job->as_of_day, job->model, job->settings, &figures,
+			      &job->rows[i]);
+		job->compact[i].predicted_ltv_cents = figures.predicted_ltv_cents;
+		job->compact[i].p_alive = figures.p_alive;
+		job->compact[i].expected_purchases = figures.expected_purchases;
+	}
+	return NULL;
+}
+
+/*
+ * Runs `whole` split over up to PREDICT_THREADS threads (the series of BG/NBD cost about a
+ * microsecond per customer; ltv_model.c is reentrant). Small jobs, or a thread that cannot
+ * be started, run on the calling thread.
+ */
+#define PREDICT_THREADS 4
+#define PREDICT_MIN_PER_THREAD 50000
+
+static void predict_parallel(const struct predict_job *whole)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = whole->to - whole->from;
+	size_t threads = cores > 1 ? (size_t)cores : 1;
+	if (threads > PREDICT_THREADS)
+		threads = PREDICT_THREADS;
+	if (threads > n / PREDICT_MIN_PER_THREAD)
+		threads = n / PREDICT_MIN_PER_THREAD;
+	if (threads < 2) {
+		predict_range((void *)whole);
+		return;
+	}
+	struct predict_job jobs[PREDICT_THREADS];
+	pthread_t ids[PREDICT_THREADS];
+	bool started[PREDICT_THREADS] = { false };
+	for (size_t t = 0; t < threads; t++) {
+		jobs[t] = *whole;
+		jobs[t].from = whole->from + n * t / threads;
+		jobs[t].to = whole->from + n * (t + 1) / threads;
+		if (t > 0)
+			started[t] = pthread_create(&ids[t], NULL, predict_range, &jobs[t]) == 0;
+	}
+	predict_range(&jobs[0]);
+	for (size_t t = 1; t < threads; t++) {
+		if (started[t])
+			pthread_join(ids[t], NULL);
+		else
+			predict_range(&jobs[t]);
+	}
+}
+
 /* The fit for a build: this connection's (maybe unsaved), the stored one, or a new one. */
 static int build_model(struct db *db, const struct analytics_scores_state *previous,
 		       const char *key, bool live, const struct analytics_settings *settings,
@@ -273,19 +370,16 @@ static int scores_build(struct db *db, bool live, int64_t as_of_day, int64_t cha
 	if (status != DB_OK)
 		goto cleanup;
 
-	/* Pass one: predict everybody and collect the customers' measures. */
+	/* Pass one: predict everybody (on several cores) and collect the customers' measures. */
 	int64_t predict_started = time_monotonic_us();
 	struct cache_row *rows = xmalloc((count ? count : 1) * sizeof(*rows));
 	compact = xmalloc((count ? count : 1) * sizeof(*compact));
 	for (int k = 0; k < ANALYTICS_METRICS; k++)
 		cache->sorted[k] = xmalloc((count ? count : 1) * sizeof(int64_t));
 	cache->rows = rows;
+	struct predict_job job = { histories, 0, count, as_of_day, &model, &settings, rows, compact };
+	predict_parallel(&job);
 	for (size_t i = 0; i < count; i++) {
-		struct analytics_figures figures;
-		score_contact(&histories[i], as_of_day, &model, &settings, &figures, &rows[i]);
-		compact[i].predicted_ltv_cents = figures.predicted_ltv_cents;
-		compact[i].p_alive = figures.p_alive;
-		compact[i].expected_purchases = figures.expected_purchases;
 		if (histories[i].purchase_days == 0)
 			continue;
 		for (int k = 0; k < ANALYTICS_METRICS; k++)
@@ -324,6 +418,7 @@ static int scores_build(struct db *db, bool live, int64_t as_of_day, int64_t cha
 	if (status != DB_OK)
 		goto cleanup;
 	int64_t done = time_monotonic_us();
+	count_build(true);
 	log_info("analytics: scores of %zu contacts (%zu customers) as of %s built in %lld ms "
 		 "(read %lld, fit %lld, predict %lld, sort %lld, table %lld)",
 		 count, customers, live ? "today" : key, (long long)(done - started) / 1000,
@@ -600,6 +695,8 @@ static int scores_refresh(struct db *db, bool live, int64_t as_of_day)
 		if (model_fresh && k <= limit) {
 			int64_t started = time_monotonic_us();
 			status = scores_update(db, cache, ids, k, max_seq);
+			if (status == DB_OK)
+				count_build(false);
 			log_info("analytics: scores of %zu changed contacts updated in %lld us", k,
 				 (long long)(time_monotonic_us() - started));
 			goto cleanup;

@@ -574,8 +574,7 @@ int analytics_store_scores_ensure(struct db *db)
 		"CREATE TEMP TABLE IF NOT EXISTS contact_scores ("
 		" contact_id INTEGER PRIMARY KEY, ltv_cents INTEGER, predicted_ltv_cents INTEGER,"
 		" tier TEXT, rfm TEXT, churn_risk REAL, purchases_count INTEGER,"
-		" last_purchase_at TEXT, last_interaction_at TEXT, p_alive REAL,"
-		" expected_purchases REAL, first_purchase_at TEXT, recency_days INTEGER,"
+		" last_purchase_at TEXT, last_interaction_at TEXT, first_purchase_at TEXT,"
 		" loyalty TEXT, value_class TEXT, relationship_stage TEXT)",
 		"CREATE TEMP TABLE IF NOT EXISTS analytics_scores_state ("
 		" id INTEGER PRIMARY KEY CHECK (id = 1), change_seq INTEGER NOT NULL,"
@@ -744,9 +743,8 @@ int analytics_store_scores_fill(struct db *db, const struct analytics_history *h
 	sqlite3_stmt *stmt = db_prepare(
 		db, "INSERT INTO temp.contact_scores (contact_id, ltv_cents, predicted_ltv_cents, "
 		    "tier, rfm, churn_risk, purchases_count, last_purchase_at, last_interaction_at, "
-		    "p_alive, expected_purchases, first_purchase_at, recency_days, loyalty, "
-		    "value_class, relationship_stage) "
-		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		    "first_purchase_at, loyalty, value_class, relationship_stage) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!stmt)
 		return DB_ERROR;
 	int status = DB_OK;
@@ -768,16 +766,10 @@ int analytics_store_scores_fill(struct db *db, const struct analytics_history *h
 		sqlite3_bind_int64(stmt, 7, h->purchases_count);
 		bind_time(stmt, 8, h->purchases_count > 0, h->last_purchase_at);
 		bind_time(stmt, 9, h->interactions_count > 0, h->last_interaction_at);
-		bind_real_or_null(stmt, 10, customer ? f.p_alive : NAN);
-		bind_real_or_null(stmt, 11, customer ? f.expected_purchases : NAN);
-		bind_time(stmt, 12, h->purchases_count > 0, h->first_purchase_at);
-		if (customer)
-			sqlite3_bind_int64(stmt, 13, f.recency_days);
-		else
-			sqlite3_bind_null(stmt, 13);
-		bind_static(stmt, 14, f.loyalty);
-		bind_static(stmt, 15, f.value_class);
-		bind_static(stmt, 16, f.relationship_stage);
+		bind_time(stmt, 10, h->purchases_count > 0, h->first_purchase_at);
+		bind_static(stmt, 11, f.loyalty);
+		bind_static(stmt, 12, f.value_class);
+		bind_static(stmt, 13, f.relationship_stage);
 		int rc = sqlite3_step(stmt);
 		sqlite3_reset(stmt);
 		status = db_status_from_sqlite(db, rc, "analytics scores");
@@ -834,8 +826,8 @@ static json_t *ranking_row(sqlite3_stmt *stmt)
 				(json_int_t)sqlite3_column_int64(stmt, 1), "historical_ltv_cents",
 				(json_int_t)sqlite3_column_int64(stmt, 2), "purchases_count",
 				(json_int_t)sqlite3_column_int64(stmt, 3));
-	static const char *const real_names[] = { "expected_purchases", "p_alive", "churn_risk" };
-	for (int i = 0; i < 3; i++)
+	static const char *const real_names[] = { "p_alive", "churn_risk" };
+	for (int i = 0; i < 2; i++)
 		json_object_set_new(row, real_names[i],
 				    sqlite3_column_type(stmt, 4 + i) == SQLITE_NULL
 					    ? json_null()
@@ -843,7 +835,7 @@ static json_t *ranking_row(sqlite3_stmt *stmt)
 	static const char *const text_names[] = { "tier", "rfm", "last_purchase_at",
 						   "first_name", "last_name", "email" };
 	for (int i = 0; i < 6; i++) {
-		const char *text = db_column_text(stmt, 7 + i);
+		const char *text = db_column_text(stmt, 6 + i);
 		json_object_set_new(row, text_names[i], text ? json_string(text) : json_null());
 	}
 	return row;
@@ -851,7 +843,7 @@ static json_t *ranking_row(sqlite3_stmt *stmt)
 
 #define RANKING_COLUMNS                                                                      \
 	"s.contact_id, s.predicted_ltv_cents, s.ltv_cents, s.purchases_count, "                \
-	"s.expected_purchases, s.p_alive, s.churn_risk, s.tier, s.rfm, s.last_purchase_at, "     \
+	"1.0 - s.churn_risk, s.churn_risk, s.tier, s.rfm, s.last_purchase_at, "                 \
 	"c.first_name, c.last_name, c.email"
 
 int analytics_store_ranking(struct db *db, const struct analytics_scope *scope, int limit,

@@ -69,9 +69,14 @@ static int64_t parse_id(const char *text)
 	return value;
 }
 
+/* Text as JSON (null for NULL); text that is not UTF-8 (a name given to crmctl in another
+ * encoding) becomes U+FFFD rather than breaking the answer. */
 static json_t *text_or_null(const char *text)
 {
-	return text ? json_string(text) : json_null();
+	if (!text)
+		return json_null();
+	json_t *value = json_string(text);
+	return value ? value : json_string("\xEF\xBF\xBD");
 }
 
 /* The key as the API shows it (new reference): never its hash, never the key text. */

@@ -87,6 +87,7 @@ const struct resource contacts_resource = {
 	.range_filters = NULL,
 	.prepare = contacts_prepare,
 	.shape = NULL,
+	.list_filter = "erased_at IS NULL", /* erased contacts (gdpr.h) are not listed */
 };
 
 void contacts_routes_register(struct router *router)

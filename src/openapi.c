@@ -66,6 +66,7 @@ struct openapi_entry {
 	const char *description;
 	const struct openapi_param *params; /* {NULL}-terminated, or NULL */
 	const char *request;                /* schema of the JSON body, or NULL for none */
+	const char *request_type;           /* its media type; NULL for application/json */
 	int success;                        /* 200, 201 or 204 */
 	const char *response;               /* schema of the success body; NULL for none */
 	const char *response_type;          /* its media type; NULL for application/json */
@@ -291,6 +292,67 @@ static const struct openapi_entry openapi_entries[] = {
 		      "`model`:{`$ref`:`#/components/schemas/AnalyticsModel`}}}",
 	  .errors = "400 415 422" },
 
+	/* ---- audit log, GDPR, import (audit_api.h, gdpr.h, contacts_import.h) */
+	{ .method = "GET", .pattern = "/api/v1/audit", .tag = "audit",
+	  .operation_id = "listAuditEntries", .summary = "Who changed what, when",
+	  .description = "Administrators only (the audit read grant with scope all; others get "
+			 "403). Every create, change and delete of every resource and every "
+			 "user, role and key change, through the API or crmctl (user_id null, "
+			 "actor crmctl), with the record before and after. Newest first, "
+			 "keyset-paged.",
+	  .params = (const struct openapi_param[]){
+		  { "entity", NULL, "{`type`:`string`,`examples`:[`contacts`,`users`,`api_keys`]}",
+		    "Only entries about this resource or table.", false },
+		  { "entity_id", NULL, "{`type`:`integer`,`minimum`:1}",
+		    "Only entries about this record.", false },
+		  { "user_id", NULL, "{`anyOf`:[{`type`:`integer`,`minimum`:1},{`const`:`me`}]}",
+		    "Only entries made by this user (me: the caller).", false },
+		  { "action", NULL,
+		    "{`type`:`string`,`examples`:[`create`,`update`,`delete`,`erase`,`revoke`]}",
+		    "Only entries of this action.", false },
+		  { "since", NULL, TIMESTAMP_SCHEMA, "Only entries at or after this time.", false },
+		  { "until", NULL, TIMESTAMP_SCHEMA, "Only entries before this time.", false },
+		  LIMIT_PARAM, CURSOR_PARAM, { NULL } },
+	  .success = 200, .response = "AuditPage", .errors = "400 403" },
+	{ .method = "GET", .pattern = "/api/v1/contacts/{id}/export", .tag = "contacts",
+	  .operation_id = "exportContactData", .summary = "Everything held about a person (GDPR)",
+	  .description = "One JSON document: the contact, its company, interactions, tasks, "
+			 "opportunities with their stage history, purchases, static segment "
+			 "memberships and the audit entries about them. Needs the right to "
+			 "delete the contact (administrators; managers for their team): 403 "
+			 "otherwise, 404 when it is not readable.",
+	  .success = 200, .response = "GdprExport", .errors = "403 404" },
+	{ .method = "POST", .pattern = "/api/v1/contacts/{id}/erase", .tag = "contacts",
+	  .operation_id = "eraseContactData", .summary = "Erase a person's data (GDPR)",
+	  .description = "Removes the personal data everywhere: the contact's names, addresses, "
+			 "phone, title, company, tags, custom fields and external_id, the "
+			 "subjects and bodies of its interactions, the titles of its tasks, the "
+			 "names of its opportunities, its segment memberships, and the same "
+			 "values in the audit log; keeps consent, source and the anonymous "
+			 "revenue (purchases stay with the anonymous contact, so totals and "
+			 "analytics do not change). Erased contacts leave lists and searches. "
+			 "Audited as action erase. Needs the right to delete the contact. No body "
+			 "(or {}).",
+	  .params = (const struct openapi_param[]){ IF_MATCH_PARAM, { NULL } },
+	  .success = 204, .errors = "400 403 404 412 415 422" },
+	{ .method = "POST", .pattern = "/api/v1/contacts/import", .tag = "contacts",
+	  .operation_id = "importContacts", .summary = "Import contacts from CSV",
+	  .description = "RFC 4180 CSV (at most 1 MiB) with a header row naming contact fields "
+			 "(or aliases such as First Name, E-mail, Company; tags separated by ;). "
+			 "All or nothing: every row is checked with the contact rules first; one "
+			 "bad row answers 422 with each error's line and field, and nothing is "
+			 "imported. dedupe=email updates the contact with that address instead "
+			 "of creating another; dry_run=true reports what would happen and writes "
+			 "nothing. Each created or updated contact is audited.",
+	  .params = (const struct openapi_param[]){
+		  { "dedupe", NULL, "{`type`:`string`,`enum`:[`email`,`none`],`default`:`none`}",
+		    "Update the contact with the same email instead of creating one.", false },
+		  { "dry_run", NULL, "{`type`:`boolean`,`default`:false}",
+		    "Check and report only; write nothing.", false },
+		  { NULL } },
+	  .request = "{`type`:`string`,`description`:`CSV with a header row`}",
+	  .request_type = "text/csv", .success = 200, .response = "ImportReport" },
+
 	/* ---- this document */
 	{ .method = "GET", .pattern = "/api/v1/openapi.json", .tag = "meta",
 	  .operation_id = "getOpenApi", .summary = "This document",
@@ -381,6 +443,40 @@ static const struct openapi_component openapi_components[] = {
 	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
 	  "`data`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/ApiKey`}},"
 	  "`next_cursor`:{`type`:[`string`,`null`]}}}" },
+	{ "AuditEntry",
+	  "{`type`:`object`,`required`:[`id`,`at`,`user_id`,`actor`,`entity`,`entity_id`,`action`,"
+	  "`before`,`after`],`properties`:{`id`:{`type`:`integer`},"
+	  "`at`:{`type`:`string`,`format`:`date-time`},`user_id`:{`type`:[`integer`,`null`]},"
+	  "`actor`:{`type`:`string`,`examples`:[`api`,`crmctl`]},`entity`:{`type`:`string`},"
+	  "`entity_id`:{`type`:[`integer`,`null`]},`action`:{`type`:`string`},"
+	  "`before`:{`description`:`the record before the change (null on create)`},"
+	  "`after`:{`description`:`the record after the change (null on delete)`}}}" },
+	{ "AuditPage",
+	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
+	  "`data`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/AuditEntry`}},"
+	  "`next_cursor`:{`type`:[`string`,`null`]}}}" },
+	{ "GdprExport",
+	  "{`type`:`object`,`required`:[`format`,`exported_at`,`contact`,`company`,`interactions`,"
+	  "`tasks`,`opportunities`,`purchases`,`segments`,`audit`],`properties`:{"
+	  "`format`:{`const`:`crm-gdpr-export/1`},`exported_at`:{`type`:`string`,`format`:`date-time`},"
+	  "`contact`:{`type`:`object`,`description`:`the contact, with erased_at`},"
+	  "`company`:{`type`:[`object`,`null`]},"
+	  "`interactions`:{`type`:`array`,`items`:{`type`:`object`}},"
+	  "`tasks`:{`type`:`array`,`items`:{`type`:`object`}},"
+	  "`opportunities`:{`type`:`array`,`items`:{`type`:`object`,`description`:"
+	  "`an opportunity with its stage_changes`}},"
+	  "`purchases`:{`type`:`array`,`items`:{`type`:`object`}},"
+	  "`segments`:{`type`:`array`,`items`:{`type`:`object`}},"
+	  "`audit`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/AuditEntry`}}}}" },
+	{ "ImportReport",
+	  "{`type`:`object`,`required`:[`rows`,`created`,`updated`,`unchanged`,"
+	  "`companies_created`,`dry_run`,`written`,`errors`],`properties`:{"
+	  "`rows`:{`type`:`integer`},`created`:{`type`:`integer`},`updated`:{`type`:`integer`},"
+	  "`unchanged`:{`type`:`integer`},`companies_created`:{`type`:`integer`},"
+	  "`dry_run`:{`type`:`boolean`},`written`:{`type`:`boolean`},"
+	  "`errors`:{`type`:`array`,`items`:{`type`:`object`,`properties`:{"
+	  "`line`:{`type`:`integer`},`field`:{`type`:`string`},`message`:{`type`:`string`}}}},"
+	  "`errors_truncated`:{`type`:`boolean`}}}" },
 	{ "TimelinePage",
 	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
 	  "`data`:{`type`:`array`,`items`:{`type`:`object`,`required`:[`type`,`id`,`at`,`record`],"
@@ -1197,8 +1293,9 @@ static json_t *entry_operation(const struct openapi_entry *entry, unsigned *erro
 	if (entry->request)
 		json_object_set_new(operation, "requestBody",
 				    json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content",
-					      "application/json", "schema",
-					      schema_from_text(entry->request)));
+					      entry->request_type ? entry->request_type
+								  : "application/json",
+					      "schema", schema_from_text(entry->request)));
 	char status[8];
 	snprintf(status, sizeof(status), "%d", entry->success ? entry->success : 200);
 	json_t *success = json_pack("{s:s}", "description",

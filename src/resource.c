@@ -1479,6 +1479,19 @@ cleanup:
 
 /* ================================================================ lists */
 
+/*
+ * Appends a client-given name for a message: at most 64 characters, anything but printable
+ * ASCII shown as '?', so that the problem detail stays valid UTF-8 whatever was sent.
+ */
+static void add_client_name(struct buf *message, const char *name)
+{
+	size_t count = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p && count < 64; p++, count++)
+		buf_addch(message, *p >= 0x20 && *p < 0x7F ? (char)*p : '?');
+	if (strlen(name) > 64)
+		buf_adds(message, "...");
+}
+
 #define LIST_MAX_PARAMS 64
 
 struct query_param {
@@ -1702,7 +1715,9 @@ static int apply_param(const struct resource *resource, const struct query_param
 		}
 		return 0;
 	}
-	buf_addf(message, "unknown query parameter '%.64s'", name);
+	buf_adds(message, "unknown query parameter '");
+	add_client_name(message, name);
+	buf_addch(message, '\'');
 	return -1;
 }
 
@@ -1719,7 +1734,9 @@ static int apply_sort(const struct resource *resource, const char *text,
 	const struct resource_field *field = field_or_builtin(resource, name);
 	bool builtin = field && (field == &builtin_timestamps[0] || field == &builtin_timestamps[1]);
 	if (!field || (!builtin && !(field->flags & RESOURCE_FIELD_SORT))) {
-		buf_addf(message, "cannot sort by '%.64s'", name);
+		buf_adds(message, "cannot sort by '");
+		add_client_name(message, name);
+		buf_addch(message, '\'');
 		return -1;
 	}
 	query->sort_field = field;
@@ -1767,9 +1784,10 @@ static void handle_list(struct request *req, struct response *res)
 	for (int i = 0; i < params.count; i++) {
 		for (int j = 0; j < i; j++) {
 			if (strcmp(params.items[i].name, params.items[j].name) == 0) {
-				response_problemf(res, HTTP_BAD_REQUEST,
-						  "query parameter '%.64s' is given twice",
-						  params.items[i].name);
+				buf_adds(&message, "query parameter '");
+				add_client_name(&message, params.items[i].name);
+				buf_adds(&message, "' is given twice");
+				response_problem(res, HTTP_BAD_REQUEST, message.data);
 				goto cleanup;
 			}
 		}

@@ -428,6 +428,8 @@ static void builder_bind(struct sql_builder *builder, json_t *value /* steals */
 static void add_common_conditions(struct sql_builder *b, const struct resource *resource,
 				  const struct resource_query *query)
 {
+	if (resource->list_filter)
+		buf_addf(&b->sql, " AND (%s)", resource->list_filter);
 	switch (query->scope) {
 	case PERM_SCOPE_ALL:
 		break;

@@ -5,9 +5,12 @@
 
 #include "crm/analytics.h"
 #include "crm/api_keys.h"
+#include "crm/audit_api.h"
 #include "crm/auth.h"
 #include "crm/companies.h"
 #include "crm/contacts.h"
+#include "crm/contacts_import.h"
+#include "crm/gdpr.h"
 #include "crm/interactions.h"
 #include "crm/openapi.h"
 #include "crm/opportunities.h"
@@ -39,4 +42,7 @@ void routes_register_all(struct router *router)
 	purchases_routes_register(router);
 	timeline_routes_register(router);
 	analytics_routes_register(router);
+	audit_api_routes_register(router);
+	gdpr_routes_register(router);
+	contacts_import_routes_register(router);
 }

@@ -24,15 +24,23 @@ struct directory_state {
 	struct user last;       /* the last one, for the next batch's keyset */
 };
 
+/* Text as JSON; text that is not UTF-8 (given to crmctl in another encoding) becomes
+ * U+FFFD rather than breaking the answer. */
+static json_t *text_json(const char *text)
+{
+	json_t *value = json_string(text);
+	return value ? value : json_string("\xEF\xBF\xBD");
+}
+
 static int directory_visit(void *context, const struct user *user)
 {
 	struct directory_state *state = context;
 	state->seen++;
 	state->last = *user;
 	json_array_append_new(state->data,
-			      json_pack("{s:I, s:s, s:o, s:b}", "id", (json_int_t)user->id, "name",
-					user->name, "team",
-					user->has_team && user->team[0] ? json_string(user->team)
+			      json_pack("{s:I, s:o, s:o, s:b}", "id", (json_int_t)user->id, "name",
+					text_json(user->name), "team",
+					user->has_team && user->team[0] ? text_json(user->team)
 									: json_null(),
 					"disabled", user->disabled));
 	return 0;

@@ -71,7 +71,8 @@ class Server:
         self.process = subprocess.Popen(
             [CRMD, "--db", self.db_path, "--listen", "127.0.0.1:0", "--threads", "4"]
             + self.extra_args,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
+            env=ENV)  # a request may put bytes that are not UTF-8 into the log
         ready = threading.Event()
 
         def read_log():

@@ -48,7 +48,8 @@ struct auth_context;
  *   temp.contact_scores(contact_id INTEGER PRIMARY KEY, ltv_cents INTEGER,
  *                       predicted_ltv_cents INTEGER, tier TEXT, rfm TEXT, churn_risk REAL,
  *                       purchases_count INTEGER, last_purchase_at TEXT,
- *                       last_interaction_at TEXT, ...further columns of our own)
+ *                       last_interaction_at TEXT, first_purchase_at TEXT, loyalty TEXT,
+ *                       value_class TEXT, relationship_stage TEXT)
  *
  * so that it reflects the data at this moment, as of `as_of_or_0` (seconds since the epoch;
  * only its UTC day counts: history through the end of that day; 0 means now/today).
@@ -77,6 +78,9 @@ int analytics_scores_prepare(struct db *db, int64_t as_of_or_0);
  */
 int analytics_scores_prepare_in_transaction(struct db *db, int64_t as_of_or_0);
 void analytics_scores_finish(struct db *db);
+
+/* Full builds and incremental updates done so far by this process (tests, metrics). */
+void analytics_scores_counts(int64_t *builds, int64_t *updates);
 
 /* ==================================================================== settings */
 

@@ -95,5 +95,12 @@ int cli_restore(struct cli_context *cli, int argc, char **argv);
 int cli_segment_export(struct cli_context *cli, int argc, char **argv);
 /* src/cli/cli_demo.c */
 int cli_demo_data(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_import.c, src/cli/cli_export.c */
+int cli_import_contacts(struct cli_context *cli, int argc, char **argv);
+int cli_export_contacts(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_gdpr.c */
+int cli_gdpr_export(struct cli_context *cli, int argc, char **argv);
+int cli_gdpr_erase(struct cli_context *cli, int argc, char **argv);
+int cli_gdpr_purge(struct cli_context *cli, int argc, char **argv);
 
 #endif

@@ -240,6 +240,12 @@ struct resource {
 	int (*after_save)(const struct resource_change *change, const json_t *stored);
 	/* owner_field references the record that holds the owner (see Permissions above). */
 	bool owner_via_reference;
+	/*
+	 * Optional: a compiled-in SQL condition on the table's own columns that every list and
+	 * search adds, or NULL ("erased_at IS NULL": erased contacts are not listed, gdpr.h).
+	 * Reads of one record by id or external_id are not affected.
+	 */
+	const char *list_filter;
 };
 
 /* ---- registration -------------------------------------------------------------------- */

@@ -352,7 +352,9 @@ class ConventionsTest(harness.ServerTestCase):
                       "sort=nickname", "sort=tags", "sort=-", "sort=", "nickname=x",
                       "limit=1&limit=2", "cursor=garbage", "cursor=", "sort=-id&cursor=" + cursor,
                       "updated_since=yesterday", "owner_id=abc", "owner_id=", "lifecycle=king",
-                      "company_id=1.5", "relationship_level=x", "tag=", "q=" + "x" * 300):
+                      "company_id=1.5", "relationship_level=x", "tag=", "q=" + "x" * 300,
+                      "%FF=1", "%C3%A9" * 40 + "=1", "sort=%C3%A9" * 40, "q=%FF", "tag=%FF",
+                      "lifecycle=%FF", "email=%FF%FE", "sort=%00"):
             self.assertProblem(self.api("GET", CONTACTS + "?" + query, key=self.admin_key), 400)
 
     # ---- audit

@@ -318,9 +318,12 @@ describe('web UI', { skip: skip ? `skipped: ${skip}` : false }, () => {
     await page.getByRole('heading', { level: 1, name: 'Not allowed' }).waitFor();
     await page.goto('/#/admin/users');
     await page.getByRole('heading', { level: 1, name: 'Not allowed' }).waitFor();
+    await page.goto('/#/admin/api-keys');
+    await page.getByRole('heading', { level: 1, name: 'Not allowed' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create key' }).count(), 0);
     assert.equal((await rep.get('users')).status, 403, 'and the API refuses too');
     await page.goto('/#/pipeline');
-    await page.getByText('Pipeline is coming soon.').waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Pipeline' }).waitFor();
     await done(page);
   });
 

@@ -32,6 +32,9 @@ export function directory() {
   return directoryPromise;
 }
 
+/** Forgets the cached directory (after a user was created or changed). */
+export function directoryChanged() { directoryPromise = null; }
+
 const option = (user) => ({ value: String(user.id), label: user.name || `user #${user.id}` });
 
 /**

@@ -3,8 +3,8 @@
 // button - and revoke). Anyone else sees "not allowed".
 
 import { api } from '../api.js';
-import { directory } from '../directory.js';
-import { formatDateTime, h, notice, uid } from '../dom.js';
+import { directory, directoryChanged } from '../directory.js';
+import { formatDateTime, h, notice, replaceChildren, uid } from '../dom.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
 import { recordDetail } from '../ui/detail.js';
@@ -60,7 +60,7 @@ export function adminUsersPage() {
       label: 'New user',
       fields: userFields(),
       defaults: { role: 'rep' },
-      onCreated: (user) => navigate(`/admin/users/${user.id}`),
+      onCreated: (user) => { directoryChanged(); navigate(`/admin/users/${user.id}`); },
     },
   });
   return h('div', { class: 'admin' }, adminNav('users'), list);
@@ -75,6 +75,7 @@ export function adminUserPage({ id }) {
     title: (user) => user.name || user.email,
     fields: userFields(),
     back: { href: '#/admin/users', label: 'Users' },
+    onChanged: directoryChanged,
   }));
 }
 
@@ -143,18 +144,18 @@ export function adminApiKeysPage() {
 
   function confirmRevoke(key, button) {
     const yes = h('button', { type: 'button', class: 'button danger', text: 'Revoke key' });
-    const no = h('button', { type: 'button', class: 'button secondary', text: 'Keep it', onclick: () => { messages.replaceChildren(); button.focus(); } });
+    const no = h('button', { type: 'button', class: 'button secondary', text: 'Keep it', onclick: () => { replaceChildren(messages); button.focus(); } });
     yes.addEventListener('click', async () => {
       yes.disabled = true;
       try {
         await api.del(`api-keys/${key.id}`);
-        messages.replaceChildren(notice('success', `Revoked “${key.name}”: it stops working at once.`));
+        replaceChildren(messages, notice('success', `Revoked “${key.name}”: it stops working at once.`));
       } catch (error) {
-        messages.replaceChildren(notice('error', error.status === 409 ? `“${key.name}” was revoked already.` : `Not revoked: ${error.message}`));
+        replaceChildren(messages, notice('error', error.status === 409 ? `“${key.name}” was revoked already.` : `Not revoked: ${error.message}`));
       }
       load(false);
     });
-    messages.replaceChildren(h('div', { class: 'notice notice-warning', role: 'alert' },
+    replaceChildren(messages, h('div', { class: 'notice notice-warning', role: 'alert' },
       h('p', { text: `Revoke “${key.name}” of ${key.user_name || `user #${key.user_id}`}? Programs using it lose access at once.` }),
       h('div', { class: 'form-actions' }, yes, no)));
     no.focus();
@@ -166,16 +167,16 @@ export function adminApiKeysPage() {
     try {
       const page = await api.get('api-keys', { query: { limit: 100, cursor: append ? state.next : undefined } });
       if (seq !== state.seq) return;
-      if (!append) tbody.replaceChildren();
+      if (!append) replaceChildren(tbody);
       for (const key of page.data || []) tbody.append(row(key));
       state.next = page.next_cursor || null;
       more.hidden = !state.next;
       table.hidden = tbody.children.length === 0;
-      status.textContent = tbody.children.length === 0 ? 'No API keys yet.' : `${tbody.children.length}${state.next ? '+' : ''} keys`;
+      status.textContent = tbody.children.length === 0 ? 'No API keys yet.' : `${tbody.children.length}${state.next ? '+' : ''} key${tbody.children.length === 1 && !state.next ? '' : 's'}`;
     } catch (error) {
       if (seq !== state.seq) return;
       status.textContent = '';
-      messages.replaceChildren(notice('error', `Could not load the keys: ${error.message}`));
+      replaceChildren(messages, notice('error', `Could not load the keys: ${error.message}`));
     }
   }
   more.addEventListener('click', () => load(true));
@@ -195,7 +196,7 @@ export function adminApiKeysPage() {
     submitLabel: 'Create key',
     submit: (body) => api.post('api-keys', body),
     onDone: (key) => {
-      created.replaceChildren(newKeyBox(key));
+      replaceChildren(created, newKeyBox(key));
       created.querySelector('button').focus();
       load(false);
     },

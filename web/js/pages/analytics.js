@@ -9,13 +9,14 @@
 // currency like every analytics figure (docs/analytics.md: one house currency).
 
 import { api } from '../api.js';
-import { h, notice } from '../dom.js';
+import { h, notice, replaceChildren } from '../dom.js';
 import { apiTimestamp, capitalize, formatDate, formatMoney, formatNumber, formatPercent, humanize } from '../format.js';
 import { barChart } from '../ui/chart.js';
 import { HOUSE_CURRENCY, churnLevel } from './contact-work.js';
 
 const MAX_PURCHASES = 5000;
 const MONTHS = 12;
+const metricName = (metric) => (metric === 'ltv_cents' ? 'historical LTV' : 'predicted LTV');
 
 function card(id, title, ...children) {
   return h('section', { class: 'card', id, 'aria-labelledby': `${id}-title` }, h('h2', { id: `${id}-title`, text: title }), children);
@@ -33,7 +34,7 @@ async function fillSummary(body) {
   const s = await api.get('analytics/summary');
   const kpi = (label, value, note) => h('div', { class: 'kpi' }, h('dt', { text: label }), h('dd', {}, value, note ? h('span', { class: 'kpi-note', text: note }) : null));
   const counts = (object) => Object.entries(object || {}).map(([key, value]) => `${humanize(key)} ${formatNumber(value)}`).join(' · ');
-  body.replaceChildren(
+  replaceChildren(body, 
     h('dl', { class: 'kpis' },
       kpi('Customers', formatNumber(s.customers), `of ${formatNumber(s.contacts)} contacts`),
       kpi('Purchases', formatNumber(s.purchases)),
@@ -55,13 +56,14 @@ async function fillSummary(body) {
 async function fillTiers(body) {
   const answer = await api.get('analytics/tiers');
   const tiers = answer.tiers || [];
-  body.replaceChildren(
+  replaceChildren(body, 
     barChart({
       title: 'Members per tier',
-      description: `How the ${formatNumber(answer.customers)} customers fall into the value tiers (by ${humanize(answer.metric)}), with each tier's share of the revenue.`,
+      description: `How the ${formatNumber(answer.customers)} customers fall into the value tiers (by ${metricName(answer.metric)}), with each tier's share of the revenue.`,
       labelHeading: 'Tier', valueHeading: 'Members',
+      width: 640, labelWidth: 100, valueWidth: 240,
       bars: tiers.map((tier) => ({
-        label: capitalize(tier.name), value: tier.members, valueLabel: `${formatNumber(tier.members)} members`,
+        label: capitalize(tier.name), value: tier.members, valueLabel: `${formatNumber(tier.members)} member${tier.members === 1 ? '' : 's'}`,
         note: `${formatPercent(tier.revenue_share)} of revenue`, className: `tier-${tier.name}`,
       })),
       emptyText: 'No customers yet.',
@@ -70,6 +72,7 @@ async function fillTiers(body) {
       title: 'Revenue share per tier',
       description: 'The share of all revenue (historical lifetime value) that each tier’s members brought.',
       labelHeading: 'Tier', valueHeading: 'Revenue share',
+      width: 640, labelWidth: 100, valueWidth: 240,
       bars: tiers.map((tier) => ({
         label: capitalize(tier.name), value: tier.revenue_share || 0, valueLabel: formatPercent(tier.revenue_share, 1),
         note: formatMoney(tier.revenue_cents, HOUSE_CURRENCY), className: `tier-${tier.name}`,
@@ -87,7 +90,7 @@ async function fillTiers(body) {
         h('td', { class: 'number', dataset: { label: 'Revenue' }, text: formatMoney(tier.revenue_cents, HOUSE_CURRENCY) }),
         h('td', { class: 'number', dataset: { label: 'Revenue share' }, text: formatPercent(tier.revenue_share, 1) }),
         h('td', { class: 'number', dataset: { label: 'Predicted LTV' }, text: formatMoney(tier.predicted_ltv_cents, HOUSE_CURRENCY) })))))),
-    h('p', { class: 'muted small', text: `Tiers by ${answer.basis} of ${humanize(answer.metric)} over ${answer.horizon_days} days, as of ${formatDate(answer.as_of)}.` }));
+    h('p', { class: 'muted small', text: `Tiers by ${answer.basis} of ${metricName(answer.metric)} over ${answer.horizon_days} days, as of ${formatDate(answer.as_of)}.` }));
 }
 
 /* ------------------------------------------------------------------ revenue by month */
@@ -141,9 +144,10 @@ async function fillRevenue(body) {
       className: key === monthKey(months.at(-1)) ? 'partial' : undefined,
     });
   }
-  body.replaceChildren(
+  replaceChildren(body, 
     barChart({
       title: 'Revenue by month',
+      caption: false,
       description: `The revenue of each of the last ${bars.length} months (purchases, refunds subtracted), the current month so far.`,
       orientation: 'vertical',
       labelHeading: 'Month', valueHeading: 'Revenue',
@@ -177,7 +181,7 @@ async function fillRanking(body) {
   const answer = await api.get('analytics/ltv', { query: { limit: 25 } });
   const rows = answer.data || [];
   const name = (row) => [row.first_name, row.last_name].filter(Boolean).join(' ') || row.email || `Contact #${row.contact_id}`;
-  body.replaceChildren(
+  replaceChildren(body, 
     answer.model ? modelBlock(answer.model) : null,
     rows.length === 0 ? h('p', { class: 'muted', text: 'No customers yet.' }) : h('div', { class: 'table-wrap' },
       h('table', { class: 'data-table compact ltv-table' },
@@ -194,7 +198,7 @@ async function fillRanking(body) {
           h('td', { dataset: { label: 'Churn risk' } }, row.churn_risk === null || row.churn_risk === undefined ? ''
             : h('span', { class: `risk risk-${churnLevel(row.churn_risk)}`, text: formatPercent(row.churn_risk) })),
           h('td', { dataset: { label: 'Tier' } }, row.tier ? h('span', { class: `tier-badge tier-${row.tier}`, text: capitalize(row.tier) }) : ''),
-          h('td', { dataset: { label: 'RFM' }, text: row.rfm || '' }))))))),
+          h('td', { dataset: { label: 'RFM' }, text: row.rfm || '' })))))),
     h('p', { class: 'muted small', text: `Predicted over ${answer.horizon_days} days, as of ${formatDate(answer.as_of)}.` }));
 }
 
@@ -206,7 +210,7 @@ export function analyticsPage() {
     ['analytics-ltv', 'LTV ranking', fillRanking],
   ].map(([id, title, fill]) => {
     const body = h('div', {}, loading());
-    fill(body).catch((error) => body.replaceChildren(failed(error)));
+    fill(body).catch((error) => replaceChildren(body, failed(error)));
     return card(id, title, body);
   });
   return h('section', { class: 'analytics-page' }, h('h1', { tabindex: '-1', text: 'Analytics' }), sections);

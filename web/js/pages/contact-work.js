@@ -6,7 +6,7 @@
 
 import { api } from '../api.js';
 import { asyncName, userName, userOptions } from '../directory.js';
-import { formatDateTime, h, notice } from '../dom.js';
+import { formatDateTime, h, notice, replaceChildren } from '../dom.js';
 import {
   capitalize, formatDate, formatMoney, formatNumber, formatPercent, fromLocalInput, humanize, localDay, toLocalInput,
 } from '../format.js';
@@ -167,17 +167,17 @@ function timelineSection(container, contact, bus) {
     try {
       const page = await api.get(`contacts/${contact.id}/timeline`, { query: { limit: 20, cursor: append ? state.next : undefined } });
       if (seq !== state.seq) return;
-      if (!append) list.replaceChildren();
+      if (!append) replaceChildren(list);
       for (const item of page.data || []) list.append(timelineItem(item));
       state.next = page.next_cursor || null;
       more.hidden = !state.next;
-      errorBox.replaceChildren();
+      replaceChildren(errorBox);
       const count = list.children.length;
       status.textContent = count === 0 ? 'Nothing happened with this contact yet.' : `${count}${state.next ? '+' : ''} entries, newest first`;
     } catch (error) {
       if (seq !== state.seq) return;
       status.textContent = '';
-      errorBox.replaceChildren(notice('error', `Could not load the timeline: ${error.message}`));
+      replaceChildren(errorBox, notice('error', `Could not load the timeline: ${error.message}`));
     } finally {
       if (seq === state.seq) more.disabled = false;
     }
@@ -212,23 +212,30 @@ function tasksSection(container, contact, bus) {
   const list = h('ul', { class: 'task-list' });
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
   const message = h('div');
+  function updateStatus() {
+    const total = list.children.length;
+    const open = [...list.children].filter((item) => !item.classList.contains('done')).length;
+    status.textContent = total === 0 ? 'No tasks for this contact.' : `${open} open, ${total - open} done`;
+  }
   async function load() {
     try {
       const page = await api.get('tasks', { query: { contact_id: contact.id, sort: 'due_at', limit: 100 } });
       const tasks = page.data || [];
       // Open tasks first (by due time), then the done ones.
       tasks.sort((a, b) => Number(a.done) - Number(b.done));
-      list.replaceChildren(...tasks.map((task) => taskItem(task, {
+      replaceChildren(list, ...tasks.map((task) => taskItem(task, {
         showContact: false,
         showAssignee: true,
-        onMessage: (node) => message.replaceChildren(node || ''),
-        onChange: () => bus.dispatchEvent(new CustomEvent('changed', { detail: { type: 'task' } })),
+        onMessage: (node) => replaceChildren(message, node || ''),
+        onChange: () => {
+          updateStatus();
+          bus.dispatchEvent(new CustomEvent('changed', { detail: { type: 'task' } }));
+        },
       })));
-      const open = tasks.filter((task) => !task.done).length;
-      status.textContent = tasks.length === 0 ? 'No tasks for this contact.' : `${open} open, ${tasks.length - open} done`;
+      updateStatus();
     } catch (error) {
       status.textContent = '';
-      message.replaceChildren(notice('error', `Could not load the tasks: ${error.message}`));
+      replaceChildren(message, notice('error', `Could not load the tasks: ${error.message}`));
     }
   }
   let add = null;
@@ -270,7 +277,7 @@ function opportunitiesSection(container, contact, bus) {
     try {
       const page = await api.get('opportunities', { query: { contact_id: contact.id, limit: 100 } });
       const rows = page.data || [];
-      tbody.replaceChildren(...rows.map((o) => h('tr', { dataset: { id: o.id } },
+      replaceChildren(tbody, ...rows.map((o) => h('tr', { dataset: { id: o.id } },
         h('td', { dataset: { label: 'Name' } }, h('a', { href: `#/pipeline?focus=${o.id}`, text: o.name })),
         h('td', { dataset: { label: 'Stage' } }, h('span', { class: `stage-badge stage-${o.stage}`, text: capitalize(o.stage) })),
         h('td', { dataset: { label: 'Amount' }, text: formatMoney(o.amount_cents, o.currency) }),
@@ -279,7 +286,7 @@ function opportunitiesSection(container, contact, bus) {
       table.hidden = rows.length === 0;
       status.textContent = rows.length === 0 ? 'No opportunities with this contact.' : '';
     } catch (error) {
-      message.replaceChildren(notice('error', `Could not load the opportunities: ${error.message}`));
+      replaceChildren(message, notice('error', `Could not load the opportunities: ${error.message}`));
     }
   }
   let add = null;
@@ -322,7 +329,7 @@ function purchasesSection(container, contact, bus) {
       const page = await api.get('purchases', {
         query: { contact_id: contact.id, sort: '-occurred_at', limit: 10, cursor: append ? state.next : undefined },
       });
-      if (!append) tbody.replaceChildren();
+      if (!append) replaceChildren(tbody);
       for (const p of page.data || []) {
         tbody.append(h('tr', { dataset: { id: p.id } },
           h('td', { dataset: { label: 'When' }, text: formatDate(p.occurred_at) }),
@@ -334,7 +341,7 @@ function purchasesSection(container, contact, bus) {
       table.hidden = tbody.children.length === 0;
       status.textContent = tbody.children.length === 0 ? 'No purchases yet.' : '';
     } catch (error) {
-      message.replaceChildren(notice('error', `Could not load the purchases: ${error.message}`));
+      replaceChildren(message, notice('error', `Could not load the purchases: ${error.message}`));
     }
   }
   let add = null;
@@ -383,7 +390,7 @@ function analyticsSection(container, contact, bus) {
     try {
       const a = await api.get(`contacts/${contact.id}/analytics`);
       const risk = a.churn_risk;
-      body.replaceChildren(h('dl', { class: 'figures' },
+      replaceChildren(body, h('dl', { class: 'figures' },
         figure('Historical LTV', formatMoney(a.historical_ltv_cents, HOUSE_CURRENCY), 'historical_ltv'),
         figure(`Predicted LTV (${a.horizon_days} days)`, formatMoney(a.predicted_ltv_cents, HOUSE_CURRENCY), 'predicted_ltv'),
         figure('Tier', a.tier ? h('span', { class: `tier-badge tier-${a.tier}`, text: capitalize(a.tier) }) : '', 'tier'),
@@ -400,7 +407,7 @@ function analyticsSection(container, contact, bus) {
       a.model ? h('p', { class: 'muted small' },
         `Model: ${humanize(a.model.method)}${a.model.converged ? '' : ' (the fit did not converge: fallback estimates)'}.`) : null);
     } catch (error) {
-      body.replaceChildren(notice(error.isNotFound || error.isForbidden ? 'info' : 'error', error.isNotFound || error.isForbidden
+      replaceChildren(body, notice(error.isNotFound || error.isForbidden ? 'info' : 'error', error.isNotFound || error.isForbidden
         ? 'You may not see this contact’s analytics.' : `Could not compute the analytics: ${error.message}`));
     }
   }
@@ -421,7 +428,7 @@ export function contactWorkSections() {
     { id: 'analytics', title: 'Analytics', render: (container, contact) => analyticsSection(container, contact, bus) },
     { id: 'timeline', title: 'Timeline', render: (container, contact) => timelineSection(container, contact, bus) },
     { id: 'tasks', title: 'Tasks', render: (container, contact) => tasksSection(container, contact, bus) },
-    { id: 'opportunities', title: 'Opportunities', render: (container, contact) => opportunitiesSection(container, contact, bus) },
     { id: 'purchases', title: 'Purchases', render: (container, contact) => purchasesSection(container, contact, bus) },
+    { id: 'opportunities', title: 'Opportunities', render: (container, contact) => opportunitiesSection(container, contact, bus) },
   ];
 }

@@ -6,7 +6,7 @@
 
 import { api } from '../api.js';
 import { contactLink, userName, asyncName } from '../directory.js';
-import { formatDateTime, h, notice } from '../dom.js';
+import { formatDateTime, h, notice, replaceChildren } from '../dom.js';
 import { apiTimestamp, capitalize, dayStart, formatAmounts, formatMoney, formatNumber, formatPercent } from '../format.js';
 import * as session from '../session.js';
 import { barChart } from '../ui/chart.js';
@@ -22,7 +22,7 @@ function block(id, title, more, load, wide) {
       more ? h('a', { href: more.href, text: more.label }) : null),
     body);
   Promise.resolve().then(() => load(body)).catch((error) => {
-    body.replaceChildren(notice(error.isForbidden ? 'info' : 'error', error.isForbidden
+    replaceChildren(body, notice(error.isForbidden ? 'info' : 'error', error.isForbidden
       ? 'You may not see these figures.' : `Could not load: ${error.message}`));
   });
   return card;
@@ -54,7 +54,7 @@ export function pipelineTable(pipeline, caption) {
 
 async function loadPipeline(body) {
   const pipeline = await api.get('pipeline');
-  body.replaceChildren(h('div', { class: 'table-wrap' }, pipelineTable(pipeline, 'Pipeline totals per stage')),
+  replaceChildren(body, h('div', { class: 'table-wrap' }, pipelineTable(pipeline, 'Pipeline totals per stage')),
     pipeline.currency === null && (pipeline.by_currency || []).length > 1
       ? h('p', { class: 'muted small', text: 'Several currencies: amounts are shown per currency, never added up.' }) : null);
 }
@@ -62,13 +62,14 @@ async function loadPipeline(body) {
 async function loadTiers(body) {
   const tiers = await api.get('analytics/tiers');
   const rows = tiers.tiers || [];
-  body.replaceChildren(barChart({
+  replaceChildren(body, barChart({
     title: 'Customers per tier',
     description: `Members of each value tier (by ${tiers.metric === 'ltv_cents' ? 'historical' : 'predicted'} lifetime value) and their share of revenue, ${formatNumber(tiers.customers)} customers in all.`,
     labelHeading: 'Tier',
     valueHeading: 'Members',
+    width: 480, labelWidth: 80, valueWidth: 220,
     bars: rows.map((tier) => ({
-      label: capitalize(tier.name), value: tier.members, valueLabel: `${formatNumber(tier.members)} members`,
+      label: capitalize(tier.name), value: tier.members, valueLabel: `${formatNumber(tier.members)} member${tier.members === 1 ? '' : 's'}`,
       note: `${formatPercent(tier.revenue_share)} of revenue`, className: `tier-${tier.name}`,
     })),
     emptyText: 'No customers yet: tiers appear with the first purchases.',
@@ -81,7 +82,7 @@ async function loadSummary(body) {
   const last = summary.last_period || {};
   const kpi = (label, value, note, name) => h('div', { class: 'kpi', dataset: { kpi: name } },
     h('dt', { text: label }), h('dd', {}, value, note ? h('span', { class: 'kpi-note', text: note }) : null));
-  body.replaceChildren(h('dl', { class: 'kpis' },
+  replaceChildren(body, h('dl', { class: 'kpis' },
     kpi('Revenue this month', formatMoney(period.revenue_cents, HOUSE_CURRENCY), `last month ${formatMoney(last.revenue_cents, HOUSE_CURRENCY)}`, 'revenue'),
     kpi('Orders this month', formatNumber(period.orders), `last month ${formatNumber(last.orders)}`, 'orders'),
     kpi('New customers', formatNumber(period.new_customers), `last month ${formatNumber(last.new_customers)}`, 'new_customers'),
@@ -98,11 +99,11 @@ async function loadTasks(body) {
   const tasks = page.data || [];
   const message = h('div');
   if (tasks.length === 0) {
-    body.replaceChildren(h('p', { class: 'muted', text: 'Nothing due in the next 7 days.' }));
+    replaceChildren(body, h('p', { class: 'muted', text: 'Nothing due in the next 7 days.' }));
     return;
   }
-  body.replaceChildren(message, h('ul', { class: 'task-list' }, tasks.map((task) => taskItem(task, {
-    onMessage: (node) => message.replaceChildren(node || ''),
+  replaceChildren(body, message, h('ul', { class: 'task-list' }, tasks.map((task) => taskItem(task, {
+    onMessage: (node) => replaceChildren(message, node || ''),
   }))), page.next_cursor ? h('p', { class: 'muted small', text: 'More are due: see all tasks.' }) : null);
 }
 
@@ -110,10 +111,10 @@ async function loadInteractions(body) {
   const page = await api.get('interactions', { query: { sort: '-occurred_at', limit: 8 } });
   const rows = page.data || [];
   if (rows.length === 0) {
-    body.replaceChildren(h('p', { class: 'muted', text: 'No interactions logged yet.' }));
+    replaceChildren(body, h('p', { class: 'muted', text: 'No interactions logged yet.' }));
     return;
   }
-  body.replaceChildren(h('ul', { class: 'interaction-list' }, rows.map((interaction) => h('li', { dataset: { id: interaction.id } },
+  replaceChildren(body, h('ul', { class: 'interaction-list' }, rows.map((interaction) => h('li', { dataset: { id: interaction.id } },
     h('span', { class: 'timeline-icon' }, icon(interaction.kind)),
     h('div', { class: 'timeline-body' },
       h('p', { class: 'timeline-head' },

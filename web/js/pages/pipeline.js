@@ -7,9 +7,9 @@
 
 import { api } from '../api.js';
 import { asyncName, contactName, ownerFilterOptions, userName } from '../directory.js';
-import { h, notice, uid } from '../dom.js';
+import { h, notice, replaceChildren, uid } from '../dom.js';
 import { capitalize, formatAmounts, formatDate, formatMoney, formatNumber, localDay } from '../format.js';
-import { STAGES } from './contact-work.js';
+import { STAGES, canWrite } from './contact-work.js';
 
 const MAX_CARDS = 2000; // opportunities loaded onto one board (4 pages of 500)
 
@@ -101,8 +101,9 @@ export function pipelinePage(params, routeQuery) {
     const select = h('select', { id: selectId, class: 'move-select' },
       STAGES.map((stage) => h('option', { value: stage, text: capitalize(stage), selected: stage === opportunity.stage })));
     select.addEventListener('change', () => move(opportunity.id, select.value));
+    const movable = canWrite();
     const card = h('li', {
-      class: `deal-card stage-${opportunity.stage}`, draggable: 'true', dataset: { id: opportunity.id, stage: opportunity.stage },
+      class: `deal-card stage-${opportunity.stage}`, draggable: movable ? 'true' : undefined, dataset: { id: opportunity.id, stage: opportunity.stage },
       'aria-label': `${opportunity.name}, ${formatMoney(opportunity.amount_cents, opportunity.currency)}`,
     },
     h('h3', { class: 'deal-name', text: opportunity.name }),
@@ -111,7 +112,7 @@ export function pipelinePage(params, routeQuery) {
     opportunity.expected_close ? h('p', { class: 'deal-close', text: `Close: ${formatDate(opportunity.expected_close)}` }) : null,
     opportunity.contact_id ? h('p', { class: 'deal-contact' }, 'With ', h('a', { href: `#/contacts/${opportunity.contact_id}` },
       asyncName(contactName, opportunity.contact_id, `#${opportunity.contact_id}`))) : null,
-    h('div', { class: 'field' }, h('label', { for: selectId, text: 'Move to…' }), select));
+    movable ? h('div', { class: 'field' }, h('label', { for: selectId, text: 'Move to…' }), select) : null);
     card.addEventListener('dragstart', (event) => {
       state.dragged = String(opportunity.id);
       event.dataTransfer.setData('text/plain', String(opportunity.id));
@@ -137,7 +138,7 @@ export function pipelinePage(params, routeQuery) {
     return card;
   }
 
-  function showMessage(node) { messages.replaceChildren(node || ''); }
+  function showMessage(node) { replaceChildren(messages, node || ''); }
 
   async function move(id, stage) {
     const entry = state.cards.get(id);
@@ -148,7 +149,7 @@ export function pipelinePage(params, routeQuery) {
       const response = await api.patch(`opportunities/${id}`, body, { ifMatch: opportunity.version });
       const card = place(response.data);
       card.classList.add('moved');
-      card.querySelector('.move-select').focus();
+      card.querySelector('.move-select')?.focus();
       showMessage(notice('success', `Moved “${opportunity.name}” to ${capitalize(stage)}.`));
       loadTotals();
     } catch (error) {
@@ -179,7 +180,7 @@ export function pipelinePage(params, routeQuery) {
         const target = columns.get(stage.stage);
         if (!target) continue;
         target.count.textContent = formatNumber(stage.count);
-        target.totals.replaceChildren(
+        replaceChildren(target.totals, 
           h('strong', { class: 'total', text: formatAmounts(stage, 'amount_cents', pipeline.currency) }),
           ' total · ', h('span', { class: 'weighted', text: formatAmounts(stage, 'weighted_amount_cents', pipeline.currency) }), ' weighted');
         target.column.dataset.count = String(stage.count);
@@ -204,10 +205,10 @@ export function pipelinePage(params, routeQuery) {
         cursor = page.next_cursor;
       } while (cursor && rows.length < MAX_CARDS);
       state.cards.clear();
-      for (const { list } of columns.values()) list.replaceChildren();
+      for (const { list } of columns.values()) replaceChildren(list);
       for (const opportunity of rows.reverse()) place(opportunity); // place() prepends
       status.textContent = rows.length === 0 ? 'No opportunities match.'
-        : `${rows.length}${cursor ? '+' : ''} opportunities. Drag a card to another column, or use its “Move to” list.`;
+        : `${rows.length}${cursor ? '+' : ''} opportunities.${canWrite() ? ' Drag a card to another column, or use its “Move to” list.' : ''}`;
       if (focusId && state.cards.has(focusId)) {
         const card = state.cards.get(focusId).card;
         card.classList.add('focused');

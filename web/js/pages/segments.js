@@ -7,7 +7,7 @@
 
 import { api, request } from '../api.js';
 import { asyncName, contactDisplayName, userName } from '../directory.js';
-import { debounce, formatDateTime, h, notice, uid } from '../dom.js';
+import { debounce, formatDateTime, h, notice, replaceChildren, uid } from '../dom.js';
 import { formatNumber } from '../format.js';
 import { navigate } from '../router.js';
 import { fieldSet } from '../ui/fields.js';
@@ -69,11 +69,11 @@ function membersSection(segment, onChanged) {
   async function changeMembers(method, ids) {
     try {
       const response = await request(method, `segments/${segment.id}/members`, { body: { contact_ids: ids }, ifMatch: segment.version });
-      message.replaceChildren();
+      replaceChildren(message);
       onChanged();
       return response;
     } catch (error) {
-      message.replaceChildren(notice('error', error.isConflict
+      replaceChildren(message, notice('error', error.isConflict
         ? 'Someone else changed this segment meanwhile: reload the page and try again.'
         : error.isForbidden ? 'You may not change this segment’s members.' : `Not changed: ${error.message}`));
       return null;
@@ -86,7 +86,7 @@ function membersSection(segment, onChanged) {
     try {
       const page = await api.get(`segments/${segment.id}/members`, { query: { limit: 25, cursor: append ? state.next : undefined } });
       if (seq !== state.seq) return;
-      if (!append) tbody.replaceChildren();
+      if (!append) replaceChildren(tbody);
       for (const contact of page.data || []) {
         const remove = editable ? h('button', {
           type: 'button', class: 'button secondary small', text: 'Remove', 'aria-label': `Remove ${contactDisplayName(contact)}`,
@@ -101,11 +101,12 @@ function membersSection(segment, onChanged) {
       state.next = page.next_cursor || null;
       more.hidden = !state.next;
       table.hidden = tbody.children.length === 0;
-      status.textContent = tbody.children.length === 0 ? 'No members.' : `${tbody.children.length}${state.next ? '+' : ''} members shown`;
+      status.textContent = tbody.children.length === 0 ? 'No members.'
+        : `${tbody.children.length}${state.next ? '+' : ''} member${tbody.children.length === 1 && !state.next ? '' : 's'} shown`;
     } catch (error) {
       if (seq !== state.seq) return;
       status.textContent = '';
-      message.replaceChildren(notice('error', `Could not load the members: ${error.message}`));
+      replaceChildren(message, notice('error', `Could not load the members: ${error.message}`));
     }
   }
   more.addEventListener('click', () => load(true));
@@ -118,18 +119,18 @@ function membersSection(segment, onChanged) {
     const results = h('ul', { class: 'member-search-results', 'aria-live': 'polite' });
     const search = debounce(async () => {
       const q = input.value.trim();
-      if (!q) { results.replaceChildren(); return; }
+      if (!q) { replaceChildren(results); return; }
       try {
         const page = await api.get('contacts', { query: { q, limit: 8 } });
-        results.replaceChildren(...(page.data || []).map((contact) => h('li', {},
+        replaceChildren(results, ...(page.data || []).map((contact) => h('li', {},
           h('span', { text: `${contactDisplayName(contact)}${contact.email ? ` · ${contact.email}` : ''}` }),
           h('button', {
             type: 'button', class: 'button small', text: 'Add', 'aria-label': `Add ${contactDisplayName(contact)}`,
             onclick: async () => { if (await changeMembers('POST', [contact.id])) input.focus(); },
           }))));
-        if (!(page.data || []).length) results.replaceChildren(h('li', { class: 'muted', text: 'No contact matches.' }));
+        if (!(page.data || []).length) replaceChildren(results, h('li', { class: 'muted', text: 'No contact matches.' }));
       } catch (error) {
-        results.replaceChildren(h('li', { text: error.message }));
+        replaceChildren(results, h('li', { text: error.message }));
       }
     }, 250);
     input.addEventListener('input', search);
@@ -164,25 +165,25 @@ export function segmentPage({ id }) {
   const preview = debounce(async () => {
     const seq = ++state.previewSeq;
     if (!state.complete) {
-      count.replaceChildren('Complete every condition to see how many contacts match.');
+      replaceChildren(count, 'Complete every condition to see how many contacts match.');
       return;
     }
-    count.replaceChildren('Counting…');
+    replaceChildren(count, 'Counting…');
     try {
       const answer = await api.post('segments/preview', { rule: state.rule });
       if (seq !== state.previewSeq) return;
       builder.clearErrors();
       const sample = (answer.sample || []).slice(0, 5).map(contactDisplayName);
-      count.replaceChildren(h('strong', { class: 'count-value', text: formatNumber(answer.count) }),
+      replaceChildren(count, h('strong', { class: 'count-value', text: formatNumber(answer.count) }),
         answer.count === 1 ? ' contact matches' : ' contacts match',
         sample.length ? h('span', { class: 'muted small' }, ` — e.g. ${sample.join(', ')}${answer.count > sample.length ? ', …' : ''}`) : null);
     } catch (error) {
       if (seq !== state.previewSeq) return;
       if (error.isValidation) {
         builder.showErrors(error);
-        count.replaceChildren(`The rule has an error: ${error.message}`);
+        replaceChildren(count, `The rule has an error: ${error.message}`);
       } else {
-        count.replaceChildren(`Could not count: ${error.message}`);
+        replaceChildren(count, `Could not count: ${error.message}`);
       }
     }
   }, 400);
@@ -193,7 +194,7 @@ export function segmentPage({ id }) {
 
   function showBuilder(kind) {
     if (kind !== 'dynamic') {
-      builderArea.replaceChildren(h('p', { class: 'muted', text: creating ? 'Add the members after saving.' : 'A static segment has no rule: its members are chosen by hand below.' }));
+      replaceChildren(builderArea, h('p', { class: 'muted', text: creating ? 'Add the members after saving.' : 'A static segment has no rule: its members are chosen by hand below.' }));
       return;
     }
     if (!builder) {
@@ -202,13 +203,13 @@ export function segmentPage({ id }) {
         onChange: (rule, complete) => { state.rule = rule; state.complete = complete; preview(); },
       });
     }
-    builderArea.replaceChildren(h('h2', { text: 'Rule' }), builder.element, count);
+    replaceChildren(builderArea, h('h2', { text: 'Rule' }), builder.element, count);
   }
 
   function showConflict() {
     const reload = h('button', { type: 'button', class: 'button', text: 'Reload' });
     reload.addEventListener('click', () => { builder = null; load(); });
-    messages.replaceChildren(h('div', { class: 'notice notice-error conflict', role: 'alert' },
+    replaceChildren(messages, h('div', { class: 'notice notice-error conflict', role: 'alert' },
       h('p', { text: 'Someone else changed this segment since you opened it. Your changes were not saved.' }), reload));
     reload.focus();
   }
@@ -232,17 +233,17 @@ export function segmentPage({ id }) {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       set.clearErrors();
-      messages.replaceChildren();
+      replaceChildren(messages);
       const payload = creating ? set.values() : set.changes();
       if (kind() === 'dynamic') {
         if (!state.complete) {
-          messages.replaceChildren(notice('error', 'Complete every condition of the rule first.'));
+          replaceChildren(messages, notice('error', 'Complete every condition of the rule first.'));
           return;
         }
         if (creating || JSON.stringify(state.rule) !== JSON.stringify(segment.rule)) payload.rule = state.rule;
       }
       if (!creating && Object.keys(payload).length === 0) {
-        messages.replaceChildren(notice('info', 'Nothing changed.'));
+        replaceChildren(messages, notice('info', 'Nothing changed.'));
         return;
       }
       save.disabled = true;
@@ -256,7 +257,7 @@ export function segmentPage({ id }) {
         state.segment = response.data;
         state.version = response.etag || response.data.version;
         heading.textContent = state.segment.name;
-        messages.replaceChildren(notice('success', 'Saved.'));
+        replaceChildren(messages, notice('success', 'Saved.'));
         renderMembers();
       } catch (error) {
         if (error.isConflict) showConflict();
@@ -264,18 +265,18 @@ export function segmentPage({ id }) {
           const placed = builder ? builder.showErrors(error) : false;
           const other = error.errors.filter((e) => !String(e.field || '').startsWith('rule'));
           if (other.length || !placed) set.showErrors({ errors: other.length ? other : error.errors, message: error.message });
-        } else if (error.isForbidden) messages.replaceChildren(notice('error', 'You may not change this segment.'));
-        else messages.replaceChildren(notice('error', `Not saved: ${error.message}`));
+        } else if (error.isForbidden) replaceChildren(messages, notice('error', 'You may not change this segment.'));
+        else replaceChildren(messages, notice('error', `Not saved: ${error.message}`));
       } finally {
         save.disabled = false;
       }
     });
-    body.replaceChildren(form);
+    replaceChildren(body, form);
   }
 
   function confirmDelete(button) {
     const yes = h('button', { type: 'button', class: 'button danger', text: 'Delete segment' });
-    const no = h('button', { type: 'button', class: 'button secondary', text: 'Keep it', onclick: () => { messages.replaceChildren(); button.focus(); } });
+    const no = h('button', { type: 'button', class: 'button secondary', text: 'Keep it', onclick: () => { replaceChildren(messages); button.focus(); } });
     yes.addEventListener('click', async () => {
       yes.disabled = true;
       try {
@@ -283,17 +284,17 @@ export function segmentPage({ id }) {
         navigate('/segments');
       } catch (error) {
         if (error.isConflict) showConflict();
-        else messages.replaceChildren(notice('error', error.isForbidden ? 'You may not delete this segment.' : `Not deleted: ${error.message}`));
+        else replaceChildren(messages, notice('error', error.isForbidden ? 'You may not delete this segment.' : `Not deleted: ${error.message}`));
       }
     });
-    messages.replaceChildren(h('div', { class: 'notice notice-warning', role: 'alert' },
+    replaceChildren(messages, h('div', { class: 'notice notice-warning', role: 'alert' },
       h('p', { text: `Delete “${state.segment.name}”? The contacts stay.` }), h('div', { class: 'form-actions' }, yes, no)));
     no.focus();
   }
 
   function renderMembers() {
-    if (!state.segment) { members.replaceChildren(); return; }
-    members.replaceChildren(membersSection(state.segment, async () => {
+    if (!state.segment) { replaceChildren(members); return; }
+    replaceChildren(members, membersSection(state.segment, async () => {
       // Adding or removing members bumps the segment's version.
       try {
         const response = await api.getRecord(`segments/${state.segment.id}`);
@@ -310,14 +311,14 @@ export function segmentPage({ id }) {
       state.segment = response.data;
       state.version = response.etag || response.data.version;
       heading.textContent = state.segment.name;
-      messages.replaceChildren();
+      replaceChildren(messages);
       render();
       renderMembers();
       const meta = h('p', { class: 'record-meta', text: `#${state.segment.id} · ${state.segment.kind} · version ${state.segment.version} · updated ${formatDateTime(state.segment.updated_at)}` });
       body.append(meta);
     } catch (error) {
       heading.textContent = error.isNotFound ? 'No such segment' : 'Could not load the segment';
-      body.replaceChildren(notice('error', error.isNotFound ? 'This segment does not exist or you may not see it.' : error.message));
+      replaceChildren(body, notice('error', error.isNotFound ? 'This segment does not exist or you may not see it.' : error.message));
     }
   }
 

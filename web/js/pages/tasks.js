@@ -5,7 +5,7 @@
 
 import { api } from '../api.js';
 import { directory, userOptions } from '../directory.js';
-import { h, notice, uid } from '../dom.js';
+import { h, notice, replaceChildren, uid } from '../dom.js';
 import { apiTimestamp, dayStart, fromLocalInput, toLocalInput } from '../format.js';
 import * as session from '../session.js';
 import { disclosure, inlineForm } from '../ui/forms.js';
@@ -86,16 +86,16 @@ export function tasksPage() {
         tasks.push(...(page.data || []));
         cursor = page.next_cursor;
       } while (cursor && tasks.length < 2000);
-      for (const { list } of groups.values()) list.replaceChildren();
+      for (const { list } of groups.values()) replaceChildren(list);
       const now = new Date();
       for (const task of tasks) {
         const key = taskGroup(task, now);
         if (!key) continue;
         groups.get(key).list.append(taskItem(task, {
           showAssignee: state.assignee !== 'me',
-          onMessage: (node) => message.replaceChildren(node || ''),
+          onMessage: (node) => replaceChildren(message, node || ''),
           onChange: (changed) => {
-            message.replaceChildren(notice('success', changed.done ? `Done: “${changed.title}”.` : `Reopened: “${changed.title}”.`));
+            replaceChildren(message, notice('success', changed.done ? `Done: “${changed.title}”.` : `Reopened: “${changed.title}”.`));
             updateCounts();
           },
         }));
@@ -105,7 +105,7 @@ export function tasksPage() {
     } catch (error) {
       if (seq !== state.seq) return;
       status.textContent = '';
-      message.replaceChildren(notice('error', `Could not load the tasks: ${error.message}`));
+      replaceChildren(message, notice('error', `Could not load the tasks: ${error.message}`));
     }
   }
 
@@ -126,7 +126,7 @@ export function tasksPage() {
       submitLabel: 'Add task',
       submit: (body) => api.post('tasks', body),
       forbiddenText: 'You may not assign this task (a rep may only assign tasks to themselves).',
-      onDone: (task) => { close(); message.replaceChildren(notice('success', `Added “${task.title}”.`)); load(); },
+      onDone: (task) => { close(); replaceChildren(message, notice('success', `Added “${task.title}”.`)); load(); },
       cancel: close,
     }));
   }

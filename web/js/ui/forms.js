@@ -14,7 +14,7 @@
 //   cancel: () => {},                    adds a Cancel button
 // }) -> <form> with .focusFirst()
 
-import { h, notice } from '../dom.js';
+import { h, notice, replaceChildren } from '../dom.js';
 import { fieldSet } from './fields.js';
 
 export function inlineForm(config) {
@@ -30,13 +30,13 @@ export function inlineForm(config) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     set.clearErrors();
-    message.replaceChildren();
+    replaceChildren(message);
     let body = set.values();
     if (config.prepare) {
       try {
         body = config.prepare(body);
       } catch (error) {
-        message.replaceChildren(notice('error', error.message));
+        replaceChildren(message, notice('error', error.message));
         return;
       }
     }
@@ -44,13 +44,13 @@ export function inlineForm(config) {
     try {
       const record = await config.submit(body);
       set = fieldSet(config.fields, config.defaults || null, 'create');
-      holder.replaceChildren(set.element);
-      if (config.doneText) message.replaceChildren(notice('success', config.doneText(record)));
+      replaceChildren(holder, set.element);
+      if (config.doneText) replaceChildren(message, notice('success', config.doneText(record)));
       if (config.onDone) config.onDone(record, form);
     } catch (error) {
       if (error.isValidation) set.showErrors(error);
-      else if (error.isForbidden) message.replaceChildren(notice('error', config.forbiddenText || `Not allowed: ${error.message}`));
-      else message.replaceChildren(notice('error', `Not saved: ${error.message}`));
+      else if (error.isForbidden) replaceChildren(message, notice('error', config.forbiddenText || `Not allowed: ${error.message}`));
+      else replaceChildren(message, notice('error', `Not saved: ${error.message}`));
     } finally {
       submit.disabled = false;
     }
@@ -68,13 +68,13 @@ export function disclosure(label, makeForm) {
   const area = h('div', { class: 'disclosure-area' });
   const button = h('button', { type: 'button', class: 'button secondary small', 'aria-expanded': 'false', text: label });
   function close() {
-    area.replaceChildren();
+    replaceChildren(area);
     button.setAttribute('aria-expanded', 'false');
   }
   button.addEventListener('click', () => {
     if (area.firstChild) { close(); button.focus(); return; }
     const form = makeForm(close);
-    area.replaceChildren(form);
+    replaceChildren(area, form);
     button.setAttribute('aria-expanded', 'true');
     if (form.focusFirst) form.focusFirst();
   });

@@ -9,7 +9,7 @@
 
 import { api } from '../api.js';
 import { companyOptions, directory } from '../directory.js';
-import { h, uid } from '../dom.js';
+import { h, replaceChildren, uid } from '../dom.js';
 
 /** The fields a rule may test: the contact's own and the computed ones. */
 export const RULE_FIELDS = [
@@ -183,7 +183,7 @@ export function ruleBuilder(config) {
   }
   function redraw(focusTarget) {
     state.views = new Map();
-    rootHolder.replaceChildren(groupView(state.root, null, 1));
+    replaceChildren(rootHolder, groupView(state.root, null, 1));
     changed();
     if (focusTarget && state.views.get(focusTarget)) state.views.get(focusTarget).focus();
   }

@@ -1,0 +1,880 @@
+/*
+ * cli_demo_activity.c - the history of crmctl demo-data's contacts (demo_activity.h):
+ * interactions, opportunities with their stage changes, tasks and purchases, drawn from
+ * simple customer models so that the analytics have realistic data to work on.
+ *
+ * It reads the new contacts back (with their company's name) in id order and, for each,
+ * draws its history and appends the rows to batches of multi-row INSERTs (the data layer
+ * at the top; the triggers keep the full-text index and contact_summaries in step as for
+ * the API). Opportunities are flushed before the rows that refer to them (stage changes,
+ * tasks, purchases), so foreign keys hold at every statement.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/demo_activity.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm/buf.h"
+#include "crm/cli.h"
+#include "crm/db.h"
+#include "crm/timeutil.h"
+#include "crm/banned.h"
+
+#define DAY 86400.0
+/* cli_demo.c spreads creation times evenly over two years: a contact has lived a year on
+ * average. Counts are drawn in proportion to a contact's life over this mean. */
+#define MEAN_LIFE_DAYS 365.0
+#define MAX_PER_CONTACT 5000
+#define PROGRESS_EVERY 100000
+#define BATCH_ROWS 1000
+
+/* ================================================================ data layer */
+/*
+ * A batch of rows for one multi-row INSERT: values are kept (text in an arena) until the
+ * batch is full or flushed. `before` is a batch to flush first (the rows it holds may be
+ * referred to by this one's).
+ */
+enum value_type { VALUE_NULL, VALUE_INTEGER, VALUE_TEXT };
+
+struct value {
+	enum value_type type;
+	int64_t number;
+	size_t offset, len; /* VALUE_TEXT: in the arena */
+};
+
+struct batch {
+	struct db *db;
+	const char *head; /* "INTO interactions (contact_id, ...)" */
+	int columns;
+	size_t capacity;  /* rows */
+	size_t rows;      /* complete rows held */
+	size_t used;      /* values held (rows * columns + the current row's) */
+	struct value *values;
+	struct buf arena;
+	struct batch *before;
+	size_t total;     /* rows written */
+	int64_t spent;
+};
+
+static void batch_init(struct batch *batch, struct db *db, const char *head, int columns,
+		       struct batch *before)
+{
+	memset(batch, 0, sizeof(*batch));
+	batch->db = db;
+	batch->head = head;
+	batch->columns = columns;
+	int variables = sqlite3_limit(db_handle(db), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+	batch->capacity = variables > columns ? (size_t)(variables / columns) : 1;
+	if (batch->capacity > BATCH_ROWS)
+		batch->capacity = BATCH_ROWS;
+	batch->values = xcalloc(batch->capacity * (size_t)columns, sizeof(*batch->values));
+	buf_init(&batch->arena);
+	batch->before = before;
+}
+
+static void batch_release(struct batch *batch)
+{
+	free(batch->values);
+	buf_release(&batch->arena);
+	batch->values = NULL;
+}
+
+/* Writes the complete rows held. Returns a db_status. */
+static int batch_flush(struct batch *batch)
+{
+	/* only between rows: a row's values are never split over two statements */
+	assert(batch->used == batch->rows * (size_t)batch->columns);
+	if (!batch->rows)
+		return DB_OK;
+	if (batch->before) {
+		int status = batch_flush(batch->before);
+		if (status != DB_OK)
+			return status;
+	}
+	struct buf sql = BUF_INIT;
+	buf_addf(&sql, "INSERT %s VALUES ", batch->head);
+	for (size_t row = 0; row < batch->rows; row++) {
+		buf_adds(&sql, row ? ", (" : "(");
+		for (int column = 0; column < batch->columns; column++)
+			buf_adds(&sql, column ? ", ?" : "?");
+		buf_addch(&sql, ')');
+	}
+	sqlite3_stmt *stmt = db_prepare(batch->db, sql.data);
+	buf_release(&sql);
+	if (!stmt)
+		return DB_ERROR;
+	size_t count = batch->rows * (size_t)batch->columns;
+	for (size_t i = 0; i < count; i++) {
+		const struct value *value = &batch->values[i];
+		int index = (int)i + 1;
+		if (value->type == VALUE_INTEGER)
+			sqlite3_bind_int64(stmt, index, value->number);
+		else if (value->type == VALUE_TEXT)
+			sqlite3_bind_text(stmt, index, batch->arena.data + value->offset, (int)value->len,
+					  SQLITE_STATIC);
+	}
+	int64_t t0 = time_monotonic_us();
+	int rc = sqlite3_step(stmt);
+	batch->spent += time_monotonic_us() - t0;
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	batch->total += batch->rows;
+	batch->rows = batch->used = 0;
+	buf_reset(&batch->arena);
+	return db_status_from_sqlite(batch->db, rc, batch->head);
+}
+
+static struct value *batch_next(struct batch *batch)
+{
+	return &batch->values[batch->used++];
+}
+
+static void batch_integer(struct batch *batch, int64_t number)
+{
+	struct value *value = batch_next(batch);
+	value->type = VALUE_INTEGER;
+	value->number = number;
+}
+
+/* A text value (copied), or NULL. */
+static void batch_text(struct batch *batch, const char *text)
+{
+	struct value *value = batch_next(batch);
+	if (!text) {
+		value->type = VALUE_NULL;
+		return;
+	}
+	value->type = VALUE_TEXT;
+	value->offset = batch->arena.len;
+	value->len = strlen(text);
+	buf_add(&batch->arena, text, value->len);
+}
+
+static void batch_null(struct batch *batch)
+{
+	batch_next(batch)->type = VALUE_NULL;
+}
+
+static void batch_time(struct batch *batch, time_t when)
+{
+	char text[TIME_RFC3339_SIZE];
+	time_format_rfc3339(when, text);
+	batch_text(batch, text);
+}
+
+/* Ends a row; writes the batch when it is full. Returns a db_status. */
+static int batch_end_row(struct batch *batch)
+{
+	batch->rows++;
+	return batch->rows == batch->capacity ? batch_flush(batch) : DB_OK;
+}
+
+/*
+ * A page cache for the bulk load: the indexes of interactions and purchases take inserts
+ * all over (by time, kind, user) while rows arrive by contact; with their pages in memory
+ * a million contacts' history loads several times faster. Up to 2 GiB, allocated as used.
+ */
+static void store_bulk_cache(struct db *db)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "PRAGMA cache_size = -2097152");
+	if (stmt) {
+		sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+	}
+}
+
+/* The id the next opportunity gets (ids are given explicitly, to link to them). */
+static int store_next_opportunity_id(struct db *db, int64_t *id)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) + 1 FROM opportunities");
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : db_status_from_sqlite(db, rc, "opportunities");
+}
+
+/* The contacts to give a history, with their company's name, in id order (bound, not run). */
+static sqlite3_stmt *store_contacts(struct db *db, int64_t first_id, int64_t last_id)
+{
+	sqlite3_stmt *stmt = db_prepare(
+		db, "SELECT c.id, c.owner_id, c.company_id, c.lifecycle, c.created_at, c.first_name, "
+		    "c.last_name, co.name FROM contacts c LEFT JOIN companies co ON co.id = c.company_id "
+		    "WHERE c.id BETWEEN ? AND ? ORDER BY c.id");
+	if (stmt) {
+		sqlite3_bind_int64(stmt, 1, first_id);
+		sqlite3_bind_int64(stmt, 2, last_id);
+	}
+	return stmt;
+}
+
+/* ================================================================ random draws */
+
+/* splitmix64, as cli_demo.c: the same sequence everywhere for a seed. */
+struct draw {
+	uint64_t state;
+};
+
+static uint64_t draw_next(struct draw *draw)
+{
+	uint64_t z = (draw->state += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in (0, 1). */
+static double draw_uniform(struct draw *draw)
+{
+	return ((double)(draw_next(draw) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+static size_t draw_below(struct draw *draw, size_t bound)
+{
+	return bound ? (size_t)(draw_next(draw) % bound) : 0;
+}
+
+static bool draw_chance(struct draw *draw, double probability)
+{
+	return draw_uniform(draw) < probability;
+}
+
+static double draw_exponential(struct draw *draw, double mean)
+{
+	return -mean * log(draw_uniform(draw));
+}
+
+static double draw_normal(struct draw *draw)
+{
+	return sqrt(-2.0 * log(draw_uniform(draw))) * cos(6.283185307179586 * draw_uniform(draw));
+}
+
+/* Gamma(shape, scale): Marsaglia and Tsang (2000), boosted for shape < 1. */
+static double draw_gamma(struct draw *draw, double shape, double scale)
+{
+	if (shape < 1.0)
+		return draw_gamma(draw, shape + 1.0, scale) * pow(draw_uniform(draw), 1.0 / shape);
+	double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+	for (;;) {
+		double x = draw_normal(draw), v = 1.0 + c * x;
+		if (v <= 0.0)
+			continue;
+		v = v * v * v;
+		double u = draw_uniform(draw);
+		if (u < 1.0 - 0.0331 * x * x * x * x ||
+		    log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
+			return d * v * scale;
+	}
+}
+
+static double draw_beta(struct draw *draw, double a, double b)
+{
+	double x = draw_gamma(draw, a, 1.0), y = draw_gamma(draw, b, 1.0);
+	return x / (x + y);
+}
+
+/* Poisson(mean): by multiplication for small means, normal approximation above. */
+static size_t draw_poisson(struct draw *draw, double mean)
+{
+	if (mean <= 0.0)
+		return 0;
+	if (mean > 30.0) {
+		double value = floor(mean + sqrt(mean) * draw_normal(draw) + 0.5);
+		return value > 0.0 ? (size_t)value : 0;
+	}
+	double limit = exp(-mean), product = draw_uniform(draw);
+	size_t count = 0;
+	while (product > limit) {
+		count++;
+		product *= draw_uniform(draw);
+	}
+	return count;
+}
+
+#define PICK(draw, array) (array[draw_below(draw, sizeof(array) / sizeof(array[0]))])
+
+/* ================================================================ vocabulary */
+
+static const char *const products[] = {
+	"Analytics Suite", "Cloud Storage", "Support Plan", "Onboarding Package", "Mobile App",
+	"API Access", "Training", "Hardware Bundle", "Premium Licence", "Consulting Days",
+};
+static const char *const call_subjects[] = { "Intro call", "Follow-up call",
+					     "Quarterly check-in", "Call about %s",
+					     "Pricing call for %s" };
+static const char *const email_subjects[] = { "Re: %s", "Your quote for %s", "Welcome aboard",
+					      "Invoice question", "Re: newsletter",
+					      "Documents for %s" };
+static const char *const meeting_subjects[] = { "Meeting: %s", "Demo of %s", "Workshop",
+						"Quarterly business review", "Kick-off for %s" };
+static const char *const note_subjects[] = { "Note", "Account note", "Internal note on %s" };
+static const char *const ticket_subjects[] = { "Cannot log in", "Invoice is wrong",
+					       "Delivery delayed", "Feature request: %s",
+					       "Bug report in %s", "Refund request" };
+static const char *const chat_subjects[] = { "Website chat", "Chat: pricing question",
+					     "Chat about %s" };
+static const char *const sms_subjects[] = { "SMS reminder", "SMS: appointment",
+					    "SMS about %s" };
+static const char *const visit_subjects[] = { "Visit at their office", "Site visit",
+					      "Trade show visit", "Visit: %s training" };
+static const char *const sentences[] = {
+	"Discussed the renewal and the next steps.",
+	"They asked for a detailed quote for %s.",
+	"Budget is approved for the next quarter.",
+	"Sent the documentation and the price list.",
+	"Needs a decision from their finance team first.",
+	"Very happy with %s so far.",
+	"Reported a problem with the last delivery.",
+	"Wants to compare us with a competitor.",
+	"Agreed to a trial of %s.",
+	"Asked for references from similar customers.",
+	"Will introduce us to their operations manager.",
+	"Complained about response times of the support.",
+	"Interested in the annual plan with a discount.",
+	"Our contact is moving to a new role in spring.",
+	"Scheduled a workshop for the whole team.",
+	"Requested an invoice copy for accounting.",
+	"Liked the demo, especially the reporting.",
+	"No need at the moment; check again in six months.",
+};
+static const char *const call_outcomes[] = { "connected", "voicemail", "no answer",
+					     "interested", "callback requested" };
+static const char *const meeting_outcomes[] = { "positive", "neutral", "follow-up scheduled",
+						"not interested" };
+static const char *const lost_reasons[] = { "price", "timing", "competitor", "no budget",
+					    "no decision", "missing features" };
+static const char *const task_titles[] = { "Follow up with %s", "Send the proposal to %s",
+					   "Call %s back", "Prepare the meeting with %s",
+					   "Check in with %s after the last order",
+					   "Renewal reminder for %s" };
+
+enum kind { KIND_CALL, KIND_EMAIL, KIND_MEETING, KIND_NOTE, KIND_TICKET, KIND_CHAT, KIND_SMS,
+	    KIND_VISIT, KIND_COUNT };
+static const char *const kind_names[KIND_COUNT] = { "call", "email", "meeting", "note",
+						    "ticket", "chat", "sms", "visit" };
+/* percent of interactions of each kind */
+static const int kind_weights[KIND_COUNT] = { 20, 34, 10, 14, 8, 6, 4, 4 };
+
+/* Writes a template with its one "%s" (if any) replaced by `word`. */
+static void fill(char *out, size_t size, const char *template_text, const char *word)
+{
+	const char *hole = strstr(template_text, "%s");
+	if (hole)
+		snprintf(out, size, "%.*s%s%s", (int)(hole - template_text), template_text, word,
+			 hole + 2);
+	else
+		snprintf(out, size, "%s", template_text);
+}
+
+/* ================================================================ generators */
+
+struct activity {
+	const struct demo_activity_options *options;
+	struct draw draw;
+	struct batch interactions, purchases, opportunities, stage_changes, tasks;
+	int64_t next_opportunity_id;
+	double purchase_rate_scale; /* scales the buyers' purchase rates to the wanted mean */
+	size_t purchase_serial;
+};
+
+/* One contact as read back. Strings borrowed from the statement's row. */
+struct person {
+	int64_t id, owner_id, company_id;
+	const char *lifecycle, *first_name, *last_name, *company_name;
+	time_t created;
+};
+
+static int64_t pick_user(struct activity *a, const struct person *person, double owner_share)
+{
+	if (person->owner_id && draw_chance(&a->draw, owner_share))
+		return person->owner_id;
+	return a->options->user_ids[draw_below(&a->draw, a->options->user_count)];
+}
+
+static int compare_times(const void *x, const void *y)
+{
+	time_t a = *(const time_t *)x, b = *(const time_t *)y;
+	return (a > b) - (a < b);
+}
+
+static int add_interactions(struct activity *a, const struct person *person, double engagement)
+{
+	double life = difftime(a->options->reference, person->created);
+	if (life <= 0.0)
+		return DB_OK;
+	size_t count = draw_poisson(&a->draw, a->options->interactions_per_contact * engagement *
+						      life / (MEAN_LIFE_DAYS * DAY));
+	if (count > MAX_PER_CONTACT)
+		count = MAX_PER_CONTACT;
+	time_t *times = xcalloc(count ? count : 1, sizeof(*times));
+	for (size_t i = 0; i < count; i++)
+		times[i] = person->created + (time_t)(draw_uniform(&a->draw) * life);
+	qsort(times, count, sizeof(*times), compare_times);
+	int status = DB_OK;
+	for (size_t i = 0; i < count && status == DB_OK; i++) {
+		int roll = (int)draw_below(&a->draw, 100), kind = 0;
+		while (kind < KIND_COUNT - 1 && roll >= kind_weights[kind])
+			roll -= kind_weights[kind++];
+		const char *product = PICK(&a->draw, products);
+		const char *subject_template, *direction = NULL, *outcome = NULL, *state = NULL;
+		switch (kind) {
+		case KIND_CALL:
+			subject_template = PICK(&a->draw, call_subjects);
+			direction = draw_chance(&a->draw, 0.5) ? "inbound" : "outbound";
+			outcome = PICK(&a->draw, call_outcomes);
+			break;
+		case KIND_EMAIL:
+			subject_template = PICK(&a->draw, email_subjects);
+			direction = draw_chance(&a->draw, 0.45) ? "inbound" : "outbound";
+			outcome = draw_chance(&a->draw, 0.3) ? "replied" : NULL;
+			break;
+		case KIND_MEETING:
+		case KIND_VISIT:
+			subject_template = kind == KIND_MEETING ? PICK(&a->draw, meeting_subjects)
+								: PICK(&a->draw, visit_subjects);
+			direction = draw_chance(&a->draw, 0.3) ? "inbound" : "outbound";
+			outcome = PICK(&a->draw, meeting_outcomes);
+			break;
+		case KIND_NOTE:
+			subject_template = PICK(&a->draw, note_subjects);
+			break;
+		case KIND_TICKET: {
+			subject_template = PICK(&a->draw, ticket_subjects);
+			direction = "inbound";
+			bool recent = difftime(a->options->reference, times[i]) < 14 * DAY;
+			double closed = recent ? 0.3 : 0.92;
+			state = draw_chance(&a->draw, closed) ? "closed"
+				: draw_chance(&a->draw, 0.5) ? "pending" : "open";
+			if (strcmp(state, "closed") == 0)
+				outcome = draw_chance(&a->draw, 0.85) ? "resolved" : "escalated";
+			break;
+		}
+		case KIND_CHAT:
+			subject_template = PICK(&a->draw, chat_subjects);
+			direction = draw_chance(&a->draw, 0.8) ? "inbound" : "outbound";
+			break;
+		default:
+			subject_template = PICK(&a->draw, sms_subjects);
+			direction = draw_chance(&a->draw, 0.3) ? "inbound" : "outbound";
+			break;
+		}
+		/* bodies: two sentences for the written kinds, one or none for the quick ones
+		 * (most of the cost of an interaction is indexing its words) */
+		char subject[128], first[160], second[160], body[330];
+		fill(subject, sizeof(subject), subject_template, product);
+		fill(first, sizeof(first), PICK(&a->draw, sentences), product);
+		bool written = kind == KIND_EMAIL || kind == KIND_MEETING || kind == KIND_NOTE ||
+			       kind == KIND_TICKET;
+		if (written) {
+			fill(second, sizeof(second), PICK(&a->draw, sentences), PICK(&a->draw, products));
+			snprintf(body, sizeof(body), "%s %s", first, second);
+		} else {
+			snprintf(body, sizeof(body), "%s", first);
+		}
+		bool has_body = written || draw_chance(&a->draw, 0.5);
+		struct batch *b = &a->interactions;
+		batch_integer(b, person->id);
+		batch_text(b, kind_names[kind]);
+		batch_text(b, direction);
+		batch_text(b, subject);
+		batch_text(b, has_body ? body : NULL);
+		batch_time(b, times[i]);
+		batch_text(b, outcome);
+		batch_text(b, state);
+		batch_integer(b, pick_user(a, person, 0.8));
+		batch_time(b, times[i]);
+		batch_time(b, times[i]);
+		status = batch_end_row(b);
+	}
+	free(times);
+	return status;
+}
+
+static int add_purchase(struct activity *a, const struct person *person, time_t when,
+			int64_t amount_cents, int64_t opportunity_id)
+{
+	struct batch *b = &a->purchases;
+	char reference[32];
+	snprintf(reference, sizeof(reference), "%s-%06zu", opportunity_id ? "DEAL" : "ORD",
+		 ++a->purchase_serial);
+	batch_integer(b, person->id);
+	batch_integer(b, amount_cents);
+	batch_text(b, "EUR");
+	batch_time(b, when);
+	if (opportunity_id)
+		batch_integer(b, opportunity_id);
+	else
+		batch_null(b);
+	batch_text(b, reference);
+	batch_time(b, when);
+	batch_time(b, when);
+	return batch_end_row(b);
+}
+
+/*
+ * A buyer as BG/NBD and Gamma-Gamma assume one: a first purchase soon after the contact
+ * appeared, then a Poisson process at the buyer's own rate until the buyer drops out
+ * (after each repeat purchase, with the buyer's own probability) or the end; amounts are
+ * gamma distributed around the buyer's own spend level. Churned contacts stopped half a
+ * year ago or earlier. Times in seconds since the epoch.
+ */
+struct buyer {
+	double start, end;   /* the first purchase; no purchase at or after end */
+	double rate;         /* purchases a second while alive */
+	double dropout;      /* chance to stop after each repeat purchase */
+	double spend_rate;   /* Gamma-Gamma's nu: amounts ~ gamma(6, 1/nu), mean 6/nu cents */
+};
+
+/* Draws a buyer who appeared at `created`. Returns false when there is no time to buy. */
+static bool draw_buyer(struct draw *draw, double created, double reference, bool churned,
+		       double rate_scale, struct buyer *buyer)
+{
+	buyer->end = reference;
+	if (churned)
+		buyer->end -= 180.0 * DAY + draw_exponential(draw, 120.0 * DAY);
+	buyer->start = created + draw_exponential(draw, 20.0 * DAY);
+	if (buyer->start >= buyer->end) {
+		if (buyer->end <= created)
+			return false;
+		buyer->start = created + draw_uniform(draw) * (buyer->end - created);
+	}
+	/* purchases a year: gamma across buyers (BG/NBD's r, alpha), mean rate_scale */
+	buyer->rate = draw_gamma(draw, 1.4, 1.0 / 1.4) * rate_scale / (365.0 * DAY);
+	buyer->dropout = draw_beta(draw, 1.3, 9.0);
+	/* nu ~ gamma(4, rate 3000): mean amount 6 * 3000 / 3 = 6000 cents */
+	buyer->spend_rate = draw_gamma(draw, 4.0, 1.0 / 3000.0);
+	return buyer->rate > 0.0;
+}
+
+/*
+ * After purchase number `count` (1 for the first) at *when: whether the buyer buys again,
+ * and when (into *when).
+ */
+static bool buyer_next(struct draw *draw, const struct buyer *buyer, size_t count, double *when)
+{
+	if (count >= MAX_PER_CONTACT || (count > 1 && draw_chance(draw, buyer->dropout)))
+		return false;
+	*when += draw_exponential(draw, 1.0 / buyer->rate);
+	return *when < buyer->end;
+}
+
+/*
+ * The rate scale that gives `purchases_per_contact` on average over demo-data's contacts:
+ * created evenly over two years, 40% customers and 10% churned ones buying (cli_demo.c's
+ * lifecycle mix). The mean is not proportional to the rate (buyers drop out), so it is
+ * found by bisection over a simulation with a fixed seed: about a tenth of a second.
+ */
+static double purchase_rate_scale_for(double purchases_per_contact)
+{
+	if (purchases_per_contact <= 0.0)
+		return 0.0;
+	const size_t contacts = 30000;
+	const double reference = 0.0, history = 2.0 * MEAN_LIFE_DAYS * DAY;
+	double low = 0.001, high = 100000.0;
+	for (int iteration = 0; iteration < 40 && high / low > 1.001; iteration++) {
+		double scale = sqrt(low * high);
+		struct draw draw = { 0x5EEDCA11B8A7E5ULL };
+		size_t total = 0;
+		for (size_t i = 0; i < contacts; i++) {
+			double created = reference - history * ((double)i + 0.5) / (double)contacts;
+			double lifecycle = draw_uniform(&draw);
+			struct buyer buyer;
+			if (lifecycle >= 0.5 ||
+			    !draw_buyer(&draw, created, reference, lifecycle >= 0.4, scale, &buyer))
+				continue;
+			double when = buyer.start;
+			size_t count = 1;
+			while (buyer_next(&draw, &buyer, count, &when))
+				count++;
+			total += count;
+		}
+		if ((double)total / (double)contacts < purchases_per_contact)
+			low = scale;
+		else
+			high = scale;
+	}
+	return sqrt(low * high);
+}
+
+static int add_purchases(struct activity *a, const struct person *person)
+{
+	bool churned = person->lifecycle && strcmp(person->lifecycle, "churned") == 0;
+	bool customer = person->lifecycle && strcmp(person->lifecycle, "customer") == 0;
+	struct buyer buyer;
+	if ((!churned && !customer) || a->purchase_rate_scale <= 0.0 ||
+	    !draw_buyer(&a->draw, (double)person->created, (double)a->options->reference, churned,
+			a->purchase_rate_scale, &buyer))
+		return DB_OK;
+	double when = buyer.start;
+	int status = DB_OK;
+	for (size_t count = 1; status == DB_OK; count++) {
+		double amount = fmin(fmax(draw_gamma(&a->draw, 6.0, 1.0 / buyer.spend_rate), 100.0), 1e9);
+		status = add_purchase(a, person, (time_t)when, (int64_t)llround(amount), 0);
+		if (!buyer_next(&a->draw, &buyer, count, &when))
+			break;
+	}
+	return status;
+}
+
+/* The opportunities of a contact with their stage history; a won one is also a purchase. */
+static int add_opportunities(struct activity *a, const struct person *person,
+			     int64_t *last_opportunity_id)
+{
+	*last_opportunity_id = 0;
+	double life = difftime(a->options->reference, person->created);
+	size_t count = draw_chance(&a->draw, 0.19) ? 1 : 0;
+	if (draw_chance(&a->draw, 0.01))
+		count++;
+	static const char *const stages[] = { "lead", "qualified", "proposal", "negotiation" };
+	static const double advance[] = { 0.65, 0.7, 0.7, 0.65 }; /* to the next, else lost */
+	static const int probabilities[] = { 10, 25, 50, 75 };
+	int status = DB_OK;
+	for (size_t n = 0; n < count && status == DB_OK && life > DAY; n++) {
+		int64_t id = a->next_opportunity_id++;
+		*last_opportunity_id = id;
+		int64_t user = person->owner_id ? person->owner_id : pick_user(a, person, 0.0);
+		time_t created = person->created + (time_t)(draw_uniform(&a->draw) * life);
+		double amount = exp(log(1000000.0) + 0.9 * draw_normal(&a->draw));
+		int64_t amount_cents = (int64_t)llround(fmin(fmax(amount, 50000.0), 1e11) / 100.0) * 100;
+		/* the walk through the stages; each change becomes a row after the opportunity's */
+		struct {
+			const char *from, *to;
+			time_t at;
+		} changes[5];
+		int change_count = 0;
+		const char *stage = "lead";
+		time_t at = created, closed_at = 0;
+		int probability = 10;
+		changes[change_count].from = NULL;
+		changes[change_count].to = stage;
+		changes[change_count++].at = at;
+		for (int step = 0; step < 4 && !closed_at; step++) {
+			time_t next = at + (time_t)draw_exponential(&a->draw, 18.0 * DAY) + 3600;
+			if (next >= a->options->reference)
+				break; /* still open */
+			const char *from = stage;
+			at = next;
+			if (draw_chance(&a->draw, advance[step])) {
+				stage = step == 3 ? "won" : stages[step + 1];
+				probability = step == 3 ? 100 : probabilities[step + 1];
+			} else {
+				stage = "lost";
+				probability = 0;
+			}
+			if (strcmp(stage, "won") == 0 || strcmp(stage, "lost") == 0)
+				closed_at = at;
+			changes[change_count].from = from;
+			changes[change_count].to = stage;
+			changes[change_count++].at = at;
+		}
+		char name[256], expected[16];
+		const char *product = PICK(&a->draw, products);
+		if (person->company_name)
+			snprintf(name, sizeof(name), "%s - %s", person->company_name, product);
+		else
+			snprintf(name, sizeof(name), "%s %s - %s", person->first_name ? person->first_name : "",
+				 person->last_name ? person->last_name : "", product);
+		char expected_time[TIME_RFC3339_SIZE];
+		time_format_rfc3339(created + (time_t)((30.0 + draw_uniform(&a->draw) * 90.0) * DAY),
+				    expected_time);
+		snprintf(expected, sizeof(expected), "%.10s", expected_time);
+		struct batch *b = &a->opportunities;
+		batch_integer(b, id);
+		batch_text(b, name);
+		batch_integer(b, person->id);
+		if (person->company_id)
+			batch_integer(b, person->company_id);
+		else
+			batch_null(b);
+		batch_integer(b, user);
+		batch_text(b, stage);
+		batch_integer(b, amount_cents);
+		batch_text(b, "EUR");
+		batch_integer(b, probability);
+		batch_text(b, expected);
+		if (closed_at)
+			batch_time(b, closed_at);
+		else
+			batch_null(b);
+		batch_text(b, strcmp(stage, "lost") == 0 ? PICK(&a->draw, lost_reasons) : NULL);
+		batch_time(b, created);
+		batch_time(b, at);
+		if ((status = batch_end_row(b)) != DB_OK)
+			return status;
+		for (int i = 0; i < change_count && status == DB_OK; i++) {
+			struct batch *history = &a->stage_changes;
+			batch_integer(history, id);
+			batch_text(history, changes[i].from);
+			batch_text(history, changes[i].to);
+			batch_time(history, changes[i].at);
+			batch_integer(history, user);
+			status = batch_end_row(history);
+		}
+		if (status == DB_OK && strcmp(stage, "won") == 0)
+			status = add_purchase(a, person, closed_at, amount_cents, id);
+	}
+	return status;
+}
+
+static int add_tasks(struct activity *a, const struct person *person, int64_t opportunity_id)
+{
+	size_t count = draw_chance(&a->draw, 0.25) ? 1 : 0;
+	if (draw_chance(&a->draw, 0.05))
+		count++;
+	time_t reference = a->options->reference;
+	int status = DB_OK;
+	for (size_t n = 0; n < count && status == DB_OK; n++) {
+		double span = difftime(reference, person->created) + 30.0 * DAY;
+		time_t due = person->created + (time_t)(draw_uniform(&a->draw) * span);
+		time_t created = due - (time_t)draw_exponential(&a->draw, 5.0 * DAY);
+		if (created < person->created)
+			created = person->created;
+		if (created >= reference)
+			created = reference - 1;
+		bool past = difftime(reference, due) > 2 * DAY;
+		bool done = draw_chance(&a->draw, past ? 0.85 : 0.1);
+		time_t done_at = due + (time_t)(draw_normal(&a->draw) * DAY);
+		if (done_at < created)
+			done_at = created;
+		if (done_at >= reference)
+			done_at = reference - 1;
+		const char *who = person->company_name && draw_chance(&a->draw, 0.3) ? person->company_name
+				  : person->first_name                        ? person->first_name
+									      : "the contact";
+		char title[256];
+		fill(title, sizeof(title), PICK(&a->draw, task_titles), who);
+		struct batch *b = &a->tasks;
+		batch_text(b, title);
+		batch_time(b, due);
+		batch_integer(b, person->id);
+		if (opportunity_id && draw_chance(&a->draw, 0.5))
+			batch_integer(b, opportunity_id);
+		else
+			batch_null(b);
+		batch_integer(b, person->owner_id ? person->owner_id : pick_user(a, person, 0.0));
+		batch_integer(b, done ? 1 : 0);
+		if (done)
+			batch_time(b, done_at);
+		else
+			batch_null(b);
+		batch_time(b, created);
+		batch_time(b, done ? done_at : created);
+		status = batch_end_row(b);
+	}
+	return status;
+}
+
+/* Everything for one contact. */
+static int add_history(struct activity *a, const struct person *person)
+{
+	const char *lifecycle = person->lifecycle ? person->lifecycle : "";
+	double engagement = draw_gamma(&a->draw, 2.0, 0.5);
+	if (strcmp(lifecycle, "customer") == 0)
+		engagement *= 1.3;
+	else if (strcmp(lifecycle, "lead") == 0)
+		engagement *= 0.7;
+	int64_t opportunity_id;
+	int status = add_interactions(a, person, engagement);
+	if (status == DB_OK)
+		status = add_opportunities(a, person, &opportunity_id);
+	if (status == DB_OK)
+		status = add_tasks(a, person, opportunity_id);
+	if (status == DB_OK)
+		status = add_purchases(a, person);
+	return status;
+}
+
+int demo_activity_generate(const struct demo_activity_options *options,
+			   struct demo_activity_counts *counts)
+{
+	memset(counts, 0, sizeof(*counts));
+	if (options->last_contact_id < options->first_contact_id || !options->user_count)
+		return 0;
+	struct activity a = {
+		.options = options,
+		.draw = { options->seed ^ 0xA5A5F00DC0FFEE11ULL },
+		.purchase_rate_scale = purchase_rate_scale_for(options->purchases_per_contact),
+	};
+	struct db *db = options->db;
+	batch_init(&a.opportunities, db,
+		   "INTO opportunities (id, name, contact_id, company_id, owner_id, stage, "
+		   "amount_cents, currency, probability, expected_close, closed_at, lost_reason, "
+		   "created_at, updated_at)",
+		   14, NULL);
+	batch_init(&a.interactions, db,
+		   "INTO interactions (contact_id, kind, direction, subject, body, occurred_at, "
+		   "outcome, status, user_id, created_at, updated_at)",
+		   11, NULL);
+	batch_init(&a.purchases, db,
+		   "INTO purchases (contact_id, amount_cents, currency, occurred_at, opportunity_id, "
+		   "reference, created_at, updated_at)",
+		   8, &a.opportunities);
+	batch_init(&a.stage_changes, db,
+		   "INTO opportunity_stage_changes (opportunity_id, from_stage, to_stage, changed_at, "
+		   "user_id)",
+		   5, &a.opportunities);
+	batch_init(&a.tasks, db,
+		   "INTO tasks (title, due_at, contact_id, opportunity_id, assignee_id, done, done_at, "
+		   "created_at, updated_at)",
+		   9, &a.opportunities);
+	int64_t started = time_monotonic_us();
+	store_bulk_cache(db);
+	int status = store_next_opportunity_id(db, &a.next_opportunity_id);
+	sqlite3_stmt *contacts = status == DB_OK ? store_contacts(db, options->first_contact_id,
+								  options->last_contact_id)
+						 : NULL;
+	if (!contacts && status == DB_OK)
+		status = DB_ERROR;
+	size_t done = 0, total = (size_t)(options->last_contact_id - options->first_contact_id + 1);
+	int rc = SQLITE_DONE;
+	while (status == DB_OK && (rc = sqlite3_step(contacts)) == SQLITE_ROW) {
+		struct person person = {
+			.id = sqlite3_column_int64(contacts, 0),
+			.owner_id = sqlite3_column_int64(contacts, 1),
+			.company_id = sqlite3_column_int64(contacts, 2),
+			.lifecycle = db_column_text(contacts, 3),
+			.first_name = db_column_text(contacts, 5),
+			.last_name = db_column_text(contacts, 6),
+			.company_name = db_column_text(contacts, 7),
+		};
+		const char *created = db_column_text(contacts, 4);
+		if (!created || !time_parse_rfc3339(created, false, &person.created))
+			person.created = options->reference - 86400;
+		status = add_history(&a, &person);
+		if (++done % PROGRESS_EVERY == 0 && options->progress) {
+			fprintf(stderr, "demo-data: history of %zu of %zu contacts: %zu interactions, "
+					"%zu purchases (%.1f s)\n",
+				done, total, a.interactions.total + a.interactions.rows,
+				a.purchases.total + a.purchases.rows,
+				(double)(time_monotonic_us() - started) / 1e6);
+		}
+	}
+	if (contacts) {
+		if (status == DB_OK && rc != SQLITE_DONE)
+			status = db_status_from_sqlite(db, rc, "contacts");
+		sqlite3_reset(contacts);
+	}
+	struct batch *order[] = { &a.opportunities, &a.stage_changes, &a.tasks, &a.interactions,
+				  &a.purchases };
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && status == DB_OK; i++)
+		status = batch_flush(order[i]);
+	fprintf(stderr, "spent: i %.1f p %.1f o %.1f s %.1f t %.1f total %.1f\n", a.interactions.spent/1e6, a.purchases.spent/1e6, a.opportunities.spent/1e6, a.stage_changes.spent/1e6, a.tasks.spent/1e6, (time_monotonic_us()-started)/1e6);
+	counts->interactions = a.interactions.total;
+	counts->purchases = a.purchases.total;
+	counts->opportunities = a.opportunities.total;
+	counts->stage_changes = a.stage_changes.total;
+	counts->tasks = a.tasks.total;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		batch_release(order[i]);
+	if (status != DB_OK) {
+		cli_error("cannot store the demo history (database status %d)", status);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,236 @@
+/*
+ * csv.c - the RFC 4180 reader and the guarded cell writer of csv.h. No I/O and no state
+ * beyond the reader and record structs, for the fuzz harness.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/csv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm/banned.h"
+
+/* Characters that make a spreadsheet read a cell as a formula when they come first. */
+#define CSV_FORMULA_STARTS "=+-@\t\r"
+
+void csv_reader_init(struct csv_reader *reader, const char *data, size_t len)
+{
+	memset(reader, 0, sizeof(*reader));
+	reader->data = data;
+	reader->len = len;
+	reader->line = 1;
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		reader->pos = 3;
+}
+
+void csv_record_init(struct csv_record *record)
+{
+	memset(record, 0, sizeof(*record));
+	buf_init(&record->text);
+}
+
+void csv_record_release(struct csv_record *record)
+{
+	buf_release(&record->text);
+	free(record->offsets);
+	csv_record_init(record);
+}
+
+const char *csv_record_field(const struct csv_record *record, size_t index)
+{
+	return index < record->count ? record->text.data + record->offsets[index] : "";
+}
+
+bool csv_record_blank(const struct csv_record *record)
+{
+	for (size_t i = 0; i < record->count; i++)
+		for (const char *p = csv_record_field(record, i); *p; p++)
+			if (*p != ' ' && *p != '\t')
+				return false;
+	return true;
+}
+
+/* Records an error at `line` and returns -1. */
+static int reader_fail(struct csv_reader *reader, size_t line, const char *message)
+{
+	reader->error_line = line;
+	snprintf(reader->error, sizeof(reader->error), "%s", message);
+	return -1;
+}
+
+/* Starts a new field at the end of the record's text. Returns 0, or -1 when too many. */
+static int record_start_field(struct csv_record *record)
+{
+	if (record->count == CSV_MAX_FIELDS)
+		return -1;
+	if (record->count == record->capacity) {
+		record->capacity = record->capacity ? record->capacity * 2 : 16;
+		record->offsets = xrealloc(record->offsets, record->capacity * sizeof(*record->offsets));
+	}
+	record->offsets[record->count++] = record->text.len;
+	return 0;
+}
+
+/* Consumes a line break at the reader's position (CRLF, LF or CR), if there is one. */
+static bool reader_skip_line_break(struct csv_reader *reader)
+{
+	if (reader->pos >= reader->len)
+		return false;
+	char c = reader->data[reader->pos];
+	if (c == '\r') {
+		reader->pos++;
+		if (reader->pos < reader->len && reader->data[reader->pos] == '\n')
+			reader->pos++;
+	} else if (c == '\n') {
+		reader->pos++;
+	} else {
+		return false;
+	}
+	reader->line++;
+	return true;
+}
+
+/* Reads a quoted field (the reader is at its opening quote) into the record's text. */
+static int read_quoted(struct csv_reader *reader, struct csv_record *record)
+{
+	size_t opened_on = reader->line;
+	reader->pos++;
+	for (;;) {
+		if (reader->pos >= reader->len)
+			return reader_fail(reader, opened_on, "a quoted field is not closed");
+		size_t end = reader->pos;
+		while (end < reader->len && !strchr("\"\r\n", reader->data[end]))
+			end++; /* strchr finds '\0' too: a NUL stops the span */
+		buf_add(&record->text, reader->data + reader->pos, end - reader->pos);
+		reader->pos = end;
+		if (reader->pos >= reader->len)
+			continue; /* not closed: the check above answers */
+		char c = reader->data[reader->pos];
+		if (c == '\0')
+			return reader_fail(reader, reader->line, "a NUL byte in the text");
+		if (c == '"') {
+			if (reader->pos + 1 < reader->len && reader->data[reader->pos + 1] == '"') {
+				buf_addch(&record->text, '"');
+				reader->pos += 2;
+				continue;
+			}
+			reader->pos++;
+			return 0;
+		}
+		/* a line break inside the field is kept as it is written */
+		buf_addch(&record->text, c);
+		reader->pos++;
+		if (c == '\r' && reader->pos < reader->len && reader->data[reader->pos] == '\n') {
+			buf_addch(&record->text, '\n');
+			reader->pos++;
+		}
+		reader->line++;
+	}
+}
+
+/* Reads an unquoted field up to the next separator, line break or the end. */
+static int read_plain(struct csv_reader *reader, struct csv_record *record)
+{
+	size_t start = reader->pos;
+	while (reader->pos < reader->len) {
+		char c = reader->data[reader->pos];
+		if (c == ',' || c == '\r' || c == '\n')
+			break;
+		if (c == '"')
+			return reader_fail(reader, reader->line,
+					   "a quote inside an unquoted field (quote the whole field "
+					   "and write inner quotes twice)");
+		if (c == '\0')
+			return reader_fail(reader, reader->line, "a NUL byte in the text");
+		reader->pos++;
+	}
+	buf_add(&record->text, reader->data + start, reader->pos - start);
+	return 0;
+}
+
+int csv_read_record(struct csv_reader *reader, struct csv_record *record)
+{
+	if (reader->error[0])
+		return -1;
+	while (reader_skip_line_break(reader))
+		; /* empty lines */
+	if (reader->pos >= reader->len)
+		return 0;
+	buf_reset(&record->text);
+	record->count = 0;
+	record->line = reader->line;
+	for (;;) {
+		if (record_start_field(record) != 0)
+			return reader_fail(reader, reader->line, "more fields than the limit");
+		bool quoted = reader->data[reader->pos] == '"';
+		int status = quoted ? read_quoted(reader, record) : read_plain(reader, record);
+		buf_add(&record->text, "", 1); /* the field's NUL */
+		if (status != 0)
+			return -1;
+		if (reader->pos >= reader->len)
+			return 1;
+		char c = reader->data[reader->pos];
+		if (c == ',') {
+			reader->pos++;
+			if (reader->pos >= reader->len) { /* "a,b," at the end: a last empty field */
+				if (record_start_field(record) != 0)
+					return reader_fail(reader, reader->line, "more fields than the limit");
+				buf_add(&record->text, "", 1);
+				return 1;
+			}
+			continue;
+		}
+		if (reader_skip_line_break(reader))
+			return 1;
+		return reader_fail(reader, reader->line,
+				   "unexpected text after a closing quote (a separator or the end "
+				   "of the line must follow)");
+	}
+}
+
+/* ================================================================ writing */
+
+static bool is_formula_start(char c)
+{
+	return c != '\0' && strchr(CSV_FORMULA_STARTS, c) != NULL;
+}
+
+bool csv_cell_needs_guard(const char *text)
+{
+	if (!text || !text[0])
+		return false;
+	if (is_formula_start(text[0]))
+		return true;
+	return text[0] == '\'' && (text[1] == '\'' || is_formula_start(text[1]));
+}
+
+const char *csv_cell_unguard(const char *text)
+{
+	if (text[0] == '\'' && (text[1] == '\'' || is_formula_start(text[1])))
+		return text + 1;
+	return text;
+}
+
+void csv_add_cell(struct buf *out, const char *text)
+{
+	if (!text || !text[0])
+		return;
+	bool guard = csv_cell_needs_guard(text);
+	size_t len = strlen(text);
+	bool quote = strpbrk(text, ",\"\r\n") != NULL || text[0] == ' ' || text[len - 1] == ' ';
+	if (quote)
+		buf_addch(out, '"');
+	if (guard)
+		buf_addch(out, '\'');
+	if (!quote) {
+		buf_add(out, text, len);
+		return;
+	}
+	for (const char *p = text; *p; p++) {
+		if (*p == '"')
+			buf_addch(out, '"');
+		buf_addch(out, *p);
+	}
+	buf_addch(out, '"');
+}

@@ -1,0 +1,417 @@
+/*
+ * gdpr.c - export and erasure of what is held about a person (gdpr.h): the export
+ * document, the erasure with its audit redaction and audit entry, and the two HTTP
+ * routes. The SQL is gdpr_store.c's and the resources' stores'.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/gdpr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm/app.h"
+#include "crm/audit.h"
+#include "crm/auth.h"
+#include "crm/companies.h"
+#include "crm/contacts.h"
+#include "crm/db.h"
+#include "crm/interactions.h"
+#include "crm/json.h"
+#include "crm/operations.h"
+#include "crm/opportunities.h"
+#include "crm/perm.h"
+#include "crm/purchases.h"
+#include "crm/resource.h"
+#include "crm/router.h"
+#include "crm/tasks.h"
+#include "crm/timeutil.h"
+#include "crm/banned.h"
+
+/* ================================================================ what is personal */
+
+/* The members redacted in audit entries of each entity (the fields erasure clears). */
+struct gdpr_redaction {
+	const char *entity;
+	const char *const *members; /* NULL-terminated */
+};
+
+static const char *const contact_members[] = { "first_name", "last_name", "email", "phone",
+					       "title", "company_id", "tags", "custom",
+					       "external_id", NULL };
+static const char *const interaction_members[] = { "subject", "body", "outcome", "external_id",
+						   NULL };
+static const char *const task_members[] = { "title", "external_id", NULL };
+static const char *const opportunity_members[] = { "name", "lost_reason", "tags", "custom",
+						   "external_id", NULL };
+static const char *const purchase_members[] = { "reference", "external_id", NULL };
+
+static const struct gdpr_redaction redactions[] = {
+	{ "contacts", contact_members },       { "interactions", interaction_members },
+	{ "tasks", task_members },             { "opportunities", opportunity_members },
+	{ "purchases", purchase_members },     { NULL, NULL },
+};
+
+static const struct resource *const related_resources[GDPR_RELATED_COUNT] = {
+	[GDPR_INTERACTIONS] = &interactions_resource,
+	[GDPR_TASKS] = &tasks_resource,
+	[GDPR_OPPORTUNITIES] = &opportunities_resource,
+	[GDPR_PURCHASES] = &purchases_resource,
+};
+
+/*
+ * A copy of an audit entry's record (borrowed; may be NULL or not an object) with the
+ * personal members of `entity` emptied: arrays become [], objects {}, the rest null.
+ * Returns a new reference, or NULL for NULL.
+ */
+static json_t *redacted(const char *entity, const json_t *record)
+{
+	if (!record)
+		return NULL;
+	json_t *copy = json_deep_copy(record);
+	if (!json_is_object(copy))
+		return copy;
+	for (const struct gdpr_redaction *r = redactions; r->entity; r++) {
+		if (strcmp(r->entity, entity) != 0)
+			continue;
+		for (const char *const *member = r->members; *member; member++) {
+			json_t *value = json_object_get(copy, *member);
+			if (!value)
+				continue;
+			json_object_set_new(copy, *member, json_is_array(value)    ? json_array()
+							   : json_is_object(value) ? json_object()
+										   : json_null());
+		}
+	}
+	return copy;
+}
+
+/* The entry's member as stored: NULL for JSON null (the column was NULL). Borrowed. */
+static const json_t *stored_member(const json_t *entry, const char *name)
+{
+	const json_t *value = json_object_get(entry, name);
+	return value && !json_is_null(value) ? value : NULL;
+}
+
+/* ================================================================ export */
+
+/* Loads the records of `ids` into a new array (opportunities with their stage history). */
+static int load_records(struct db *db, const struct resource *resource, const int64_t *ids,
+			size_t count, json_t **records)
+{
+	*records = json_array();
+	for (size_t i = 0; i < count; i++) {
+		json_t *record = NULL;
+		int status = resource_store_get(db, resource, ids[i], &record);
+		if (status == DB_NOT_FOUND)
+			continue;
+		if (status != DB_OK)
+			return status;
+		if (resource->shape)
+			resource->shape(db, record);
+		if (resource == &opportunities_resource) {
+			json_t *history = json_array();
+			int64_t after_id = 0;
+			bool more = true;
+			while (more && status == DB_OK) {
+				json_t *page = NULL;
+				status = operations_store_stage_changes(db, ids[i], after_id,
+									RESOURCE_LIST_LIMIT_MAX, &page, &more);
+				if (status != DB_OK)
+					break;
+				size_t index;
+				json_t *change;
+				json_array_foreach(page, index, change) {
+					after_id = json_integer_value(json_object_get(change, "id"));
+					json_array_append(history, change);
+				}
+				json_decref(page);
+			}
+			json_object_set_new(record, "stage_changes", history);
+			if (status != DB_OK) {
+				json_decref(record);
+				return status;
+			}
+		}
+		json_array_append_new(*records, record);
+	}
+	return DB_OK;
+}
+
+/* The export, inside the caller's read transaction. */
+static int export_document(struct db *db, int64_t contact_id, json_t *document)
+{
+	json_t *contact = NULL;
+	int status = resource_store_get(db, &contacts_resource, contact_id, &contact);
+	if (status != DB_OK)
+		return status;
+	char erased_at[32];
+	status = gdpr_store_erased_at(db, contact_id, erased_at, sizeof(erased_at));
+	json_object_set_new(contact, "erased_at", erased_at[0] ? json_string(erased_at) : json_null());
+	json_object_set_new(document, "contact", contact);
+	if (status != DB_OK)
+		return status;
+
+	json_t *company = NULL;
+	const json_t *company_id = json_object_get(contact, "company_id");
+	if (json_is_integer(company_id)) {
+		status = resource_store_get(db, &companies_resource, json_integer_value(company_id),
+					    &company);
+		if (status != DB_OK && status != DB_NOT_FOUND)
+			return status;
+	}
+	json_object_set_new(document, "company", company ? company : json_null());
+
+	int64_t *task_ids = NULL;
+	size_t task_count = 0;
+	static const char *const sections[GDPR_RELATED_COUNT] = {
+		[GDPR_INTERACTIONS] = "interactions", [GDPR_TASKS] = "tasks",
+		[GDPR_OPPORTUNITIES] = "opportunities", [GDPR_PURCHASES] = "purchases",
+	};
+	for (int kind = 0; kind < GDPR_RELATED_COUNT && status == DB_OK; kind++) {
+		int64_t *ids = NULL;
+		size_t count = 0;
+		status = gdpr_store_related_ids(db, (enum gdpr_related)kind, contact_id, &ids, &count);
+		json_t *records = NULL;
+		if (status == DB_OK)
+			status = load_records(db, related_resources[kind], ids, count, &records);
+		json_object_set_new(document, sections[kind], records ? records : json_array());
+		if (kind == GDPR_TASKS) {
+			task_ids = ids;
+			task_count = count;
+		} else {
+			free(ids);
+		}
+	}
+	json_t *segments = NULL, *audit = NULL;
+	if (status == DB_OK)
+		status = gdpr_store_segment_memberships(db, contact_id, &segments);
+	json_object_set_new(document, "segments", segments ? segments : json_array());
+	if (status == DB_OK)
+		status = gdpr_store_audit_entries(db, contact_id, "tasks", task_ids, task_count, &audit);
+	json_object_set_new(document, "audit", audit ? audit : json_array());
+	free(task_ids);
+	return status;
+}
+
+int gdpr_contact_export(struct db *db, int64_t contact_id, json_t **document)
+{
+	*document = NULL;
+	int status = db_begin_read(db);
+	if (status != DB_OK)
+		return status;
+	char now[TIME_RFC3339_SIZE];
+	time_now_rfc3339(now);
+	json_t *built = json_pack("{s:s, s:s}", "format", GDPR_EXPORT_FORMAT, "exported_at", now);
+	status = export_document(db, contact_id, built);
+	if (status == DB_OK)
+		status = db_commit(db);
+	else
+		db_rollback(db);
+	if (status != DB_OK) {
+		json_decref(built);
+		return status;
+	}
+	*document = built;
+	return DB_OK;
+}
+
+/* ================================================================ erasure */
+
+/* Rewrites the audit entries about the contact with personal members emptied. */
+static int redact_audit(struct db *db, int64_t contact_id, int64_t *rewritten)
+{
+	int64_t *task_ids = NULL;
+	size_t task_count = 0;
+	json_t *entries = NULL;
+	int status = gdpr_store_related_ids(db, GDPR_TASKS, contact_id, &task_ids, &task_count);
+	if (status == DB_OK)
+		status = gdpr_store_audit_entries(db, contact_id, "tasks", task_ids, task_count,
+						  &entries);
+	size_t index;
+	json_t *entry;
+	json_array_foreach(entries, index, entry) {
+		if (status != DB_OK)
+			break;
+		const char *entity = json_string_value(json_object_get(entry, "entity"));
+		const json_t *before = stored_member(entry, "before"), *after = stored_member(entry, "after");
+		json_t *new_before = redacted(entity ? entity : "", before);
+		json_t *new_after = redacted(entity ? entity : "", after);
+		bool changed = (before && !json_equal(before, new_before)) ||
+			       (after && !json_equal(after, new_after));
+		if (changed) {
+			status = gdpr_store_audit_rewrite(
+				db, json_integer_value(json_object_get(entry, "id")), new_before, new_after);
+			(*rewritten)++;
+		}
+		json_decref(new_before);
+		json_decref(new_after);
+	}
+	json_decref(entries);
+	free(task_ids);
+	return status;
+}
+
+int gdpr_contact_erase(struct db *db, int64_t contact_id, int64_t expected_version,
+		       int64_t user_id, const char *actor, struct gdpr_erase_counts *counts)
+{
+	memset(counts, 0, sizeof(*counts));
+	time_now_rfc3339(counts->erased_at);
+	int status = gdpr_store_erase(db, contact_id, expected_version, counts->erased_at, counts);
+	if (status == DB_OK)
+		status = redact_audit(db, contact_id, &counts->audit_entries);
+	if (status != DB_OK)
+		return status;
+	json_t *summary = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "erased_at",
+				    counts->erased_at, "interactions", (json_int_t)counts->interactions,
+				    "tasks", (json_int_t)counts->tasks, "opportunities",
+				    (json_int_t)counts->opportunities, "purchases_kept",
+				    (json_int_t)counts->purchases_kept, "segment_memberships",
+				    (json_int_t)counts->segment_memberships, "audit_entries_redacted",
+				    (json_int_t)counts->audit_entries);
+	status = audit_record(db, user_id, actor, "contacts", contact_id, "erase", NULL, summary);
+	json_decref(summary);
+	if (status == DB_OK)
+		status = gdpr_store_purge_pending_add(db);
+	return status;
+}
+
+/* ================================================================ HTTP */
+
+/*
+ * The common start of both routes: the contact must be readable (404) and the caller's
+ * delete scope must cover its owner (403). Returns 0 and sets *contact_id, or -1 after
+ * answering. Runs inside the caller's transaction when there is one.
+ */
+static int check_contact_or_reply(struct request *req, struct response *res, struct db *db,
+				  int64_t *contact_id, int64_t *version)
+{
+	const struct auth_context *caller = req->auth;
+	json_t *contact = NULL;
+	int status = DB_NOT_FOUND;
+	if (resource_parse_id(req->path_params[0], contact_id) == 0)
+		status = resource_store_get(db, &contacts_resource, *contact_id, &contact);
+	int64_t owner = status == DB_OK ? resource_record_owner(&contacts_resource, contact) : 0;
+	if (status == DB_OK &&
+	    !perm_scope_covers(db, perm_scope_for(db, caller, "contacts", PERM_READ), caller, owner))
+		status = DB_NOT_FOUND;
+	if (status != DB_OK) {
+		json_decref(contact);
+		if (status == DB_NOT_FOUND)
+			response_problem(res, HTTP_NOT_FOUND, "no such contact");
+		else
+			operations_reply_db_status(res, status);
+		return -1;
+	}
+	*version = json_integer_value(json_object_get(contact, "version"));
+	json_decref(contact);
+	if (!perm_scope_covers(db, perm_scope_for(db, caller, "contacts", PERM_DELETE), caller,
+			       owner)) {
+		response_problem(res, HTTP_FORBIDDEN,
+				 "exporting or erasing a person's data needs the right to delete "
+				 "the contact");
+		return -1;
+	}
+	return 0;
+}
+
+static void handle_export(struct request *req, struct response *res)
+{
+	struct db *db = app_db_or_reply(res);
+	if (!db)
+		return;
+	int64_t contact_id, version;
+	if (check_contact_or_reply(req, res, db, &contact_id, &version) != 0)
+		return;
+	json_t *document = NULL;
+	int status = gdpr_contact_export(db, contact_id, &document);
+	if (status == DB_NOT_FOUND) {
+		response_problem(res, HTTP_NOT_FOUND, "no such contact");
+		return;
+	}
+	if (status != DB_OK) {
+		operations_reply_db_status(res, status);
+		return;
+	}
+	char disposition[96];
+	snprintf(disposition, sizeof(disposition),
+		 "attachment; filename=\"contact-%lld-export.json\"", (long long)contact_id);
+	response_set_header(res, "Content-Disposition", disposition);
+	response_set_header(res, "Cache-Control", "no-store");
+	response_json(res, HTTP_OK, document);
+}
+
+/* POST erase takes no body, or an empty JSON object. Returns 0, or -1 after answering. */
+static int empty_body_or_reply(struct request *req, struct response *res)
+{
+	bool blank = true;
+	for (size_t i = 0; i < req->body_len; i++)
+		if (!strchr(" \t\r\n", req->body[i]))
+			blank = false;
+	if (blank)
+		return 0;
+	json_t *body = request_json_object_or_reply(req, res);
+	if (!body)
+		return -1;
+	size_t size = json_object_size(body);
+	json_decref(body);
+	if (size) {
+		response_problem(res, HTTP_UNPROCESSABLE, "erase takes no fields: send no body or {}");
+		return -1;
+	}
+	return 0;
+}
+
+static void handle_erase(struct request *req, struct response *res)
+{
+	if (empty_body_or_reply(req, res) != 0)
+		return;
+	struct db *db = app_db_or_reply(res);
+	if (!db)
+		return;
+	int status = db_begin_write(db);
+	if (status != DB_OK) {
+		operations_reply_db_status(res, status);
+		return;
+	}
+	int64_t contact_id, version;
+	if (check_contact_or_reply(req, res, db, &contact_id, &version) != 0)
+		goto rollback;
+	const char *if_match = request_header(req, "If-Match");
+	if (if_match) {
+		int match = resource_if_match(if_match, version);
+		if (match < 0) {
+			response_problem(res, HTTP_BAD_REQUEST,
+					 "If-Match must be an entity tag such as \"3\" or *");
+			goto rollback;
+		}
+		if (match == 0) {
+			response_problemf(res, HTTP_PRECONDITION_FAILED,
+					  "the contact is at version %lld, not the one in If-Match",
+					  (long long)version);
+			goto rollback;
+		}
+	}
+	struct gdpr_erase_counts counts;
+	status = gdpr_contact_erase(db, contact_id, version, req->auth->user_id, AUDIT_ACTOR_API,
+				    &counts);
+	if (status == DB_OK)
+		status = db_commit(db);
+	else
+		db_rollback(db);
+	if (status != DB_OK) {
+		operations_reply_db_status(res, status == DB_STALE || status == DB_NOT_FOUND ? DB_ERROR
+											     : status);
+		return;
+	}
+	response_set_static_body(res, HTTP_NO_CONTENT, "application/json", "", 0);
+	return;
+rollback:
+	db_rollback(db);
+}
+
+void gdpr_routes_register(struct router *router)
+{
+	router_add(router, "GET", "/api/v1/contacts/{id}/export", handle_export, 0);
+	router_add(router, "POST", "/api/v1/contacts/{id}/erase", handle_erase, 0);
+}
