@@ -1,5 +1,7 @@
 """test_health.py - the server starts, answers /healthz without authentication, serves the
 web UI, routes unknown API paths to 404 problems and stops cleanly on SIGTERM."""
+import time
+
 import harness
 
 
@@ -35,6 +37,12 @@ class HealthTest(harness.ServerTestCase):
 
     def test_request_is_logged(self):
         self.api("GET", "/healthz")
+        # The line is written when the connection completes, possibly just after the answer.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if any("GET /healthz 200" in line for line in self.server.log):
+                break
+            time.sleep(0.02)
         self.assertTrue(any("GET /healthz 200" in line for line in self.server.log),
                         "no access log line in %r" % self.server.log[-5:])
 
