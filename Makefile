@@ -13,7 +13,7 @@
 CC ?= cc
 BUILD ?= build
 CFLAGS ?= -O2 -g
-PKGS := libmicrohttpd sqlite3 jansson libsodium
+PKGS := libmicrohttpd sqlite3 jansson libsodium libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -109,12 +109,14 @@ test: test-deps
 asan-test: test-deps
 	$(MAKE) WERROR=1 BUILD=build-asan SANITIZE=address,undefined check
 
-# make bench [SMALL=1]: an optimised build, a demo database (1,000,000 contacts, or 10,000
-# with SMALL=1) and wrk against crmd on loopback; prints a table, writes bench/results/.
+# make bench [SMALL=1] [CONTACTS=N] [SOAK=SECONDS]: an optimised build, a demo database
+# (1,000,000 contacts, or 10,000 with SMALL=1) and wrk against crmd on loopback; prints a
+# table, writes bench/results/. SOAK adds a mixed run sampling RSS and WAL size every 5 s.
 bench:
 	@scripts/install-deps bench
 	$(MAKE) BUILD=build-bench CFLAGS="-O2 -g -DNDEBUG" all
-	python3 bench/run.py --build build-bench $(if $(SMALL),--small)
+	python3 bench/run.py --build build-bench $(if $(SMALL),--small) \
+		$(if $(CONTACTS),--contacts $(CONTACTS)) $(if $(SOAK),--soak $(SOAK))
 
 # make run: build, create crm.db with demo data and an admin (password printed once), serve.
 run: deps
@@ -131,10 +133,12 @@ run: deps
 # its seed corpus tests/fuzz/corpus/<name>/ (new inputs go to $(FUZZ_BUILD)/corpus/); a
 # crash stops it and names the input to add to the seed corpus. `make check` replays every
 # seed corpus through the harnesses built with the build's own compiler and sanitizers
-# (fuzz-regress), so that each crash once found stays a regression test.
+# (fuzz-regress), so that each crash once found stays a regression test. FUZZ_SKIP="fuzz_x"
+# leaves harnesses out.
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD ?= build-fuzz
-FUZZ_NAMES := $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SKIP ?=
+FUZZ_NAMES := $(filter-out $(FUZZ_SKIP),$(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 FUZZ_OPTIONS := -timeout=25 -rss_limit_mb=3072 -max_len=8192 -print_final_stats=1

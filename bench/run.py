@@ -2,18 +2,28 @@
 """run.py - the load benchmark of crmd (issue 6): one command, a table of figures.
 
     python3 bench/run.py [--build build-bench] [--contacts N] [--duration S] [--small]
+                         [--only NAME] [--soak SECONDS]
 
-Creates (or reuses) a database with `crmctl demo-data --contacts N` under bench/data/, makes
-an API key and a login user, starts crmd on a free loopback port, drives it with wrk (Lua
-scripts in bench/lua/, 64 connections, bounded in time) scenario by scenario, and prints
-requests/s and p50/p99 latency per scenario, the database size, crmd's RSS before and after,
-and single-request analytics timings. Results also go to bench/results/<time>.json so runs
-can be compared. Load stays on loopback. Targets (issue 6) are printed beside the figures with
-how far off a missed one is; nothing here asserts a timing.
+Creates (or reuses) a database with `crmctl demo-data --contacts N` under bench/data/ (and
+applies the migrations it lacks once, there), makes an API key and a login user, starts crmd
+on a free loopback port with one worker per core, drives it with wrk (Lua scripts in
+bench/lua/, 64 connections, bounded in time) scenario by scenario, and prints per scenario
+requests/s, p50/p99 latency, crmd's CPU time per request (user + system: repeatable where
+wall-clock figures are not, on a shared machine) and the load average, then the database
+size, crmd's RSS and WAL size, and single-request analytics timings.
+
+"get contact during logins" runs GET contact by id while a second wrk hammers the login
+(Argon2id, limited to as many hashes at once as there are cores), to show whether logins
+starve the API. --soak S runs the mixed scenario for S seconds and samples crmd's RSS and
+the WAL size every 5 s: they must stay bounded.
+
+Results also go to bench/results/<time>-<contacts>.json so runs can be compared, and a
+Markdown table for docs/performance.md is printed at the end. Load stays on loopback.
+Targets (issue 6) are printed beside the figures with how far off a missed one is; nothing
+here asserts a timing.
 """
 import argparse
 import datetime
-import http.client
 import json
 import os
 import platform
@@ -21,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,9 +50,12 @@ SCENARIOS = [
     ("PATCH with If-Match", "patch_contact.lua", []),
     ("mixed 90% read / 10% write", "mixed.lua", [("rps", 15000)]),
     ("login (Argon2id)", "login.lua", []),
+    ("get contact during logins", "get_contact.lua", []),  # with login.lua beside it
     ("analytics/tiers", "tiers.lua", []),
     ("segments/preview", "segment_preview.lua", []),
 ]
+BESIDE = {"get contact during logins": "login.lua"}
+SOAK_SAMPLE_SECONDS = 5
 
 
 def run(command, **kwargs):
@@ -49,22 +63,29 @@ def run(command, **kwargs):
 
 
 def prepare_database(build, contacts, seed):
+    """The pristine database for `contacts`, generated once and kept under bench/data/."""
     os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
     db = os.path.join(HERE, "data", "bench-%d-%d.db" % (contacts, seed))
-    if os.path.exists(db + ".ready"):
-        return db, 0.0
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
     crmctl = os.path.join(build, "crmctl")
+    generation_seconds = 0.0
+    if not os.path.exists(db + ".ready"):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        started = time.monotonic()
+        run([crmctl, "--db", db, "init"])
+        print("generating demo data: %d contacts (seed %d) ..." % (contacts, seed), flush=True)
+        subprocess.run([crmctl, "--db", db, "demo-data", "--contacts", str(contacts), "--seed",
+                        str(seed)], check=True)
+        generation_seconds = time.monotonic() - started
+        open(db + ".ready", "w").write("%.1f\n" % generation_seconds)
+    # New migrations (indexes on ten million rows take minutes) are applied once here, not
+    # by every crmd that starts on a copy.
     started = time.monotonic()
-    run([crmctl, "--db", db, "init"])
-    print("generating demo data: %d contacts (seed %d) ..." % (contacts, seed), flush=True)
-    subprocess.run([crmctl, "--db", db, "demo-data", "--contacts", str(contacts), "--seed",
-                    str(seed)], check=True)
-    elapsed = time.monotonic() - started
-    open(db + ".ready", "w").write("%.1f\n" % elapsed)
-    return db, elapsed
+    migrated = run([crmctl, "--db", db, "migrate"]).stdout.strip()
+    if "0 migrations" not in migrated and "(0 " not in migrated:
+        print("%s (%.0f s)" % (migrated, time.monotonic() - started), flush=True)
+    return db, generation_seconds
 
 
 def make_credentials(build, db):
@@ -76,6 +97,29 @@ def make_credentials(build, db):
     return email, "bench-password", key
 
 
+def machine():
+    """Cores, CPU model, memory and kernel, for the results."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory_kib = 0
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    memory_kib = int(line.split()[1])
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": model, "memory_gib": round(memory_kib / 2**20, 1),
+            "system": platform.platform()}
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as status:
         for line in status:
@@ -84,24 +128,97 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid` so far."""
+    with open("/proc/%d/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wal_bytes(db):
+    return os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0
+
+
+def load_average():
+    return round(os.getloadavg()[0], 2)
+
+
 def count_rows(db, table):
     import sqlite3
     with sqlite3.connect(db) as connection:
         return connection.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
 
 
-def wrk(port, script, duration, connections, env):
-    command = ["wrk", "-t", "2", "-c", str(connections), "-d", "%ds" % duration, "--timeout", "10s",
-               "-s", os.path.join(HERE, "lua", script), "http://127.0.0.1:%d" % port]
-    result = subprocess.run(command, text=True, capture_output=True, env=env,
-                            timeout=duration + 60)
+def wrk_command(port, script, duration, connections):
+    return ["wrk", "-t", "2", "-c", str(connections), "-d", "%ds" % duration, "--timeout", "10s",
+            "-s", os.path.join(HERE, "lua", script), "http://127.0.0.1:%d" % port]
+
+
+def wrk_figures(result):
     match = re.search(r"BENCH_JSON (\{.*\})", result.stdout)
     if not match:
         raise RuntimeError("wrk gave no figures:\n" + result.stdout + result.stderr)
     figures = json.loads(match.group(1))
     seconds = figures["duration_us"] / 1e6
     figures["rps"] = figures["requests"] / seconds if seconds else 0.0
+    # answers other than 2xx/3xx (412 of a lost If-Match race, 503 of a refused login)
+    figures["ok_rps"] = (figures["requests"] - figures["status_errors"]) / seconds if seconds else 0.0
     return figures
+
+
+def wrk(server, script, duration, connections, env, beside=None):
+    """Runs one scenario (and `beside`, a second script at the same time, with 16
+    connections); returns the figures of `script` plus crmd's CPU time per request."""
+    cpu_before = cpu_seconds(server.process.pid)
+    other = None
+    if beside:
+        other = subprocess.Popen(wrk_command(server.port, beside, duration, 16), text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    result = subprocess.run(wrk_command(server.port, script, duration, connections), text=True,
+                            capture_output=True, env=env, timeout=duration + 60)
+    figures = wrk_figures(result)
+    cpu = cpu_seconds(server.process.pid) - cpu_before
+    if other:
+        out, err = other.communicate(timeout=duration + 60)
+        beside_figures = wrk_figures(subprocess.CompletedProcess(other.args, 0, out, err))
+        figures["beside"] = {"script": beside, "rps": round(beside_figures["rps"], 1),
+                             "ok_rps": round(beside_figures["ok_rps"], 1),
+                             "p99_us": beside_figures["p99_us"]}
+        cpu_requests = figures["requests"] + beside_figures["requests"]
+    else:
+        cpu_requests = figures["requests"]
+    figures["cpu_us_per_request"] = round(cpu * 1e6 / cpu_requests, 1) if cpu_requests else 0.0
+    return figures
+
+
+def soak(server, db, seconds, connections, env):
+    """The mixed scenario for `seconds`, sampling RSS and WAL size every few seconds."""
+    samples = []
+    command = wrk_command(server.port, "mixed.lua", seconds, connections)
+    process = subprocess.Popen(command, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    started = time.monotonic()
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(SOAK_SAMPLE_SECONDS):
+            samples.append({"t_s": round(time.monotonic() - started),
+                            "rss_kib": rss_kib(server.process.pid),
+                            "wal_bytes": wal_bytes(db), "load": load_average()})
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate(timeout=seconds + 60)
+    done.set()
+    sampler.join()
+    figures = wrk_figures(subprocess.CompletedProcess(command, 0, out, err))
+    rss = [s["rss_kib"] for s in samples]
+    # growth after the first sample: caches (statements, SQLite pages) fill in the first
+    # seconds; a leak keeps growing after that
+    return {"seconds": seconds, "rps": round(figures["rps"], 1), "p99_us": figures["p99_us"],
+            "errors": figures["errors"], "samples": samples,
+            "rss_growth_kib": (rss[-1] - rss[0]) if len(rss) > 1 else 0,
+            "wal_max_bytes": max((s["wal_bytes"] for s in samples), default=0)}
 
 
 def time_request(server, method, path, key, body=None):
@@ -142,18 +259,34 @@ def verdict(figures, targets):
     return "; ".join(notes)
 
 
+def markdown_table(results):
+    lines = ["| scenario | req/s | 2xx/s | p50 ms | p99 ms | crmd CPU µs/req | load | target |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for s in results["scenarios"]:
+        name = s["name"]
+        if "beside" in s:
+            name += " (logins beside: %.0f/s, %.1f/s answered 200)" % (
+                s["beside"]["rps"], s["beside"]["ok_rps"])
+        lines.append("| %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f | %s |" % (
+            name, s["rps"], s["ok_rps"], s["p50_us"] / 1000.0, s["p99_us"] / 1000.0,
+            s["cpu_us_per_request"], s["load"], s["verdict"] or "-"))
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
-    parser.add_argument("--small", action="store_true", help="quick run: 10,000 contacts, 3 s each")
+    parser.add_argument("--small", action="store_true", help="quick run: 10,000 contacts, 2 s each")
     parser.add_argument("--contacts", type=int, default=None)
     parser.add_argument("--duration", type=int, default=None, help="seconds per scenario")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", default=None, help="run scenarios whose name contains this")
+    parser.add_argument("--soak", type=int, default=0, metavar="SECONDS",
+                        help="then the mixed scenario for SECONDS, sampling RSS and WAL size")
     args = parser.parse_args()
     contacts = args.contacts or (10000 if args.small else 1000000)
-    duration = args.duration or (3 if args.small else 15)
+    duration = args.duration or (2 if args.small else 15)
     if not shutil.which("wrk"):
         sys.exit("bench: wrk is not installed (apt-get install -y wrk)")
     os.environ["CRM_BUILD"] = os.path.abspath(args.build)
@@ -176,11 +309,12 @@ def main():
                CRM_BENCH_EMAIL=email, CRM_BENCH_PASSWORD=password)
     results = {
         "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {"cores": os.cpu_count(), "system": platform.platform(),
-                    "cpu": platform.processor() or platform.machine()},
+        "machine": machine(), "load_at_start": load_average(),
         "contacts": contacts, "duration_s": duration, "connections": args.connections,
         "generation_s": round(generation_seconds, 1), "scenarios": [],
     }
+    print("machine: %(cores)d cores, %(cpu)s, %(memory_gib)s GiB; load average %(load)s" % dict(
+        results["machine"], load=results["load_at_start"]), flush=True)
     try:
         results["rows"] = {table: count_rows(db, table) for table in
                            ("contacts", "companies", "interactions", "purchases", "opportunities")}
@@ -188,13 +322,24 @@ def main():
         for name, script, targets in SCENARIOS:
             if args.only and args.only not in name:
                 continue
-            figures = wrk(server.port, script, duration, args.connections, env)
-            figures.update(name=name, verdict=verdict(figures, targets))
+            load = load_average()
+            figures = wrk(server, script, duration, args.connections, env, BESIDE.get(name))
+            figures.update(name=name, verdict=verdict(figures, targets), load=load,
+                           rss_kib=rss_kib(server.process.pid), wal_bytes=wal_bytes(db))
             results["scenarios"].append(figures)
-            print("%-30s %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d  %s" % (
-                name, figures["rps"], figures["p50_us"] / 1000.0, figures["p99_us"] / 1000.0,
-                figures["errors"], figures["verdict"]), flush=True)
+            print("%-30s %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d (non-2xx %d)  "
+                  "cpu %6.0f us/req  load %5.2f  %s%s" % (
+                      name, figures["rps"], figures["p50_us"] / 1000.0, figures["p99_us"] / 1000.0,
+                      figures["errors"], figures["status_errors"], figures["cpu_us_per_request"],
+                      load, figures["verdict"],
+                      "  (logins beside: %.0f/s, %.1f/s answered 200)" % (
+                          figures["beside"]["rps"], figures["beside"]["ok_rps"])
+                      if "beside" in figures else ""), flush=True)
         results["rss_end_kib"] = rss_kib(server.process.pid)
+        if args.soak:
+            print("soak: mixed for %d s, RSS and WAL sampled every %d s ..." % (
+                args.soak, SOAK_SAMPLE_SECONDS), flush=True)
+            results["soak"] = soak(server, db, args.soak, args.connections, env)
         results["analytics"] = analytics_timings(server, key, contacts)
     finally:
         server.stop()
@@ -204,10 +349,20 @@ def main():
     print()
     print("database: %s, %.1f MiB; rows: %s" % (os.path.basename(db), results["db_bytes"] / 2**20,
                                               results["rows"]))
-    print("crmd RSS: %.1f MiB at start, %.1f MiB after the load" % (
-        results["rss_start_kib"] / 1024.0, results["rss_end_kib"] / 1024.0))
+    print("crmd RSS: %.1f MiB at start, %.1f MiB after the load; WAL after the scenarios: "
+          "%.1f MiB" % (results["rss_start_kib"] / 1024.0, results["rss_end_kib"] / 1024.0,
+                        max((s["wal_bytes"] for s in results["scenarios"]), default=0) / 2**20))
+    if "soak" in results:
+        soaked = results["soak"]
+        print("soak: %.0f req/s over %d s; RSS %s MiB (growth after the first sample %.1f MiB); "
+              "WAL at most %.1f MiB" % (
+                  soaked["rps"], soaked["seconds"],
+                  " ".join("%.0f" % (s["rss_kib"] / 1024.0) for s in soaked["samples"]),
+                  soaked["rss_growth_kib"] / 1024.0, soaked["wal_max_bytes"] / 2**20))
     for timing in results["analytics"]:
         print("%-40s %9.2f ms (HTTP %d)" % (timing["what"], timing["ms"], timing["status"]))
+    print()
+    print(markdown_table(results))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", "%s-%d.json" % (
         results["when"].replace(":", "").replace("-", ""), contacts))

@@ -43,7 +43,15 @@ static int session_absolute_seconds = AUTH_SESSION_ABSOLUTE_SECONDS;
 
 /* ---------------------------------------------------------------- password hashing */
 
-/* At most `hash_slots` Argon2id computations run at once: each needs 64 MiB. */
+/*
+ * At most `hash_slots` Argon2id computations run at once: each needs 64 MiB and a core for a
+ * good part of a second. One core's worth of worker threads is kept for the API: with as
+ * many slots as cores (and crmd has one worker per core), a flood of logins kept every
+ * worker hashing or waiting for a slot, and GET requests got no answer at all for seconds
+ * (bench/run.py, "get contact during logins"). So a login does not wait for a slot: when
+ * none is free it is answered 503 with Retry-After (login_verify()). Waiting, even a quarter
+ * of a second, blocks the worker and every connection it serves as much as hashing does.
+ */
 static pthread_mutex_t hash_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hash_available = PTHREAD_COND_INITIALIZER;
 static int hash_slots;
@@ -57,6 +65,17 @@ static void hash_slot_acquire(void)
 		pthread_cond_wait(&hash_available, &hash_lock);
 	hash_slots--;
 	pthread_mutex_unlock(&hash_lock);
+}
+
+/* Takes a slot if one is free at once; returns false otherwise. */
+static bool hash_slot_try_acquire(void)
+{
+	pthread_mutex_lock(&hash_lock);
+	bool acquired = hash_slots > 0;
+	if (acquired)
+		hash_slots--;
+	pthread_mutex_unlock(&hash_lock);
+	return acquired;
 }
 
 static void hash_slot_release(void)
@@ -84,7 +103,7 @@ static void initialise(void)
 		abort();
 	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	hash_slots = cores > 0 ? (int)cores : 1;
+	hash_slots = cores > 1 ? (int)cores - 1 : 1;
 	/* Logins for unknown accounts verify against this, so they take as long as others. */
 	unsigned char random_password[16];
 	char text[sizeof(random_password) * 2 + 1];
@@ -203,6 +222,19 @@ bool auth_password_verify(const char *hash, const char *password)
 	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 	hash_slot_release();
 	return ok;
+}
+
+/* auth_password_verify() for a login: 1 right, 0 wrong, -1 no hash slot is free now. */
+static int login_verify(const char *hash, const char *password)
+{
+	auth_init();
+	if (!hash || !hash[0])
+		hash = dummy_hash;
+	if (!hash_slot_try_acquire())
+		return -1;
+	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	hash_slot_release();
+	return ok ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------- secrets */
@@ -556,8 +588,15 @@ static void handle_login(struct request *req, struct response *res)
 	}
 	/* Unknown account, no password, disabled or wrong password: the same work, the
 	 * same answer. */
-	bool ok = auth_password_verify(found == DB_OK ? hash : NULL, password);
+	int verified = login_verify(found == DB_OK ? hash : NULL, password);
 	sodium_memzero(hash, sizeof(hash));
+	if (verified < 0) { /* not counted as a failure: the password was not checked */
+		response_set_header(res, "Retry-After", "1");
+		response_problem(res, HTTP_SERVICE_UNAVAILABLE,
+				 "too many logins at once; try again in a second");
+		goto cleanup;
+	}
+	bool ok = verified == 1;
 	if (!ok || found != DB_OK || !user.has_password || user.disabled) {
 		/* Rows are kept for the longest window (the hourly cap), which is never cleared
 		 * by a success: the 15-minute count is. */

@@ -758,10 +758,12 @@ static int write_row(struct import_context *ctx, const struct row_plan *plan)
 
 /* ================================================================ the passes */
 
+/* Calls the progress callback every CONTACTS_IMPORT_PROGRESS_EVERY rows, and at the end. */
 static void report_progress(struct import_context *ctx, const char *phase, size_t done,
 			    size_t total, bool final)
 {
-	if (ctx->options->progress && (final || done % CONTACTS_IMPORT_PROGRESS_EVERY == 0))
+	bool step = done % CONTACTS_IMPORT_PROGRESS_EVERY == 0;
+	if (ctx->options->progress && done && (final ? !step : step))
 		ctx->options->progress(ctx->options->progress_context, phase, done, total);
 }
 
@@ -869,8 +871,12 @@ int contacts_import_csv(struct db *db, const char *data, size_t len,
 		.owners = json_object(),
 		.may_create_companies = -1,
 	};
-	if (ctx.is_cli)
+	if (ctx.is_cli) {
 		ctx.caller = &ctx.cli_caller;
+		/* crmctl registers no routes: the references need the descriptors known */
+		resource_register(&contacts_resource);
+		resource_register(&companies_resource);
+	}
 	int status = db_begin_write(db);
 	if (status != DB_OK)
 		goto cleanup;

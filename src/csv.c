@@ -218,7 +218,10 @@ void csv_add_cell(struct buf *out, const char *text)
 		return;
 	bool guard = csv_cell_needs_guard(text);
 	size_t len = strlen(text);
-	bool quote = strpbrk(text, ",\"\r\n") != NULL || text[0] == ' ' || text[len - 1] == ' ';
+	/* quoted also: leading or trailing spaces, and a leading byte order mark (a reader
+	 * skips one at the start of a file) */
+	bool quote = strpbrk(text, ",\"\r\n") != NULL || text[0] == ' ' || text[len - 1] == ' ' ||
+		     strncmp(text, "\xEF\xBB\xBF", 3) == 0;
 	if (quote)
 		buf_addch(out, '"');
 	if (guard)

@@ -281,25 +281,14 @@ int gdpr_store_audit_entries(struct db *db, int64_t contact_id, const char *extr
 {
 	*entries = NULL;
 	json_t *found = json_object();
-	/*
-	 * Entries of the related kinds that name the contact: a text search for
-	 * "contact_id":<id> followed by ',' or '}' (records are stored as compact JSON) picks
-	 * them; this reads the entries of those four kinds once.
-	 */
-	char needle_comma[48], needle_brace[48];
-	snprintf(needle_comma, sizeof(needle_comma), "\"contact_id\":%lld,", (long long)contact_id);
-	snprintf(needle_brace, sizeof(needle_brace), "\"contact_id\":%lld}", (long long)contact_id);
+	/* the entries about the contact: audit_contacts (migration 0009) maps them */
 	int status = DB_ERROR;
 	sqlite3_stmt *stmt = db_prepare(
-		db, "SELECT " ENTRY_COLUMNS " FROM audit_log WHERE "
-		    "(entity = 'contacts' AND entity_id = ?1) OR "
-		    "(entity IN ('interactions', 'tasks', 'opportunities', 'purchases') AND "
-		    "(instr(before, ?2) OR instr(before, ?3) OR instr(after, ?2) OR instr(after, ?3)))");
+		db, "SELECT " ENTRY_COLUMNS " FROM audit_log WHERE id IN "
+		    "(SELECT audit_id FROM audit_contacts WHERE contact_id = ?)");
 	if (!stmt)
 		goto cleanup;
 	sqlite3_bind_int64(stmt, 1, contact_id);
-	db_bind_text(stmt, 2, needle_comma);
-	db_bind_text(stmt, 3, needle_brace);
 	status = collect_entries(db, stmt, found);
 	stmt = db_prepare(db, "SELECT " ENTRY_COLUMNS " FROM audit_log "
 			      "WHERE entity = ? AND entity_id = ?");

@@ -23,6 +23,7 @@
 #include "crm/metrics.h"
 #include "crm/router.h"
 #include "crm/version.h"
+#include "crm/webhook_delivery.h"
 #include "crm/banned.h"
 
 static const char usage_text[] =
@@ -30,6 +31,7 @@ static const char usage_text[] =
 	"            [--log-level error|warn|info|debug] [--durable] [--secure-cookies]\n"
 	"            [--tls-cert FILE --tls-key FILE] [--session-idle SECONDS]\n"
 	"            [--session-lifetime SECONDS] [--metrics-auth none|key] [--config FILE]\n"
+	"            [--webhook-retry-delays LIST] [--webhook-retry-for SECONDS]\n"
 	"            [--routes] [--version] [--help]\n"
 	"\n"
 	"Serves the CRM's REST API under /api/v1 (described at /api/v1/openapi.json), the\n"
@@ -51,6 +53,10 @@ static const char usage_text[] =
 	"  --session-lifetime S  and S seconds after the login at the latest (default 43200)\n"
 	"  --metrics-auth A   none (default): GET /metrics needs no credentials; key: it needs\n"
 	"                     an API key or a session, like the API\n"
+	"  --webhook-retry-delays LIST  seconds before each retry of a failed webhook delivery,\n"
+	"                     the last one repeating (default " WEBHOOK_DELIVERY_DELAYS_DEFAULT ")\n"
+	"  --webhook-retry-for S  give a webhook delivery up S seconds after it was queued\n"
+	"                     (default 86400)\n"
 	"  --config FILE      settings file (default /etc/crmd.conf when it exists): lines\n"
 	"                     key = value, keys being these flags' names; flags and the\n"
 	"                     environment win over it\n"
@@ -71,6 +77,7 @@ struct crmd_options {
 	int session_lifetime; /* 0: default */
 	bool print_routes;
 	bool metrics_auth;
+	struct webhook_delivery_options webhooks;
 };
 
 /* The arguments crmd parses: the config file's settings, the environment's, the flags. */
@@ -108,6 +115,8 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "routes", no_argument, NULL, 'R' },
 		{ "metrics-auth", required_argument, NULL, 'M' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "webhook-retry-delays", required_argument, NULL, 'W' },
+		{ "webhook-retry-for", required_argument, NULL, 'F' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -125,6 +134,9 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 	options->session_lifetime = 0;
 	options->print_routes = false;
 	options->metrics_auth = false;
+	memset(&options->webhooks, 0, sizeof(options->webhooks));
+	webhook_delivery_parse_delays(WEBHOOK_DELIVERY_DELAYS_DEFAULT, &options->webhooks);
+	options->webhooks.retry_for_seconds = WEBHOOK_DELIVERY_RETRY_FOR_DEFAULT;
 	/* Precedence by order: the file's settings, then CRM_DB/CRM_LISTEN, then the flags. */
 	static const char *const not_settings[] = { "config", "help", "version", "routes", NULL };
 	static const struct config_env environment[] = {
@@ -211,6 +223,19 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 				return 2;
 			}
 			options->metrics_auth = strcmp(optarg, "key") == 0;
+			break;
+		case 'W':
+			if (webhook_delivery_parse_delays(optarg, &options->webhooks) != 0) {
+				fprintf(stderr, "crmd: --webhook-retry-delays takes seconds separated by "
+						"commas, such as 10,30,60 (1 to 86400 each, at most %d)\n",
+					WEBHOOK_DELIVERY_MAX_DELAYS);
+				return 2;
+			}
+			break;
+		case 'F':
+			if ((options->webhooks.retry_for_seconds =
+				     parse_seconds("--webhook-retry-for", optarg)) < 0)
+				return 2;
 			break;
 		case 'c': /* read before parsing (config_arguments_build) */
 			if (strcmp(argv[parse_position], "--config") != 0 &&
@@ -328,6 +353,12 @@ int main(int argc, char **argv)
 	auth_init();
 	metrics_set_auth_required(options.metrics_auth);
 	app_init();
+	options.webhooks.db_path = options.db_path;
+	options.webhooks.sync = sync;
+	if (webhook_delivery_start(&options.webhooks) != 0) {
+		app_free();
+		return 1;
+	}
 	struct http_server_options server_options = {
 		.listen = options.listen,
 		.threads = options.threads,
@@ -341,6 +372,7 @@ int main(int argc, char **argv)
 	buf_release(&tls_key);
 	buf_release(&tls_cert);
 	if (!server) {
+		webhook_delivery_stop();
 		app_free();
 		return 1;
 	}
@@ -354,6 +386,7 @@ int main(int argc, char **argv)
 	sigwait(&stop_signals, &signal_number);
 	log_info("received %s: finishing running requests", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 	http_server_stop(server);
+	webhook_delivery_stop(); /* after the last request's events, before the database closes */
 	app_free();
 	db_thread_close();
 	log_info("stopped");

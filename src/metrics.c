@@ -27,6 +27,7 @@
 #include "crm/router.h"
 #include "crm/timeutil.h"
 #include "crm/version.h"
+#include "crm/webhooks.h"
 #include "crm/banned.h"
 
 const char METRICS_ROUTE_WEB[] = "(web)";
@@ -417,7 +418,11 @@ static void render_database(struct buf *out, struct db *db)
 			  "Seconds since the LTV models were last fitted on the live data (absent "
 			  "before the first fit).",
 			  (double)(current - fitted));
-	/* TODO(issue 8, webhooks): crmd_webhook_queue_depth once the outbox exists. */
+	int64_t webhook_queue;
+	if (webhooks_store_queue_depth(db, &webhook_queue) == DB_OK)
+		add_gauge(out, "crmd_webhook_queue_depth",
+			  "Webhook deliveries not finished yet (pending or being sent).",
+			  (double)webhook_queue);
 }
 
 void metrics_render(struct buf *out, struct db *db)

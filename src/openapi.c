@@ -353,6 +353,76 @@ static const struct openapi_entry openapi_entries[] = {
 	  .request = "{`type`:`string`,`description`:`CSV with a header row`}",
 	  .request_type = "text/csv", .success = 200, .response = "ImportReport" },
 
+	/* ---- merging duplicate contacts (contacts_merge.h) */
+	{ .method = "POST", .pattern = "/api/v1/contacts/{id}/merge", .tag = "contacts",
+	  .operation_id = "mergeContacts", .summary = "Merge duplicate contacts into this one",
+	  .description = "In one transaction: the interactions, opportunities, purchases, tasks "
+			 "and static segment memberships of the `from` contacts move to this "
+			 "(kept) contact; its empty fields take the value of the first `from` "
+			 "contact that has one, tags are united and custom fields merged key by "
+			 "key (the kept contact's win); the `from` contacts are deleted. One audit "
+			 "entry (action merge) with the ids and what moved. Needs write on the "
+			 "kept contact and delete on the merged ones; 422 naming from[i] for an "
+			 "unknown or unreadable id, the kept contact itself, a repeated or an "
+			 "erased contact.",
+	  .params = (const struct openapi_param[]){ IF_MATCH_PARAM, { NULL } },
+	  .request = "{`type`:`object`,`required`:[`from`],`additionalProperties`:false,"
+		     "`properties`:{`from`:{`type`:`array`,`minItems`:1,`maxItems`:50,"
+		     "`items`:{`type`:`integer`,`minimum`:1},"
+		     "`description`:`the contacts to merge into this one, in order of precedence`}}}",
+	  .success = 200, .response = "Contact", .errors = "404 412" },
+	{ .method = "GET", .pattern = "/api/v1/contacts/duplicates", .tag = "contacts",
+	  .operation_id = "listContactDuplicates", .summary = "Groups of likely duplicate contacts",
+	  .description = "Among the contacts the caller may read: the same e-mail address "
+			 "(ignoring case); the same phone number (digits only, compared on the "
+			 "last 9, so country codes and a trunk 0 do not matter); at the same "
+			 "company, the same first and last name or one edit apart (both names at "
+			 "least 5 characters). Ordered by reason (email, phone, name), then by "
+			 "the smallest contact id; keyset-paged.",
+	  .params = (const struct openapi_param[]){
+		  LIMIT_PARAM, CURSOR_PARAM,
+		  { "reason", NULL, "{`type`:`string`,`enum`:[`email`,`phone`,`name`]}",
+		    "Only groups of this reason.", false },
+		  { NULL } },
+	  .success = 200, .response = "ContactDuplicates", .errors = "400 403" },
+
+	/* ---- webhooks (webhooks.h, webhook_delivery.h) */
+	{ .method = "GET", .pattern = "/api/v1/webhooks/events", .tag = "webhooks",
+	  .operation_id = "listWebhookEvents", .summary = "The events webhooks can subscribe to",
+	  .description = "Every event name; a webhook's events may also name \"<entity>.*\" "
+			 "(contact.*) or \"*\" for all. Needs read on webhooks (administrators).",
+	  .success = 200,
+	  .response = "{`type`:`object`,`required`:[`data`],`properties`:{`data`:{`type`:`array`,"
+		      "`items`:{`type`:`string`,`examples`:[`contact.created`]}}}}",
+	  .errors = "400 403" },
+	{ .method = "GET", .pattern = "/api/v1/webhooks/{id}/deliveries", .tag = "webhooks",
+	  .operation_id = "listWebhookDeliveries", .summary = "A webhook's delivery log",
+	  .description = "The deliveries to this endpoint, newest first, each with its attempts "
+			 "(time, HTTP status, error, duration). Deliveries are POSTs of "
+			 "{id, event, occurred_at, data, previous} signed with X-CRM-Signature: "
+			 "t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" with the secret>, "
+			 "retried with growing delays for 24 hours; finished ones are kept 30 days.",
+	  .params = (const struct openapi_param[]){
+		  LIMIT_PARAM, CURSOR_PARAM,
+		  { "status", NULL,
+		    "{`type`:`string`,`enum`:[`pending`,`sending`,`delivered`,`failed`]}",
+		    "Only deliveries in this state.", false },
+		  { "event", NULL, "{`type`:`string`,`examples`:[`contact.created`]}",
+		    "Only deliveries of this event.", false },
+		  { NULL } },
+	  .success = 200, .response = "WebhookDeliveryList", .errors = "400 404" },
+	{ .method = "GET", .pattern = "/api/v1/webhooks/{id}/deliveries/{delivery_id}",
+	  .tag = "webhooks", .operation_id = "getWebhookDelivery",
+	  .summary = "One delivery with its payload and attempts",
+	  .success = 200, .response = "WebhookDelivery", .errors = "400 404" },
+	{ .method = "POST", .pattern = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+	  .tag = "webhooks", .operation_id = "redeliverWebhookDelivery",
+	  .summary = "Send a delivery again now",
+	  .description = "The delivery becomes pending, due now, with a new 24-hour retry window "
+			 "(the same X-CRM-Delivery id, so receivers can tell). 409 while an attempt "
+			 "is in flight. Needs write on webhooks. The body is empty or {}. Audited.",
+	  .success = 200, .response = "WebhookDelivery", .errors = "400 404 409 415 422" },
+
 	/* ---- this document */
 	{ .method = "GET", .pattern = "/api/v1/openapi.json", .tag = "meta",
 	  .operation_id = "getOpenApi", .summary = "This document",
@@ -580,6 +650,39 @@ static const struct openapi_component openapi_components[] = {
 	{ "LoginAnswer",
 	  "{`type`:`object`,`required`:[`user`,`csrf_token`],`properties`:{"
 	  "`user`:{`$ref`:`#/components/schemas/User`},`csrf_token`:{`type`:`string`}}}" },
+	{ "ContactDuplicates",
+	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
+	  "`data`:{`type`:`array`,`items`:{`type`:`object`,"
+	  "`required`:[`reason`,`key`,`count`,`contacts`],`properties`:{"
+	  "`reason`:{`type`:`string`,`enum`:[`email`,`phone`,`name`]},"
+	  "`key`:{`type`:`string`,`description`:`what the contacts share`},"
+	  "`count`:{`type`:`integer`,`minimum`:2},"
+	  "`company_id`:{`type`:`integer`,`description`:`name groups`},"
+	  "`contacts`:{`type`:`array`,`maxItems`:100,"
+	  "`items`:{`$ref`:`#/components/schemas/Contact`}}}}},"
+	  "`next_cursor`:{`type`:[`string`,`null`]}}}" },
+	{ "WebhookDelivery",
+	  "{`type`:`object`,`required`:[`id`,`webhook_id`,`event_id`,`event`,`status`,`attempts`,"
+	  "`created_at`,`attempt_log`],`properties`:{"
+	  "`id`:{`type`:`integer`,`description`:`X-CRM-Delivery`},`webhook_id`:{`type`:`integer`},"
+	  "`event_id`:{`type`:`integer`,`description`:`the payload's id`},"
+	  "`event`:{`type`:`string`},"
+	  "`status`:{`type`:`string`,`enum`:[`pending`,`sending`,`delivered`,`failed`]},"
+	  "`attempts`:{`type`:`integer`},`created_at`:" TIMESTAMP_SCHEMA ","
+	  "`next_attempt_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
+	  "`last_attempt_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
+	  "`last_status_code`:{`type`:[`integer`,`null`]},`last_error`:{`type`:[`string`,`null`]},"
+	  "`last_duration_ms`:{`type`:[`integer`,`null`]},"
+	  "`delivered_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
+	  "`payload`:{`type`:`object`,`description`:`one delivery only: the body sent`},"
+	  "`attempt_log`:{`type`:`array`,`items`:{`type`:`object`,"
+	  "`required`:[`attempted_at`,`status_code`,`error`,`duration_ms`],`properties`:{"
+	  "`attempted_at`:" TIMESTAMP_SCHEMA ",`status_code`:{`type`:[`integer`,`null`]},"
+	  "`error`:{`type`:[`string`,`null`]},`duration_ms`:{`type`:`integer`}}}}}}" },
+	{ "WebhookDeliveryList",
+	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
+	  "`data`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/WebhookDelivery`}},"
+	  "`next_cursor`:{`type`:[`string`,`null`]}}}" },
 	{ "Me",
 	  "{`type`:`object`,`required`:[`user`],`properties`:{"
 	  "`user`:{`$ref`:`#/components/schemas/User`},"
@@ -604,6 +707,8 @@ static const struct {
 	{ "purchases", "Revenue events." },
 	{ "segments", "Groups of contacts: by a rule (dynamic) or by hand (static)." },
 	{ "analytics", "Customer value: lifetime value, RFM, tiers, churn risk, loyalty." },
+	{ "webhooks", "Outgoing webhooks: endpoints told about changes, with a delivery log "
+		      "(administrators only)." },
 	{ "meta", "About the API itself." },
 };
 
@@ -843,6 +948,11 @@ static json_t *field_schema(const struct resource_field *field, enum schema_mode
 		add_sentence(&description, "Defaults to now on create.");
 	if ((field->flags & RESOURCE_FIELD_READ_ONLY) && mode == SCHEMA_RECORD)
 		json_object_set_new(schema, "readOnly", json_true());
+	if (field->flags & RESOURCE_FIELD_WRITE_ONLY) {
+		json_object_set_new(schema, "writeOnly", json_true());
+		if (mode == SCHEMA_RECORD)
+			add_sentence(&description, "Answered only by the create that set it.");
+	}
 	if (description.len)
 		json_object_set_new(schema, "description", json_string(description.data));
 	buf_release(&description);
@@ -883,7 +993,7 @@ static json_t *resource_schema(const struct resource *resource, enum schema_mode
 		if (mode != SCHEMA_RECORD && !field_is_writable(field))
 			continue;
 		json_object_set_new(properties, field->name, field_schema(field, mode));
-		if (mode == SCHEMA_RECORD ||
+		if ((mode == SCHEMA_RECORD && !(field->flags & RESOURCE_FIELD_WRITE_ONLY)) ||
 		    (mode == SCHEMA_INPUT && (field->flags & RESOURCE_FIELD_REQUIRED) &&
 		     !(field->flags & RESOURCE_FIELD_DEFAULT_CALLER)))
 			json_array_append_new(required, json_string(field->name));

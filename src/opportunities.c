@@ -18,6 +18,7 @@
 #include "crm/operations.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
+#include "crm/webhooks.h"
 #include "crm/banned.h"
 
 const char *const opportunities_stages[] = { "lead", "qualified", "proposal", "negotiation",
@@ -128,7 +129,11 @@ static void opportunities_prepare(struct resource_change *change, struct field_e
 	}
 }
 
-/* Records the stage the opportunity entered, if it entered one (stage history). */
+/*
+ * Records the stage the opportunity entered, if it entered one (stage history), and emits
+ * the webhook events opportunity.stage_changed (a change of stage, with the former one in
+ * "previous") and opportunity.won / opportunity.lost (entering those stages).
+ */
 static int opportunities_after_save(const struct resource_change *change, const json_t *stored)
 {
 	const char *stage = json_string_value(json_object_get(stored, "stage"));
@@ -136,9 +141,21 @@ static int opportunities_after_save(const struct resource_change *change, const 
 		change->before ? json_string_value(json_object_get(change->before, "stage")) : NULL;
 	if (!stage || (before_stage && strcmp(before_stage, stage) == 0))
 		return DB_OK;
-	return operations_store_stage_change_add(
+	int status = operations_store_stage_change_add(
 		change->db, json_integer_value(json_object_get(stored, "id")), before_stage, stage,
 		json_string_value(json_object_get(stored, "updated_at")), change->caller->user_id);
+	if (status == DB_OK && before_stage) {
+		json_t *previous = json_pack("{s:s}", "stage", before_stage);
+		status = webhooks_emit_record(change->db, "opportunity.stage_changed",
+					      &opportunities_resource, stored, previous);
+		json_decref(previous);
+	}
+	if (status == DB_OK && opportunities_stage_closed(stage))
+		status = webhooks_emit_record(change->db,
+					      strcmp(stage, "won") == 0 ? "opportunity.won"
+									: "opportunity.lost",
+					      &opportunities_resource, stored, NULL);
+	return status;
 }
 
 const struct resource opportunities_resource = {

@@ -10,6 +10,7 @@
 #include "crm/companies.h"
 #include "crm/contacts.h"
 #include "crm/contacts_import.h"
+#include "crm/contacts_merge.h"
 #include "crm/gdpr.h"
 #include "crm/interactions.h"
 #include "crm/openapi.h"
@@ -22,6 +23,7 @@
 #include "crm/timeline.h"
 #include "crm/user_directory.h"
 #include "crm/users.h"
+#include "crm/webhooks.h"
 #include "crm/banned.h"
 
 void routes_register_all(struct router *router)
@@ -45,4 +47,6 @@ void routes_register_all(struct router *router)
 	audit_api_routes_register(router);
 	gdpr_routes_register(router);
 	contacts_import_routes_register(router);
+	contacts_merge_routes_register(router);
+	webhooks_routes_register(router);
 }

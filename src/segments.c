@@ -23,6 +23,7 @@
 #include "crm/json.h"
 #include "crm/operations.h"
 #include "crm/router.h"
+#include "crm/webhooks.h"
 #include "crm/banned.h"
 
 #define EXPORT_PAGE 500
@@ -632,9 +633,23 @@ static void change_members(struct request *req, struct response *res, bool add)
 		buf_release(&detail);
 		goto cleanup;
 	}
+	/* One contact at a time, so that each one that really joins (or leaves) gets its
+	 * webhook event (segment.member_added / member_removed) in this transaction. */
 	int64_t changed = 0;
-	status = add ? segments_store_members_add(db, segment_id, ids, count, &changed)
-		     : segments_store_members_remove(db, segment_id, ids, count, &changed);
+	for (size_t i = 0; status == DB_OK && i < count; i++) {
+		int64_t one = 0;
+		status = add ? segments_store_members_add(db, segment_id, &ids[i], 1, &one)
+			     : segments_store_members_remove(db, segment_id, &ids[i], 1, &one);
+		changed += one;
+		if (status == DB_OK && one > 0) {
+			json_t *data = json_pack("{s:I, s:I}", "segment_id", (json_int_t)segment_id,
+						 "contact_id", (json_int_t)ids[i]);
+			status = webhooks_emit(db, add ? "segment.member_added"
+						       : "segment.member_removed",
+					       data, NULL);
+			json_decref(data);
+		}
+	}
 	if (status == DB_OK && changed > 0) {
 		int64_t version = json_integer_value(json_object_get(segment, "version"));
 		status = resource_store_update(db, &segments_resource, segment_id, version, segment,

@@ -16,7 +16,13 @@ void time_format_rfc3339(time_t when, char out[TIME_RFC3339_SIZE])
 {
 	struct tm tm;
 	gmtime_r(&when, &tm);
-	strftime(out, TIME_RFC3339_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Not strftime's %Y: it writes the year 935 as "935". Four digits keep every stored
+	 * time valid RFC 3339 that sorts as text (time_parse_rfc3339 keeps years in 1..9999). */
+	int year = tm.tm_year + 1900;
+	year = year < 1 ? 1 : year > 9999 ? 9999 : year;
+	snprintf(out, TIME_RFC3339_SIZE, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)year % 10000u,
+		 (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+		 (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 void time_now_rfc3339(char out[TIME_RFC3339_SIZE])
@@ -134,6 +140,10 @@ bool time_parse_rfc3339(const char *text, bool allow_date, time_t *out)
 	}
 	if (*p)
 		return false;
-	*out = utc_seconds(year, month, day, hour, minute, second > 59 ? 59 : second) - offset;
+	time_t when = utc_seconds(year, month, day, hour, minute, second > 59 ? 59 : second) - offset;
+	/* An offset must not carry the time out of the years 0001..9999 (found by fuzzing). */
+	if (when < (time_t)-62135596800LL || when > (time_t)253402300799LL)
+		return false;
+	*out = when;
 	return true;
 }

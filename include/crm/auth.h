@@ -61,7 +61,9 @@ int auth_password_hash(const char *password, char out[128]);
 bool auth_password_verify(const char *hash, const char *password);
 
 /*
- * Limits concurrent Argon2id computations to the number of cores (each takes 64 MiB) and
+ * Limits concurrent Argon2id computations to the number of cores less one (at least one;
+ * each takes 64 MiB), so that logins leave workers for the API: a login that finds no free
+ * slot at once answers 503 with Retry-After: 1 (not counted as a failed login). Also
  * prepares the dummy hash that logins for unknown accounts are checked against. Safe to
  * call more than once; the password functions call it themselves when needed.
  */

@@ -102,5 +102,10 @@ int cli_export_contacts(struct cli_context *cli, int argc, char **argv);
 int cli_gdpr_export(struct cli_context *cli, int argc, char **argv);
 int cli_gdpr_erase(struct cli_context *cli, int argc, char **argv);
 int cli_gdpr_purge(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_webhooks.c */
+int cli_webhook_add(struct cli_context *cli, int argc, char **argv);
+int cli_webhook_list(struct cli_context *cli, int argc, char **argv);
+int cli_webhook_remove(struct cli_context *cli, int argc, char **argv);
+int cli_webhook_private(struct cli_context *cli, int argc, char **argv);
 
 #endif

@@ -71,7 +71,7 @@ bool csv_record_blank(const struct csv_record *record);
 /*
  * Appends one cell (without separator) to `out`: empty for NULL; with the formula guard
  * described above; quoted (inner quotes doubled) when it holds a comma, quote, CR or LF,
- * or starts or ends with a space.
+ * starts or ends with a space, or starts with a byte order mark.
  */
 void csv_add_cell(struct buf *out, const char *text);
 

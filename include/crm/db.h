@@ -59,6 +59,8 @@ int db_latest_migration(void);
  * Returns a prepared statement for `sql` from the connection's cache, preparing it on
  * first use. The statement is reset and its bindings cleared; the caller binds, steps and
  * must not finalize it. Returns NULL (and logs) if `sql` does not compile.
+ * For tests: with CRM_QUERY_PLAN_LOG=<file> in the environment, the EXPLAIN QUERY PLAN of
+ * each newly prepared statement is appended to that file as a JSON line (db.c).
  */
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 

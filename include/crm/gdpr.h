@@ -130,8 +130,9 @@ int gdpr_store_erase(struct db *db, int64_t contact_id, int64_t expected_version
 /*
  * The audit entries about contact `contact_id` and its records: those of the contact,
  * those of interactions, tasks, opportunities and purchases whose before or after names
- * it in contact_id (also records deleted or moved away since), and those of the records
- * of `extra_entity` with the ids `extra_ids` (the tasks of its opportunities). Sets
+ * it in contact_id (also records deleted or moved away since; table audit_contacts of
+ * migration 0009 maps them, so this is an index lookup), and those of the records of
+ * `extra_entity` with the ids `extra_ids` (the tasks of its opportunities). Sets
  * *entries to a new array of entries as GET /api/v1/audit shows them, by id, each once.
  * Returns a db_status.
  */

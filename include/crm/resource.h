@@ -158,6 +158,10 @@ enum resource_field_flags {
 	RESOURCE_FIELD_DEFAULT_CALLER = 1 << 6, /* create without it: the caller's user id */
 	RESOURCE_FIELD_UNIQUE = 1 << 7,         /* unique among the records: 409 on collision */
 	RESOURCE_FIELD_DEFAULT_NOW = 1 << 8,    /* TIMESTAMP: create without it: now */
+	RESOURCE_FIELD_WRITE_ONLY = 1 << 9,     /* a secret: accepted and stored, but answered
+						   only in the 201 of the create that set it,
+						   never in other answers, audit entries or
+						   events (webhooks' secret) */
 };
 
 /* One field: a JSON member of the record and the column of the same name. */
@@ -247,6 +251,43 @@ struct resource {
 	 */
 	const char *list_filter;
 };
+
+/* ---- change events (webhooks) ------------------------------------------------------------ */
+
+enum resource_event {
+	RESOURCE_EVENT_CREATED, /* POST, or PUT /external/{id} of a new record */
+	RESOURCE_EVENT_UPDATED, /* PATCH or PUT that changed something */
+	RESOURCE_EVENT_DELETED, /* DELETE */
+};
+
+/*
+ * A hook called for every change made through this mechanism, inside the change's write
+ * transaction: after the record was stored (and after the resource's after_save), before
+ * the audit entry and the commit, so that what it writes (the webhook outbox) commits or
+ * rolls back with the change. Not called when a write changed nothing. `before` (NULL on
+ * create) and `after` (NULL on delete) are the stored records, borrowed, with their
+ * WRITE_ONLY fields: use resource_record_public() for what may leave the server. Returns a
+ * db_status; anything but DB_OK rolls the change back (answered as a database error).
+ */
+typedef int (*resource_event_hook)(struct db *db, const struct resource *resource,
+				   enum resource_event event, const json_t *before,
+				   const json_t *after);
+/* Installs the one hook (NULL: none). Call at start-up, before serving (not thread-safe). */
+void resource_set_event_hook(resource_event_hook hook);
+/*
+ * Calls the hook (if any) for a change a module made outside the generic handlers, inside
+ * that change's write transaction (contacts merge). Arguments as for the hook. Returns a
+ * db_status (DB_OK without a hook).
+ */
+int resource_event_emit(struct db *db, const struct resource *resource,
+			enum resource_event event, const json_t *before, const json_t *after);
+
+/*
+ * The record as a GET answer shows it: a new copy of `record` (borrowed) without its
+ * WRITE_ONLY fields and with the resource's computed members (shape). The caller decrefs.
+ */
+json_t *resource_record_public(struct db *db, const struct resource *resource,
+			       const json_t *record);
 
 /* ---- registration -------------------------------------------------------------------- */
 

@@ -58,8 +58,11 @@ const struct cli_command cli_commands[] = {
 	{ "restore", "restore PATH",
 	  "replace the database with a backup (crmd stopped; checked first, atomic)", cli_restore,
 	  CLI_DATABASE_NONE },
-	{ "demo-data", "demo-data [--contacts N] [--seed S]",
-	  "add realistic synthetic companies and contacts (deterministic for a seed)",
+	{ "demo-data",
+	  "demo-data [--contacts N] [--seed S] [--interactions-per-contact N] "
+	  "[--purchases-per-contact N]",
+	  "add realistic synthetic companies, contacts and their history: interactions, "
+	  "opportunities, tasks, purchases (deterministic for a seed)",
 	  cli_demo_data, CLI_DATABASE_MIGRATED },
 	{ "import contacts", "import contacts FILE.csv [--dedupe email] [--dry-run] [--owner EMAIL]",
 	  "import contacts from CSV (FILE - is stdin): all rows or none; columns are contact "
@@ -88,6 +91,19 @@ const struct cli_command cli_commands[] = {
 	{ "analytics set", "analytics set KEY VALUE",
 	  "check and store an analytics setting (docs/analytics.md); VALUE \"\" removes it",
 	  cli_analytics_set, CLI_DATABASE_MIGRATED },
+	{ "webhook add",
+	  "webhook add URL [--events a,b] [--secret S] [--description TEXT] [--inactive]",
+	  "register a webhook endpoint (events: names, entity.* or *, the default); a generated "
+	  "secret is printed once",
+	  cli_webhook_add, CLI_DATABASE_MIGRATED },
+	{ "webhook list", "webhook list", "list the webhook endpoints with their delivery counts",
+	  cli_webhook_list, CLI_DATABASE_MIGRATED },
+	{ "webhook remove", "webhook remove ID", "remove a webhook endpoint and its delivery log",
+	  cli_webhook_remove, CLI_DATABASE_MIGRATED },
+	{ "webhook private", "webhook private on|off",
+	  "allow (on) or refuse (off, the default) webhook deliveries to private, loopback and "
+	  "link-local addresses",
+	  cli_webhook_private, CLI_DATABASE_MIGRATED },
 	{ NULL, NULL, NULL, NULL, CLI_DATABASE_NONE },
 };
 

@@ -4,9 +4,11 @@
  * simple customer models so that the analytics have realistic data to work on.
  *
  * It reads the new contacts back (with their company's name) in id order and, for each,
- * draws its history and appends the rows to batches of multi-row INSERTs (the data layer
- * at the top; the triggers keep the full-text index and contact_summaries in step as for
- * the API). Opportunities are flushed before the rows that refer to them (stage changes,
+ * draws its history: opportunities, stage changes and tasks go straight to batches of
+ * multi-row INSERTs (the data layer at the top); interactions and purchases wait in compact
+ * rows (about 40 bytes each: 600 MB for a million contacts) and are written at the end in
+ * time order. The triggers keep the full-text index and contact_summaries in step as for
+ * the API. Opportunities are flushed before the rows that refer to them (stage changes,
  * tasks, purchases), so foreign keys hold at every statement.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -57,7 +59,6 @@ struct batch {
 	struct buf arena;
 	struct batch *before;
 	size_t total;     /* rows written */
-	int64_t spent;
 };
 
 static void batch_init(struct batch *batch, struct db *db, const char *head, int columns,
@@ -117,9 +118,7 @@ static int batch_flush(struct batch *batch)
 			sqlite3_bind_text(stmt, index, batch->arena.data + value->offset, (int)value->len,
 					  SQLITE_STATIC);
 	}
-	int64_t t0 = time_monotonic_us();
 	int rc = sqlite3_step(stmt);
-	batch->spent += time_monotonic_us() - t0;
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	batch->total += batch->rows;
@@ -176,15 +175,83 @@ static int batch_end_row(struct batch *batch)
 /*
  * A page cache for the bulk load: the indexes of interactions and purchases take inserts
  * all over (by time, kind, user) while rows arrive by contact; with their pages in memory
- * a million contacts' history loads several times faster. Up to 2 GiB, allocated as used.
+ * a million contacts' history loads several times faster. Up to 1 GiB, allocated as used.
  */
 static void store_bulk_cache(struct db *db)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "PRAGMA cache_size = -2097152");
+	sqlite3_stmt *stmt = db_prepare(db, "PRAGMA cache_size = -1048576");
 	if (stmt) {
 		sqlite3_step(stmt);
 		sqlite3_reset(stmt);
 	}
+}
+
+/*
+ * The analytics triggers of migration 0004 trim analytics_changes to its last 100,000 rows
+ * on every 1,000th insert with
+ *     DELETE FROM analytics_changes WHERE last_insert_rowid() % 1000 = 0
+ *         AND seq <= last_insert_rowid() - 100000;
+ * SQLite checks that condition for each row below the bound, up to a thousand of them, on
+ * every insert: about 28 microseconds per purchase or interaction once the log is full,
+ * the largest single cost of a bulk load. For the load, the two insert triggers are
+ * replaced by the same text with the equivalent
+ *     DELETE FROM analytics_changes WHERE seq <= CASE WHEN last_insert_rowid() % 1000 = 0
+ *         THEN last_insert_rowid() - 100000 ELSE 0 END;
+ * (the same rows go at the same inserts: seq starts at 1), and put back as they were
+ * afterwards, in the same transaction: the database ends up exactly as with the original
+ * triggers. When a trigger does not hold that text (changed since), it is left alone.
+ */
+#define TRIM_ORIGINAL "DELETE FROM analytics_changes WHERE last_insert_rowid() % 1000 = 0\n" \
+		      "\t\tAND seq <= last_insert_rowid() - 100000;"
+#define TRIM_EQUIVALENT "DELETE FROM analytics_changes WHERE seq <= CASE WHEN " \
+			"last_insert_rowid() % 1000 = 0 THEN last_insert_rowid() - 100000 ELSE 0 END;"
+
+static const char *const bulk_triggers[] = { "interactions_analytics_insert",
+					     "purchases_analytics_insert", NULL };
+
+/* Runs one statement of compiled-in or schema text (DDL). Returns a db_status. */
+static int store_exec(struct db *db, const char *sql)
+{
+	int rc = sqlite3_exec(db_handle(db), sql, NULL, NULL, NULL);
+	return db_status_from_sqlite(db, rc, "demo-data schema");
+}
+
+/*
+ * Replaces trigger `name` by its text with `from` replaced by `to` (the DDL text is the
+ * schema's own, from sqlite_master). Sets *replaced. Returns a db_status.
+ */
+static int store_swap_trigger(struct db *db, const char *name, const char *from, const char *to,
+			      bool *replaced)
+{
+	*replaced = false;
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT sql FROM sqlite_master "
+					    "WHERE type = 'trigger' AND name = ?");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, name);
+	int rc = sqlite3_step(stmt);
+	const char *sql = rc == SQLITE_ROW ? db_column_text(stmt, 0) : NULL;
+	const char *found = sql ? strstr(sql, from) : NULL;
+	struct buf changed = BUF_INIT;
+	if (found) {
+		buf_add(&changed, sql, (size_t)(found - sql));
+		buf_adds(&changed, to);
+		buf_adds(&changed, found + strlen(from));
+	}
+	sqlite3_reset(stmt);
+	int status = rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK
+							   : db_status_from_sqlite(db, rc, "sqlite_master");
+	if (status == DB_OK && changed.len) {
+		struct buf drop = BUF_INIT;
+		buf_addf(&drop, "DROP TRIGGER %s", name); /* a compiled-in name */
+		status = store_exec(db, drop.data);
+		if (status == DB_OK)
+			status = store_exec(db, changed.data);
+		*replaced = status == DB_OK;
+		buf_release(&drop);
+	}
+	buf_release(&changed);
+	return status;
 }
 
 /* The id the next opportunity gets (ids are given explicitly, to link to them). */
@@ -343,10 +410,15 @@ static const char *const sentences[] = {
 	"Liked the demo, especially the reporting.",
 	"No need at the moment; check again in six months.",
 };
-static const char *const call_outcomes[] = { "connected", "voicemail", "no answer",
-					     "interested", "callback requested" };
-static const char *const meeting_outcomes[] = { "positive", "neutral", "follow-up scheduled",
-						"not interested" };
+/* outcomes: [1, 6) of calls, [6, 10) of meetings and visits, then single ones */
+static const char *const outcomes[] = { NULL, "connected", "voicemail", "no answer", "interested",
+					"callback requested", "positive", "neutral",
+					"follow-up scheduled", "not interested", "replied",
+					"resolved", "escalated" };
+enum { OUTCOME_CALL = 1, OUTCOME_MEETING = 6, OUTCOME_REPLIED = 10, OUTCOME_RESOLVED = 11,
+       OUTCOME_ESCALATED = 12 };
+static const char *const directions[] = { NULL, "inbound", "outbound" };
+static const char *const ticket_states[] = { NULL, "open", "pending", "closed" };
 static const char *const lost_reasons[] = { "price", "timing", "competitor", "no budget",
 					    "no decision", "missing features" };
 static const char *const task_titles[] = { "Follow up with %s", "Send the proposal to %s",
@@ -360,6 +432,16 @@ static const char *const kind_names[KIND_COUNT] = { "call", "email", "meeting", 
 						    "ticket", "chat", "sms", "visit" };
 /* percent of interactions of each kind */
 static const int kind_weights[KIND_COUNT] = { 20, 34, 10, 14, 8, 6, 4, 4 };
+#define COUNT_OF(array) (sizeof(array) / sizeof(array[0]))
+static const char *const *const kind_subjects[KIND_COUNT] = {
+	call_subjects, email_subjects, meeting_subjects, note_subjects,
+	ticket_subjects, chat_subjects, sms_subjects, visit_subjects,
+};
+static const size_t kind_subject_counts[KIND_COUNT] = {
+	COUNT_OF(call_subjects), COUNT_OF(email_subjects), COUNT_OF(meeting_subjects),
+	COUNT_OF(note_subjects), COUNT_OF(ticket_subjects), COUNT_OF(chat_subjects),
+	COUNT_OF(sms_subjects), COUNT_OF(visit_subjects),
+};
 
 /* Writes a template with its one "%s" (if any) replaced by `word`. */
 static void fill(char *out, size_t size, const char *template_text, const char *word)
@@ -373,6 +455,23 @@ static void fill(char *out, size_t size, const char *template_text, const char *
 }
 
 /* ================================================================ generators */
+/*
+ * Interactions and purchases are drawn contact by contact but written in time order (ids
+ * then follow time, as in a real database, and the indexes by time, kind, user and
+ * creation only grow at their end, which makes the load several times cheaper than
+ * inserting each contact's history at once). Until then they wait in these compact rows.
+ */
+struct pending_interaction {
+	int64_t contact_id, user_id, when;
+	uint32_t serial; /* order of drawing: ties in time keep it */
+	uint8_t kind, direction, subject, product, first, second, second_product, outcome, state;
+	bool has_body;
+};
+
+struct pending_purchase {
+	int64_t contact_id, when, amount_cents, opportunity_id;
+	uint32_t serial;
+};
 
 struct activity {
 	const struct demo_activity_options *options;
@@ -380,7 +479,10 @@ struct activity {
 	struct batch interactions, purchases, opportunities, stage_changes, tasks;
 	int64_t next_opportunity_id;
 	double purchase_rate_scale; /* scales the buyers' purchase rates to the wanted mean */
-	size_t purchase_serial;
+	struct pending_interaction *pending_interactions;
+	size_t interaction_count, interaction_capacity;
+	struct pending_purchase *pending_purchases;
+	size_t purchase_count, purchase_capacity;
 };
 
 /* One contact as read back. Strings borrowed from the statement's row. */
@@ -397,123 +499,165 @@ static int64_t pick_user(struct activity *a, const struct person *person, double
 	return a->options->user_ids[draw_below(&a->draw, a->options->user_count)];
 }
 
-static int compare_times(const void *x, const void *y)
+static struct pending_interaction *next_interaction(struct activity *a)
 {
-	time_t a = *(const time_t *)x, b = *(const time_t *)y;
-	return (a > b) - (a < b);
+	if (a->interaction_count == a->interaction_capacity) {
+		a->interaction_capacity = a->interaction_capacity ? a->interaction_capacity * 2 : 4096;
+		a->pending_interactions = xrealloc(a->pending_interactions,
+						   a->interaction_capacity * sizeof(*a->pending_interactions));
+	}
+	struct pending_interaction *row = &a->pending_interactions[a->interaction_count];
+	memset(row, 0, sizeof(*row));
+	row->serial = (uint32_t)a->interaction_count++;
+	return row;
 }
 
-static int add_interactions(struct activity *a, const struct person *person, double engagement)
+static void add_interactions(struct activity *a, const struct person *person, double engagement)
 {
 	double life = difftime(a->options->reference, person->created);
 	if (life <= 0.0)
-		return DB_OK;
+		return;
 	size_t count = draw_poisson(&a->draw, a->options->interactions_per_contact * engagement *
 						      life / (MEAN_LIFE_DAYS * DAY));
 	if (count > MAX_PER_CONTACT)
 		count = MAX_PER_CONTACT;
-	time_t *times = xcalloc(count ? count : 1, sizeof(*times));
-	for (size_t i = 0; i < count; i++)
-		times[i] = person->created + (time_t)(draw_uniform(&a->draw) * life);
-	qsort(times, count, sizeof(*times), compare_times);
-	int status = DB_OK;
-	for (size_t i = 0; i < count && status == DB_OK; i++) {
+	for (size_t i = 0; i < count; i++) {
+		struct pending_interaction *row = next_interaction(a);
+		row->contact_id = person->id;
+		row->when = person->created + (time_t)(draw_uniform(&a->draw) * life);
 		int roll = (int)draw_below(&a->draw, 100), kind = 0;
 		while (kind < KIND_COUNT - 1 && roll >= kind_weights[kind])
 			roll -= kind_weights[kind++];
-		const char *product = PICK(&a->draw, products);
-		const char *subject_template, *direction = NULL, *outcome = NULL, *state = NULL;
+		row->kind = (uint8_t)kind;
+		row->subject = (uint8_t)draw_below(&a->draw, kind_subject_counts[kind]);
+		row->product = (uint8_t)draw_below(&a->draw, COUNT_OF(products));
 		switch (kind) {
 		case KIND_CALL:
-			subject_template = PICK(&a->draw, call_subjects);
-			direction = draw_chance(&a->draw, 0.5) ? "inbound" : "outbound";
-			outcome = PICK(&a->draw, call_outcomes);
+			row->direction = draw_chance(&a->draw, 0.5) ? 1 : 2;
+			row->outcome = (uint8_t)(OUTCOME_CALL + draw_below(&a->draw, 5));
 			break;
 		case KIND_EMAIL:
-			subject_template = PICK(&a->draw, email_subjects);
-			direction = draw_chance(&a->draw, 0.45) ? "inbound" : "outbound";
-			outcome = draw_chance(&a->draw, 0.3) ? "replied" : NULL;
+			row->direction = draw_chance(&a->draw, 0.45) ? 1 : 2;
+			row->outcome = draw_chance(&a->draw, 0.3) ? OUTCOME_REPLIED : 0;
 			break;
 		case KIND_MEETING:
 		case KIND_VISIT:
-			subject_template = kind == KIND_MEETING ? PICK(&a->draw, meeting_subjects)
-								: PICK(&a->draw, visit_subjects);
-			direction = draw_chance(&a->draw, 0.3) ? "inbound" : "outbound";
-			outcome = PICK(&a->draw, meeting_outcomes);
+			row->direction = draw_chance(&a->draw, 0.3) ? 1 : 2;
+			row->outcome = (uint8_t)(OUTCOME_MEETING + draw_below(&a->draw, 4));
 			break;
 		case KIND_NOTE:
-			subject_template = PICK(&a->draw, note_subjects);
 			break;
 		case KIND_TICKET: {
-			subject_template = PICK(&a->draw, ticket_subjects);
-			direction = "inbound";
-			bool recent = difftime(a->options->reference, times[i]) < 14 * DAY;
-			double closed = recent ? 0.3 : 0.92;
-			state = draw_chance(&a->draw, closed) ? "closed"
-				: draw_chance(&a->draw, 0.5) ? "pending" : "open";
-			if (strcmp(state, "closed") == 0)
-				outcome = draw_chance(&a->draw, 0.85) ? "resolved" : "escalated";
+			row->direction = 1;
+			bool recent = difftime(a->options->reference, (time_t)row->when) < 14 * DAY;
+			bool closed = draw_chance(&a->draw, recent ? 0.3 : 0.92);
+			row->state = closed ? 3 : draw_chance(&a->draw, 0.5) ? 2 : 1;
+			if (closed)
+				row->outcome = draw_chance(&a->draw, 0.85) ? OUTCOME_RESOLVED
+									   : OUTCOME_ESCALATED;
 			break;
 		}
 		case KIND_CHAT:
-			subject_template = PICK(&a->draw, chat_subjects);
-			direction = draw_chance(&a->draw, 0.8) ? "inbound" : "outbound";
+			row->direction = draw_chance(&a->draw, 0.8) ? 1 : 2;
 			break;
 		default:
-			subject_template = PICK(&a->draw, sms_subjects);
-			direction = draw_chance(&a->draw, 0.3) ? "inbound" : "outbound";
+			row->direction = draw_chance(&a->draw, 0.3) ? 1 : 2;
 			break;
 		}
 		/* bodies: two sentences for the written kinds, one or none for the quick ones
 		 * (most of the cost of an interaction is indexing its words) */
-		char subject[128], first[160], second[160], body[330];
-		fill(subject, sizeof(subject), subject_template, product);
-		fill(first, sizeof(first), PICK(&a->draw, sentences), product);
+		row->first = (uint8_t)draw_below(&a->draw, COUNT_OF(sentences));
 		bool written = kind == KIND_EMAIL || kind == KIND_MEETING || kind == KIND_NOTE ||
 			       kind == KIND_TICKET;
 		if (written) {
-			fill(second, sizeof(second), PICK(&a->draw, sentences), PICK(&a->draw, products));
-			snprintf(body, sizeof(body), "%s %s", first, second);
-		} else {
-			snprintf(body, sizeof(body), "%s", first);
+			row->second = (uint8_t)(1 + draw_below(&a->draw, COUNT_OF(sentences)));
+			row->second_product = (uint8_t)draw_below(&a->draw, COUNT_OF(products));
 		}
-		bool has_body = written || draw_chance(&a->draw, 0.5);
-		struct batch *b = &a->interactions;
-		batch_integer(b, person->id);
-		batch_text(b, kind_names[kind]);
-		batch_text(b, direction);
-		batch_text(b, subject);
-		batch_text(b, has_body ? body : NULL);
-		batch_time(b, times[i]);
-		batch_text(b, outcome);
-		batch_text(b, state);
-		batch_integer(b, pick_user(a, person, 0.8));
-		batch_time(b, times[i]);
-		batch_time(b, times[i]);
-		status = batch_end_row(b);
+		row->has_body = written || draw_chance(&a->draw, 0.5);
+		row->user_id = pick_user(a, person, 0.8);
 	}
-	free(times);
-	return status;
 }
 
-static int add_purchase(struct activity *a, const struct person *person, time_t when,
-			int64_t amount_cents, int64_t opportunity_id)
+static int compare_interactions(const void *x, const void *y)
+{
+	const struct pending_interaction *a = x, *b = y;
+	if (a->when != b->when)
+		return a->when < b->when ? -1 : 1;
+	return (a->serial > b->serial) - (a->serial < b->serial);
+}
+
+/* Writes one waiting interaction (its texts made from the vocabulary). */
+static int write_interaction(struct activity *a, const struct pending_interaction *row)
+{
+	const char *product = products[row->product];
+	char subject[128], first[160], second[160], body[330];
+	fill(subject, sizeof(subject), kind_subjects[row->kind][row->subject], product);
+	fill(first, sizeof(first), sentences[row->first], product);
+	if (row->second) {
+		fill(second, sizeof(second), sentences[row->second - 1], products[row->second_product]);
+		snprintf(body, sizeof(body), "%s %s", first, second);
+	} else {
+		snprintf(body, sizeof(body), "%s", first);
+	}
+	struct batch *b = &a->interactions;
+	batch_integer(b, row->contact_id);
+	batch_text(b, kind_names[row->kind]);
+	batch_text(b, directions[row->direction]);
+	batch_text(b, subject);
+	batch_text(b, row->has_body ? body : NULL);
+	batch_time(b, (time_t)row->when);
+	batch_text(b, outcomes[row->outcome]);
+	batch_text(b, ticket_states[row->state]);
+	batch_integer(b, row->user_id);
+	batch_time(b, (time_t)row->when);
+	batch_time(b, (time_t)row->when);
+	return batch_end_row(b);
+}
+
+static void add_purchase(struct activity *a, const struct person *person, time_t when,
+			 int64_t amount_cents, int64_t opportunity_id)
+{
+	if (a->purchase_count == a->purchase_capacity) {
+		a->purchase_capacity = a->purchase_capacity ? a->purchase_capacity * 2 : 4096;
+		a->pending_purchases = xrealloc(a->pending_purchases,
+						a->purchase_capacity * sizeof(*a->pending_purchases));
+	}
+	struct pending_purchase *row = &a->pending_purchases[a->purchase_count];
+	row->contact_id = person->id;
+	row->when = when;
+	row->amount_cents = amount_cents;
+	row->opportunity_id = opportunity_id;
+	row->serial = (uint32_t)a->purchase_count++;
+}
+
+static int compare_purchases(const void *x, const void *y)
+{
+	const struct pending_purchase *a = x, *b = y;
+	if (a->when != b->when)
+		return a->when < b->when ? -1 : 1;
+	return (a->serial > b->serial) - (a->serial < b->serial);
+}
+
+/* Writes one waiting purchase; references are order numbers in time order. */
+static int write_purchase(struct activity *a, const struct pending_purchase *row, size_t number)
 {
 	struct batch *b = &a->purchases;
 	char reference[32];
-	snprintf(reference, sizeof(reference), "%s-%06zu", opportunity_id ? "DEAL" : "ORD",
-		 ++a->purchase_serial);
-	batch_integer(b, person->id);
-	batch_integer(b, amount_cents);
+	if (row->opportunity_id)
+		snprintf(reference, sizeof(reference), "DEAL-%06lld", (long long)row->opportunity_id);
+	else
+		snprintf(reference, sizeof(reference), "ORD-%07zu", number);
+	batch_integer(b, row->contact_id);
+	batch_integer(b, row->amount_cents);
 	batch_text(b, "EUR");
-	batch_time(b, when);
-	if (opportunity_id)
-		batch_integer(b, opportunity_id);
+	batch_time(b, (time_t)row->when);
+	if (row->opportunity_id)
+		batch_integer(b, row->opportunity_id);
 	else
 		batch_null(b);
 	batch_text(b, reference);
-	batch_time(b, when);
-	batch_time(b, when);
+	batch_time(b, (time_t)row->when);
+	batch_time(b, (time_t)row->when);
 	return batch_end_row(b);
 }
 
@@ -612,14 +756,13 @@ static int add_purchases(struct activity *a, const struct person *person)
 			a->purchase_rate_scale, &buyer))
 		return DB_OK;
 	double when = buyer.start;
-	int status = DB_OK;
-	for (size_t count = 1; status == DB_OK; count++) {
+	for (size_t count = 1;; count++) {
 		double amount = fmin(fmax(draw_gamma(&a->draw, 6.0, 1.0 / buyer.spend_rate), 100.0), 1e9);
-		status = add_purchase(a, person, (time_t)when, (int64_t)llround(amount), 0);
+		add_purchase(a, person, (time_t)when, (int64_t)llround(amount), 0);
 		if (!buyer_next(&a->draw, &buyer, count, &when))
 			break;
 	}
-	return status;
+	return DB_OK;
 }
 
 /* The opportunities of a contact with their stage history; a won one is also a purchase. */
@@ -717,7 +860,7 @@ static int add_opportunities(struct activity *a, const struct person *person,
 			status = batch_end_row(history);
 		}
 		if (status == DB_OK && strcmp(stage, "won") == 0)
-			status = add_purchase(a, person, closed_at, amount_cents, id);
+			add_purchase(a, person, closed_at, amount_cents, id);
 	}
 	return status;
 }
@@ -780,9 +923,8 @@ static int add_history(struct activity *a, const struct person *person)
 	else if (strcmp(lifecycle, "lead") == 0)
 		engagement *= 0.7;
 	int64_t opportunity_id;
-	int status = add_interactions(a, person, engagement);
-	if (status == DB_OK)
-		status = add_opportunities(a, person, &opportunity_id);
+	add_interactions(a, person, engagement);
+	int status = add_opportunities(a, person, &opportunity_id);
 	if (status == DB_OK)
 		status = add_tasks(a, person, opportunity_id);
 	if (status == DB_OK)
@@ -826,6 +968,10 @@ int demo_activity_generate(const struct demo_activity_options *options,
 	int64_t started = time_monotonic_us();
 	store_bulk_cache(db);
 	int status = store_next_opportunity_id(db, &a.next_opportunity_id);
+	bool swapped[2] = { false, false };
+	for (int i = 0; bulk_triggers[i] && status == DB_OK; i++)
+		status = store_swap_trigger(db, bulk_triggers[i], TRIM_ORIGINAL, TRIM_EQUIVALENT,
+					    &swapped[i]);
 	sqlite3_stmt *contacts = status == DB_OK ? store_contacts(db, options->first_contact_id,
 								  options->last_contact_id)
 						 : NULL;
@@ -847,13 +993,11 @@ int demo_activity_generate(const struct demo_activity_options *options,
 		if (!created || !time_parse_rfc3339(created, false, &person.created))
 			person.created = options->reference - 86400;
 		status = add_history(&a, &person);
-		if (++done % PROGRESS_EVERY == 0 && options->progress) {
-			fprintf(stderr, "demo-data: history of %zu of %zu contacts: %zu interactions, "
-					"%zu purchases (%.1f s)\n",
-				done, total, a.interactions.total + a.interactions.rows,
-				a.purchases.total + a.purchases.rows,
+		if (++done % PROGRESS_EVERY == 0 && options->progress)
+			fprintf(stderr, "demo-data: history of %zu of %zu contacts drawn: %zu "
+					"interactions, %zu purchases (%.1f s)\n",
+				done, total, a.interaction_count, a.purchase_count,
 				(double)(time_monotonic_us() - started) / 1e6);
-		}
 	}
 	if (contacts) {
 		if (status == DB_OK && rc != SQLITE_DONE)
@@ -862,9 +1006,39 @@ int demo_activity_generate(const struct demo_activity_options *options,
 	}
 	struct batch *order[] = { &a.opportunities, &a.stage_changes, &a.tasks, &a.interactions,
 				  &a.purchases };
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && status == DB_OK; i++)
+	for (size_t i = 0; i < 3 && status == DB_OK; i++)
 		status = batch_flush(order[i]);
-	fprintf(stderr, "spent: i %.1f p %.1f o %.1f s %.1f t %.1f total %.1f\n", a.interactions.spent/1e6, a.purchases.spent/1e6, a.opportunities.spent/1e6, a.stage_changes.spent/1e6, a.tasks.spent/1e6, (time_monotonic_us()-started)/1e6);
+	/* then interactions and purchases in time order */
+	qsort(a.pending_interactions, a.interaction_count, sizeof(*a.pending_interactions),
+	      compare_interactions);
+	for (size_t i = 0; i < a.interaction_count && status == DB_OK; i++) {
+		status = write_interaction(&a, &a.pending_interactions[i]);
+		if ((i + 1) % (10 * PROGRESS_EVERY) == 0 && options->progress)
+			fprintf(stderr, "demo-data: %zu of %zu interactions written (%.1f s)\n", i + 1,
+				a.interaction_count, (double)(time_monotonic_us() - started) / 1e6);
+	}
+	if (status == DB_OK)
+		status = batch_flush(&a.interactions);
+	qsort(a.pending_purchases, a.purchase_count, sizeof(*a.pending_purchases),
+	      compare_purchases);
+	for (size_t i = 0; i < a.purchase_count && status == DB_OK; i++) {
+		status = write_purchase(&a, &a.pending_purchases[i], i + 1);
+		if ((i + 1) % (10 * PROGRESS_EVERY) == 0 && options->progress)
+			fprintf(stderr, "demo-data: %zu of %zu purchases written (%.1f s)\n", i + 1,
+				a.purchase_count, (double)(time_monotonic_us() - started) / 1e6);
+	}
+	if (status == DB_OK)
+		status = batch_flush(&a.purchases);
+	for (int i = 0; bulk_triggers[i] && status == DB_OK; i++) {
+		bool restored = !swapped[i];
+		if (swapped[i])
+			status = store_swap_trigger(db, bulk_triggers[i], TRIM_EQUIVALENT, TRIM_ORIGINAL,
+						    &restored);
+		if (status == DB_OK && !restored)
+			status = DB_ERROR;
+	}
+	free(a.pending_interactions);
+	free(a.pending_purchases);
 	counts->interactions = a.interactions.total;
 	counts->purchases = a.purchases.total;
 	counts->opportunities = a.opportunities.total;

@@ -57,8 +57,7 @@ struct progress_state {
 static void show_progress(void *context, const char *phase, size_t done, size_t total)
 {
 	struct progress_state *state = context;
-	bool final = done == 0 || done % CONTACTS_IMPORT_PROGRESS_EVERY != 0 ||
-		     (total && done == total);
+	bool final = done % CONTACTS_IMPORT_PROGRESS_EVERY != 0 || (total && done == total);
 	if (done < CONTACTS_IMPORT_PROGRESS_EVERY && !state->shown)
 		return; /* short imports need no progress */
 	state->shown = true;

@@ -21,17 +21,23 @@
 #include "crm/db.h"
 #include "crm/banned.h"
 
-/* Removes `path` and its SQLite side files (-wal, -shm); missing ones are fine. */
-static void remove_with_side_files(const char *path)
+/* Removes the SQLite side files of `path` (-wal, -shm); missing ones are fine. */
+static void remove_side_files(const char *path)
 {
 	struct buf side = BUF_INIT;
-	unlink(path);
 	buf_addf(&side, "%s-wal", path);
 	unlink(side.data);
 	buf_reset(&side);
 	buf_addf(&side, "%s-shm", path);
 	unlink(side.data);
 	buf_release(&side);
+}
+
+/* Removes `path` and its side files. */
+static void remove_with_side_files(const char *path)
+{
+	unlink(path);
+	remove_side_files(path);
 }
 
 /* Copies the file `from` into the open descriptor `to` and fsyncs it. Returns 0 or -1. */
@@ -168,19 +174,8 @@ int cli_restore(struct cli_context *cli, int argc, char **argv)
 	}
 	/* The stale log of the old database must go before the new file takes its name:
 	 * SQLite would otherwise replay it into the restored one. */
-	struct buf side = BUF_INIT;
-	buf_addf(&side, "%s-wal", temporary.data);
-	unlink(side.data);
-	buf_reset(&side);
-	buf_addf(&side, "%s-shm", temporary.data);
-	unlink(side.data);
-	buf_reset(&side);
-	buf_addf(&side, "%s-wal", target);
-	unlink(side.data);
-	buf_reset(&side);
-	buf_addf(&side, "%s-shm", target);
-	unlink(side.data);
-	buf_release(&side);
+	remove_side_files(temporary.data);
+	remove_side_files(target);
 	if (rename(temporary.data, target) != 0) {
 		cli_error("cannot replace %s: %s", target, strerror(errno));
 		remove_with_side_files(temporary.data);

@@ -14,6 +14,7 @@ power loss or kernel crash can take the last commits of synchronous=NORMAL; --du
 fsyncs every commit so that even that keeps them (not testable without pulling the plug).
 """
 import http.client
+import os
 import random
 import sqlite3
 import threading
@@ -103,7 +104,7 @@ class CrashSafetyChecks:
             self.assertEqual([], crash.unexpected)
             self.assertGreater(len(crash.acknowledged), 0, "no write was acknowledged")
             all_acknowledged.update(crash.acknowledged)
-            if harness.os.environ.get("CRM_TEST_VERBOSE"):
+            if os.environ.get("CRM_TEST_VERBOSE"):
                 print("round %d: %d acknowledged" % (round_number, len(crash.acknowledged)))
             self.check_database_after_crash(all_acknowledged)
         # The server starts again on the crashed file and serves reads and writes.
