@@ -105,6 +105,39 @@ void log_info(const char *format, ...)
 	va_end(args);
 }
 
+/* Length of the valid UTF-8 sequence at `p` (1-4), or 0 when the bytes are not one. */
+static size_t utf8_sequence_length(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	size_t length = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (p[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < length; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return length;
+}
+
+/*
+ * Appends client-supplied `text` (a method or a path) so that it cannot forge or break a
+ * log line: control characters, spaces and bytes that are not UTF-8 become '?'.
+ */
+static void add_client_text(struct buf *line, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	while (*p) {
+		size_t length = utf8_sequence_length(p);
+		if (length == 0 || *p < 0x20 || *p == 0x7f || *p == ' ') {
+			buf_addch(line, '?');
+			p++;
+		} else {
+			buf_add(line, p, length);
+			p += length;
+		}
+	}
+}
+
 void log_request(const char *method, const char *path, int status, int64_t duration_us,
 		 int64_t user_id)
 {
@@ -112,24 +145,21 @@ void log_request(const char *method, const char *path, int status, int64_t durat
 		return;
 	char now[TIME_RFC3339_SIZE];
 	time_now_rfc3339(now);
-	struct buf line = BUF_INIT;
+	struct buf line = BUF_INIT, safe_method = BUF_INIT, safe_path = BUF_INIT;
+	add_client_text(&safe_method, method);
+	add_client_text(&safe_path, path);
 	if (current_format == LOG_FORMAT_JSON) {
 		json_t *object = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I}", "time", now,
-					   "level", "info", "method", method, "path", path,
-					   "status", status, "duration_ms", duration_us / 1000.0,
-					   "user_id", (json_int_t)user_id);
+					   "level", "info", "method", safe_method.data, "path",
+					   safe_path.data, "status", status, "duration_ms",
+					   duration_us / 1000.0, "user_id", (json_int_t)user_id);
 		char *text = json_dumps(object, JSON_COMPACT);
 		buf_adds(&line, text ? text : "{}");
 		free(text);
 		json_decref(object);
 	} else {
-		buf_addf(&line, "%s info %s ", now, method);
-		size_t path_start = line.len;
-		buf_adds(&line, path);
-		for (size_t i = path_start; i < line.len; i++) /* no forged log lines */
-			if ((unsigned char)line.data[i] < 0x20 || line.data[i] == 0x7f || line.data[i] == ' ')
-				line.data[i] = '?';
-		buf_addf(&line, " %d %.3fms user=", status, duration_us / 1000.0);
+		buf_addf(&line, "%s info %s %s %d %.3fms user=", now, safe_method.data,
+			 safe_path.data, status, duration_us / 1000.0);
 		if (user_id > 0)
 			buf_addf(&line, "%lld", (long long)user_id);
 		else
@@ -137,4 +167,6 @@ void log_request(const char *method, const char *path, int status, int64_t durat
 	}
 	write_line(&line);
 	buf_release(&line);
+	buf_release(&safe_method);
+	buf_release(&safe_path);
 }
