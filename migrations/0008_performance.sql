@@ -46,13 +46,3 @@ CREATE INDEX tasks_updated ON tasks(updated_at, id);
 CREATE INDEX audit_log_entity_id ON audit_log(entity_id, id);
 CREATE INDEX audit_log_action ON audit_log(action, id);
 CREATE INDEX audit_log_at ON audit_log(at, id);
-
--- Full-text indexes: no incremental merging on every write. The resource store writes one
--- row per statement inside a transaction, and FTS5 flushes its pending terms into a new
--- segment at the end of every statement; with automerge (default 4) each API write then
--- also did a slice of merge work, which made the FTS5 update most of the CPU time of
--- POST /interactions (about 0.5 of 1 ms at 1M interactions). With 0, segments are merged
--- when 16 of one level exist (crisismerge), which amortises to a few entries per write.
-INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('automerge', 0);
-INSERT INTO companies_fts (companies_fts, rank) VALUES ('automerge', 0);
-INSERT INTO interactions_fts (interactions_fts, rank) VALUES ('automerge', 0);

@@ -243,7 +243,8 @@ static int store_swap_trigger(struct db *db, const char *name, const char *from,
 							   : db_status_from_sqlite(db, rc, "sqlite_master");
 	if (status == DB_OK && changed.len) {
 		struct buf drop = BUF_INIT;
-		buf_addf(&drop, "DROP TRIGGER %s", name); /* a compiled-in name */
+		buf_adds(&drop, "DROP TRIGGER "); /* a compiled-in name */
+		buf_adds(&drop, name);
 		status = store_exec(db, drop.data);
 		if (status == DB_OK)
 			status = store_exec(db, changed.data);
@@ -1009,8 +1010,9 @@ int demo_activity_generate(const struct demo_activity_options *options,
 	for (size_t i = 0; i < 3 && status == DB_OK; i++)
 		status = batch_flush(order[i]);
 	/* then interactions and purchases in time order */
-	qsort(a.pending_interactions, a.interaction_count, sizeof(*a.pending_interactions),
-	      compare_interactions);
+	if (a.interaction_count)
+		qsort(a.pending_interactions, a.interaction_count, sizeof(*a.pending_interactions),
+		      compare_interactions);
 	for (size_t i = 0; i < a.interaction_count && status == DB_OK; i++) {
 		status = write_interaction(&a, &a.pending_interactions[i]);
 		if ((i + 1) % (10 * PROGRESS_EVERY) == 0 && options->progress)
@@ -1019,8 +1021,9 @@ int demo_activity_generate(const struct demo_activity_options *options,
 	}
 	if (status == DB_OK)
 		status = batch_flush(&a.interactions);
-	qsort(a.pending_purchases, a.purchase_count, sizeof(*a.pending_purchases),
-	      compare_purchases);
+	if (a.purchase_count)
+		qsort(a.pending_purchases, a.purchase_count, sizeof(*a.pending_purchases),
+		      compare_purchases);
 	for (size_t i = 0; i < a.purchase_count && status == DB_OK; i++) {
 		status = write_purchase(&a, &a.pending_purchases[i], i + 1);
 		if ((i + 1) % (10 * PROGRESS_EVERY) == 0 && options->progress)
