@@ -393,11 +393,22 @@ static int row_body(struct import_context *ctx, const struct csv_record *record,
 				bad = true;
 			break;
 		case COLUMN_COMPANY:
-			extras->company = xstrdup(text);
+		case COLUMN_OWNER_EMAIL: {
+			/* Used as names and JSON keys: refuse text that is not UTF-8 here. */
+			json_t *checked = json_string(text);
+			const char *field = column->kind == COLUMN_COMPANY ? "company" : "owner_email";
+			if (!checked) {
+				import_error(ctx, record->line, field, "is not valid UTF-8 text");
+				bad = true;
+				break;
+			}
+			json_decref(checked);
+			if (column->kind == COLUMN_COMPANY)
+				extras->company = xstrdup(text);
+			else
+				extras->owner_email = xstrdup(text);
 			break;
-		case COLUMN_OWNER_EMAIL:
-			extras->owner_email = xstrdup(text);
-			break;
+		}
 		case COLUMN_CONSENT_EMAIL: {
 			int consent = parse_boolean(text);
 			if (consent < 0) {
