@@ -189,6 +189,11 @@ int gdpr_store_erase(struct db *db, int64_t contact_id, int64_t expected_version
 		  "AND (reference IS NOT NULL OR external_id IS NOT NULL)",
 		  NULL },
 		{ "DELETE FROM segment_members WHERE contact_id = ?1", &counts->segment_memberships },
+		/* webhook events carrying the person's data (their deliveries go with them) */
+		{ "DELETE FROM webhook_outbox WHERE json_valid(data) AND ("
+		  "(event LIKE 'contact.%' AND json_extract(data, '$.id') = ?1) OR "
+		  "json_extract(data, '$.contact_id') = ?1)",
+		  NULL },
 		{ "DELETE FROM idempotency_keys WHERE json_valid(body) AND ("
 		  "(path = '/api/v1/contacts' AND json_extract(body, '$.id') = ?1) OR "
 		  "(path IN ('/api/v1/interactions', '/api/v1/tasks', '/api/v1/opportunities', "
