@@ -96,7 +96,8 @@ static void build_members(struct statement_builder *b, const struct segments_mem
 		buf_addf(&b->sql, "SELECT %s FROM contacts c", what);
 		if (query->rule->uses_scores)
 			buf_adds(&b->sql, " LEFT JOIN temp.contact_scores s ON s.contact_id = c.id");
-		buf_adds(&b->sql, " WHERE 1");
+		/* erased contacts (gdpr.h) are nobody: no dynamic segment holds them */
+		buf_adds(&b->sql, " WHERE c.erased_at IS NULL");
 	} else {
 		buf_addf(&b->sql, "SELECT %s FROM segment_members m JOIN contacts c "
 				  "ON c.id = m.contact_id WHERE m.segment_id = ?", what);

@@ -1,6 +1,6 @@
 """test_gdpr_webhooks.py - erasing a contact also removes the webhook events that carry its
 personal data (the outbox keeps payloads for up to 30 days), so nothing about the person is
-sent or kept there after the erasure."""
+sent or kept there after the erasure; and an erased contact leaves dynamic segments."""
 import sqlite3
 
 import harness
@@ -33,3 +33,23 @@ class GdprWebhookOutboxTest(harness.ServerTestCase):
                                 key=self.admin_key, raw=b"{}")
         self.assertEqual(204, status)
         self.assertEqual(0, self.outbox_rows_with_marker())
+
+
+class GdprSegmentsTest(harness.ServerTestCase):
+    def test_erased_contact_leaves_dynamic_segments(self):
+        rule = {"rule": {"field": "lifecycle", "op": "eq", "value": "churned"}}
+        ids = []
+        for name in ("Kept", "Gone"):
+            status, _, contact = self.api("POST", "/api/v1/contacts",
+                                          {"first_name": name, "lifecycle": "churned"},
+                                          key=self.admin_key)
+            self.assertEqual(201, status)
+            ids.append(contact["id"])
+        status, _, preview = self.api("POST", "/api/v1/segments/preview", rule, key=self.admin_key)
+        self.assertEqual((200, 2), (status, preview["count"]))
+        status, _, _ = self.api("POST", "/api/v1/contacts/%d/erase" % ids[1],
+                                key=self.admin_key, raw=b"{}")
+        self.assertEqual(204, status)
+        status, _, preview = self.api("POST", "/api/v1/segments/preview", rule, key=self.admin_key)
+        self.assertEqual((200, 1), (status, preview["count"]))
+        self.assertEqual([ids[0]], [c["id"] for c in preview["sample"]])
