@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -28,6 +29,15 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
                      "ERROR: UndefinedBehaviorSanitizer")
 ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86",
            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+
+
+def sql_rows(db_path, statement, *args):
+    """Runs one read-only SQL statement on the database file (tests look behind the API)."""
+    connection = sqlite3.connect(db_path, timeout=30)
+    try:
+        return connection.execute(statement, args).fetchall()
+    finally:
+        connection.close()
 
 
 def check_sanitizer_output(text, what):

@@ -13,12 +13,7 @@ CONTACTS = "/api/v1/contacts"
 COMPANIES = "/api/v1/companies"
 
 
-def sql_rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql_rows = harness.sql_rows
 
 
 class ConventionsTest(harness.ServerTestCase):

@@ -16,12 +16,7 @@ MARKER = "zqxgdpr7marker"       # the person to erase: in names, email, bodies, 
 KEEP = "zqxkeep9control"        # another person: must survive (proves the byte check works)
 
 
-def sql_rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql_rows = harness.sql_rows
 
 
 def traces(data, needle):

@@ -4,19 +4,13 @@ or nothing (one bad row: 422 naming its line and field, nothing written), dedupe
 dry runs, formula guards read back, permissions and defaults of the caller, audit entries
 per record, and bad requests."""
 import json
-import sqlite3
 
 import harness
 
 IMPORT = "/api/v1/contacts/import"
 
 
-def sql_rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql_rows = harness.sql_rows
 
 
 class ImportTestCase(harness.ServerTestCase):

@@ -5,7 +5,6 @@ user_id=me) and full-text search over subject and body, pagination, If-Match, ex
 upserts, audit entries, and permission scopes (the user who logged an interaction owns
 it)."""
 import json
-import sqlite3
 import time
 import urllib.parse
 
@@ -15,12 +14,7 @@ INTERACTIONS = "/api/v1/interactions"
 CONTACTS = "/api/v1/contacts"
 
 
-def sql_rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql_rows = harness.sql_rows
 
 
 class InteractionsTestCase(harness.ServerTestCase):

@@ -21,12 +21,7 @@ DEFAULT_PROBABILITY = {"lead": 10, "qualified": 25, "proposal": 50, "negotiation
                        "won": 100, "lost": 0}
 
 
-def sql_rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql_rows = harness.sql_rows
 
 
 def now_minus(seconds):

@@ -4,7 +4,6 @@ missing or unreadable records, filters (contact_id, opportunity_id, since/until)
 pagination, If-Match, external-id upserts, Idempotency-Key, audit entries, and permissions
 derived from the contact's owner (which follow a change of that owner at once)."""
 import json
-import sqlite3
 import time
 import urllib.parse
 
@@ -15,12 +14,7 @@ CONTACTS = "/api/v1/contacts"
 OPPORTUNITIES = "/api/v1/opportunities"
 
 
-def sql_rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql_rows = harness.sql_rows
 
 
 class PurchasesTestCase(harness.ServerTestCase):

@@ -5,7 +5,6 @@ due_before, due_after, contact_id, opportunity_id), sorting by due_at with pagin
 If-Match, external-id upserts, audit entries, and permission scopes (the assignee owns
 the task)."""
 import json
-import sqlite3
 import time
 import urllib.parse
 
@@ -16,12 +15,7 @@ CONTACTS = "/api/v1/contacts"
 OPPORTUNITIES = "/api/v1/opportunities"
 
 
-def sql_rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql_rows = harness.sql_rows
 
 
 class TasksTestCase(harness.ServerTestCase):

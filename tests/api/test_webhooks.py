@@ -9,7 +9,6 @@ import hmac
 import http.server
 import json
 import re
-import sqlite3
 import threading
 import time
 
@@ -80,12 +79,7 @@ class Receiver:
         self.server.server_close()
 
 
-def sql_rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql_rows = harness.sql_rows
 
 
 class WebhookTestCase(harness.ServerTestCase):
