@@ -33,13 +33,25 @@ export async function restore() {
   return currentUser;
 }
 
-/** Logs in; rejects with ApiError (401 wrong credentials, 429 throttled). */
+/**
+ * Logs in; rejects with ApiError (401 wrong credentials, 429 throttled). The server
+ * hashes a limited number of passwords at once and answers 503 with Retry-After when all
+ * its slots are busy: such a login is tried again, a few times, after the delay it asks for.
+ */
 export async function login(email, password) {
-  const { data } = await request('POST', 'auth/login', {
-    body: { email, password }, anonymous: true,
-  });
-  setSession(data);
-  return currentUser;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { data } = await request('POST', 'auth/login', {
+        body: { email, password }, anonymous: true,
+      });
+      setSession(data);
+      return currentUser;
+    } catch (error) {
+      if (error.status !== 503 || attempt >= 5) throw error;
+      const seconds = Math.min(error.retryAfterSeconds || 1, 5);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    }
+  }
 }
 
 /** Logs out on the server (best effort) and forgets the session here. */
