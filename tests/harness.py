@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 BUILD = os.environ.get("CRM_BUILD", os.path.join(os.path.dirname(__file__), "..", "build"))
 CRMD = os.path.join(BUILD, "crmd")
@@ -254,6 +255,25 @@ class ServerTestCase(unittest.TestCase):
 
     def api(self, method, path, body=None, **kwargs):
         return self.server.request(method, path, body, **kwargs)
+
+    def list_all_ids(self, path, query="", key=None):
+        """Every id of a paged list at `path` (?query), following next_cursor to the end."""
+        ids = []
+        cursor = None
+        for _ in range(1000):
+            parts = [query] if query else []
+            if "limit=" not in query:
+                parts.append("limit=100")
+            url = path + "?" + "&".join(parts)
+            if cursor:
+                url += "&cursor=" + urllib.parse.quote(cursor)
+            status, _, body = self.api("GET", url, key=key or self.admin_key)
+            self.assertEqual(200, status, body)
+            ids += [record["id"] for record in body["data"]]
+            cursor = body["next_cursor"]
+            if not cursor:
+                return ids
+        self.fail("pagination does not end")
 
     def crmctl(self, *args, **kwargs):
         return crmctl(self.server.db_path, *args, **kwargs)

@@ -30,22 +30,7 @@ class ContactsTestCase(harness.ServerTestCase):
 
     def list_ids(self, query="", key=None, path=CONTACTS):
         """Every id of a (paged) list, following next_cursor."""
-        ids = []
-        cursor = None
-        for _ in range(1000):
-            parts = [query] if query else []
-            if "limit=" not in query:
-                parts.append("limit=100")
-            url = path + "?" + "&".join(parts)
-            if cursor:
-                url += "&cursor=" + urllib.parse.quote(cursor)
-            status, _, body = self.api("GET", url, key=key or self.admin_key)
-            self.assertEqual(200, status, body)
-            ids += [record["id"] for record in body["data"]]
-            cursor = body["next_cursor"]
-            if not cursor:
-                return ids
-        self.fail("pagination does not end")
+        return self.list_all_ids(path, query, key)
 
 
 class ContactFieldsTest(ContactsTestCase):

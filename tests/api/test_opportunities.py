@@ -62,21 +62,7 @@ class OpportunitiesTestCase(harness.ServerTestCase):
         self.fail("pagination does not end")
 
     def list_ids(self, query="", key=None):
-        ids, cursor = [], None
-        for _ in range(1000):
-            parts = [query] if query else []
-            if "limit=" not in query:
-                parts.append("limit=100")
-            url = OPPORTUNITIES + "?" + "&".join(parts)
-            if cursor:
-                url += "&cursor=" + urllib.parse.quote(cursor)
-            status, _, body = self.api("GET", url, key=key or self.admin_key)
-            self.assertEqual(200, status, body)
-            ids += [record["id"] for record in body["data"]]
-            cursor = body["next_cursor"]
-            if not cursor:
-                return ids
-        self.fail("pagination does not end")
+        return self.list_all_ids(OPPORTUNITIES, query, key)
 
 
 class OpportunityFieldsTest(OpportunitiesTestCase):

@@ -5,7 +5,6 @@ pagination, If-Match, external-id upserts, Idempotency-Key, audit entries, and p
 derived from the contact's owner (which follow a change of that owner at once)."""
 import json
 import time
-import urllib.parse
 
 import harness
 
@@ -45,21 +44,7 @@ class PurchasesTestCase(harness.ServerTestCase):
                         key=key or self.admin_key, headers=headers)
 
     def list_ids(self, query="", key=None):
-        ids, cursor = [], None
-        for _ in range(1000):
-            parts = [query] if query else []
-            if "limit=" not in query:
-                parts.append("limit=100")
-            url = PURCHASES + "?" + "&".join(parts)
-            if cursor:
-                url += "&cursor=" + urllib.parse.quote(cursor)
-            status, _, body = self.api("GET", url, key=key or self.admin_key)
-            self.assertEqual(200, status, body)
-            ids += [record["id"] for record in body["data"]]
-            cursor = body["next_cursor"]
-            if not cursor:
-                return ids
-        self.fail("pagination does not end")
+        return self.list_all_ids(PURCHASES, query, key)
 
 
 class PurchaseFieldsTest(PurchasesTestCase):

@@ -6,7 +6,6 @@ If-Match, external-id upserts, audit entries, and permission scopes (the assigne
 the task)."""
 import json
 import time
-import urllib.parse
 
 import harness
 
@@ -38,22 +37,7 @@ class TasksTestCase(harness.ServerTestCase):
                         headers=headers)
 
     def list_ids(self, query="", key=None):
-        ids = []
-        cursor = None
-        for _ in range(1000):
-            parts = [query] if query else []
-            if "limit=" not in query:
-                parts.append("limit=100")
-            url = TASKS + "?" + "&".join(parts)
-            if cursor:
-                url += "&cursor=" + urllib.parse.quote(cursor)
-            status, _, body = self.api("GET", url, key=key or self.admin_key)
-            self.assertEqual(200, status, body)
-            ids += [record["id"] for record in body["data"]]
-            cursor = body["next_cursor"]
-            if not cursor:
-                return ids
-        self.fail("pagination does not end")
+        return self.list_all_ids(TASKS, query, key)
 
 
 class TaskFieldsTest(TasksTestCase):
