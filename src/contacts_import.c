@@ -496,6 +496,8 @@ static int resolve_company(struct import_context *ctx, size_t line, const char *
 		struct field_errors errors = { NULL };
 		json_t *record = resource_record_from_body(&companies_resource, checked, &errors);
 		json_decref(checked);
+		if (record) /* a name of white space only normalises to null */
+			resource_record_check_required(&companies_resource, record, &errors);
 		json_decref(record);
 		if (field_errors_any(&errors)) {
 			field_errors_release(&errors);

@@ -89,6 +89,17 @@ class ImportExportTest(unittest.TestCase):
         self.assertEqual(1, result.returncode)
         self.assertIn("cannot open", result.stderr)
 
+    def test_a_blank_company_name_is_a_row_error(self):
+        # white space that the CSV reader keeps but a name loses (found by fuzz_contacts_import):
+        # the company would be created with no name; the row is refused instead
+        path = self.write("blank.csv", "first_name,company\nAnn,Acme\nBtago, \f   \n")
+        result = harness.crmctl(self.db, "import", "contacts", path, check=False)
+        self.assertEqual(1, result.returncode, result)
+        self.assertIn("line 3: company:", result.stderr)
+        self.assertIn("cannot be a company's name", result.stderr)
+        self.assertEqual(0, rows(self.db, "SELECT count(*) FROM contacts")[0][0])
+        self.assertEqual(0, rows(self.db, "SELECT count(*) FROM companies")[0][0])
+
     def test_dedupe_dry_run_owner_and_stdin(self):
         harness.crmctl(self.db, "user", "add", "owner@example.com", "--name", "Owner",
                        "--role", "rep", "--password-stdin", stdin="password-123\n")
