@@ -5,6 +5,8 @@
  *   GET  /api/v1/analytics/ltv             ?horizon_days=365&limit=100&as_of=DATE
  *   GET  /api/v1/analytics/tiers           ?as_of=DATE
  *   GET  /api/v1/analytics/summary         ?period=month|quarter|year&as_of=DATE
+ *   GET  /api/v1/analytics/revenue         ?by=day|week|month|quarter|year&from=DATE&to=DATE
+ *                                          &currency=EUR&as_of=DATE (analytics_revenue.h)
  *   POST /api/v1/analytics/refit           (analytics write scope "all": administrators)
  *
  * Handlers check the query and the caller's scope and shape problems; the figures come
@@ -15,10 +17,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "crm/analytics.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crm/analytics_revenue.h"
 #include "crm/app.h"
 #include "crm/auth.h"
 #include "crm/contacts.h"
@@ -305,11 +309,160 @@ static void handle_refit(struct request *req, struct response *res)
 				     : NULL);
 }
 
+/* ================================================================ revenue over time */
+
+/* The parameters of GET analytics/revenue, in this order; values borrowed, NULL: absent. */
+static const char *const revenue_param_names[] = { "by", "from", "to", "currency", "as_of", NULL };
+enum { REVENUE_BY, REVENUE_FROM, REVENUE_TO, REVENUE_CURRENCY, REVENUE_AS_OF, REVENUE_PARAMS };
+
+struct revenue_params {
+	const char *values[REVENUE_PARAMS];
+	char error[200];
+};
+
+static int visit_revenue_param(void *context, const char *name, const char *value)
+{
+	struct revenue_params *params = context;
+	for (int i = 0; revenue_param_names[i]; i++) {
+		if (strcmp(revenue_param_names[i], name) != 0)
+			continue;
+		if (params->values[i]) {
+			snprintf(params->error, sizeof(params->error),
+				 "query parameter %s is repeated", name);
+			return 1;
+		}
+		params->values[i] = value ? value : "";
+		return 0;
+	}
+	snprintf(params->error, sizeof(params->error), "unknown query parameter \"%.60s\"", name);
+	return 1;
+}
+
+/* The day number of a date "YYYY-MM-DD" from 1970-01-01 to 9998-12-31, or -1. */
+static int64_t revenue_day_of(const char *text)
+{
+	time_t when;
+	if (!time_parse_date(text, &when) || when < 0)
+		return -1;
+	int64_t day = analytics_day_of((int64_t)when);
+	return day <= ANALYTICS_REVENUE_LAST_DAY ? day : -1;
+}
+
+static bool currency_code_valid(const char *text)
+{
+	return strlen(text) == 3 && isupper((unsigned char)text[0]) &&
+	       isupper((unsigned char)text[1]) && isupper((unsigned char)text[2]);
+}
+
+/*
+ * The range of the request: to (default: as_of's day, else today; not after as_of) and
+ * from (default: twelve calendar months up to to), at most ANALYTICS_REVENUE_BUCKETS_MAX
+ * buckets. Bad values are added to `errors`, naming the parameter.
+ */
+static void revenue_range_check(const struct revenue_params *params,
+				struct analytics_revenue_request *request,
+				struct field_errors *errors)
+{
+	const char *from = params->values[REVENUE_FROM], *to = params->values[REVENUE_TO];
+	static const char date_rule[] = "must be a date such as 2026-01-31, from 1970-01-01 to "
+					"9998-12-31";
+	request->to_day = to ? revenue_day_of(to) : request->as_of_day;
+	if (request->to_day < 0)
+		field_errors_add(errors, "to", "%s", date_rule);
+	else if (to && params->values[REVENUE_AS_OF] && request->to_day > request->as_of_day)
+		field_errors_add(errors, "to", "must not be after as_of");
+	request->from_day = from ? revenue_day_of(from) : -1;
+	if (from && request->from_day < 0)
+		field_errors_add(errors, "from", "%s", date_rule);
+	if (field_errors_any(errors))
+		return;
+	if (!from)
+		request->from_day = analytics_revenue_default_from(request->by, request->to_day);
+	if (request->from_day > request->to_day) {
+		field_errors_add(errors, "from", "must not be after to");
+		return;
+	}
+	int64_t buckets =
+		analytics_revenue_bucket_count(request->by, request->from_day, request->to_day);
+	if (buckets > ANALYTICS_REVENUE_BUCKETS_MAX) {
+		char first[ANALYTICS_DATE_SIZE], last[ANALYTICS_DATE_SIZE];
+		analytics_store_format_day(request->from_day, first);
+		analytics_store_format_day(request->to_day, last);
+		field_errors_add(errors, "from",
+				 "%s to %s makes %lld buckets by %s, more than %d: choose a later "
+				 "from or a longer period (by)",
+				 first, last, (long long)buckets,
+				 analytics_revenue_by_name(request->by), ANALYTICS_REVENUE_BUCKETS_MAX);
+	}
+}
+
+/* Checks the parameters into *request (values borrowed); bad values go to `errors`. */
+static void revenue_request_check(const struct revenue_params *params,
+				  struct analytics_revenue_request *request,
+				  struct field_errors *errors)
+{
+	memset(request, 0, sizeof(*request));
+	request->by = ANALYTICS_REVENUE_BY_MONTH;
+	const char *by = params->values[REVENUE_BY];
+	bool by_valid = !by || analytics_revenue_by_parse(by, &request->by);
+	if (!by_valid)
+		field_errors_add(errors, "by", "must be day, week, month, quarter or year");
+	const char *as_of = params->values[REVENUE_AS_OF];
+	request->as_of_day = analytics_today();
+	if (as_of) {
+		time_t when;
+		if (time_parse_rfc3339(as_of, true, &when) && when >= 86400)
+			request->as_of_day = analytics_day_of((int64_t)when);
+		else
+			field_errors_add(errors, "as_of", "must be a date (YYYY-MM-DD) or an RFC 3339 "
+				  "timestamp after 1970-01-01");
+	}
+	const char *currency = params->values[REVENUE_CURRENCY];
+	if (currency && !currency_code_valid(currency))
+		field_errors_add(errors, "currency", "must be an ISO 4217 code such as EUR");
+	request->currency = currency;
+	if (by_valid && !field_errors_any(errors))
+		revenue_range_check(params, request, errors);
+}
+
+static void handle_revenue(struct request *req, struct response *res)
+{
+	const struct auth_context *caller = caller_or_reply(req, res);
+	if (!caller)
+		return;
+	struct db *db = app_db_or_reply(res);
+	if (!db)
+		return;
+	struct revenue_params params = { .values = { NULL } };
+	if (request_query_each(req, visit_revenue_param, &params) != 0) {
+		response_problem(res, HTTP_BAD_REQUEST, params.error);
+		return;
+	}
+	struct analytics_revenue_request request;
+	struct field_errors errors = { NULL };
+	revenue_request_check(&params, &request, &errors);
+	if (field_errors_any(&errors)) {
+		field_errors_reply(&errors, res);
+		return;
+	}
+	enum perm_scope granted = read_scope(db, caller);
+	if (granted == PERM_SCOPE_NONE) {
+		response_problem(res, HTTP_FORBIDDEN, "you may not read analytics");
+		return;
+	}
+	struct analytics_scope scope = { .scope = (int)granted, .user_id = caller->user_id,
+					 .team = caller->team };
+	json_t *body = NULL;
+	int status = analytics_revenue_json(db, &scope, &request, &body);
+	reply_report(res, status, body);
+}
+
 void analytics_routes_register(struct router *router)
 {
 	router_add(router, "GET", "/api/v1/contacts/{id}/analytics", handle_contact_analytics, 0);
 	router_add(router, "GET", "/api/v1/analytics/ltv", handle_ltv, 0);
 	router_add(router, "GET", "/api/v1/analytics/tiers", handle_tiers, 0);
 	router_add(router, "GET", "/api/v1/analytics/summary", handle_summary, 0);
+	router_add(router, "GET", "/api/v1/analytics/revenue", handle_revenue, 0);
 	router_add(router, "POST", "/api/v1/analytics/refit", handle_refit, 0);
 }

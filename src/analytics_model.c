@@ -265,7 +265,7 @@ void analytics_model_flush(struct db *db)
 {
 	struct analytics_scores_state state;
 	struct analytics_model model, stored;
-	if (analytics_store_scores_state_get(db, &state) != DB_OK)
+	if (analytics_scores_state_get(db, &state) != DB_OK)
 		return;
 	if (!state.model_unsaved || analytics_model_from_text(&model, state.model_json) != 0)
 		goto cleanup;
@@ -276,7 +276,7 @@ void analytics_model_flush(struct db *db)
 	    (status == DB_OK && stored.purchase_generation < model.purchase_generation))
 		status = analytics_store_fit_put(db, state.fit_key, &model);
 	if (status == DB_OK)
-		status = analytics_store_scores_model_saved(db);
+		status = analytics_scores_model_saved(db);
 	if (status == DB_OK)
 		status = db_commit(db);
 	else

@@ -95,6 +95,8 @@ static void handle_api(struct request *req, struct response *res)
 		struct db *db = app_db_or_reply(res);
 		if (!db)
 			return;
+		if (match.route->flags & ROUTE_READ_SNAPSHOT)
+			db_request_begin_read(db); /* ended by db_request_finished() below */
 		bool check_csrf = is_unsafe_method(req->method) && !(match.route->flags & ROUTE_NO_CSRF);
 		if (auth_authenticate_or_reply(db, req, res, check_csrf, &caller) != 0)
 			return;

@@ -1,7 +1,8 @@
 /*
  * auth.c - who is calling: Argon2id passwords (with a limit on concurrent hashes), API
  * keys, browser sessions with CSRF tokens, login throttling, and the /api/v1/auth routes
- * (login, logout, me). The SQL lives in auth_store.c.
+ * (login, logout, me). The SQL lives in auth_store.c. In crmd a login's password check runs
+ * on the hash threads, its connection suspended meanwhile, so no worker ever waits for it.
  *
  * Every request is checked against the database (no caching), so revoking a key or a
  * session, or disabling a user, takes effect at the very next request.
@@ -44,13 +45,15 @@ static int session_absolute_seconds = AUTH_SESSION_ABSOLUTE_SECONDS;
 /* ---------------------------------------------------------------- password hashing */
 
 /*
- * At most `hash_slots` Argon2id computations run at once: each needs 64 MiB and a core for a
- * good part of a second. One core's worth of worker threads is kept for the API: with as
- * many slots as cores (and crmd has one worker per core), a flood of logins kept every
- * worker hashing or waiting for a slot, and GET requests got no answer at all for seconds
- * (bench/run.py, "get contact during logins"). So a login does not wait for a slot: when
- * none is free it is answered 503 with Retry-After (login_verify()). Waiting, even a quarter
- * of a second, blocks the worker and every connection it serves as much as hashing does.
+ * Argon2id takes 64 MiB and a core for a tenth to a fifth of a second. A worker thread that
+ * hashes stalls every connection libmicrohttpd gave it, so in crmd a login's hash runs on
+ * the hash threads (cores - 1 of them, at least one: a core's worth of CPU stays with the
+ * API) while its connection is suspended (response_suspend). At most
+ * AUTH_LOGIN_QUEUE_PER_THREAD logins per hash thread are admitted (hashing or queued);
+ * another login is answered 503 with Retry-After at once, before any database work.
+ *
+ * The rare other hashes (crmctl, an admin creating a user or setting a password) stay
+ * synchronous in their thread, at most `hash_slots` of them at once.
  */
 static pthread_mutex_t hash_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hash_available = PTHREAD_COND_INITIALIZER;
@@ -96,14 +99,178 @@ static int raw_password_hash(const char *password, char out[crypto_pwhash_STRBYT
 	return rc;
 }
 
+/* The number of hash threads (and synchronous hash slots): cores - 1, at least 1. */
+static int hash_thread_count(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 1 ? (int)cores - 1 : 1;
+}
+
+/* One login's password check, handed from a worker to a hash thread and back. */
+struct login_job {
+	struct login_job *next;        /* in the hash queue */
+	struct http_resumer *resumer;  /* set when queued */
+	char hash[256];                /* the stored hash; "" for no account or no password */
+	char *password;                /* copy, wiped when freed */
+	int verified;                  /* by the hash thread: 1 right, 0 wrong */
+	bool found;                    /* the account exists */
+	struct user user;
+	char *account, *address, *hourly; /* the throttle subjects */
+};
+
+/* The hash threads and their queue. `admitted` counts logins between
+ * login_admission_take() and the end of their hash. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t queued;
+	pthread_t *threads;
+	int thread_count; /* 0: not started (crmctl, tests): logins hash in their thread */
+	int capacity;
+	int admitted;
+	bool stopping;
+	struct login_job *head, *tail;
+} hash_pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .queued = PTHREAD_COND_INITIALIZER };
+
+static void login_job_free(void *context)
+{
+	struct login_job *job = context;
+	if (!job)
+		return;
+	sodium_memzero(job->hash, sizeof(job->hash));
+	if (job->password) {
+		sodium_memzero(job->password, strlen(job->password));
+		free(job->password);
+	}
+	free(job->account);
+	free(job->address);
+	free(job->hourly);
+	free(job);
+}
+
+static bool login_job_check(struct login_job *job)
+{
+	const char *hash = job->hash[0] ? job->hash : dummy_hash;
+	return crypto_pwhash_str_verify(hash, job->password, strlen(job->password)) == 0;
+}
+
+static void *hash_thread_main(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&hash_pool.lock);
+	for (;;) {
+		while (!hash_pool.head && !hash_pool.stopping)
+			pthread_cond_wait(&hash_pool.queued, &hash_pool.lock);
+		struct login_job *job = hash_pool.head;
+		if (!job)
+			break; /* stopping, and nothing left */
+		hash_pool.head = job->next;
+		if (!hash_pool.head)
+			hash_pool.tail = NULL;
+		pthread_mutex_unlock(&hash_pool.lock);
+		job->verified = login_job_check(job) ? 1 : 0;
+		struct http_resumer *resumer = job->resumer; /* the job may be freed after resume */
+		pthread_mutex_lock(&hash_pool.lock);
+		hash_pool.admitted--;
+		pthread_mutex_unlock(&hash_pool.lock);
+		http_resume(resumer);
+		pthread_mutex_lock(&hash_pool.lock);
+	}
+	pthread_mutex_unlock(&hash_pool.lock);
+	return NULL;
+}
+
+/*
+ * Admits one login to the hash threads: 1 admitted (then login_job_start() or
+ * login_admission_return() must follow), 0 no hash threads (hash in this thread), -1 full.
+ */
+static int login_admission_take(void)
+{
+	pthread_mutex_lock(&hash_pool.lock);
+	int result = 0;
+	if (hash_pool.thread_count > 0) {
+		result = hash_pool.admitted < hash_pool.capacity ? 1 : -1;
+		if (result == 1)
+			hash_pool.admitted++;
+	}
+	pthread_mutex_unlock(&hash_pool.lock);
+	return result;
+}
+
+/* Gives back an admission that will not be used (the login was refused before its hash). */
+static void login_admission_return(void)
+{
+	pthread_mutex_lock(&hash_pool.lock);
+	hash_pool.admitted--;
+	pthread_mutex_unlock(&hash_pool.lock);
+}
+
+/* The `start` of response_suspend(): queues the job for the hash threads. */
+static void login_job_start(void *context, struct http_resumer *resumer)
+{
+	struct login_job *job = context;
+	job->resumer = resumer;
+	job->next = NULL;
+	pthread_mutex_lock(&hash_pool.lock);
+	if (hash_pool.tail)
+		hash_pool.tail->next = job;
+	else
+		hash_pool.head = job;
+	hash_pool.tail = job;
+	pthread_cond_signal(&hash_pool.queued);
+	pthread_mutex_unlock(&hash_pool.lock);
+}
+
+int auth_hash_threads_start(void)
+{
+	auth_init();
+	pthread_mutex_lock(&hash_pool.lock);
+	bool started = hash_pool.thread_count > 0;
+	pthread_mutex_unlock(&hash_pool.lock);
+	if (started)
+		return 0;
+	int count = hash_thread_count();
+	pthread_t *threads = xcalloc((size_t)count, sizeof(*threads));
+	int running = 0;
+	hash_pool.stopping = false;
+	while (running < count && pthread_create(&threads[running], NULL, hash_thread_main, NULL) == 0)
+		running++;
+	if (running == 0) {
+		free(threads);
+		log_error("cannot start the password hash threads");
+		return -1;
+	}
+	pthread_mutex_lock(&hash_pool.lock);
+	hash_pool.threads = threads;
+	hash_pool.thread_count = running;
+	hash_pool.capacity = running * AUTH_LOGIN_QUEUE_PER_THREAD;
+	pthread_mutex_unlock(&hash_pool.lock);
+	return 0;
+}
+
+void auth_hash_threads_stop(void)
+{
+	pthread_mutex_lock(&hash_pool.lock);
+	int count = hash_pool.thread_count;
+	pthread_t *threads = hash_pool.threads;
+	hash_pool.stopping = true;
+	hash_pool.thread_count = 0; /* logins from now on hash in their own thread */
+	pthread_cond_broadcast(&hash_pool.queued);
+	pthread_mutex_unlock(&hash_pool.lock);
+	for (int i = 0; i < count; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	pthread_mutex_lock(&hash_pool.lock);
+	hash_pool.threads = NULL;
+	pthread_mutex_unlock(&hash_pool.lock);
+}
+
 static void initialise(void)
 {
 	if (sodium_init() < 0) {
 		log_error("libsodium cannot be initialised");
 		abort();
 	}
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	hash_slots = cores > 1 ? (int)cores - 1 : 1;
+	hash_slots = hash_thread_count();
 	/* Logins for unknown accounts verify against this, so they take as long as others. */
 	unsigned char random_password[16];
 	char text[sizeof(random_password) * 2 + 1];
@@ -224,15 +391,15 @@ bool auth_password_verify(const char *hash, const char *password)
 	return ok;
 }
 
-/* auth_password_verify() for a login: 1 right, 0 wrong, -1 no hash slot is free now. */
-static int login_verify(const char *hash, const char *password)
+/*
+ * A login's check in the calling thread, without hash threads (crmctl, the tests of the
+ * handlers): 1 right, 0 wrong, -1 no hash slot is free now.
+ */
+static int login_verify_here(struct login_job *job)
 {
-	auth_init();
-	if (!hash || !hash[0])
-		hash = dummy_hash;
 	if (!hash_slot_try_acquire())
 		return -1;
-	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	bool ok = login_job_check(job);
 	hash_slot_release();
 	return ok ? 1 : 0;
 }
@@ -524,8 +691,110 @@ static void revoke_presented_session(struct db *db, const struct request *req)
 		auth_store_session_revoke(db, record.id);
 }
 
+/* 503 with Retry-After: no room for another login's hash now (not a failed login). */
+static void reply_logins_busy(struct response *res)
+{
+	response_set_header(res, "Retry-After", "1");
+	response_problem(res, HTTP_SERVICE_UNAVAILABLE,
+			 "too many logins at once; try again in a second");
+}
+
+/*
+ * The second half of a login, once its password was checked (job->verified): records a
+ * failure, or opens the session. Runs in a worker thread.
+ */
+static void login_finish(struct request *req, struct response *res, struct login_job *job)
+{
+	struct db *db = app_db_or_reply(res);
+	if (!db)
+		return;
+	time_t now = time(NULL);
+	const struct user *user = &job->user;
+	/* Unknown account, no password, disabled or wrong password: the same work, the same
+	 * answer. */
+	if (job->verified != 1 || !job->found || !user->has_password || user->disabled) {
+		/* Rows are kept for the longest window (the hourly cap), which is never cleared
+		 * by a success: the 15-minute count is. */
+		int64_t forget_before = (int64_t)now - AUTH_THROTTLE_HOURLY_WINDOW_SECONDS;
+		auth_store_failures_record(db, job->account, job->address, (int64_t)now,
+					   forget_before);
+		auth_store_failures_record(db, job->hourly, NULL, (int64_t)now, forget_before);
+		reply_unauthorized(res, "wrong email or password");
+		return;
+	}
+	auth_store_failures_clear(db, job->account);
+	revoke_presented_session(db, req);
+
+	char token[SECRET_TEXT_MAX], csrf[SECRET_TEXT_MAX];
+	secret_generate(token);
+	secret_generate(csrf);
+	unsigned char token_hash[AUTH_HASH_BYTES];
+	secret_hash(token, token_hash);
+	char now_text[TIME_RFC3339_SIZE], expires[TIME_RFC3339_SIZE];
+	time_format_rfc3339(now, now_text);
+	time_format_rfc3339(now + session_absolute_seconds, expires);
+	int64_t session_id;
+	if (auth_store_session_create(db, user->id, token_hash, csrf, now_text, expires,
+				      req->client_address, &session_id) != DB_OK) {
+		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the session cannot be stored");
+		return;
+	}
+	set_session_cookie(res, token);
+	sodium_memzero(token, sizeof(token));
+	req->log_user_id = user->id;
+	response_json(res, HTTP_OK,
+		      json_pack("{s:o, s:s}", "user", users_user_to_json(user), "csrf_token", csrf));
+}
+
+/*
+ * The wait that the throttle imposes on this login (0: none), or -1 after answering 503
+ * because the database does not answer.
+ */
+static int64_t login_throttle_wait(struct db *db, const struct login_job *job, time_t now,
+				   struct response *res)
+{
+	int status_account, status_address, status_hourly;
+	int64_t wait_account = throttle_wait(db, job->account, AUTH_THROTTLE_ACCOUNT_LIMIT,
+					     AUTH_THROTTLE_WINDOW_SECONDS, now, &status_account);
+	int64_t wait_address = throttle_wait(db, job->address, AUTH_THROTTLE_ADDRESS_LIMIT,
+					     AUTH_THROTTLE_WINDOW_SECONDS, now, &status_address);
+	int64_t wait_hourly = throttle_wait(db, job->hourly, AUTH_THROTTLE_HOURLY_LIMIT,
+					    AUTH_THROTTLE_HOURLY_WINDOW_SECONDS, now, &status_hourly);
+	if (status_account != DB_OK || status_address != DB_OK || status_hourly != DB_OK) {
+		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+		return -1;
+	}
+	int64_t wait = wait_account > wait_address ? wait_account : wait_address;
+	return wait_hourly > wait ? wait_hourly : wait;
+}
+
+/* The job of a login: the password and throttle subjects copied (who frees: login_job_free). */
+static struct login_job *login_job_new(const char *email, const char *password,
+				       const char *client_address)
+{
+	struct login_job *job = xcalloc(1, sizeof(*job));
+	job->password = xstrdup(password);
+	struct buf account = BUF_INIT, address = BUF_INIT, hourly = BUF_INIT;
+	account_subject(email, &account);
+	buf_addf(&address, "address:%s", client_address);
+	buf_addf(&hourly, "hourly:%s", account.data);
+	job->account = buf_detach(&account, NULL);
+	job->address = buf_detach(&address, NULL);
+	job->hourly = buf_detach(&hourly, NULL);
+	return job;
+}
+
+/*
+ * POST /auth/login. The first call checks the request, takes a place at the hash threads
+ * (or answers 503 at once), applies the throttle and reads the account, then suspends the
+ * request while a hash thread checks the password; the second call (req->resumed) answers.
+ */
 static void handle_login(struct request *req, struct response *res)
 {
+	if (req->resumed) {
+		login_finish(req, res, req->resumed);
+		return;
+	}
 	struct db *db = app_db_or_reply(res);
 	if (!db)
 		return;
@@ -533,7 +802,8 @@ static void handle_login(struct request *req, struct response *res)
 	if (!body)
 		return;
 	struct field_errors errors = { 0 };
-	struct buf account = BUF_INIT, address = BUF_INIT, hourly = BUF_INIT;
+	struct login_job *job = NULL;
+	int admission = 0;
 	const char *key;
 	json_t *value;
 	json_object_foreach(body, key, value) {
@@ -551,25 +821,17 @@ static void handle_login(struct request *req, struct response *res)
 		field_errors_reply(&errors, res);
 		goto cleanup;
 	}
-
-	time_t now = time(NULL);
-	account_subject(email, &account);
-	buf_addf(&address, "address:%s", req->client_address);
-	buf_addf(&hourly, "hourly:%s", account.data);
-	int status_account, status_address, status_hourly;
-	int64_t wait_account = throttle_wait(db, account.data, AUTH_THROTTLE_ACCOUNT_LIMIT,
-					     AUTH_THROTTLE_WINDOW_SECONDS, now, &status_account);
-	int64_t wait_address = throttle_wait(db, address.data, AUTH_THROTTLE_ADDRESS_LIMIT,
-					     AUTH_THROTTLE_WINDOW_SECONDS, now, &status_address);
-	int64_t wait_hourly = throttle_wait(db, hourly.data, AUTH_THROTTLE_HOURLY_LIMIT,
-					    AUTH_THROTTLE_HOURLY_WINDOW_SECONDS, now, &status_hourly);
-	if (status_account != DB_OK || status_address != DB_OK || status_hourly != DB_OK) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+	admission = login_admission_take();
+	if (admission < 0) {
+		reply_logins_busy(res);
 		goto cleanup;
 	}
-	int64_t wait = wait_account > wait_address ? wait_account : wait_address;
-	if (wait_hourly > wait)
-		wait = wait_hourly;
+
+	time_t now = time(NULL);
+	job = login_job_new(email, password, req->client_address);
+	int64_t wait = login_throttle_wait(db, job, now, res);
+	if (wait < 0)
+		goto cleanup;
 	if (wait > 0) {
 		char seconds[24];
 		snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
@@ -578,62 +840,30 @@ static void handle_login(struct request *req, struct response *res)
 				  "too many failed logins; try again in %lld seconds", (long long)wait);
 		goto cleanup;
 	}
-
-	struct user user;
-	char hash[256] = "";
-	int found = users_store_get_by_email(db, email, &user, hash, sizeof(hash));
+	int found = users_store_get_by_email(db, email, &job->user, job->hash, sizeof(job->hash));
 	if (found != DB_OK && found != DB_NOT_FOUND) {
 		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
 		goto cleanup;
 	}
-	/* Unknown account, no password, disabled or wrong password: the same work, the
-	 * same answer. */
-	int verified = login_verify(found == DB_OK ? hash : NULL, password);
-	sodium_memzero(hash, sizeof(hash));
-	if (verified < 0) { /* not counted as a failure: the password was not checked */
-		response_set_header(res, "Retry-After", "1");
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE,
-				 "too many logins at once; try again in a second");
+	job->found = found == DB_OK;
+	if (!job->found)
+		job->hash[0] = '\0';
+	if (admission > 0) {
+		response_suspend(res, login_job_start, login_job_free, job);
+		job = NULL;    /* the server's now */
+		admission = 0; /* the hash thread gives it back */
 		goto cleanup;
 	}
-	bool ok = verified == 1;
-	if (!ok || found != DB_OK || !user.has_password || user.disabled) {
-		/* Rows are kept for the longest window (the hourly cap), which is never cleared
-		 * by a success: the 15-minute count is. */
-		int64_t forget_before = (int64_t)now - AUTH_THROTTLE_HOURLY_WINDOW_SECONDS;
-		auth_store_failures_record(db, account.data, address.data, (int64_t)now,
-					   forget_before);
-		auth_store_failures_record(db, hourly.data, NULL, (int64_t)now, forget_before);
-		reply_unauthorized(res, "wrong email or password");
-		goto cleanup;
-	}
-	auth_store_failures_clear(db, account.data);
-	revoke_presented_session(db, req);
-
-	char token[SECRET_TEXT_MAX], csrf[SECRET_TEXT_MAX];
-	secret_generate(token);
-	secret_generate(csrf);
-	unsigned char token_hash[AUTH_HASH_BYTES];
-	secret_hash(token, token_hash);
-	char now_text[TIME_RFC3339_SIZE], expires[TIME_RFC3339_SIZE];
-	time_format_rfc3339(now, now_text);
-	time_format_rfc3339(now + session_absolute_seconds, expires);
-	int64_t session_id;
-	if (auth_store_session_create(db, user.id, token_hash, csrf, now_text, expires,
-				      req->client_address, &session_id) != DB_OK) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the session cannot be stored");
-		goto cleanup;
-	}
-	set_session_cookie(res, token);
-	sodium_memzero(token, sizeof(token));
-	req->log_user_id = user.id;
-	response_json(res, HTTP_OK,
-		      json_pack("{s:o, s:s}", "user", users_user_to_json(&user), "csrf_token", csrf));
+	job->verified = login_verify_here(job);
+	if (job->verified < 0) /* not counted as a failure: the password was not checked */
+		reply_logins_busy(res);
+	else
+		login_finish(req, res, job);
 cleanup:
+	if (admission > 0)
+		login_admission_return();
+	login_job_free(job);
 	field_errors_release(&errors);
-	buf_release(&account);
-	buf_release(&address);
-	buf_release(&hourly);
 	json_decref(body);
 }
 

@@ -39,9 +39,11 @@ struct db {
 	size_t cache_size;
 	size_t cache_used;
 	bool holds_write_mutex;         /* between db_begin_write() and commit or rollback */
+	bool request_read;              /* the open transaction is db_request_begin_read()'s */
 };
 
 static void write_mutex_release(struct db *db);
+static void request_read_end(struct db *db);
 
 sqlite3 *db_handle(struct db *db)
 {
@@ -209,30 +211,86 @@ static void cache_insert(struct db *db, char *sql, uint64_t hash, sqlite3_stmt *
 	db->cache_used++;
 }
 
+/* The statement for `sql` from the cache, reset; NULL when it is not cached yet. */
+static sqlite3_stmt *cache_find(struct db *db, const char *sql, uint64_t hash)
+{
+	if (!db->cache_size)
+		return NULL;
+	size_t mask = db->cache_size - 1;
+	for (size_t slot = (size_t)hash & mask; db->cache[slot].sql; slot = (slot + 1) & mask) {
+		if (db->cache[slot].hash == hash && strcmp(db->cache[slot].sql, sql) == 0) {
+			sqlite3_stmt *stmt = db->cache[slot].stmt;
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return stmt;
+		}
+	}
+	return NULL;
+}
+
 sqlite3_stmt *db_prepare(struct db *db, const char *sql)
 {
 	uint64_t hash = hash_text(sql);
-	if (db->cache_size) {
-		size_t mask = db->cache_size - 1;
-		for (size_t slot = (size_t)hash & mask; db->cache[slot].sql; slot = (slot + 1) & mask) {
-			if (db->cache[slot].hash == hash && strcmp(db->cache[slot].sql, sql) == 0) {
-				sqlite3_stmt *stmt = db->cache[slot].stmt;
-				sqlite3_reset(stmt);
-				sqlite3_clear_bindings(stmt);
-				return stmt;
-			}
+	sqlite3_stmt *stmt = cache_find(db, sql, hash);
+	if (!stmt) {
+		int rc = sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+					    NULL);
+		if (rc != SQLITE_OK) {
+			log_error("sqlite prepare failed: %s: %s", sqlite3_errmsg(db->handle), sql);
+			sqlite3_finalize(stmt);
+			return NULL;
 		}
+		plan_log_write(db, sql);
+		cache_insert(db, xstrdup(sql), hash, stmt);
 	}
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
-	if (rc != SQLITE_OK) {
-		log_error("sqlite prepare failed: %s: %s", sqlite3_errmsg(db->handle), sql);
-		sqlite3_finalize(stmt);
-		return NULL;
-	}
-	plan_log_write(db, sql);
-	cache_insert(db, xstrdup(sql), hash, stmt);
+	/* A statement that writes ends the request's read transaction first (see
+	 * db_request_begin_read): it then runs on its own, as it would without one. */
+	if (db->request_read && !sqlite3_stmt_readonly(stmt))
+		request_read_end(db);
 	return stmt;
+}
+
+/* ---------------------------------------------------------------- request read transaction */
+
+/*
+ * A GET by id used to read in three transactions of its own (the API key, the grants, the
+ * record), each taking and releasing SQLite's locks on the file and the WAL index: system
+ * calls and, between two workers, futex hand-offs, about half of crmd's CPU time per request
+ * (issue 6). One deferred transaction around the request reads everything from one snapshot
+ * for the price of one. It never holds more than a read lock (a write, a write transaction
+ * or an explicit read transaction ends it first, and is then exactly what it would have been
+ * without it), and it never outlives the request: db_request_finished() commits it, so a
+ * WAL checkpoint is never held back for longer than a request.
+ */
+int db_request_begin_read(struct db *db)
+{
+	if (db->request_read || !sqlite3_get_autocommit(db->handle))
+		return DB_OK; /* already in one (or in the caller's own transaction) */
+	int status = db_begin_read(db);
+	db->request_read = status == DB_OK;
+	return status;
+}
+
+static void request_read_end(struct db *db)
+{
+	if (!db->request_read)
+		return;
+	db->request_read = false;
+	if (sqlite3_get_autocommit(db->handle))
+		return;
+	sqlite3_stmt *stmt = db_prepare(db, "COMMIT");
+	int rc = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
+	if (stmt)
+		sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) { /* cannot happen for a read; never leave it open */
+		db_status_from_sqlite(db, rc, "end of the request's read transaction");
+		db_rollback(db);
+	}
+}
+
+bool db_request_reading(struct db *db)
+{
+	return db->request_read && !sqlite3_get_autocommit(db->handle);
 }
 
 void db_request_finished(struct db *db, size_t cache_limit)
@@ -241,6 +299,7 @@ void db_request_finished(struct db *db, size_t cache_limit)
 	     stmt = sqlite3_next_stmt(db->handle, stmt))
 		if (sqlite3_stmt_busy(stmt))
 			sqlite3_reset(stmt);
+	request_read_end(db);
 	if (!sqlite3_get_autocommit(db->handle)) {
 		log_error("a transaction was left open after a request; rolled back");
 		db_rollback(db);
@@ -320,6 +379,7 @@ static void write_mutex_release(struct db *db)
 
 int db_begin_write(struct db *db)
 {
+	request_read_end(db);
 	int status = write_mutex_acquire(db);
 	if (status != DB_OK)
 		return status;
@@ -338,6 +398,7 @@ int db_begin_write(struct db *db)
 
 int db_begin_read(struct db *db)
 {
+	request_read_end(db); /* a snapshot of its own, as without the request's */
 	sqlite3_stmt *stmt = db_prepare(db, "BEGIN");
 	if (!stmt)
 		return DB_ERROR;
@@ -358,6 +419,8 @@ int db_commit(struct db *db)
 		db_rollback(db);
 	else
 		write_mutex_release(db);
+	if (sqlite3_get_autocommit(db->handle))
+		db->request_read = false;
 	return status;
 }
 
@@ -370,8 +433,10 @@ void db_rollback(struct db *db)
 			sqlite3_reset(stmt);
 		}
 	}
-	if (sqlite3_get_autocommit(db->handle))
+	if (sqlite3_get_autocommit(db->handle)) {
 		write_mutex_release(db);
+		db->request_read = false;
+	}
 }
 
 int64_t db_last_insert_id(struct db *db)

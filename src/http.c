@@ -1,7 +1,9 @@
 /*
  * http.c - the libmicrohttpd server: thread pool with epoll, optional TLS (GnuTLS inside
  * libmicrohttpd), request body collection with the 1 MiB limit, the URL and header limits,
- * response conversion, security headers and the access log.
+ * response conversion, security headers and the access log; and suspended requests
+ * (response_suspend), whose slow work runs on another thread while the worker serves
+ * other connections.
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
@@ -10,6 +12,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,18 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	http_handler_fn handler;
 	unsigned port;
+	/* Suspended connections must all be resumed before libmicrohttpd stops. */
+	pthread_mutex_t suspend_lock;
+	pthread_cond_t suspend_changed;
+	int suspended;   /* requests suspended and not yet answered */
+	bool stopping;   /* from now on a suspension waits in its worker instead */
+};
+
+/* The way back to a suspended request (one per connection state). */
+struct http_resumer {
+	struct http_server *server;
+	struct MHD_Connection *connection; /* NULL: the worker waits for `done` */
+	bool done;
 };
 
 /* What we keep for one request while its body arrives. */
@@ -38,6 +53,8 @@ struct http_connection_state {
 	char *path;        /* copy of the path, for the access log */
 	char *method;
 	const char *route_label; /* the router's pattern, for the metrics (static) */
+	struct http_resumer resumer;
+	struct response_suspension suspension; /* the handler's, once it suspended */
 };
 
 /* ---------------------------------------------------------------- request accessors */
@@ -89,6 +106,8 @@ void response_init(struct response *res)
 
 void response_release(struct response *res)
 {
+	if (res->suspension.free_context) /* suspended outside the server: nothing started */
+		res->suspension.free_context(res->suspension.context);
 	if (!res->body_is_static)
 		free(res->body);
 	for (int i = 0; i < res->header_count; i++) {
@@ -138,6 +157,29 @@ void response_set_static_body(struct response *res, int status, const char *cont
 	res->body = (char *)body;
 	res->body_len = len;
 	res->body_is_static = true;
+}
+
+void response_suspend(struct response *res, void (*start)(void *context, struct http_resumer *resumer),
+		      void (*free_context)(void *context), void *context)
+{
+	res->suspension.start = start;
+	res->suspension.free_context = free_context;
+	res->suspension.context = context;
+}
+
+void http_resume(struct http_resumer *resumer)
+{
+	/* Once the connection is resumed its worker may free `resumer`: read it first. */
+	struct http_server *server = resumer->server;
+	struct MHD_Connection *connection = resumer->connection;
+	pthread_mutex_lock(&server->suspend_lock);
+	if (connection) {
+		MHD_resume_connection(connection);
+	} else {
+		resumer->done = true;
+		pthread_cond_broadcast(&server->suspend_changed);
+	}
+	pthread_mutex_unlock(&server->suspend_lock);
 }
 
 /* Whether the connection came in over HTTPS (the daemon was started with TLS). */
@@ -239,6 +281,60 @@ static enum MHD_Result collect_value(void *cls, enum MHD_ValueKind kind, const c
 
 static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connection *connection,
 				struct http_connection_state *state, const char *url,
+				const char *method);
+
+/*
+ * Takes over the suspension the handler asked for in `res` and starts its work. Returns
+ * true when the connection is suspended (the handler is called again once resumed), false
+ * when the server is stopping and the work was waited for here (the caller then calls the
+ * handler again at once).
+ */
+static bool suspend_request(struct http_server *server, struct MHD_Connection *connection,
+			    struct http_connection_state *state,
+			    const struct response_suspension *suspension)
+{
+	state->suspension = *suspension;
+	struct http_resumer *resumer = &state->resumer;
+	resumer->server = server;
+	resumer->done = false;
+	pthread_mutex_lock(&server->suspend_lock);
+	bool suspended = !server->stopping;
+	if (suspended) {
+		MHD_suspend_connection(connection);
+		server->suspended++;
+		resumer->connection = connection;
+	} else {
+		resumer->connection = NULL;
+	}
+	pthread_mutex_unlock(&server->suspend_lock);
+	state->suspension.start(state->suspension.context, resumer);
+	if (suspended)
+		return true;
+	pthread_mutex_lock(&server->suspend_lock);
+	while (!resumer->done)
+		pthread_cond_wait(&server->suspend_changed, &server->suspend_lock);
+	pthread_mutex_unlock(&server->suspend_lock);
+	return false;
+}
+
+/* The end of a suspended request: answered, or its client gone. */
+static void suspension_release(struct http_connection_state *state)
+{
+	if (!state->suspension.free_context)
+		return;
+	state->suspension.free_context(state->suspension.context);
+	memset(&state->suspension, 0, sizeof(state->suspension));
+	struct http_server *server = state->resumer.server;
+	if (!state->resumer.connection)
+		return; /* waited for in its worker: never counted */
+	pthread_mutex_lock(&server->suspend_lock);
+	server->suspended--;
+	pthread_cond_broadcast(&server->suspend_changed);
+	pthread_mutex_unlock(&server->suspend_lock);
+}
+
+static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connection *connection,
+				struct http_connection_state *state, const char *url,
 				const char *method)
 {
 	char address[INET6_ADDRSTRLEN + 1];
@@ -259,15 +355,38 @@ static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connectio
 		.query_count = query.count,
 		.cookies = cookies.items,
 		.cookie_count = cookies.count,
+		.resumed = state->suspension.context,
 	};
+	bool resumed = req.resumed != NULL;
 	struct response res;
 	response_init(&res);
 	server->handler(&req, &res);
-	state->status = res.status;
 	state->user_id = req.log_user_id;
-	state->route_label = req.route_label;
-	enum MHD_Result result = send_response(connection, &res);
+	if (req.route_label)
+		state->route_label = req.route_label;
+	enum MHD_Result result;
+	if (res.suspension.start && !resumed) {
+		struct response_suspension suspension = res.suspension;
+		memset(&res.suspension, 0, sizeof(res.suspension));
+		free(headers.items);
+		free(query.items);
+		free(cookies.items);
+		response_release(&res);
+		if (suspend_request(server, connection, state, &suspension))
+			return MHD_YES;
+		return dispatch(server, connection, state, url, method);
+	}
+	if (res.suspension.start) { /* a handler suspends a request once */
+		log_error("%s %s: suspended a second time", method, state->path);
+		response_release(&res);
+		response_init(&res);
+		res.status = HTTP_INTERNAL_ERROR;
+	}
+	state->status = res.status;
+	result = send_response(connection, &res);
 	response_release(&res);
+	if (resumed)
+		suspension_release(state);
 	free(headers.items);
 	free(query.items);
 	free(cookies.items);
@@ -335,6 +454,7 @@ static void handle_completed(void *cls, struct MHD_Connection *connection,
 	struct http_connection_state *state = *connection_state;
 	if (!state)
 		return;
+	suspension_release(state); /* the client went before the handler's second call */
 	int64_t duration_us = time_monotonic_us() - state->started_us;
 	if (state->status)
 		log_request(state->method, state->path, state->status, duration_us, state->user_id);
@@ -400,7 +520,7 @@ struct http_server *http_server_start(const struct http_server_options *options)
 	struct sockaddr_storage address;
 	memset(&address, 0, sizeof(address));
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			 MHD_USE_ITC;
+			 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
 	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
@@ -434,6 +554,8 @@ struct http_server *http_server_start(const struct http_server_options *options)
 	}
 	struct http_server *server = xcalloc(1, sizeof(*server));
 	server->handler = options->handler;
+	pthread_mutex_init(&server->suspend_lock, NULL);
+	pthread_cond_init(&server->suspend_changed, NULL);
 	/* The TLS options come first in the list: without TLS, an MHD_OPTION_END there ends it
 	 * before them. The memory limit bounds the request line and headers of a connection:
 	 * larger ones are refused by libmicrohttpd (431 or 414). */
@@ -458,6 +580,8 @@ struct http_server *http_server_start(const struct http_server_options *options)
 				  options->listen);
 		else
 			log_error("cannot listen on %s", options->listen);
+		pthread_cond_destroy(&server->suspend_changed);
+		pthread_mutex_destroy(&server->suspend_lock);
 		free(server);
 		return NULL;
 	}
@@ -477,8 +601,17 @@ void http_server_stop(struct http_server *server)
 	if (!server)
 		return;
 	MHD_socket listen_socket = MHD_quiesce_daemon(server->daemon);
+	/* libmicrohttpd must not stop with a connection suspended: wait until every suspended
+	 * request has been answered (a request suspended from now on waits in its worker). */
+	pthread_mutex_lock(&server->suspend_lock);
+	server->stopping = true;
+	while (server->suspended > 0)
+		pthread_cond_wait(&server->suspend_changed, &server->suspend_lock);
+	pthread_mutex_unlock(&server->suspend_lock);
 	MHD_stop_daemon(server->daemon);
 	if (listen_socket != MHD_INVALID_SOCKET)
 		close(listen_socket);
+	pthread_cond_destroy(&server->suspend_changed);
+	pthread_mutex_destroy(&server->suspend_lock);
 	free(server);
 }

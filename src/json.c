@@ -5,6 +5,7 @@
 #include "crm/json.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,13 +46,26 @@ const char *http_status_title(int status)
  * in their order, strings as UTF-8 with '"', '\\' and control characters escaped
  * (\b \f \n \r \t, others as \u00XX). Reals, rare here, are printed by jansson.
  */
-static void text_add_string(struct buf *out, const char *text, size_t len)
+void json_text_add_string(struct buf *out, const char *text, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t plain = 0;
+	while (plain < len && (unsigned char)text[plain] >= 0x20 && text[plain] != '"' &&
+	       text[plain] != '\\')
+		plain++;
 	buf_grow(out, len + 2);
+	if (plain == len) { /* nothing to escape, the usual case: one copy */
+		char *at = out->data + out->len;
+		at[0] = '"';
+		memcpy(at + 1, text, len);
+		at[len + 1] = '"';
+		out->len += len + 2;
+		out->data[out->len] = '\0';
+		return;
+	}
 	buf_addch(out, '"');
 	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = plain; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
@@ -80,7 +94,7 @@ static void text_add_string(struct buf *out, const char *text, size_t len)
 	buf_addch(out, '"');
 }
 
-static void text_add_integer(struct buf *out, json_int_t number)
+void json_text_add_integer(struct buf *out, json_int_t number)
 {
 	char digits[24];
 	size_t at = sizeof(digits);
@@ -96,7 +110,7 @@ static void text_add_integer(struct buf *out, json_int_t number)
 	buf_add(out, digits + at, sizeof(digits) - at);
 }
 
-static void text_add_value(struct buf *out, const json_t *value)
+void json_text_add_value(struct buf *out, const json_t *value)
 {
 	switch (json_typeof(value)) {
 	case JSON_OBJECT: {
@@ -107,9 +121,10 @@ static void text_add_value(struct buf *out, const json_t *value)
 			if (!first)
 				buf_addch(out, ',');
 			first = false;
-			text_add_string(out, json_object_iter_key(iter), json_object_iter_key_len(iter));
+			json_text_add_string(out, json_object_iter_key(iter),
+					     json_object_iter_key_len(iter));
 			buf_addch(out, ':');
-			text_add_value(out, json_object_iter_value(iter));
+			json_text_add_value(out, json_object_iter_value(iter));
 		}
 		buf_addch(out, '}');
 		break;
@@ -120,16 +135,16 @@ static void text_add_value(struct buf *out, const json_t *value)
 		for (size_t i = 0; i < count; i++) {
 			if (i)
 				buf_addch(out, ',');
-			text_add_value(out, json_array_get(value, i));
+			json_text_add_value(out, json_array_get(value, i));
 		}
 		buf_addch(out, ']');
 		break;
 	}
 	case JSON_STRING:
-		text_add_string(out, json_string_value(value), json_string_length(value));
+		json_text_add_string(out, json_string_value(value), json_string_length(value));
 		break;
 	case JSON_INTEGER:
-		text_add_integer(out, json_integer_value(value));
+		json_text_add_integer(out, json_integer_value(value));
 		break;
 	case JSON_REAL: {
 		char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -150,11 +165,266 @@ static void text_add_value(struct buf *out, const json_t *value)
 	}
 }
 
+/*
+ * The length of the UTF-8 sequence at `p` (before `end`) as jansson accepts it: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. 0 when it is not valid.
+ */
+static size_t utf8_sequence_length(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char first = p[0];
+	size_t count;
+	uint32_t value;
+	if (first < 0x80)
+		return 1;
+	if (first < 0xC2)
+		return 0; /* a continuation byte, or an overlong 2-byte form */
+	if (first < 0xE0) {
+		count = 2;
+		value = first & 0x1F;
+	} else if (first < 0xF0) {
+		count = 3;
+		value = first & 0x0F;
+	} else if (first < 0xF5) {
+		count = 4;
+		value = first & 0x07;
+	} else {
+		return 0;
+	}
+	if ((size_t)(end - p) < count)
+		return 0;
+	for (size_t i = 1; i < count; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		value = (value << 6) | (p[i] & 0x3F);
+	}
+	if ((count == 3 && value < 0x800) || (count == 4 && value < 0x10000) ||
+	    (value >= 0xD800 && value <= 0xDFFF) || value > 0x10FFFF)
+		return 0;
+	return count;
+}
+
+bool json_utf8_valid(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + len;
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		size_t count = utf8_sequence_length(p, end);
+		if (!count)
+			return false;
+		p += count;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- stored JSON text */
+
+/*
+ * Stored JSON (a record's tags, custom fields, consent) was written by json_to_text(), so
+ * it is normally already the text json_to_text() would print after parsing it again. These
+ * functions check that ("canonical": the writer's own form) without building anything, so
+ * that a list page can copy it as it is. Anything else - white space, other escapes, reals,
+ * duplicate keys, very deep nesting - is not canonical and goes through jansson, which then
+ * decides as before.
+ */
+#define CANONICAL_MAX_DEPTH 16
+#define CANONICAL_MAX_KEYS 32
+
+static bool is_upper_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
+/* A string in the writer's form at *p ('"'); moves *p past it. */
+static bool canonical_string(const char **p, const char *end)
+{
+	const char *at = *p + 1;
+	while (at < end) {
+		unsigned char c = (unsigned char)*at;
+		if (c == '"') {
+			*p = at + 1;
+			return true;
+		}
+		if (c == '\\') {
+			if (end - at < 2)
+				return false;
+			char escape = at[1];
+			if (escape && strchr("\"\\bfnrt", escape)) {
+				at += 2;
+				continue;
+			}
+			/* \u00XX: only the control characters without a short escape, never NUL */
+			if (escape != 'u' || end - at < 6 || at[2] != '0' || at[3] != '0' ||
+			    (at[4] != '0' && at[4] != '1') || !is_upper_hex(at[5]))
+				return false;
+			int low = at[5] <= '9' ? at[5] - '0' : at[5] - 'A' + 10;
+			int code = (at[4] - '0') * 16 + low;
+			if (code == 0 || code == '\b' || code == '\f' || code == '\n' ||
+			    code == '\r' || code == '\t')
+				return false;
+			at += 6;
+			continue;
+		}
+		if (c < 0x20)
+			return false;
+		size_t count = utf8_sequence_length((const unsigned char *)at,
+						    (const unsigned char *)end);
+		if (!count)
+			return false;
+		at += count;
+	}
+	return false;
+}
+
+/* An integer as json_text_add_integer() prints it, small enough for any json_int_t. */
+static bool canonical_integer(const char **p, const char *end)
+{
+	const char *at = *p;
+	if (at < end && *at == '-')
+		at++;
+	const char *digits = at;
+	while (at < end && *at >= '0' && *at <= '9')
+		at++;
+	size_t count = (size_t)(at - digits);
+	if (count == 0 || count > 18 || (digits[0] == '0' && (count > 1 || digits != *p)))
+		return false; /* none, too long, a leading zero, or "-0" */
+	if (at < end && (*at == '.' || *at == 'e' || *at == 'E'))
+		return false; /* a real: jansson prints those */
+	*p = at;
+	return true;
+}
+
+static bool canonical_value(const char **p, const char *end, int depth);
+
+/* Whether the key just read (`key`, `len` bytes with quotes) is among `keys`. */
+static bool key_repeated(const char *const *keys, const size_t *lens, int count, const char *key,
+			 size_t len)
+{
+	for (int i = 0; i < count; i++)
+		if (lens[i] == len && memcmp(keys[i], key, len) == 0)
+			return true;
+	return false;
+}
+
+static bool canonical_object(const char **p, const char *end, int depth)
+{
+	const char *at = *p + 1;
+	const char *keys[CANONICAL_MAX_KEYS];
+	size_t lens[CANONICAL_MAX_KEYS];
+	int count = 0;
+	if (at < end && *at == '}') {
+		*p = at + 1;
+		return true;
+	}
+	for (;;) {
+		const char *key = at;
+		if (at >= end || *at != '"' || !canonical_string(&at, end))
+			return false;
+		size_t len = (size_t)(at - key);
+		/* a repeated key: jansson keeps one value, so the text would not survive */
+		if (count == CANONICAL_MAX_KEYS || key_repeated(keys, lens, count, key, len))
+			return false;
+		keys[count] = key;
+		lens[count++] = len;
+		if (at >= end || *at++ != ':' || !canonical_value(&at, end, depth))
+			return false;
+		if (at < end && *at == ',') {
+			at++;
+			continue;
+		}
+		if (at < end && *at == '}') {
+			*p = at + 1;
+			return true;
+		}
+		return false;
+	}
+}
+
+static bool canonical_array(const char **p, const char *end, int depth)
+{
+	const char *at = *p + 1;
+	if (at < end && *at == ']') {
+		*p = at + 1;
+		return true;
+	}
+	for (;;) {
+		if (!canonical_value(&at, end, depth))
+			return false;
+		if (at < end && *at == ',') {
+			at++;
+			continue;
+		}
+		if (at < end && *at == ']') {
+			*p = at + 1;
+			return true;
+		}
+		return false;
+	}
+}
+
+static bool canonical_literal(const char **p, const char *end, const char *literal)
+{
+	size_t len = strlen(literal);
+	if ((size_t)(end - *p) < len || memcmp(*p, literal, len) != 0)
+		return false;
+	*p += len;
+	return true;
+}
+
+/* A value in the writer's form at *p; moves *p past it. */
+static bool canonical_value(const char **p, const char *end, int depth)
+{
+	if (*p >= end)
+		return false;
+	switch (**p) {
+	case '{':
+		return depth < CANONICAL_MAX_DEPTH && canonical_object(p, end, depth + 1);
+	case '[':
+		return depth < CANONICAL_MAX_DEPTH && canonical_array(p, end, depth + 1);
+	case '"':
+		return canonical_string(p, end);
+	case 't':
+		return canonical_literal(p, end, "true");
+	case 'f':
+		return canonical_literal(p, end, "false");
+	case 'n':
+		return canonical_literal(p, end, "null");
+	default:
+		return canonical_integer(p, end);
+	}
+}
+
+bool json_text_is_canonical(const char *text, size_t len)
+{
+	const char *at = text, *end = text + len;
+	return canonical_value(&at, end, 0) && at == end;
+}
+
+int json_text_add_stored(struct buf *out, const char *text, json_type expected)
+{
+	size_t len = strlen(text);
+	char opening = expected == JSON_ARRAY ? '[' : expected == JSON_OBJECT ? '{' : '\0';
+	if (opening && len && text[0] == opening && json_text_is_canonical(text, len)) {
+		buf_add(out, text, len);
+		return 0;
+	}
+	json_t *value = json_loads(text, 0, NULL);
+	if (!value || json_typeof(value) != expected) {
+		json_decref(value);
+		return -1;
+	}
+	json_text_add_value(out, value);
+	json_decref(value);
+	return 0;
+}
+
 char *json_to_text(const json_t *value, size_t *len_out)
 {
 	struct buf out = BUF_INIT;
 	if (value)
-		text_add_value(&out, value);
+		json_text_add_value(&out, value);
 	else
 		buf_adds(&out, "null");
 	return buf_detach(&out, len_out);

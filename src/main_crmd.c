@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "crm/analytics.h"
 #include "crm/app.h"
 #include "crm/auth.h"
 #include "crm/buf.h"
@@ -366,16 +367,27 @@ int main(int argc, char **argv)
 		.tls_cert_pem = options.tls_cert ? tls_cert.data : NULL,
 		.tls_key_pem = options.tls_cert ? tls_key.data : NULL,
 	};
+	/* Logins check passwords there, their connections suspended: no worker waits. */
+	if (auth_hash_threads_start() != 0) {
+		sodium_memzero(tls_key.data, tls_key.len);
+		buf_release(&tls_key);
+		buf_release(&tls_cert);
+		webhook_delivery_stop();
+		app_free();
+		return 1;
+	}
 	struct http_server *server = http_server_start(&server_options);
 	/* libmicrohttpd has parsed the key: the copy is wiped at once. */
 	sodium_memzero(tls_key.data, tls_key.len);
 	buf_release(&tls_key);
 	buf_release(&tls_cert);
 	if (!server) {
+		auth_hash_threads_stop();
 		webhook_delivery_stop();
 		app_free();
 		return 1;
 	}
+	analytics_scores_warm_up_start(); /* builds the scores while crmd serves */
 	char host[128];
 	unsigned port;
 	http_parse_listen(options.listen, host, sizeof(host), &port);
@@ -386,6 +398,9 @@ int main(int argc, char **argv)
 	sigwait(&stop_signals, &signal_number);
 	log_info("received %s: finishing running requests", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 	http_server_stop(server);
+	analytics_scores_warm_up_wait();
+	analytics_scores_release_all();
+	auth_hash_threads_stop(); /* after the last suspended login was answered */
 	webhook_delivery_stop(); /* after the last request's events, before the database closes */
 	app_free();
 	db_thread_close();

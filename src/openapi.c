@@ -283,6 +283,29 @@ static const struct openapi_entry openapi_entries[] = {
 		    "The period of this_period and last_period.", false },
 		  AS_OF_PARAM, { NULL } },
 	  .success = 200, .response = "AnalyticsSummary", .errors = "400 403" },
+	{ .method = "GET", .pattern = "/api/v1/analytics/revenue", .tag = "analytics",
+	  .operation_id = "getRevenueOverTime", .summary = "Revenue per day, week, month, ...",
+	  .description = "The purchases of the contacts the caller may read (erased contacts' "
+			 "anonymous purchases included), summed per calendar bucket (UTC; weeks "
+			 "from Monday) from `from` to `to`, both included. Every bucket is listed, "
+			 "with zeros when empty; the first and last are clipped to the range. "
+			 "Without `currency` amounts are summed as stored, in the house currency "
+			 "like every analytics figure; with it, only purchases in that currency "
+			 "count. At most 1000 buckets; a bad value is a 422 naming the parameter.",
+	  .params = (const struct openapi_param[]){
+		  { "by", NULL,
+		    "{`type`:`string`,`enum`:[`day`,`week`,`month`,`quarter`,`year`],"
+		    "`default`:`month`}",
+		    "The size of a bucket.", false },
+		  { "from", NULL, "{`type`:`string`,`format`:`date`}",
+		    "The first day counted (default: the start of the twelve calendar months "
+		    "up to `to`).", false },
+		  { "to", NULL, "{`type`:`string`,`format`:`date`}",
+		    "The last day counted (default: as_of, or today; not after as_of).", false },
+		  { "currency", NULL, "{`type`:`string`,`pattern`:`^[A-Z]{3}$`}",
+		    "Only purchases in this currency.", false },
+		  AS_OF_PARAM, { NULL } },
+	  .success = 200, .response = "RevenueOverTime", .errors = "400 403 422" },
 	{ .method = "POST", .pattern = "/api/v1/analytics/refit", .tag = "analytics",
 	  .operation_id = "refitModels", .summary = "Fit the LTV models again now",
 	  .description = "Needs the analytics write scope all (administrators). The body is "
@@ -644,6 +667,17 @@ static const struct openapi_component openapi_components[] = {
 	  "`contacts`:{`type`:`integer`},`tiers`:{`type`:`object`,"
 	  "`additionalProperties`:{`type`:`integer`}},`this_period`:{`type`:`object`},"
 	  "`last_period`:{`type`:`object`},`model`:{`type`:`object`}}}" },
+	{ "RevenueOverTime",
+	  "{`type`:`object`,`required`:[`by`,`from`,`to`,`as_of`,`currency`,`buckets`],"
+	  "`properties`:{`by`:{`type`:`string`,`enum`:[`day`,`week`,`month`,`quarter`,`year`]},"
+	  "`from`:{`type`:`string`,`format`:`date`},`to`:{`type`:`string`,`format`:`date`},"
+	  "`as_of`:{`type`:`string`,`format`:`date`},`currency`:{`type`:`string`},"
+	  "`buckets`:{`type`:`array`,`items`:{`type`:`object`,`required`:[`start`,`end`,"
+	  "`revenue_cents`,`purchases`,`customers`],`properties`:{"
+	  "`start`:{`type`:`string`,`format`:`date`},"
+	  "`end`:{`type`:`string`,`format`:`date`,`description`:`the day after the bucket`},"
+	  "`revenue_cents`:{`type`:`integer`},`purchases`:{`type`:`integer`},"
+	  "`customers`:{`type`:`integer`,`description`:`distinct contacts who bought`}}}}}}" },
 	{ "LoginRequest",
 	  "{`type`:`object`,`required`:[`email`,`password`],`properties`:{"
 	  "`email`:{`type`:`string`},`password`:{`type`:`string`,`writeOnly`:true}}}" },

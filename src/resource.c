@@ -569,10 +569,10 @@ int64_t resource_record_owner(const struct resource *resource, const json_t *rec
 	return json_is_integer(owner) ? (int64_t)json_integer_value(owner) : 0;
 }
 
-int64_t resource_record_owner_lookup(struct db *db, const struct resource *resource,
-				     const json_t *record)
+/* The owner for permission checks of a record whose owner_field holds `owner`. */
+static int64_t owner_through_reference(struct db *db, const struct resource *resource,
+				       int64_t owner)
 {
-	int64_t owner = resource_record_owner(resource, record);
 	if (!resource->owner_via_reference || owner <= 0)
 		return owner;
 	const struct resource_field *field = resource_field_find(resource, resource->owner_field);
@@ -581,6 +581,12 @@ int64_t resource_record_owner_lookup(struct db *db, const struct resource *resou
 	if (!parent || resource_store_owner_of(db, parent, owner, &parent_owner) != DB_OK)
 		return 0;
 	return parent_owner;
+}
+
+int64_t resource_record_owner_lookup(struct db *db, const struct resource *resource,
+				     const json_t *record)
+{
+	return owner_through_reference(db, resource, resource_record_owner(resource, record));
 }
 
 /* ================================================================ small parsers */
@@ -778,12 +784,16 @@ int resource_reference_usable(struct db *db, const struct auth_context *caller,
 	return caller_may(db, caller, target, PERM_READ, owner_id) ? 1 : 0;
 }
 
-static void set_etag(struct response *res, const json_t *record)
+static void set_etag_version(struct response *res, int64_t version)
 {
 	char etag[32];
-	snprintf(etag, sizeof(etag), "\"%lld\"",
-		 (long long)json_integer_value(json_object_get(record, "version")));
+	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)version);
 	response_set_header(res, "ETag", etag);
+}
+
+static void set_etag(struct response *res, const json_t *record)
+{
+	set_etag_version(res, json_integer_value(json_object_get(record, "version")));
 }
 
 static int64_t record_id(const json_t *record)
@@ -1314,11 +1324,51 @@ static void send_read(struct request *req, const struct write_context *w, const 
 	send_record(w->res, HTTP_OK, w->resource, w->db, record);
 }
 
+/*
+ * handle_get() for records answered as stored (no shape hook, no WRITE_ONLY fields): the
+ * record's JSON text is written straight from the row, as for list pages; the checks and
+ * the answer are those of load_readable_or_reply() and send_read().
+ */
+static void send_read_text(struct request *req, const struct write_context *w)
+{
+	int64_t id;
+	if (resource_parse_id(req->path_params[0], &id) != 0) {
+		response_problemf(w->res, HTTP_NOT_FOUND, "no such %s", w->resource->singular);
+		return;
+	}
+	struct resource_record_text record;
+	resource_record_text_init(&record);
+	int status = resource_store_get_text(w->db, w->resource, id, &record);
+	if (status == DB_OK &&
+	    !caller_may(w->db, w->caller, w->resource, PERM_READ,
+			owner_through_reference(w->db, w->resource, record.owner)))
+		status = DB_NOT_FOUND;
+	if (status != DB_OK) {
+		reply_db_status(w->res, status, w->resource);
+		goto cleanup;
+	}
+	set_etag_version(w->res, record.version);
+	const char *none_match = request_header(req, "If-None-Match");
+	if (none_match && resource_if_match(none_match, record.version) == 1) {
+		response_set_static_body(w->res, HTTP_NOT_MODIFIED, "application/json", "", 0);
+		goto cleanup;
+	}
+	size_t len;
+	char *text = buf_detach(&record.text, &len);
+	response_set_body(w->res, HTTP_OK, "application/json", text, len);
+cleanup:
+	resource_record_text_release(&record);
+}
+
 static void handle_get(struct request *req, struct response *res)
 {
 	struct write_context w;
 	if (write_context_or_reply(req, res, &w) != 0)
 		return;
+	if (!w.resource->shape && !has_write_only_fields(w.resource)) {
+		send_read_text(req, &w);
+		return;
+	}
 	json_t *record;
 	if (load_readable_or_reply(&w, req->path_params[0], &record) != 0)
 		return;
@@ -1841,6 +1891,41 @@ static bool cursor_value_fits(const struct resource_query *query, const json_t *
 	}
 }
 
+/*
+ * Answers a list page written as text by the store (records answered as stored: no shape
+ * hook, no WRITE_ONLY fields): the same bytes as the jansson path of handle_list(), at a
+ * fraction of the cost (building a jansson object per row, with the stored tags and custom
+ * fields parsed again, was half the instructions of a page: issue 6).
+ */
+static void send_list_text(struct response *res, struct db *db, const struct resource *resource,
+			   const struct resource_query *query, const char *sort_key)
+{
+	struct resource_page_text page;
+	resource_page_text_init(&page);
+	int status = resource_store_list_text(db, resource, query, &page);
+	if (status != DB_OK) {
+		reply_db_status(res, status, resource);
+		return;
+	}
+	struct buf body = BUF_INIT;
+	buf_grow(&body, page.rows.len + 64);
+	buf_adds(&body, "{\"data\":[");
+	buf_add(&body, page.rows.data, page.rows.len);
+	buf_adds(&body, "],\"next_cursor\":");
+	if (page.more && page.count) {
+		char *cursor = cursor_encode(sort_key, page.last_sort_value, page.last_id);
+		json_text_add_string(&body, cursor, strlen(cursor));
+		free(cursor);
+	} else {
+		buf_adds(&body, "null");
+	}
+	buf_addch(&body, '}');
+	size_t len;
+	char *text = buf_detach(&body, &len);
+	response_set_body(res, HTTP_OK, "application/json", text, len);
+	resource_page_text_release(&page);
+}
+
 static void handle_list(struct request *req, struct response *res)
 {
 	struct write_context w;
@@ -1897,6 +1982,10 @@ static void handle_list(struct request *req, struct response *res)
 	query.caller_id = w.caller->user_id;
 	query.caller_team = w.caller->team;
 
+	if (!resource->shape && !has_write_only_fields(resource)) {
+		send_list_text(res, w.db, resource, &query, sort_key);
+		goto cleanup;
+	}
 	bool more;
 	int status = resource_store_list(w.db, resource, &query, &rows, &more);
 	if (status != DB_OK) {
@@ -1941,14 +2030,15 @@ void resource_routes_register(struct router *router, const struct resource *reso
 	snprintf(one, sizeof(patterns[slot][1]), API_PREFIX "%s/{id}", resource->name);
 	snprintf(external, sizeof(patterns[slot][2]), API_PREFIX "%s/external/{external_id}",
 		 resource->name);
-	router_add(router, "GET", list, handle_list, 0);
+	/* The reads share one read transaction with the authentication (db.h). */
+	router_add(router, "GET", list, handle_list, ROUTE_READ_SNAPSHOT);
 	router_add(router, "POST", list, handle_create, 0);
-	router_add(router, "GET", one, handle_get, 0);
+	router_add(router, "GET", one, handle_get, ROUTE_READ_SNAPSHOT);
 	router_add(router, "PATCH", one, handle_patch, 0);
 	router_add(router, "PUT", one, handle_replace, 0);
 	router_add(router, "DELETE", one, handle_delete, 0);
 	if (resource_field_find(resource, "external_id")) {
-		router_add(router, "GET", external, handle_get_external, 0);
+		router_add(router, "GET", external, handle_get_external, ROUTE_READ_SNAPSHOT);
 		router_add(router, "PUT", external, handle_put_external, 0);
 	}
 }

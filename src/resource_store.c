@@ -32,6 +32,30 @@ static void add_select_columns(struct buf *sql, const struct resource *resource)
 	}
 }
 
+/* Appends "<table>.<column>": lists qualify every column, because a search joins the FTS5
+ * table, whose columns have the same names as the record's. */
+static void add_qualified(struct buf *sql, const struct resource *resource, const char *column)
+{
+	buf_adds(sql, resource->table);
+	buf_addch(sql, '.');
+	buf_adds(sql, column);
+}
+
+/* add_select_columns() with every column qualified by the table name. */
+static void add_qualified_select_columns(struct buf *sql, const struct resource *resource)
+{
+	static const char *const builtin[] = { "id", "created_at", "updated_at", "version" };
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		if (i)
+			buf_adds(sql, ", ");
+		add_qualified(sql, resource, builtin[i]);
+	}
+	for (const struct resource_field *field = resource->fields; field->name; field++) {
+		buf_adds(sql, ", ");
+		add_qualified(sql, resource, field->name);
+	}
+}
+
 /* Binds a JSON value (borrowed) by its JSON type; arrays and objects as JSON text. */
 static void bind_json(sqlite3_stmt *stmt, int index, const json_t *value)
 {
@@ -148,20 +172,33 @@ static const struct resource_field *tags_field_of(const struct resource *resourc
 
 /* ---------------------------------------------------------------- reading one record */
 
+/* The statement selecting the record where `column` = `value` (borrowed), bound. */
+static sqlite3_stmt *select_where(struct db *db, const struct resource *resource,
+				  const char *column, const json_t *value)
+{
+	struct buf sql = BUF_INIT;
+	buf_adds(&sql, "SELECT ");
+	add_select_columns(&sql, resource);
+	buf_adds(&sql, " FROM ");
+	buf_adds(&sql, resource->table);
+	buf_adds(&sql, " WHERE ");
+	buf_adds(&sql, column);
+	buf_adds(&sql, " = ?");
+	sqlite3_stmt *stmt = db_prepare(db, sql.data);
+	buf_release(&sql);
+	if (stmt)
+		bind_json(stmt, 1, value);
+	return stmt;
+}
+
 /* Loads the record where `column` = `value` (borrowed). */
 static int get_where(struct db *db, const struct resource *resource, const char *column,
 		     const json_t *value, json_t **record)
 {
 	*record = NULL;
-	struct buf sql = BUF_INIT;
-	buf_adds(&sql, "SELECT ");
-	add_select_columns(&sql, resource);
-	buf_addf(&sql, " FROM %s WHERE %s = ?", resource->table, column);
-	sqlite3_stmt *stmt = db_prepare(db, sql.data);
-	buf_release(&sql);
+	sqlite3_stmt *stmt = select_where(db, resource, column, value);
 	if (!stmt)
 		return DB_ERROR;
-	bind_json(stmt, 1, value);
 	int rc = sqlite3_step(stmt);
 	int status;
 	if (rc == SQLITE_ROW) {
@@ -314,10 +351,16 @@ int resource_store_insert(struct db *db, const struct resource *resource, const 
 {
 	*stored = NULL;
 	struct buf sql = BUF_INIT;
-	buf_addf(&sql, "INSERT INTO %s (", resource->table);
+	/* Built without printf: this runs on every create (db_prepare then finds the
+	 * statement in the connection's cache by its text). */
+	buf_adds(&sql, "INSERT INTO ");
+	buf_adds(&sql, resource->table);
+	buf_adds(&sql, " (");
 	int count = 0;
-	for (const struct resource_field *field = resource->fields; field->name; field++, count++)
-		buf_addf(&sql, "%s, ", field->name);
+	for (const struct resource_field *field = resource->fields; field->name; field++, count++) {
+		buf_adds(&sql, field->name);
+		buf_adds(&sql, ", ");
+	}
 	buf_adds(&sql, "created_at, updated_at, version) VALUES (");
 	for (int i = 0; i < count; i++)
 		buf_adds(&sql, "?, ");
@@ -348,9 +391,13 @@ int resource_store_update(struct db *db, const struct resource *resource, int64_
 {
 	*stored = NULL;
 	struct buf sql = BUF_INIT;
-	buf_addf(&sql, "UPDATE %s SET ", resource->table);
-	for (const struct resource_field *field = resource->fields; field->name; field++)
-		buf_addf(&sql, "%s = ?, ", field->name);
+	buf_adds(&sql, "UPDATE ");
+	buf_adds(&sql, resource->table);
+	buf_adds(&sql, " SET ");
+	for (const struct resource_field *field = resource->fields; field->name; field++) {
+		buf_adds(&sql, field->name);
+		buf_adds(&sql, " = ?, ");
+	}
 	buf_adds(&sql, "updated_at = ?, version = version + 1 WHERE id = ? AND version = ?");
 	sqlite3_stmt *stmt = db_prepare(db, sql.data);
 	buf_release(&sql);
@@ -432,7 +479,12 @@ static void builder_bind(struct sql_builder *builder, json_t *value /* steals */
 	json_array_append_new(builder->binds, value);
 }
 
-/* The WHERE conditions every segment shares: scope, filters, search, tag. */
+/*
+ * The WHERE conditions every segment shares: scope, filters, tag. Columns are qualified
+ * with the table name (a search joins the FTS5 table, whose columns share the names); the
+ * descriptor's list_filter is compiled-in text and must name no column of the fts_table.
+ * The full-text match itself is part of the FROM clause (run_segment).
+ */
 static void add_common_conditions(struct sql_builder *b, const struct resource *resource,
 				  const struct resource_query *query)
 {
@@ -445,17 +497,21 @@ static void add_common_conditions(struct sql_builder *b, const struct resource *
 	case PERM_SCOPE_TEAM: {
 		/* through owner_via_reference: the parent records the caller's scope covers */
 		const struct resource *parent = owner_parent_of(resource);
-		if (parent)
-			buf_addf(&b->sql, " AND %s IN (SELECT id FROM %s WHERE 1", resource->owner_field,
-				 parent->table);
-		const char *owner = parent ? parent->owner_field : resource->owner_field;
 		if (!resource->owner_field || (resource->owner_via_reference && !parent)) {
 			buf_adds(&b->sql, " AND 0");
-		} else if (query->scope == PERM_SCOPE_TEAM && query->caller_team[0]) {
-			buf_addf(&b->sql, " AND %s IN (SELECT id FROM users WHERE team = ?)", owner);
+			break;
+		}
+		buf_adds(&b->sql, " AND ");
+		add_qualified(&b->sql, resource, resource->owner_field);
+		if (parent) {
+			buf_addf(&b->sql, " IN (SELECT id FROM %s WHERE %s.%s", parent->table,
+				 parent->table, parent->owner_field);
+		}
+		if (query->scope == PERM_SCOPE_TEAM && query->caller_team[0]) {
+			buf_adds(&b->sql, " IN (SELECT id FROM users WHERE team = ?)");
 			builder_bind(b, json_string(query->caller_team));
 		} else { /* own, or a team of one */
-			buf_addf(&b->sql, " AND %s = ?", owner);
+			buf_adds(&b->sql, " = ?");
 			builder_bind(b, json_integer(query->caller_id));
 		}
 		if (parent)
@@ -473,21 +529,19 @@ static void add_common_conditions(struct sql_builder *b, const struct resource *
 		 * hint SQLite guesses that a quarter of the rows match and walks the whole table in
 		 * id order instead of the range of the column's index (tests/api/test_query_plans.py). */
 		bool range = strcmp(condition->op, "=") != 0;
-		buf_addf(&b->sql, " AND %s%s%s %s ?%s", range ? "likelihood(" : "", condition->column,
-			 condition->nocase ? " COLLATE NOCASE" : "", condition->op,
-			 range ? ", 0.01)" : "");
+		buf_adds(&b->sql, range ? " AND likelihood(" : " AND ");
+		add_qualified(&b->sql, resource, condition->column);
+		buf_addf(&b->sql, "%s %s ?%s", condition->nocase ? " COLLATE NOCASE" : "",
+			 condition->op, range ? ", 0.01)" : "");
 		builder_bind(b, json_incref(condition->value));
 	}
 	if (query->match_nothing)
 		buf_adds(&b->sql, " AND 0");
-	if (query->match && resource->fts_table) {
-		buf_addf(&b->sql, " AND id IN (SELECT rowid FROM %s WHERE %s MATCH ?)",
-			 resource->fts_table, resource->fts_table);
-		builder_bind(b, json_string(query->match));
-	}
 	if (query->tag) {
-		buf_adds(&b->sql, " AND id IN (SELECT record_id FROM record_tags "
-				  "WHERE entity = ? AND tag = ?)");
+		buf_adds(&b->sql, " AND ");
+		add_qualified(&b->sql, resource, "id");
+		buf_adds(&b->sql, " IN (SELECT record_id FROM record_tags"
+				  " WHERE entity = ? AND tag = ?)");
 		builder_bind(b, json_string(resource->name));
 		builder_bind(b, json_string(query->tag));
 	}
@@ -501,48 +555,247 @@ static void add_common_conditions(struct sql_builder *b, const struct resource *
  */
 enum segment { SEGMENT_NULLS, SEGMENT_VALUES };
 
-/* Runs one segment, appending up to `want` records to `rows`. */
-static int run_segment(struct db *db, const struct resource *resource,
-		       const struct resource_query *query, enum segment segment, bool after_cursor,
-		       int want, json_t *rows)
+/*
+ * Appends "SELECT <columns> FROM ... WHERE <match or 1>" and returns the expression of the
+ * record id to order and page by. A search reads the FTS5 table first, in its rowid order
+ * (= the record id), and joins each match to its record: a page in id order then stops after
+ * `limit` matches instead of collecting every match of the words first (a prefix such as
+ * "an" matches a good part of the contacts). CROSS JOIN keeps that order of the loops: the
+ * FTS5 work is then never more than all the matches, whatever the other conditions.
+ */
+static const char *add_select_from(struct sql_builder *b, const struct resource *resource,
+				   const struct resource_query *query)
 {
-	struct sql_builder b = { BUF_INIT, json_array() };
-	buf_adds(&b.sql, "SELECT ");
-	add_select_columns(&b.sql, resource);
-	buf_addf(&b.sql, " FROM %s WHERE 1", resource->table);
-	add_common_conditions(&b, resource, query);
+	buf_adds(&b->sql, "SELECT ");
+	add_qualified_select_columns(&b->sql, resource);
+	if (query->match && resource->fts_table && !query->match_nothing) {
+		buf_addf(&b->sql, " FROM %s CROSS JOIN %s ON %s.id = %s.rowid WHERE %s MATCH ?",
+			 resource->fts_table, resource->table, resource->table, resource->fts_table,
+			 resource->fts_table);
+		builder_bind(b, json_string(query->match));
+		return "rowid";
+	}
+	buf_addf(&b->sql, " FROM %s WHERE 1", resource->table);
+	return "id";
+}
 
+/* Appends the id expression of add_select_from(): "<fts_table>.rowid" or "<table>.id". */
+static void add_id(struct buf *sql, const struct resource *resource, const char *id)
+{
+	if (strcmp(id, "rowid") == 0) {
+		buf_adds(sql, resource->fts_table);
+		buf_adds(sql, ".rowid");
+	} else {
+		add_qualified(sql, resource, "id");
+	}
+}
+
+/* Appends the ORDER BY and the keyset condition of one segment (see above). */
+static void add_segment_order(struct sql_builder *b, const struct resource *resource,
+			      const struct resource_query *query, enum segment segment,
+			      bool after_cursor, const char *id)
+{
 	const char *column = query->sort_column;
 	bool by_id = strcmp(column, "id") == 0;
 	bool nocase = query->sort_field && (query->sort_field->flags & RESOURCE_FIELD_NOCASE);
 	bool nullable = query->sort_field && !(query->sort_field->flags & RESOURCE_FIELD_REQUIRED);
 	const char *less_or_more = query->descending ? "<" : ">";
 	const char *direction = query->descending ? " DESC" : "";
-	if (by_id) {
-		if (after_cursor) {
-			buf_addf(&b.sql, " AND id %s ?", less_or_more);
-			builder_bind(&b, json_integer(query->cursor_id));
+	if (by_id || segment == SEGMENT_NULLS) {
+		if (!by_id) {
+			buf_adds(&b->sql, " AND ");
+			add_qualified(&b->sql, resource, column);
+			buf_adds(&b->sql, " IS NULL");
 		}
-		buf_addf(&b.sql, " ORDER BY id%s", direction);
-	} else if (segment == SEGMENT_NULLS) {
-		buf_addf(&b.sql, " AND %s IS NULL", column);
 		if (after_cursor) {
-			buf_addf(&b.sql, " AND id %s ?", less_or_more);
-			builder_bind(&b, json_integer(query->cursor_id));
+			buf_adds(&b->sql, " AND ");
+			add_id(&b->sql, resource, id);
+			buf_addf(&b->sql, " %s ?", less_or_more);
+			builder_bind(b, json_integer(query->cursor_id));
 		}
-		buf_addf(&b.sql, " ORDER BY id%s", direction);
-	} else {
-		if (nullable && !after_cursor)
-			buf_addf(&b.sql, " AND %s IS NOT NULL", column);
-		if (after_cursor) {
-			buf_addf(&b.sql, " AND (%s, id) %s (?%s, ?)", column, less_or_more,
-				 nocase ? " COLLATE NOCASE" : "");
-			builder_bind(&b, json_incref(query->cursor_value));
-			builder_bind(&b, json_integer(query->cursor_id));
-		}
-		buf_addf(&b.sql, " ORDER BY %s%s%s, id%s", column, nocase ? " COLLATE NOCASE" : "",
-			 direction, direction);
+		buf_adds(&b->sql, " ORDER BY ");
+		add_id(&b->sql, resource, id);
+		buf_adds(&b->sql, direction);
+		return;
 	}
+	if (nullable && !after_cursor) {
+		buf_adds(&b->sql, " AND ");
+		add_qualified(&b->sql, resource, column);
+		buf_adds(&b->sql, " IS NOT NULL");
+	}
+	if (after_cursor) {
+		buf_adds(&b->sql, " AND (");
+		add_qualified(&b->sql, resource, column);
+		buf_adds(&b->sql, ", ");
+		add_qualified(&b->sql, resource, "id");
+		buf_addf(&b->sql, ") %s (?%s, ?)", less_or_more, nocase ? " COLLATE NOCASE" : "");
+		builder_bind(b, json_incref(query->cursor_value));
+		builder_bind(b, json_integer(query->cursor_id));
+	}
+	buf_adds(&b->sql, " ORDER BY ");
+	add_qualified(&b->sql, resource, column);
+	buf_addf(&b->sql, "%s%s, ", nocase ? " COLLATE NOCASE" : "", direction);
+	add_qualified(&b->sql, resource, "id");
+	buf_adds(&b->sql, direction);
+}
+
+/*
+ * Where the rows of a list go: records into a JSON array, or (page set) JSON text straight
+ * from the statement into page->rows.
+ */
+struct list_sink {
+	json_t *rows;                     /* JSON mode: the records */
+	struct resource_page_text *page;  /* text mode */
+	int count;                        /* rows taken so far (both modes) */
+};
+
+/* The empty value of a field as text: what resource_field_empty() prints. */
+static const char *empty_text(const struct resource_field *field)
+{
+	if (field->normalize)
+		return "null";
+	if (field->type == RESOURCE_FIELD_TAGS)
+		return "[]";
+	if (field->type == RESOURCE_FIELD_OBJECT && !field->members)
+		return "{}";
+	return "null";
+}
+
+/* Appends a text column as a JSON string or null. -1 when it is not UTF-8 (jansson would
+ * not take it: the row then goes through row_to_record()). */
+static int add_text_column(struct buf *out, sqlite3_stmt *stmt, int column)
+{
+	const char *text = db_column_text(stmt, column);
+	if (!text) {
+		buf_adds(out, "null");
+		return 0;
+	}
+	size_t len = strlen(text);
+	if (!json_utf8_valid(text, len))
+		return -1;
+	json_text_add_string(out, text, len);
+	return 0;
+}
+
+/* Appends one column of `field`'s type as column_to_json() would read it, printed. */
+static int add_column_text(struct buf *out, sqlite3_stmt *stmt, int column,
+			   const struct resource_field *field)
+{
+	if (sqlite3_column_type(stmt, column) == SQLITE_NULL) {
+		buf_adds(out, empty_text(field));
+		return 0;
+	}
+	switch (field->type) {
+	case RESOURCE_FIELD_INTEGER:
+	case RESOURCE_FIELD_REFERENCE:
+		json_text_add_integer(out, sqlite3_column_int64(stmt, column));
+		return 0;
+	case RESOURCE_FIELD_BOOLEAN:
+		buf_adds(out, sqlite3_column_int64(stmt, column) != 0 ? "true" : "false");
+		return 0;
+	case RESOURCE_FIELD_TAGS:
+	case RESOURCE_FIELD_OBJECT: {
+		/* stored JSON is copied as it is when it is in the writer's form (json.h) */
+		const char *text = db_column_text(stmt, column);
+		json_type expected = field->type == RESOURCE_FIELD_TAGS ? JSON_ARRAY : JSON_OBJECT;
+		if (!text || json_text_add_stored(out, text, expected) != 0)
+			buf_adds(out, empty_text(field));
+		return 0;
+	}
+	default:
+		return add_text_column(out, stmt, column);
+	}
+}
+
+/* Appends `"name":` */
+static void add_member_name(struct buf *out, const char *name)
+{
+	json_text_add_string(out, name, strlen(name));
+	buf_addch(out, ':');
+}
+
+/*
+ * Appends the record in the current row as JSON text: byte for byte what
+ * json_to_text(row_to_record()) prints (tests/unit/test_resource.c compares them), without
+ * building it. Returns -1, with nothing appended, for a row that needs row_to_record()
+ * (text that is not UTF-8).
+ */
+static int row_to_text(sqlite3_stmt *stmt, const struct resource *resource, struct buf *out)
+{
+	size_t start = out->len;
+	buf_adds(out, "{\"id\":");
+	json_text_add_integer(out, sqlite3_column_int64(stmt, 0));
+	int column = 4;
+	for (const struct resource_field *field = resource->fields; field->name; field++) {
+		buf_addch(out, ',');
+		add_member_name(out, field->name);
+		if (add_column_text(out, stmt, column++, field) != 0)
+			goto fallback;
+	}
+	buf_adds(out, ",\"created_at\":");
+	if (add_text_column(out, stmt, 1) != 0)
+		goto fallback;
+	buf_adds(out, ",\"updated_at\":");
+	if (add_text_column(out, stmt, 2) != 0)
+		goto fallback;
+	buf_adds(out, ",\"version\":");
+	json_text_add_integer(out, sqlite3_column_int64(stmt, 3));
+	buf_addch(out, '}');
+	return 0;
+fallback:
+	out->len = start;
+	out->data[start] = '\0';
+	return -1;
+}
+
+/* The record's value of the sort column in the current row, as the record has it (new
+ * reference; NULL when the record would lack the member), for the cursor. */
+static json_t *row_sort_value(sqlite3_stmt *stmt, const struct resource *resource,
+			      const struct resource_query *query)
+{
+	json_t *record = row_to_record(stmt, resource);
+	json_t *value = json_incref(json_object_get(record, query->sort_column));
+	json_decref(record);
+	return value;
+}
+
+/* Takes the current row into the sink. */
+static void sink_add(struct list_sink *sink, sqlite3_stmt *stmt, const struct resource *resource,
+		     const struct resource_query *query)
+{
+	sink->count++;
+	if (!sink->page) {
+		json_array_append_new(sink->rows, row_to_record(stmt, resource));
+		return;
+	}
+	struct resource_page_text *page = sink->page;
+	if (page->count == query->limit) { /* the one more: another page follows */
+		page->more = true;
+		return;
+	}
+	if (page->count)
+		buf_addch(&page->rows, ',');
+	if (row_to_text(stmt, resource, &page->rows) != 0) {
+		json_t *record = row_to_record(stmt, resource);
+		json_text_add_value(&page->rows, record);
+		json_decref(record);
+	}
+	if (++page->count == query->limit) { /* the last of the page: its key is the cursor */
+		page->last_id = sqlite3_column_int64(stmt, 0);
+		if (query->sort_field)
+			page->last_sort_value = row_sort_value(stmt, resource, query);
+	}
+}
+
+/* Runs one segment, taking up to `want` rows into the sink. */
+static int run_segment(struct db *db, const struct resource *resource,
+		       const struct resource_query *query, enum segment segment, bool after_cursor,
+		       int want, struct list_sink *sink)
+{
+	struct sql_builder b = { BUF_INIT, json_array() };
+	const char *id = add_select_from(&b, resource, query);
+	add_common_conditions(&b, resource, query);
+	add_segment_order(&b, resource, query, segment, after_cursor, id);
 	buf_adds(&b.sql, " LIMIT ?");
 	builder_bind(&b, json_integer(want));
 
@@ -558,7 +811,7 @@ static int run_segment(struct db *db, const struct resource *resource,
 		bind_json(stmt, (int)index + 1, value);
 	int rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_array_append_new(rows, row_to_record(stmt, resource));
+		sink_add(sink, stmt, resource, query);
 	if (rc != SQLITE_DONE)
 		status = db_status_from_sqlite(db, rc, resource->name);
 	sqlite3_reset(stmt);
@@ -568,11 +821,10 @@ cleanup:
 	return status;
 }
 
-int resource_store_list(struct db *db, const struct resource *resource,
-			const struct resource_query *query, json_t **rows, bool *more)
+/* Runs the segments of a list query into the sink: at most limit + 1 rows. */
+static int run_list(struct db *db, const struct resource *resource,
+		    const struct resource_query *query, struct list_sink *sink)
 {
-	*rows = json_array();
-	*more = false;
 	int want = query->limit + 1; /* one more tells whether another page follows */
 	bool nullable = query->sort_field && !(query->sort_field->flags & RESOURCE_FIELD_REQUIRED);
 
@@ -594,26 +846,119 @@ int resource_store_list(struct db *db, const struct resource *resource,
 		while (order[first] != cursor_segment)
 			first++;
 	}
-	int status = DB_OK;
 	for (int i = first; i < segments; i++) {
-		int have = (int)json_array_size(*rows);
-		if (have >= want)
+		if (sink->count >= want)
 			break;
-		status = run_segment(db, resource, query, order[i], query->has_cursor && i == first,
-				     want - have, *rows);
+		int status = run_segment(db, resource, query, order[i],
+					 query->has_cursor && i == first, want - sink->count, sink);
 		if (status != DB_OK)
-			break;
+			return status;
 	}
+	return DB_OK;
+}
+
+int resource_store_list(struct db *db, const struct resource *resource,
+			const struct resource_query *query, json_t **rows, bool *more)
+{
+	*more = false;
+	struct list_sink sink = { .rows = json_array() };
+	int status = run_list(db, resource, query, &sink);
 	if (status != DB_OK) {
-		json_decref(*rows);
+		json_decref(sink.rows);
 		*rows = NULL;
 		return status;
 	}
-	if ((int)json_array_size(*rows) > query->limit) {
+	if ((int)json_array_size(sink.rows) > query->limit) {
 		*more = true;
-		json_array_remove(*rows, (size_t)query->limit);
+		json_array_remove(sink.rows, (size_t)query->limit);
 	}
+	*rows = sink.rows;
 	return DB_OK;
+}
+
+void resource_page_text_init(struct resource_page_text *page)
+{
+	memset(page, 0, sizeof(*page));
+	buf_init(&page->rows);
+}
+
+void resource_page_text_release(struct resource_page_text *page)
+{
+	buf_release(&page->rows);
+	json_decref(page->last_sort_value);
+	resource_page_text_init(page);
+}
+
+int resource_store_list_text(struct db *db, const struct resource *resource,
+			     const struct resource_query *query, struct resource_page_text *page)
+{
+	struct list_sink sink = { .page = page };
+	int status = run_list(db, resource, query, &sink);
+	if (status != DB_OK)
+		resource_page_text_release(page);
+	return status;
+}
+
+/* ---------------------------------------------------------------- one record as text */
+
+/* The value resource_record_owner() reads from the record of the current row. */
+static int64_t row_owner(sqlite3_stmt *stmt, const struct resource *resource)
+{
+	if (!resource->owner_field)
+		return 0;
+	int column = 4;
+	for (const struct resource_field *field = resource->fields; field->name;
+	     field++, column++) {
+		if (strcmp(field->name, resource->owner_field) != 0)
+			continue;
+		bool integer = field->type == RESOURCE_FIELD_INTEGER ||
+			       field->type == RESOURCE_FIELD_REFERENCE;
+		if (!integer || field->normalize ||
+		    sqlite3_column_type(stmt, column) == SQLITE_NULL)
+			return 0;
+		return sqlite3_column_int64(stmt, column);
+	}
+	return 0;
+}
+
+void resource_record_text_init(struct resource_record_text *record)
+{
+	memset(record, 0, sizeof(*record));
+	buf_init(&record->text);
+}
+
+void resource_record_text_release(struct resource_record_text *record)
+{
+	buf_release(&record->text);
+	resource_record_text_init(record);
+}
+
+int resource_store_get_text(struct db *db, const struct resource *resource, int64_t id,
+			    struct resource_record_text *record)
+{
+	json_t *key = json_integer(id);
+	sqlite3_stmt *stmt = select_where(db, resource, "id", key);
+	json_decref(key);
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	int status;
+	if (rc == SQLITE_ROW) {
+		if (row_to_text(stmt, resource, &record->text) != 0) {
+			json_t *json = row_to_record(stmt, resource);
+			json_text_add_value(&record->text, json);
+			json_decref(json);
+		}
+		record->version = sqlite3_column_int64(stmt, 3);
+		record->owner = row_owner(stmt, resource);
+		status = DB_OK;
+	} else if (rc == SQLITE_DONE) {
+		status = DB_NOT_FOUND;
+	} else {
+		status = db_status_from_sqlite(db, rc, resource->name);
+	}
+	sqlite3_reset(stmt);
+	return status;
 }
 
 /* ---------------------------------------------------------------- idempotency keys */

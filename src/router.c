@@ -1,19 +1,46 @@
 /*
- * router.c - a linear route table. With a few dozen routes a scan over pre-split
- * patterns is faster than anything cleverer and easy to read.
+ * router.c - the route table. Each pattern is split into its segments once, when it is
+ * added, and the routes are grouped by their number of segments: a path is compared only
+ * with the routes of its own length, segment by segment, lengths first. Matching every
+ * pattern with string scans was a tenth of the instructions of a GET by id (issue 6).
  */
 #include "crm/router.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crm/buf.h"
 #include "crm/banned.h"
 
-struct router {
-	struct route *routes;
+#define ROUTER_MAX_SEGMENTS 32
+
+/* One segment of a pattern: a literal, or a "{name}" capture. Points into the pattern. */
+struct pattern_segment {
+	const char *text;
+	size_t len;
+	bool capture;
+};
+
+/* A pattern split at add time; segment_count 0 when it can match no path. */
+struct split_pattern {
+	struct pattern_segment *segments; /* owned */
+	int segment_count;
+};
+
+/* The indexes (into router.routes) of the routes with one number of segments. */
+struct route_group {
+	size_t *indexes;
 	size_t count;
 	size_t alloc;
+};
+
+struct router {
+	struct route *routes;
+	struct split_pattern *split; /* parallel to routes */
+	size_t count;
+	size_t alloc;
+	struct route_group by_segments[ROUTER_MAX_SEGMENTS + 1];
 };
 
 struct router *router_new(void)
@@ -25,8 +52,50 @@ void router_free(struct router *router)
 {
 	if (!router)
 		return;
+	for (size_t i = 0; i < router->count; i++)
+		free(router->split[i].segments);
+	for (int i = 0; i <= ROUTER_MAX_SEGMENTS; i++)
+		free(router->by_segments[i].indexes);
+	free(router->split);
 	free(router->routes);
 	free(router);
+}
+
+/*
+ * Splits `pattern` ("/api/v1/contacts/{id}"). A pattern that does not start with '/', or
+ * has more segments than a path may have, matches nothing (segment_count 0).
+ */
+static struct split_pattern split_pattern(const char *pattern)
+{
+	struct split_pattern split = { NULL, 0 };
+	if (pattern[0] != '/')
+		return split;
+	int count = 1;
+	for (const char *p = pattern + 1; *p; p++)
+		count += *p == '/';
+	if (count > ROUTER_MAX_SEGMENTS)
+		return split;
+	split.segments = xcalloc((size_t)count, sizeof(*split.segments));
+	const char *p = pattern + 1;
+	for (int i = 0; i < count; i++) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		split.segments[i].text = p;
+		split.segments[i].len = len;
+		split.segments[i].capture = len >= 2 && p[0] == '{' && p[len - 1] == '}';
+		p += len + 1;
+	}
+	split.segment_count = count;
+	return split;
+}
+
+static void group_add(struct route_group *group, size_t index)
+{
+	if (group->count == group->alloc) {
+		group->alloc = group->alloc ? group->alloc * 2 : 16;
+		group->indexes = xrealloc(group->indexes, group->alloc * sizeof(*group->indexes));
+	}
+	group->indexes[group->count++] = index;
 }
 
 void router_add(struct router *router, const char *method, const char *pattern,
@@ -35,8 +104,13 @@ void router_add(struct router *router, const char *method, const char *pattern,
 	if (router->count == router->alloc) {
 		router->alloc = router->alloc ? router->alloc * 2 : 32;
 		router->routes = xrealloc(router->routes, router->alloc * sizeof(*router->routes));
+		router->split = xrealloc(router->split, router->alloc * sizeof(*router->split));
 	}
-	router->routes[router->count++] = (struct route){ method, pattern, handler, flags };
+	size_t index = router->count++;
+	router->routes[index] = (struct route){ method, pattern, handler, flags };
+	router->split[index] = split_pattern(pattern);
+	if (router->split[index].segment_count)
+		group_add(&router->by_segments[router->split[index].segment_count], index);
 }
 
 void router_each(const struct router *router, void (*visit)(void *context, const struct route *),
@@ -46,35 +120,33 @@ void router_each(const struct router *router, void (*visit)(void *context, const
 		visit(context, &router->routes[i]);
 }
 
+/* A path split in place: segment texts (NUL-terminated) and their lengths. */
+struct split_path {
+	char *segments[ROUTER_MAX_SEGMENTS];
+	size_t lengths[ROUTER_MAX_SEGMENTS];
+	int count;
+};
+
 /*
- * Matches `pattern` against the path split into `segments`; on success fills the
- * captures. A capture never matches an empty segment.
+ * Matches a split pattern against the path (of the same number of segments); on success
+ * fills the captures. A capture never matches an empty segment.
  */
-static bool pattern_matches(const char *pattern, char **segments, int segment_count,
+static bool pattern_matches(const struct split_pattern *pattern, const struct split_path *path,
 			    const char **params, int *param_count)
 {
-	int index = 0;
 	*param_count = 0;
-	const char *p = pattern;
-	while (*p) {
-		if (*p != '/')
-			return false;
-		p++;
-		const char *end = strchr(p, '/');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (index >= segment_count)
-			return false;
-		const char *segment = segments[index++];
-		if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
-			if (!*segment || *param_count >= HTTP_MAX_PATH_PARAMS)
+	for (int i = 0; i < pattern->segment_count; i++) {
+		const struct pattern_segment *segment = &pattern->segments[i];
+		if (segment->capture) {
+			if (!path->lengths[i] || *param_count >= HTTP_MAX_PATH_PARAMS)
 				return false;
-			params[(*param_count)++] = segment;
-		} else if (strlen(segment) != len || memcmp(segment, p, len) != 0) {
+			params[(*param_count)++] = path->segments[i];
+		} else if (segment->len != path->lengths[i] ||
+			   memcmp(segment->text, path->segments[i], segment->len) != 0) {
 			return false;
 		}
-		p += len;
 	}
-	return index == segment_count;
+	return true;
 }
 
 static void add_allowed_method(char *allow, size_t size, const char *method)
@@ -94,6 +166,26 @@ static void add_allowed_method(char *allow, size_t size, const char *method)
 	memcpy(allow + len, method, method_len + 1);
 }
 
+/* Splits match->path_copy into segments in place; a trailing slash makes an empty last
+ * segment. Returns -1 when the path has too many segments. */
+static int split_path(char *path, struct split_path *split)
+{
+	split->count = 0;
+	char *p = path + 1;
+	for (;;) {
+		if (split->count == ROUTER_MAX_SEGMENTS)
+			return -1;
+		char *slash = strchr(p, '/');
+		split->segments[split->count] = p;
+		split->lengths[split->count] = slash ? (size_t)(slash - p) : strlen(p);
+		split->count++;
+		if (!slash)
+			return 0;
+		*slash = '\0';
+		p = slash + 1;
+	}
+}
+
 enum router_result router_match(const struct router *router, const char *method,
 				const char *path, struct route_match *match)
 {
@@ -104,29 +196,20 @@ enum router_result router_match(const struct router *router, const char *method,
 	if (path_len >= sizeof(match->path_copy) || path[0] != '/')
 		return ROUTER_NOT_FOUND;
 	memcpy(match->path_copy, path, path_len + 1);
-
-	/* Split into segments in place; a trailing slash makes an empty last segment. */
-	char *segments[32];
-	int segment_count = 0;
-	char *p = match->path_copy + 1;
-	for (;;) {
-		if (segment_count == 32)
-			return ROUTER_NOT_FOUND;
-		segments[segment_count++] = p;
-		char *slash = strchr(p, '/');
-		if (!slash)
-			break;
-		*slash = '\0';
-		p = slash + 1;
-	}
+	struct split_path split;
+	if (split_path(match->path_copy, &split) != 0)
+		return ROUTER_NOT_FOUND;
 
 	const char *effective_method = strcmp(method, "HEAD") == 0 ? "GET" : method;
 	bool path_known = false;
-	for (size_t i = 0; i < router->count; i++) {
-		const struct route *route = &router->routes[i];
+	const struct route_group *group = &router->by_segments[split.count];
+	/* in the order the routes were added: of equal candidates, the first one wins */
+	for (size_t i = 0; i < group->count; i++) {
+		const struct route *route = &router->routes[group->indexes[i]];
 		const char *params[HTTP_MAX_PATH_PARAMS];
 		int param_count;
-		if (!pattern_matches(route->pattern, segments, segment_count, params, &param_count))
+		const struct split_pattern *pattern = &router->split[group->indexes[i]];
+		if (!pattern_matches(pattern, &split, params, &param_count))
 			continue;
 		path_known = true;
 		add_allowed_method(match->allow, sizeof(match->allow), route->method);

@@ -13,10 +13,11 @@
  *   src/analytics_rules.c          pure rules: model input, RFM cut points and scores, tiers,
  *                                  value class, loyalty, churn risk, relationship stage.
  *   src/analytics_store.c          the SQL (data layer): histories, fits, settings, the
- *                                  per-connection TEMP table of scores, rankings, figures.
+ *                                  change log, rankings and figures over the scores.
  *   src/analytics_model.c          the model cache: which fit serves, fitting, refits.
- *   src/analytics_scores.c         the per-connection scores table: full builds, incremental
- *                                  updates, analytics_scores_prepare().
+ *   src/analytics_scores.c         the scores, once per process: full builds, the start-up
+ *                                  warm-up, incremental updates, analytics_scores_prepare().
+ *   src/analytics_scores_table.c   temp.contact_scores, the virtual table showing them.
  *   src/analytics_report.c         the JSON of the endpoints.
  *   src/analytics_http.c           the HTTP handlers.
  *   src/cli/cli_analytics.c        crmctl analytics fit | settings.
@@ -43,31 +44,32 @@ struct auth_context;
 /* =================================================================== the segments contract */
 
 /*
- * (Re)fills the TEMP table on this connection
+ * Makes temp.contact_scores on this connection (a read-only virtual table)
  *
- *   temp.contact_scores(contact_id INTEGER PRIMARY KEY, ltv_cents INTEGER,
- *                       predicted_ltv_cents INTEGER, tier TEXT, rfm TEXT, churn_risk REAL,
- *                       purchases_count INTEGER, last_purchase_at TEXT,
- *                       last_interaction_at TEXT, first_purchase_at TEXT, loyalty TEXT,
- *                       value_class TEXT, relationship_stage TEXT)
+ *   temp.contact_scores(contact_id INTEGER, ltv_cents INTEGER, predicted_ltv_cents INTEGER,
+ *                       tier TEXT, rfm TEXT, churn_risk REAL, purchases_count INTEGER,
+ *                       last_purchase_at TEXT, last_interaction_at TEXT,
+ *                       first_purchase_at TEXT, loyalty TEXT, value_class TEXT,
+ *                       relationship_stage TEXT)
  *
- * so that it reflects the data at this moment, as of `as_of_or_0` (seconds since the epoch;
- * only its UTC day counts: history through the end of that day; 0 means now/today).
- * Rows: one per contact that has a purchase or an interaction (up to that day); a contact
- * without a row has ltv_cents 0, purchases_count 0 and no other figure (LEFT JOIN it).
- * Contacts without purchases have ltv_cents 0, predicted_ltv_cents 0, purchases_count 0 and
- * NULL tier, rfm, churn_risk and last_purchase_at. Timestamps are RFC 3339 UTC text. Only
- * read the table (SELECT); its contents are this module's.
+ * show the data as this connection's transaction sees it, as of `as_of_or_0` (seconds since
+ * the epoch; only its UTC day counts: history through the end of that day; 0 means
+ * now/today). Rows: one per contact that has a purchase or an interaction (up to that day),
+ * in contact id order; a lookup by contact_id costs one binary search; a contact without a
+ * row has ltv_cents 0, purchases_count 0 and no other figure (LEFT JOIN it). Contacts
+ * without purchases have ltv_cents 0, predicted_ltv_cents 0, purchases_count 0 and NULL
+ * tier, rfm, churn_risk and last_purchase_at. Timestamps are RFC 3339 UTC text.
  *
- * Cached per connection: when nothing analytics-relevant changed since the last build on
- * this connection (purchases, interactions, analytics settings, a refit: the change log and
- * counters the triggers keep), on the same day and for the same as_of, the table is left as
- * it is and this costs two indexed reads. When a few contacts changed (live only), just
- * their rows are redone, plus the rfm/tier/value_class of the rows whose quintile or tier a
- * moved cut point changes (an in-memory copy of the scores per thread makes that cheap). May be called inside the caller's transaction (then the build
- * reads through it); otherwise it opens its own read transaction. It may refit the live
- * model when the data moved enough (never inside a caller's transaction: then the cached
- * fit is used). Returns a db_status (DB_OK, DB_BUSY, DB_ERROR, ...).
+ * The scores are built once per process (src/analytics_scores.c: at start-up by
+ * analytics_scores_warm_up_start(), then kept current from the triggers' change log) and
+ * shared by every connection; each connection shows the snapshot that matches its own
+ * transaction (also one older than the newest, or one with its own uncommitted writes,
+ * which nobody else sees). When nothing analytics-relevant changed this costs two indexed
+ * reads. May be called inside the caller's transaction (then the scores are those of its
+ * snapshot); otherwise it opens its own read transaction, and the table keeps showing that
+ * moment's scores until the next call. It may refit the live model when the data moved
+ * enough (never inside a caller's transaction: then the cached fit is used). Returns a
+ * db_status (DB_OK, DB_BUSY, DB_ERROR, ...).
  */
 int analytics_scores_prepare(struct db *db, int64_t as_of_or_0);
 
@@ -81,6 +83,17 @@ void analytics_scores_finish(struct db *db);
 
 /* Full builds and incremental updates done so far by this process (tests, metrics). */
 void analytics_scores_counts(int64_t *builds, int64_t *updates);
+
+/*
+ * Starts building the live scores on a background thread (crmd at start-up, after the
+ * per-thread connections are set up: db_thread_setup()). Requests that need the scores
+ * meanwhile wait for that build and then use it. Returns 0, or -1 (logged: the first
+ * request builds them). analytics_scores_warm_up_wait() joins the thread (before exit).
+ */
+int analytics_scores_warm_up_start(void);
+void analytics_scores_warm_up_wait(void);
+/* Drops the process-wide scores (at exit; the next request builds them again). */
+void analytics_scores_release_all(void);
 
 /* ==================================================================== settings */
 
@@ -403,46 +416,35 @@ void analytics_store_format_day(int64_t day, char out[ANALYTICS_DATE_SIZE]);
 int64_t analytics_store_day_from_date(int year, int month, int day);
 void analytics_store_date_of_day(int64_t day, int *year, int *month, int *mday);
 
-/* ---- the per-connection TEMP tables */
+/* ---- the scores a connection shows (src/analytics_scores.c) */
 
-/* Creates temp.contact_scores and temp.analytics_scores_state when missing. */
-int analytics_store_scores_ensure(struct db *db);
+/* Registers temp.contact_scores on this connection when missing. Returns a db_status. */
+int analytics_scores_ensure(struct db *db);
 
-/* What the scores of this connection were built from. Release with _release(). */
+/* What the scores this connection shows were built from. Release with _release(). */
 struct analytics_scores_state {
 	int64_t change_seq;        /* the last analytics_changes.seq they reflect */
 	int64_t config_generation; /* analytics_state.config_generation they reflect */
-	int64_t token;             /* the build (matches the connection's in-memory cache) */
+	int64_t token;             /* the snapshot's, unique in this process */
 	bool live;           /* built for "now" */
 	int64_t as_of_day;   /* the day they are as of */
-	char *cuts_json;     /* malloc'd analytics_cuts_to_json() text */
-	char *model_json;    /* malloc'd analytics_model_to_json() text, or NULL (no model) */
+	char *cuts_json;     /* malloc'd analytics_cuts_to_text() text */
+	char *model_json;    /* malloc'd analytics_model_to_text() text, or NULL (no model) */
 	char fit_key[ANALYTICS_DATE_SIZE + 4]; /* "live" or the as-of date */
 	bool model_unsaved;  /* fitted inside a caller's transaction: not stored yet */
 };
-/* DB_OK (state filled), DB_NOT_FOUND (never built) or an error. */
-int analytics_store_scores_state_get(struct db *db, struct analytics_scores_state *state);
+/* DB_OK (state filled from the pinned snapshot), DB_NOT_FOUND (none yet). */
+int analytics_scores_state_get(struct db *db, struct analytics_scores_state *state);
 void analytics_scores_state_release(struct analytics_scores_state *state);
-/* Replaces the state row (every member; the texts are borrowed). */
-int analytics_store_scores_state_put(struct db *db, const struct analytics_scores_state *state);
-/* Marks the state's model as stored. */
-int analytics_store_scores_model_saved(struct db *db);
-/* After an incremental update: the new change_seq, token and cut points. */
-int analytics_store_scores_state_advance(struct db *db, int64_t change_seq, int64_t token,
-					 const char *cuts_json);
-/* Removes one contact's row. */
-int analytics_store_scores_delete(struct db *db, int64_t contact_id);
-/* Rewrites the columns that depend on the cut points (rfm, tier, value_class; NULLs allowed). */
-int analytics_store_scores_set_relative(struct db *db, int64_t contact_id, const char *rfm,
-					const char *tier_name, const char *value_class);
-/* Empties both temp tables (a build starts). */
-int analytics_store_scores_clear(struct db *db);
-/* Computes the figures of row `index` and the name of its tier (static or NULL). */
-typedef void (*analytics_figures_fn)(void *context, size_t index,
-				     struct analytics_figures *figures, const char **tier_name);
-/* Adds one row per history, its figures from figures_of(). */
-int analytics_store_scores_fill(struct db *db, const struct analytics_history *histories,
-				size_t count, analytics_figures_fn figures_of, void *context);
+/* Marks the pinned snapshot's model as stored. */
+int analytics_scores_model_saved(struct db *db);
+/*
+ * Members, historical and predicted LTV per tier index (arrays of tier_count) over every
+ * customer of the pinned snapshot, without SQL: what analytics_store_tier_counts() gives
+ * for the scope "all". Returns DB_OK or DB_NOT_FOUND (nothing pinned).
+ */
+int analytics_scores_tier_totals(struct db *db, int tier_count, int64_t members[],
+				 int64_t revenue_cents[], int64_t predicted_cents[]);
 
 /* ---- queries over the scores (after analytics_scores_prepare(), in one read txn) */
 

@@ -61,13 +61,29 @@ int auth_password_hash(const char *password, char out[128]);
 bool auth_password_verify(const char *hash, const char *password);
 
 /*
- * Limits concurrent Argon2id computations to the number of cores less one (at least one;
- * each takes 64 MiB), so that logins leave workers for the API: a login that finds no free
- * slot at once answers 503 with Retry-After: 1 (not counted as a failed login). Also
- * prepares the dummy hash that logins for unknown accounts are checked against. Safe to
- * call more than once; the password functions call it themselves when needed.
+ * Initialises libsodium, sizes the limit on synchronous Argon2id computations (the number
+ * of cores less one, at least one; each takes 64 MiB) and prepares the dummy hash that
+ * logins for unknown accounts are checked against. Safe to call more than once; the
+ * password functions call it themselves when needed.
  */
 void auth_init(void);
+
+/* Logins admitted per hash thread (hashing or waiting); the next one answers 503. */
+#define AUTH_LOGIN_QUEUE_PER_THREAD 4
+/*
+ * Starts the hash threads of crmd (cores - 1, at least one): a login's password check then
+ * runs there while its request is suspended (response_suspend), so no HTTP worker waits
+ * for Argon2id; a login that finds the hash threads' queue full (AUTH_LOGIN_QUEUE_PER_THREAD
+ * each) is answered 503 with Retry-After: 1 at once, before any database work, and not
+ * counted as a failure. Without them (crmctl, unit tests) a login hashes in its own thread.
+ * Returns 0, or -1 (logged) when no thread can be started.
+ */
+int auth_hash_threads_start(void);
+/*
+ * Stops and joins the hash threads after the queue is worked off. Call after
+ * http_server_stop() (which waits for every suspended request).
+ */
+void auth_hash_threads_stop(void);
 
 /* Adds `Secure` to the session cookie (crmd --secure-cookies, behind HTTPS). */
 void auth_set_secure_cookies(bool secure);

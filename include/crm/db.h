@@ -74,6 +74,20 @@ sqlite3_stmt *db_prepare(struct db *db, const char *sql);
  */
 void db_request_finished(struct db *db, size_t cache_limit);
 
+/*
+ * Starts the read transaction of a request that only reads (crmd: GET of the generic
+ * resources, before authentication), so that all of its statements read one snapshot in
+ * one transaction instead of one each. Deferred: it takes SQLite's read lock at the first
+ * read. It ends (commits) at db_request_finished() at the latest, and earlier, before
+ * anything else, when the request writes after all: db_prepare() of a statement that is
+ * not read-only (an API key's last-use touch), db_begin_write() and db_begin_read() end it
+ * first. Does nothing inside another transaction. Returns a db_status (on failure the
+ * request reads without it).
+ */
+int db_request_begin_read(struct db *db);
+/* Whether the request's read transaction is open (for tests). */
+bool db_request_reading(struct db *db);
+
 /* Write transactions (BEGIN IMMEDIATE), and read transactions for consistent reads. */
 int db_begin_write(struct db *db);
 int db_begin_read(struct db *db);

@@ -48,6 +48,7 @@ enum http_status {
 
 struct auth_context;
 struct http_connection_state;
+struct http_resumer;
 
 /* One header, query-string argument or cookie; `value` may be NULL for "?x". */
 struct request_value {
@@ -83,6 +84,11 @@ struct request {
 	int query_count;
 	const struct request_value *cookies;
 	int cookie_count;
+	/*
+	 * NULL, or on the second call of a handler that suspended its request with
+	 * response_suspend(): the context it passed there (still owned by the server).
+	 */
+	void *resumed;
 };
 
 struct response {
@@ -94,6 +100,12 @@ struct response {
 	int header_count;
 	char *header_names[HTTP_MAX_RESPONSE_HEADERS];
 	char *header_values[HTTP_MAX_RESPONSE_HEADERS];
+	/* Set by response_suspend(); the server then sends nothing yet. */
+	struct response_suspension {
+		void (*start)(void *context, struct http_resumer *resumer);
+		void (*free_context)(void *context);
+		void *context;
+	} suspension;
 };
 
 /* A request header by case-insensitive name (the first one), or NULL. */
@@ -124,6 +136,24 @@ void response_set_body(struct response *res, int status, const char *content_typ
 /* Sets the status and points at static data that outlives the response. */
 void response_set_static_body(struct response *res, int status, const char *content_type,
 			      const void *body, size_t len);
+
+/*
+ * Slow work off the worker threads (an Argon2id hash takes a core for a tenth of a second,
+ * and a worker that waits stalls every connection it serves). A handler that calls this
+ * instead of answering gets its connection suspended: the worker goes on with other
+ * connections, and the server calls `start(context, resumer)` (in the worker, after the
+ * handler returned), which hands the work to another thread; that thread calls
+ * http_resume(resumer) when done. The server then calls the handler again, in a worker
+ * thread, with the request rebuilt and req->resumed == context, to answer. The server owns
+ * `context` from here on and frees it with `free_context` once the request is over (also
+ * when the second call never comes, the client having gone). A handler suspends a request
+ * at most once. Outside the server (unit tests, fuzz harnesses) nothing starts the work:
+ * handlers check that a thread exists for it and work inline otherwise.
+ */
+void response_suspend(struct response *res, void (*start)(void *context, struct http_resumer *resumer),
+		      void (*free_context)(void *context), void *context);
+/* Called once by the thread that did the work of a suspended request (any thread). */
+void http_resume(struct http_resumer *resumer);
 
 typedef void (*http_handler_fn)(struct request *req, struct response *res);
 

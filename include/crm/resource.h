@@ -110,6 +110,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crm/buf.h"
 #include "crm/http.h"
 #include "crm/json.h"
 #include "crm/perm.h"
@@ -443,6 +444,21 @@ void resource_query_release(struct resource_query *query);
  */
 int resource_store_get(struct db *db, const struct resource *resource, int64_t id,
 		       json_t **record);
+/* Record `id` as JSON text (resource_store_get_text()). Release with the function below. */
+struct resource_record_text {
+	struct buf text;  /* what json_to_text() prints for resource_store_get()'s record */
+	int64_t version;
+	int64_t owner;    /* resource_record_owner() of that record */
+};
+void resource_record_text_init(struct resource_record_text *record);
+void resource_record_text_release(struct resource_record_text *record);
+/*
+ * resource_store_get() written as JSON text straight from the row (for records answered as
+ * stored, see resource_store_list_text()). `record` is initialised by the caller. Returns
+ * DB_OK, DB_NOT_FOUND or an error.
+ */
+int resource_store_get_text(struct db *db, const struct resource *resource, int64_t id,
+			    struct resource_record_text *record);
 /* The same by external_id. */
 int resource_store_get_by_external_id(struct db *db, const struct resource *resource,
 				      const char *external_id, json_t **record);
@@ -483,6 +499,27 @@ int resource_store_delete(struct db *db, const struct resource *resource, int64_
  */
 int resource_store_list(struct db *db, const struct resource *resource,
 			const struct resource_query *query, json_t **rows, bool *more);
+
+/* A list page as JSON text (resource_store_list_text()). Release with the function below. */
+struct resource_page_text {
+	struct buf rows;          /* the records, "{...},{...}": what json_to_text() prints for
+				     each record of resource_store_list() */
+	int count;                /* records in `rows` */
+	bool more;                /* further rows follow */
+	int64_t last_id;          /* id of the last record, when `more` */
+	json_t *last_sort_value;  /* owned: its value of the sort column, when `more` and the
+				     query has a sort_field (NULL otherwise) */
+};
+void resource_page_text_init(struct resource_page_text *page);
+void resource_page_text_release(struct resource_page_text *page);
+/*
+ * resource_store_list() written as JSON text straight from the rows, for resources whose
+ * records are answered as stored (no shape hook, no WRITE_ONLY fields): stored JSON (tags,
+ * custom fields) is copied instead of parsed and printed again. `page` is initialised by
+ * the caller; on failure it is released. Returns a db_status.
+ */
+int resource_store_list_text(struct db *db, const struct resource *resource,
+			     const struct resource_query *query, struct resource_page_text *page);
 
 /* A stored answer to a POST with an Idempotency-Key. Release with the function below. */
 struct resource_idempotent_answer {

@@ -9,8 +9,10 @@
 #include "crm/http.h"
 
 enum route_flags {
-	ROUTE_PUBLIC = 1 << 0,      /* no authentication needed */
-	ROUTE_NO_CSRF = 1 << 1,     /* unsafe method that needs no CSRF token (login) */
+	ROUTE_PUBLIC = 1 << 0,        /* no authentication needed */
+	ROUTE_NO_CSRF = 1 << 1,       /* unsafe method that needs no CSRF token (login) */
+	ROUTE_READ_SNAPSHOT = 1 << 2, /* GET that reads in one transaction, authentication
+					 included (db_request_begin_read) */
 };
 
 struct route {

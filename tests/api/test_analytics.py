@@ -5,8 +5,10 @@ through the API, deletes, settings), as_of ignores later history, horizon_days, 
 rules (400), 404 for unknown and unreadable contacts, rankings and counts only over the
 contacts the caller may read, refit for administrators only, and the model's fallback
 reported when there is too little data to fit."""
+import concurrent.futures
 import datetime
 import sqlite3
+import time
 
 import harness
 
@@ -511,3 +513,52 @@ class IncrementalTest(AnalyticsTestCase):
         self.assertEqual(full[1], incremental[1])
         self.assertEqual(full[2], incremental[2])
         self.assertEqual(full[0], incremental[0])
+
+
+class SharedScoresTest(AnalyticsTestCase):
+    """The scores are built once per process, by a warm-up at start, and shared by every
+    worker thread (crmd runs 4 here): concurrent requests on all of them build nothing
+    more; after a write, one incremental update serves every worker, and all answer the
+    same, current figures."""
+
+    @classmethod
+    def setup_database(cls):
+        harness.crmctl(cls.server.db_path, "demo-data", "--contacts", "300")
+
+    def concurrent(self, path, count=24):
+        def one(_):
+            return self.get(path)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(one, range(count)))
+
+    def lines(self, since, text):
+        return [line for line in self.server.log[since:] if text in line]
+
+    def test_built_once_and_shared_by_every_worker(self):
+        deadline = time.monotonic() + 30
+        while not self.lines(0, "scores warmed up") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(self.lines(0, "scores warmed up"), "no start-up warm-up")
+        self.assertEqual(1, len(self.lines(0, "built in")), self.lines(0, "built in"))
+        answers = self.concurrent("/api/v1/analytics/tiers")
+        for answer in answers[1:]:
+            self.assertEqual(answers[0], answer)
+        self.concurrent("/api/v1/analytics/summary")
+        self.assertEqual(1, len(self.lines(0, "built in")), "a worker built its own scores")
+        self.assertEqual([], self.lines(0, "changed contacts updated"))
+
+        # A new customer: every worker shows it after one update of the shared scores.
+        members = sum(tier["members"] for tier in answers[0]["tiers"])
+        contact = self.contact(last_name="Shared")
+        self.purchase(contact, 123456, days_ago(3))
+        log_before = len(self.server.log)
+        after = self.concurrent("/api/v1/analytics/tiers")
+        for answer in after[1:]:
+            self.assertEqual(after[0], answer)
+        self.assertEqual(members + 1, sum(tier["members"] for tier in after[0]["tiers"]))
+        figures = self.concurrent("/api/v1/analytics/ltv?limit=500", count=8)
+        for answer in figures:
+            self.assertIn(contact, [row["contact_id"] for row in answer["data"]])
+        self.assertEqual(1, len(self.lines(log_before, "changed contacts updated")),
+                         self.server.log[log_before:])
+        self.assertEqual([], self.lines(log_before, "built in"))

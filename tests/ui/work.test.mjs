@@ -405,7 +405,24 @@ describe('web UI: the day\'s work', { skip: skip ? `skipped: ${skip}` : false },
     await done(boss);
   });
 
+  /** The first days ("YYYY-MM-01", UTC) of the last `count` months, oldest first. */
+  function lastMonthStarts(count) {
+    const now = new Date();
+    return Array.from({ length: count }, (_, i) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (count - 1 - i), 1)).toISOString().slice(0, 10));
+  }
+
   test('analytics: tier chart, revenue by month and the LTV ranking with the model', async () => {
+    // A purchase five months ago, so that an older month is not empty either.
+    const months = lastMonthStarts(12);
+    await rep.create('purchases', { contact_id: ids.ada, amount_cents: 123456, occurred_at: `${months[6]}T12:00:00Z` });
+    // Every purchase of the test so far, summed per UTC month: what the chart must show.
+    const all = (await rep.get('purchases?limit=500')).body.data;
+    const expected = new Map(months.map((month) => [month, 0]));
+    for (const purchase of all) {
+      const month = `${purchase.occurred_at.slice(0, 7)}-01`;
+      if (expected.has(month)) expected.set(month, expected.get(month) + purchase.amount_cents);
+    }
+    assert.ok([...expected.values()].filter(Boolean).length >= 5, `purchases in several months: ${[...expected]}`);
     const page = await loggedIn(REP);
     await nav(page, 'Analytics');
     await page.getByRole('heading', { level: 1, name: 'Analytics' }).waitFor();
@@ -420,6 +437,19 @@ describe('web UI: the day\'s work', { skip: skip ? `skipped: ${skip}` : false },
     const revenue = page.locator('#analytics-revenue svg.chart');
     await revenue.waitFor();
     assert.equal(await revenue.locator('g.chart-bar').count(), 12, 'twelve months');
+    const bars = await revenue.locator('g.chart-bar').evaluateAll((nodes) => nodes.map((bar) => ({
+      start: bar.getAttribute('data-start'), cents: Number(bar.getAttribute('data-revenue-cents')),
+      height: Number(bar.querySelector('rect').getAttribute('height')), label: bar.querySelector('.chart-label').textContent,
+    })));
+    assert.deepEqual(bars.map((bar) => bar.start), months, 'the last twelve months, oldest first');
+    for (const bar of bars) {
+      assert.equal(bar.cents, expected.get(bar.start), `revenue of ${bar.start}`);
+      assert.equal(bar.height > 0, expected.get(bar.start) > 0, `a column for ${bar.start} exactly when it has purchases`);
+      assert.match(bar.label, new RegExp(bar.start.slice(2, 4)), `${bar.start} is labelled with its year`);
+    }
+    const fiveMonthsAgo = bars.find((bar) => bar.start === months[6]);
+    assert.ok(fiveMonthsAgo.cents >= 123456, 'the purchase made five months ago');
+    assert.equal(await page.getByText('Summed in the browser').count(), 0, 'no client-side summing any more');
     const ltv = page.locator('#analytics-ltv');
     await ltv.locator('table tbody tr').first().waitFor();
     const ranking = (await rep.get('analytics/ltv?limit=25')).body;

@@ -1,16 +1,21 @@
 /*
- * test_analytics_scores.c - the per-connection scores table (src/analytics_scores.c) on a
+ * test_analytics_scores.c - the scores of the customer base (src/analytics_scores.c) on a
  * real database: the triggers of 0004 keep contact_summaries equal to a recomputation from
  * the purchases and interactions after inserts, changes and deletes; a build has one row
- * per contact with history; after writes, the incremental update of one connection gives
- * exactly the table a full build on another connection gives (also when cut points move,
- * contacts appear, lose their history or are deleted); a transaction rolled back after an
- * update inside it is noticed and rebuilt; as-of builds ignore later history.
+ * per contact with history; after writes, the incremental update gives exactly the table a
+ * full build gives (also when cut points move, contacts appear, lose their history or are
+ * deleted); the scores are built once per process and shared by every connection (a second
+ * connection neither builds nor updates, and sees the same, current rows); a connection
+ * whose read transaction is older than the newest scores sees its own moment's rows; a
+ * transaction's uncommitted writes are seen by it alone, and a rollback costs nothing; the
+ * start-up warm-up builds once, also when a request arrives during it; as-of builds ignore
+ * later history.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -160,6 +165,160 @@ static void check_same_as_full_build(struct db *a, bool incremental, const char 
 	free(full);
 }
 
+/* The token of the snapshot the connection shows. */
+static int64_t pinned_token(struct db *db)
+{
+	struct analytics_scores_state state;
+	CHECK_INT(DB_OK, analytics_scores_state_get(db, &state));
+	int64_t token = state.token;
+	analytics_scores_state_release(&state);
+	return token;
+}
+
+static void insert_purchase(struct db *db, int contact_id, int cents)
+{
+	char sql[400];
+	snprintf(sql, sizeof(sql), "INSERT INTO purchases (contact_id, amount_cents, currency, "
+				   "occurred_at, created_at, updated_at) VALUES (%d, %d, 'EUR', "
+				   "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', 'now', '-2 days'), 'x', 'x')",
+		 contact_id, cents);
+	exec(db, sql);
+}
+
+/*
+ * Connection b uses what connection a built: no build, no update, the same snapshot and
+ * rows; after a write, a's update serves b too, and both show the write.
+ */
+static void test_sharing(struct db *a, struct db *b)
+{
+	int64_t builds, updates, builds_after, updates_after;
+	analytics_scores_counts(&builds, &updates);
+	CHECK_INT(DB_OK, analytics_scores_prepare(b, 0));
+	analytics_scores_counts(&builds_after, &updates_after);
+	CHECK_INT(builds, builds_after);
+	CHECK_INT(updates, updates_after);
+	CHECK_INT(pinned_token(a), pinned_token(b));
+	char *on_a = table_text(a), *on_b = table_text(b);
+	CHECK(strcmp(on_a, on_b) == 0);
+	free(on_a);
+	free(on_b);
+
+	insert_purchase(b, 5, 4242424);
+	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
+	CHECK_INT(DB_OK, analytics_scores_prepare(b, 0));
+	analytics_scores_counts(&builds, &updates);
+	CHECK_INT(builds_after, builds);
+	CHECK_INT(updates_after + 1, updates); /* one update for both connections */
+	CHECK_INT(pinned_token(a), pinned_token(b));
+	on_a = table_text(a);
+	on_b = table_text(b);
+	CHECK(strcmp(on_a, on_b) == 0);
+	CHECK(scalar(a, "SELECT ltv_cents FROM temp.contact_scores WHERE contact_id = 5") >= 4242424);
+	free(on_a);
+	free(on_b);
+}
+
+/*
+ * b's read transaction began before a write that a has since brought into the shared
+ * scores: b sees the rows of its own moment (derived backwards, not built in full), and a
+ * the new ones.
+ */
+static void test_older_snapshot(struct db *a, struct db *b)
+{
+	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
+	char *before = table_text(a);
+	exec(b, "BEGIN");
+	CHECK(scalar(b, "SELECT count(*) FROM purchases") > 0); /* b's snapshot starts here */
+	insert_purchase(a, 40, 5555555);
+	insert_purchase(a, 41, 3);
+	int64_t builds, updates, builds_after, updates_after;
+	analytics_scores_counts(&builds, &updates);
+	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
+	char *after = table_text(a);
+	CHECK(strcmp(before, after) != 0);
+	CHECK_INT(DB_OK, analytics_scores_prepare(b, 0)); /* inside b's older transaction */
+	analytics_scores_counts(&builds_after, &updates_after);
+	CHECK_INT(builds, builds_after);
+	CHECK_INT(updates + 2, updates_after); /* a forwards, b backwards */
+	char *older = table_text(b);
+	if (strcmp(before, older) != 0) {
+		fprintf(stderr, "an older transaction does not see its own moment's scores\n");
+		CHECK(0);
+	}
+	exec(b, "COMMIT");
+	CHECK_INT(DB_OK, analytics_scores_prepare(b, 0));
+	char *now = table_text(b);
+	CHECK(strcmp(after, now) == 0);
+	free(before);
+	free(after);
+	free(older);
+	free(now);
+}
+
+/* A's uncommitted purchase shows on a only; b keeps the shared rows; nothing is rebuilt. */
+static void test_private_writes(struct db *a, struct db *b)
+{
+	CHECK_INT(DB_OK, analytics_scores_prepare(b, 0));
+	char *shared = table_text(b);
+	exec(a, "BEGIN IMMEDIATE");
+	insert_purchase(a, 42, 6666666);
+	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
+	CHECK(scalar(a, "SELECT ltv_cents FROM temp.contact_scores WHERE contact_id = 42") >= 6666666);
+	CHECK_INT(DB_OK, analytics_scores_prepare(b, 0));
+	char *on_b = table_text(b);
+	CHECK(strcmp(shared, on_b) == 0);
+	exec(a, "ROLLBACK");
+	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
+	char *on_a = table_text(a);
+	CHECK(strcmp(shared, on_a) == 0);
+	CHECK_INT(pinned_token(a), pinned_token(b));
+	free(shared);
+	free(on_b);
+	free(on_a);
+}
+
+/* What a prepare on another thread does, for the warm-up test. */
+static void *prepare_on_thread(void *db)
+{
+	CHECK_INT(DB_OK, analytics_scores_prepare(db, 0));
+	return NULL;
+}
+
+/*
+ * The start-up warm-up (a thread with its own connection) builds the live scores once; a
+ * request that arrives during it waits for it instead of building again, and both give
+ * exactly a full build's rows.
+ */
+static void test_warm_up(struct db *a)
+{
+	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
+	char *expected = table_text(a);
+	db_thread_setup(db_path, DB_SYNC_NORMAL);
+	for (int round = 0; round < 2; round++) {
+		analytics_scores_release_all();
+		struct db *c = open_db();
+		int64_t builds, updates, builds_after, updates_after;
+		analytics_scores_counts(&builds, &updates);
+		CHECK_INT(0, analytics_scores_warm_up_start());
+		pthread_t request;
+		if (round == 1) /* a request during the warm-up */
+			CHECK_INT(0, pthread_create(&request, NULL, prepare_on_thread, c));
+		analytics_scores_warm_up_wait();
+		if (round == 1)
+			pthread_join(request, NULL);
+		else
+			CHECK_INT(DB_OK, analytics_scores_prepare(c, 0));
+		analytics_scores_counts(&builds_after, &updates_after);
+		CHECK_INT(builds + 1, builds_after);
+		CHECK_INT(updates, updates_after);
+		char *built = table_text(c);
+		CHECK(strcmp(expected, built) == 0);
+		free(built);
+		db_close(c);
+	}
+	free(expected);
+}
+
 static void test_scores(void)
 {
 	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-scores-%d.db", (int)getpid());
@@ -176,10 +335,11 @@ static void test_scores(void)
 		  scalar(a, "SELECT count(*) FROM temp.contact_scores WHERE tier IS NOT NULL"));
 	CHECK_INT(0, scalar(a, "SELECT count(*) FROM temp.contact_scores WHERE purchases_count = 0 "
 			       "AND (rfm IS NOT NULL OR churn_risk IS NOT NULL OR ltv_cents <> 0)"));
-	/* Nothing changed: the same table (an unchanged state row). */
-	int64_t token = scalar(a, "SELECT token FROM temp.analytics_scores_state");
+	/* Nothing changed: the same snapshot. */
+	int64_t token = pinned_token(a);
 	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
-	CHECK_INT(token, scalar(a, "SELECT token FROM temp.analytics_scores_state"));
+	CHECK_INT(token, pinned_token(a));
+	test_sharing(a, b);
 
 	/* One big spender moves the M cut points and the tier thresholds. */
 	exec(b, "INSERT INTO purchases (contact_id, amount_cents, currency, occurred_at, "
@@ -218,7 +378,7 @@ static void test_scores(void)
 				       "purchases WHERE contact_id = 30"),
 		  scalar(a, "SELECT ltv_cents FROM temp.contact_scores WHERE contact_id = 30"));
 	exec(a, "ROLLBACK");
-	/* The table went back with the transaction: nothing to do, and it is right ... */
+	/* The shared scores never saw the rolled-back write: nothing to do, and it is right. */
 	int64_t builds, updates, builds_after, updates_after;
 	analytics_scores_counts(&builds, &updates);
 	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
@@ -226,15 +386,15 @@ static void test_scores(void)
 	CHECK_INT(builds, builds_after);
 	CHECK_INT(updates, updates_after);
 	char *after_rollback = table_text(a);
-	/* ... but the in-memory copy is of the rolled-back update: the next write is not
-	 * applied to it (the token differs), the table is built in full. */
+	CHECK(strstr(after_rollback, "77777777") == NULL);
+	/* The next write is an incremental update of the shared scores. */
 	exec(b, "INSERT INTO purchases (contact_id, amount_cents, currency, occurred_at, "
 		"created_at, updated_at) VALUES (31, 1234, 'EUR', strftime('%Y-%m-%dT%H:%M:%SZ', "
 		"'now'), 'x', 'x')");
 	CHECK_INT(DB_OK, analytics_scores_prepare(a, 0));
 	analytics_scores_counts(&builds, &updates);
-	CHECK_INT(builds_after + 1, builds);
-	CHECK_INT(updates_after, updates);
+	CHECK_INT(builds_after, builds);
+	CHECK_INT(updates_after + 1, updates);
 	check_same_as_full_build(a, false, "after a rollback");
 	exec(b, "DELETE FROM purchases WHERE contact_id = 31 AND amount_cents = 1234");
 	check_same_as_full_build(a, true, "a delete");
@@ -243,6 +403,9 @@ static void test_scores(void)
 	free(after_rollback);
 	free(again);
 	analytics_scores_finish(a);
+	test_older_snapshot(a, b);
+	test_private_writes(a, b);
+	check_same_as_full_build(a, false, "after the transactions");
 
 	/* As of a day: later history is ignored; back to today afterwards. */
 	int64_t day = analytics_today() - 15;
@@ -257,6 +420,7 @@ static void test_scores(void)
 				   "last_purchase_at >= '%s' OR last_interaction_at >= '%s'", cutoff, cutoff);
 	CHECK_INT(0, scalar(a, sql));
 	check_same_as_full_build(a, false, "back to today");
+	test_warm_up(a);
 
 	db_close(a);
 	db_close(b);

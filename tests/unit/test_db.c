@@ -1,6 +1,6 @@
 /*
  * test_db.c - migrations (order, idempotence, a failing one leaves nothing behind),
- * the statement cache, and the connection settings.
+ * the statement cache, the connection settings, and a request's read transaction.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -115,12 +115,89 @@ static void test_statement_cache_returns_same_statement(void)
 	db_close(db);
 }
 
+/* Runs `sql` on another connection (another worker or process) at once. */
+static void exec_other(struct db *other, const char *sql)
+{
+	CHECK_INT(SQLITE_OK, sqlite3_exec(db_handle(other), sql, NULL, NULL, NULL));
+}
+
+/*
+ * A request's read transaction: one snapshot for all its reads, ended before anything
+ * writes (so that the write is what it would be without it), and never past the request.
+ */
+static void test_request_read_transaction(void)
+{
+	struct db *db = fresh_db();
+	struct db *other = db_open(db_path, DB_SYNC_NORMAL);
+	CHECK(other != NULL);
+	exec_other(other, "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)");
+	const char *count = "SELECT count(*) FROM t";
+
+	/* reads see one snapshot until the request ends */
+	CHECK_INT(DB_OK, db_request_begin_read(db));
+	CHECK(db_request_reading(db));
+	CHECK_INT(1, count_rows(db, count));
+	exec_other(other, "INSERT INTO t VALUES (2)");
+	CHECK_INT(1, count_rows(db, count));
+	CHECK(db_request_reading(db));
+	db_request_finished(db, 1000);
+	CHECK(!db_request_reading(db));
+	CHECK(sqlite3_get_autocommit(db_handle(db)));
+	CHECK_INT(2, count_rows(db, count));
+
+	/* a write after another connection's commit: without ending the snapshot first it
+	 * would fail (SQLITE_BUSY_SNAPSHOT) */
+	CHECK_INT(DB_OK, db_request_begin_read(db));
+	CHECK_INT(2, count_rows(db, count));
+	exec_other(other, "INSERT INTO t VALUES (3)");
+	sqlite3_stmt *insert = db_prepare(db, "INSERT INTO t VALUES (4)");
+	CHECK(insert != NULL);
+	CHECK(!db_request_reading(db));
+	CHECK(sqlite3_get_autocommit(db_handle(db)));
+	CHECK_INT(SQLITE_DONE, sqlite3_step(insert));
+	sqlite3_reset(insert);
+	CHECK_INT(4, count_rows(db, count));
+	db_request_finished(db, 1000);
+
+	/* a write transaction, and an explicit read transaction, end it first */
+	CHECK_INT(DB_OK, db_request_begin_read(db));
+	CHECK_INT(4, count_rows(db, count));
+	exec_other(other, "INSERT INTO t VALUES (5)");
+	CHECK_INT(DB_OK, db_begin_write(db));
+	CHECK(!db_request_reading(db));
+	CHECK_INT(5, count_rows(db, count));
+	CHECK_INT(DB_OK, db_request_begin_read(db)); /* inside a transaction: nothing */
+	CHECK(!db_request_reading(db));
+	CHECK_INT(DB_OK, db_commit(db));
+	CHECK_INT(DB_OK, db_request_begin_read(db));
+	CHECK_INT(5, count_rows(db, count));
+	exec_other(other, "INSERT INTO t VALUES (6)");
+	CHECK_INT(DB_OK, db_begin_read(db));
+	CHECK(!db_request_reading(db));
+	CHECK_INT(6, count_rows(db, count));
+	CHECK_INT(DB_OK, db_commit(db));
+	db_request_finished(db, 1000);
+
+	/* a statement left mid-step does not keep it open past the request */
+	CHECK_INT(DB_OK, db_request_begin_read(db));
+	sqlite3_stmt *rows = db_prepare(db, "SELECT x FROM t");
+	CHECK_INT(SQLITE_ROW, sqlite3_step(rows));
+	db_request_finished(db, 1000);
+	CHECK(!db_request_reading(db));
+	CHECK(sqlite3_get_autocommit(db_handle(db)));
+	CHECK_INT(SQLITE_OK, sqlite3_wal_checkpoint_v2(db_handle(other), NULL,
+						       SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL));
+	db_close(other);
+	db_close(db);
+}
+
 int main(void)
 {
 	RUN(test_migrations_apply_in_order_once);
 	RUN(test_failed_migration_leaves_database_as_it_was);
 	RUN(test_embedded_migrations_apply);
 	RUN(test_statement_cache_returns_same_statement);
+	RUN(test_request_read_transaction);
 	unlink(db_path);
 	return check_finish();
 }

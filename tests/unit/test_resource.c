@@ -1,7 +1,8 @@
 /*
  * test_resource.c - the generic resource mechanism: field rules, bodies and merge patches,
  * FTS query building, If-Match, and the store's keyset pagination over every sort (with
- * equal sort values and NULLs), filters, tags and idempotency keys, on a real database.
+ * equal sort values and NULLs), filters, tags and idempotency keys, on a real database; and
+ * that list pages written as text from the rows are the records' JSON byte for byte.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -620,6 +621,203 @@ static void test_store_idempotency_keys(void)
 	remove_db(db);
 }
 
+/* ---------------------------------------------------------------- list pages as text */
+
+static int64_t insert_contact(struct db *db, const char *json_text)
+{
+	json_t *body = json_loads(json_text, 0, NULL);
+	CHECK(body != NULL);
+	struct field_errors errors = {NULL};
+	json_t *record = resource_record_from_body(&contacts_resource, body, &errors);
+	CHECK(!field_errors_any(&errors));
+	field_errors_release(&errors);
+	json_t *stored = NULL;
+	CHECK_INT(DB_OK, resource_store_insert(db, &contacts_resource, record, &stored));
+	int64_t id = json_integer_value(json_object_get(stored, "id"));
+	json_decref(stored);
+	json_decref(record);
+	json_decref(body);
+	return id;
+}
+
+/* A contact written behind the API's back: stored JSON in any form, any text. */
+static void insert_raw_contact(struct db *db, const char *first_name, const char *source,
+			       const char *tags, const char *consent, const char *custom)
+{
+	sqlite3_stmt *stmt = NULL;
+	CHECK_INT(
+	    SQLITE_OK,
+	    sqlite3_prepare_v2(db_handle(db),
+			       "INSERT INTO contacts (first_name, source, last_name, tags, consent,"
+			       " custom, relationship_level, created_at, updated_at)"
+			       " VALUES (?, ?, 'Raw', ?, ?, ?, 3, '2026-01-02T03:04:05Z', ?)",
+			       -1, &stmt, NULL));
+	db_bind_text(stmt, 1, first_name);
+	db_bind_text(stmt, 2, source);
+	db_bind_text(stmt, 3, tags);
+	db_bind_text(stmt, 4, consent);
+	db_bind_text(stmt, 5, custom);
+	db_bind_text(stmt, 6, "2026-01-02T03:04:05Z");
+	CHECK_INT(SQLITE_DONE, sqlite3_step(stmt));
+	sqlite3_finalize(stmt);
+}
+
+/* The cursor the handler would send after `rows` (or NULL when no page follows). */
+static char *json_path_cursor(const struct resource_query *query, const char *sort_key,
+			      const json_t *rows, bool more)
+{
+	size_t count = json_array_size(rows);
+	if (!more || !count)
+		return NULL;
+	const json_t *last = json_array_get(rows, count - 1);
+	const json_t *value = query->sort_field ? json_object_get(last, query->sort_column) : NULL;
+	return cursor_encode(sort_key, value, json_integer_value(json_object_get(last, "id")));
+}
+
+/*
+ * Pages through the contacts with both list paths and checks that every page is the same
+ * text: the records of resource_store_list() printed by json_to_text(), joined by commas.
+ * Returns the number of records seen.
+ */
+static int check_text_pages(struct db *db, const char *sort, int limit, const char *match,
+			    enum perm_scope scope)
+{
+	const char *column = sort[0] == '-' ? sort + 1 : sort;
+	char *cursor = NULL;
+	int seen = 0;
+	for (int page_number = 0; page_number < 100; page_number++) {
+		struct resource_query query;
+		resource_query_init(&query);
+		query.scope = scope;
+		query.caller_id = 2;
+		query.limit = limit;
+		query.descending = sort[0] == '-';
+		if (strcmp(column, "id") != 0) {
+			query.sort_field = resource_field_find(&contacts_resource, column);
+			query.sort_column = column;
+		}
+		if (match)
+			query.match = resource_fts_query(match);
+		if (cursor) {
+			CHECK_INT(
+			    0, cursor_decode(cursor, sort, &query.cursor_value, &query.cursor_id));
+			query.has_cursor = true;
+		}
+		json_t *rows = NULL;
+		bool more = false;
+		CHECK_INT(DB_OK, resource_store_list(db, &contacts_resource, &query, &rows, &more));
+		struct buf expected = BUF_INIT;
+		size_t index;
+		json_t *row;
+		json_array_foreach(rows, index, row)
+		{
+			char *text = json_to_text(row, NULL);
+			buf_adds(&expected, index ? "," : "");
+			buf_adds(&expected, text);
+			free(text);
+		}
+		struct resource_page_text page;
+		resource_page_text_init(&page);
+		CHECK_INT(DB_OK, resource_store_list_text(db, &contacts_resource, &query, &page));
+		if (strcmp(expected.data, page.rows.data) != 0)
+			fprintf(stderr, "sort %s limit %d page %d:\n  json %s\n  text %s\n", sort,
+				limit, page_number, expected.data, page.rows.data);
+		CHECK_STR(expected.data, page.rows.data);
+		CHECK_INT(json_array_size(rows), page.count);
+		CHECK_INT(more, page.more);
+		char *next = json_path_cursor(&query, sort, rows, more);
+		char *text_next =
+		    page.more ? cursor_encode(sort, page.last_sort_value, page.last_id) : NULL;
+		CHECK_STR(next ? next : "(none)", text_next ? text_next : "(none)");
+		free(text_next);
+		seen += page.count;
+		free(cursor);
+		cursor = next;
+		resource_page_text_release(&page);
+		buf_release(&expected);
+		json_decref(rows);
+		resource_query_release(&query);
+		if (!cursor)
+			break;
+	}
+	free(cursor);
+	return seen;
+}
+
+static void test_store_list_text_matches_records(void)
+{
+	struct db *db = fresh_db();
+	CHECK_INT(DB_OK, db_begin_write(db));
+	for (int user = 2; user <= 5; user++) { /* owners */
+		char sql[200];
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO users (id, email, name, role, created_at, "
+			 "updated_at) VALUES (%d, 'u%d@example.com', 'U', 'rep', 'now', 'now')",
+			 user, user);
+		CHECK_INT(SQLITE_OK, sqlite3_exec(db_handle(db), sql, NULL, NULL, NULL));
+	}
+	insert_company(db, "{\"name\":\"Acme\"}");
+	insert_contact(
+	    db, "{\"first_name\":\"Ann\",\"last_name\":\"Lee\",\"email\":\"ann@example.com\","
+		"\"tags\":[\"vip\",\"new \\\"one\\\"\"],\"owner_id\":2,\"company_id\":1,"
+		"\"consent\":{\"email\":true,\"recorded_at\":\"2026-01-01T00:00:00Z\"},"
+		"\"custom\":{\"tier\":\"gold\",\"nested\":{\"list\":[1,-2,true,null,\"x\"],"
+		"\"quote\":\"a\\\\b\\\"c\\n\\t\\u0001\"},\"n\":123456789}}");
+	insert_contact(
+	    db, "{\"first_name\":\"J\xC3\xBCrgen\",\"last_name\":\"M\xC3\xBCller\","
+		"\"title\":\"\xE6\x9D\xB1\xE4\xBA\xAC \xF0\x9F\x98\x80 \\\"Chef\\\" \\\\ o/\","
+		"\"lifecycle\":\"customer\",\"relationship_level\":4,\"owner_id\":2}");
+	insert_contact(
+	    db, "{\"email\":\"only@example.com\",\"source\":null,\"custom\":{\"real\":2.5}}");
+	insert_contact(
+	    db, "{\"last_name\":\"Anders\",\"external_id\":\"ext-1\",\"relationship_level\":4,"
+		"\"tags\":[\"M\xC3\xBCller\"],\"owner_id\":3}");
+	for (int i = 0; i < 12; i++) {
+		char body[160];
+		snprintf(body, sizeof(body),
+			 "{\"first_name\":\"%s\",\"last_name\":\"Same\",\"relationship_level\":%d,"
+			 "\"owner_id\":%d}",
+			 i % 3 ? "Anna" : "Bob", i % 2 ? 2 : 5, 2 + i % 2);
+		insert_contact(db, body);
+	}
+	/* stored JSON not in the writer's form, or not what the field takes */
+	insert_raw_contact(db, "Spaces", NULL, "[ \"a\" , \"b\" ]", "{\"email\": false}",
+			   "{\"k\": 1}");
+	insert_raw_contact(db, "Escapes", "\\u00e9", "[\"\\u00e9\\/\"]", NULL,
+			   "{\"x\":\"\\u001f\",\"y\":1.0}");
+	insert_raw_contact(db, "Repeated", NULL, "[]", "{\"email\":true,\"email\":false}",
+			   "{\"a\":1,\"a\":2}");
+	insert_raw_contact(db, "Wrong types", NULL, "{}", "[1]", "[1,2]");
+	insert_raw_contact(db, "Not JSON", NULL, "vip", "{", "{\"big\":99999999999999999999}");
+	/* text that is not UTF-8 (jansson drops the member) and control characters */
+	insert_raw_contact(db, "Bad UTF-8", "caf\xC3", "[\"\xFF\"]", NULL, "{}");
+	insert_raw_contact(db, "Control", "a\x01b\tc\x7F", "[\"tab\tin\"]", NULL,
+			   "{\"deep\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}");
+	insert_raw_contact(db, NULL, NULL, "[]", "null", "{}");
+	CHECK_INT(DB_OK, db_commit(db));
+	int total = 24;
+
+	const char *sorts[] = {
+	    "id",    "-id",    "first_name",         "-first_name",        "last_name",
+	    "email", "-email", "relationship_level", "-relationship_level"};
+	int limits[] = {1, 2, 5, 50};
+	for (size_t s = 0; s < sizeof(sorts) / sizeof(sorts[0]); s++) {
+		for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+			int seen = check_text_pages(db, sorts[s], limits[l], NULL, PERM_SCOPE_ALL);
+			if (seen != total)
+				fprintf(stderr, "sort %s limit %d: %d records\n", sorts[s],
+					limits[l], seen);
+			CHECK_INT(total, seen);
+			check_text_pages(db, sorts[s], limits[l], NULL, PERM_SCOPE_OWN);
+			check_text_pages(db, sorts[s], limits[l], "ann", PERM_SCOPE_ALL);
+		}
+	}
+	CHECK_INT(9, check_text_pages(db, "id", 2, "ann", PERM_SCOPE_ALL));
+	CHECK_INT(1, check_text_pages(db, "-first_name", 1, "m\xC3\xBCller", PERM_SCOPE_ALL));
+	CHECK_INT(8, check_text_pages(db, "id", 3, NULL, PERM_SCOPE_OWN));
+	remove_db(db);
+}
+
 int main(void)
 {
 	resource_register(&companies_resource);
@@ -635,5 +833,6 @@ int main(void)
 	RUN(test_store_pagination_every_sort);
 	RUN(test_store_filters_tags_and_search);
 	RUN(test_store_idempotency_keys);
+	RUN(test_store_list_text_matches_records);
 	return check_finish();
 }

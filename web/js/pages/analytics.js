@@ -1,21 +1,15 @@
 // analytics.js - the analytics page: the customer base in figures (analytics/summary),
 // the tier distribution (analytics/tiers: members and revenue share, SVG bars and a
-// table), revenue by month (SVG columns) and the LTV ranking (analytics/ltv, with the
-// fitted model's parameters and whether the fit converged).
-//
-// Revenue by month: no endpoint answers it yet, so it is summed here from the purchases of
-// the last 12 months (GET purchases, newest first, at most MAX_PURCHASES of them; when
-// there are more, only the months read completely are shown). Amounts are in the house
-// currency like every analytics figure (docs/analytics.md: one house currency).
+// table), revenue by month (analytics/revenue: the server sums every purchase per month,
+// empty months included; SVG columns) and the LTV ranking (analytics/ltv, with the fitted
+// model's parameters and whether the fit converged).
 
 import { api } from '../api.js';
 import { h, notice, replaceChildren } from '../dom.js';
-import { apiTimestamp, capitalize, formatDate, formatMoney, formatNumber, formatPercent, humanize } from '../format.js';
+import { capitalize, formatDate, formatMoney, formatNumber, formatPercent, humanize } from '../format.js';
 import { barChart } from '../ui/chart.js';
 import { HOUSE_CURRENCY, churnLevel } from './contact-work.js';
 
-const MAX_PURCHASES = 5000;
-const MONTHS = 12;
 const metricName = (metric) => (metric === 'ltv_cents' ? 'historical LTV' : 'predicted LTV');
 
 function card(id, title, ...children) {
@@ -95,67 +89,38 @@ async function fillTiers(body) {
 
 /* ------------------------------------------------------------------ revenue by month */
 
-/** "2026-11" for a date (local time). */
-const monthKey = (date) => `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}`;
+/** "Jan 26" for a bucket's first day "2026-01-01" (a UTC calendar month). */
+const monthLabel = (day) => new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: 'short', year: '2-digit', timeZone: 'UTC' });
 
-/** The first days of the last `count` months (oldest first), as Date objects (local). */
-export function lastMonths(count, today = new Date()) {
-  const months = [];
-  for (let i = count - 1; i >= 0; i--) months.push(new Date(today.getFullYear(), today.getMonth() - i, 1));
-  return months;
-}
-
-/**
- * Sums purchases into months: {sums: "YYYY-MM" -> cents, partialMonth}. Purchases come
- * newest first; when the reading stopped early, the month of the last one read is only
- * partly summed (partialMonth), and older months not at all.
- */
-export function revenueByMonth(purchases, stoppedEarly) {
-  const sums = new Map();
-  let oldest = null;
-  for (const purchase of purchases) {
-    const key = monthKey(new Date(purchase.occurred_at));
-    sums.set(key, (sums.get(key) || 0) + Number(purchase.amount_cents || 0));
-    oldest = key;
-  }
-  return { sums, partialMonth: stoppedEarly ? oldest : null };
-}
+/** Whether a bucket ends before its month does (the current month so far). */
+const partial = (bucket) => !bucket.end.endsWith('-01');
 
 async function fillRevenue(body) {
-  const months = lastMonths(MONTHS);
-  const since = apiTimestamp(months[0]);
-  const purchases = [];
-  let cursor = null;
-  do {
-    const page = await api.get('purchases', { query: { since, sort: '-occurred_at', limit: 500, cursor: cursor || undefined } });
-    purchases.push(...(page.data || []));
-    cursor = page.next_cursor;
-  } while (cursor && purchases.length < MAX_PURCHASES);
-  const { sums, partialMonth } = revenueByMonth(purchases, Boolean(cursor));
-  const currencies = new Set(purchases.map((purchase) => purchase.currency));
-  const bars = [];
-  for (const month of months) {
-    const key = monthKey(month);
-    if (partialMonth && key <= partialMonth) continue; // read only in part (or not at all)
-    const cents = sums.get(key) || 0;
-    bars.push({
-      label: month.toLocaleDateString(undefined, { month: 'short', year: '2-digit' }),
-      value: cents, valueLabel: formatMoney(cents, HOUSE_CURRENCY), shortValue: cents ? formatMoney(cents, HOUSE_CURRENCY, { compact: true }) : '',
-      className: key === monthKey(months.at(-1)) ? 'partial' : undefined,
-    });
-  }
-  replaceChildren(body, 
-    barChart({
-      title: 'Revenue by month',
-      caption: false,
-      description: `The revenue of each of the last ${bars.length} months (purchases, refunds subtracted), the current month so far.`,
-      orientation: 'vertical',
-      labelHeading: 'Month', valueHeading: 'Revenue',
-      axisLabel: (value) => formatMoney(value, HOUSE_CURRENCY, { compact: true }),
-      bars,
-    }),
-    h('p', { class: 'muted small', text: `Summed in the browser from ${formatNumber(purchases.length)} purchases since ${formatDate(since)}${partialMonth ? `; older months are left out (more than ${formatNumber(MAX_PURCHASES)} purchases)` : ''}.` }),
-    currencies.size > 1 ? h('p', { class: 'muted small', text: `The purchases are in ${[...currencies].join(', ')}: added up as one house currency, like the analytics.` }) : null);
+  const answer = await api.get('analytics/revenue', { query: { by: 'month' } });
+  const buckets = answer.buckets || [];
+  const currency = answer.currency || HOUSE_CURRENCY;
+  const chart = barChart({
+    title: 'Revenue by month',
+    caption: false,
+    description: `The revenue of each of the last ${buckets.length} months (purchases, refunds subtracted)${buckets.some(partial) ? ', the current month so far' : ''}.`,
+    orientation: 'vertical',
+    labelHeading: 'Month', valueHeading: 'Revenue',
+    axisLabel: (value) => formatMoney(value, currency, { compact: true }),
+    bars: buckets.map((bucket) => ({
+      label: monthLabel(bucket.start),
+      value: bucket.revenue_cents, valueLabel: formatMoney(bucket.revenue_cents, currency),
+      shortValue: bucket.revenue_cents ? formatMoney(bucket.revenue_cents, currency, { compact: true }) : '',
+      note: `${formatNumber(bucket.purchases)} purchase${bucket.purchases === 1 ? '' : 's'}, ${formatNumber(bucket.customers)} customer${bucket.customers === 1 ? '' : 's'}`,
+      className: partial(bucket) ? 'partial' : undefined,
+    })),
+  });
+  // Each column says which month it is and its exact amount (for tools and tests).
+  chart.querySelectorAll('g.chart-bar').forEach((bar, index) => {
+    bar.setAttribute('data-start', buckets[index].start);
+    bar.setAttribute('data-revenue-cents', String(buckets[index].revenue_cents));
+  });
+  replaceChildren(body, chart,
+    h('p', { class: 'muted small', text: `Purchases from ${formatDate(answer.from)} to ${formatDate(answer.to)} of the contacts you may see, in ${currency}: amounts are added up as one house currency, like every analytics figure.` }));
 }
 
 /* ------------------------------------------------------------------ LTV ranking */
