@@ -186,75 +186,6 @@ static void store_bulk_cache(struct db *db)
 	}
 }
 
-/*
- * The analytics triggers of migration 0004 trim analytics_changes to its last 100,000 rows
- * on every 1,000th insert with
- *     DELETE FROM analytics_changes WHERE last_insert_rowid() % 1000 = 0
- *         AND seq <= last_insert_rowid() - 100000;
- * SQLite checks that condition for each row below the bound, up to a thousand of them, on
- * every insert: about 28 microseconds per purchase or interaction once the log is full,
- * the largest single cost of a bulk load. For the load, the two insert triggers are
- * replaced by the same text with the equivalent
- *     DELETE FROM analytics_changes WHERE seq <= CASE WHEN last_insert_rowid() % 1000 = 0
- *         THEN last_insert_rowid() - 100000 ELSE 0 END;
- * (the same rows go at the same inserts: seq starts at 1), and put back as they were
- * afterwards, in the same transaction: the database ends up exactly as with the original
- * triggers. When a trigger does not hold that text (changed since), it is left alone.
- */
-#define TRIM_ORIGINAL "DELETE FROM analytics_changes WHERE last_insert_rowid() % 1000 = 0\n" \
-		      "\t\tAND seq <= last_insert_rowid() - 100000;"
-#define TRIM_EQUIVALENT "DELETE FROM analytics_changes WHERE seq <= CASE WHEN " \
-			"last_insert_rowid() % 1000 = 0 THEN last_insert_rowid() - 100000 ELSE 0 END;"
-
-static const char *const bulk_triggers[] = { "interactions_analytics_insert",
-					     "purchases_analytics_insert", NULL };
-
-/* Runs one statement of compiled-in or schema text (DDL). Returns a db_status. */
-static int store_exec(struct db *db, const char *sql)
-{
-	int rc = sqlite3_exec(db_handle(db), sql, NULL, NULL, NULL);
-	return db_status_from_sqlite(db, rc, "demo-data schema");
-}
-
-/*
- * Replaces trigger `name` by its text with `from` replaced by `to` (the DDL text is the
- * schema's own, from sqlite_master). Sets *replaced. Returns a db_status.
- */
-static int store_swap_trigger(struct db *db, const char *name, const char *from, const char *to,
-			      bool *replaced)
-{
-	*replaced = false;
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT sql FROM sqlite_master "
-					    "WHERE type = 'trigger' AND name = ?");
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_text(stmt, 1, name);
-	int rc = sqlite3_step(stmt);
-	const char *sql = rc == SQLITE_ROW ? db_column_text(stmt, 0) : NULL;
-	const char *found = sql ? strstr(sql, from) : NULL;
-	struct buf changed = BUF_INIT;
-	if (found) {
-		buf_add(&changed, sql, (size_t)(found - sql));
-		buf_adds(&changed, to);
-		buf_adds(&changed, found + strlen(from));
-	}
-	sqlite3_reset(stmt);
-	int status = rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK
-							   : db_status_from_sqlite(db, rc, "sqlite_master");
-	if (status == DB_OK && changed.len) {
-		struct buf drop = BUF_INIT;
-		buf_adds(&drop, "DROP TRIGGER "); /* a compiled-in name */
-		buf_adds(&drop, name);
-		status = store_exec(db, drop.data);
-		if (status == DB_OK)
-			status = store_exec(db, changed.data);
-		*replaced = status == DB_OK;
-		buf_release(&drop);
-	}
-	buf_release(&changed);
-	return status;
-}
-
 /* The id the next opportunity gets (ids are given explicitly, to link to them). */
 static int store_next_opportunity_id(struct db *db, int64_t *id)
 {
@@ -969,10 +900,6 @@ int demo_activity_generate(const struct demo_activity_options *options,
 	int64_t started = time_monotonic_us();
 	store_bulk_cache(db);
 	int status = store_next_opportunity_id(db, &a.next_opportunity_id);
-	bool swapped[2] = { false, false };
-	for (int i = 0; bulk_triggers[i] && status == DB_OK; i++)
-		status = store_swap_trigger(db, bulk_triggers[i], TRIM_ORIGINAL, TRIM_EQUIVALENT,
-					    &swapped[i]);
 	sqlite3_stmt *contacts = status == DB_OK ? store_contacts(db, options->first_contact_id,
 								  options->last_contact_id)
 						 : NULL;
@@ -1032,14 +959,6 @@ int demo_activity_generate(const struct demo_activity_options *options,
 	}
 	if (status == DB_OK)
 		status = batch_flush(&a.purchases);
-	for (int i = 0; bulk_triggers[i] && status == DB_OK; i++) {
-		bool restored = !swapped[i];
-		if (swapped[i])
-			status = store_swap_trigger(db, bulk_triggers[i], TRIM_EQUIVALENT, TRIM_ORIGINAL,
-						    &restored);
-		if (status == DB_OK && !restored)
-			status = DB_ERROR;
-	}
 	free(a.pending_interactions);
 	free(a.pending_purchases);
 	counts->interactions = a.interactions.total;
