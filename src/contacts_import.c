@@ -521,6 +521,10 @@ static int resolve_company(struct import_context *ctx, size_t line, const char *
 	status = resource_store_insert(ctx->db, &companies_resource, record, &stored);
 	if (status == DB_OK) {
 		*id = json_integer_value(json_object_get(stored, "id"));
+		status = resource_event_emit(ctx->db, &companies_resource, RESOURCE_EVENT_CREATED,
+					     NULL, stored);
+	}
+	if (status == DB_OK) {
 		status = audit_record(ctx->db, ctx->actor_user_id, ctx->actor, "companies", *id,
 				      "create", NULL, stored);
 		json_object_set_new(ctx->companies, name, json_integer(*id));
@@ -761,6 +765,10 @@ static int write_row(struct import_context *ctx, const struct row_plan *plan)
 			&stored);
 	else
 		status = resource_store_insert(ctx->db, &contacts_resource, plan->record, &stored);
+	if (status == DB_OK) /* contact.created / contact.updated to the webhooks, as the API */
+		status = resource_event_emit(ctx->db, &contacts_resource,
+					     plan->before ? RESOURCE_EVENT_UPDATED : RESOURCE_EVENT_CREATED,
+					     plan->before, stored);
 	if (status == DB_OK)
 		status = audit_record(ctx->db, ctx->actor_user_id, ctx->actor, "contacts",
 				      json_integer_value(json_object_get(stored, "id")),

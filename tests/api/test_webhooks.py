@@ -286,6 +286,31 @@ class WebhooksTest(WebhookTestCase):
         self.assertEqual({"first_name": "Old"}, updated["previous"])
         self.assertEqual(contact["id"], events[2][1]["data"]["id"])
 
+    def test_csv_imports_send_events_and_dry_runs_none(self):
+        _, receiver = self.hook(events=["contact.*", "company.created"])
+        existing = self.create("/api/v1/contacts", {"first_name": "Kept", "email": "kept@imp.example"})
+        receiver.wait_for(1)
+        text = ("first_name,email,company\nNew,new@imp.example,Imported Co\n"
+                "Renamed,kept@imp.example,\n").encode()
+        status, _, report = self.api("POST", "/api/v1/contacts/import?dedupe=email&dry_run=true",
+                                     raw=text, content_type="text/csv", key=self.admin_key)
+        self.assertEqual(200, status, report)
+        time.sleep(0.5)
+        self.assertEqual(1, len(receiver.events()), "a dry run sent events")
+        status, _, report = self.api("POST", "/api/v1/contacts/import?dedupe=email",
+                                     raw=text, content_type="text/csv", key=self.admin_key)
+        self.assertEqual(200, status, report)
+        receiver.wait_for(4)
+        time.sleep(0.3)
+        events = receiver.events()[1:]
+        self.assertEqual(sorted(["company.created", "contact.created", "contact.updated"]),
+                         sorted(event for event, _ in events))
+        by_event = {event: payload for event, payload in events}
+        self.assertEqual("Imported Co", by_event["company.created"]["data"]["name"])
+        self.assertEqual("new@imp.example", by_event["contact.created"]["data"]["email"])
+        self.assertEqual(existing["id"], by_event["contact.updated"]["data"]["id"])
+        self.assertEqual({"first_name": "Kept"}, by_event["contact.updated"]["previous"])
+
     def test_rolled_back_changes_send_nothing(self):
         _, receiver = self.hook(events=["*"])
         self.assertProblem(self.api("POST", "/api/v1/contacts", {"email": "not-an-address"},
