@@ -26,6 +26,7 @@
 #include "crm/router.h"
 #include "crm/tasks.h"
 #include "crm/timeutil.h"
+#include "crm/webhooks.h"
 #include "crm/banned.h"
 
 /* ================================================================ what is personal */
@@ -273,6 +274,13 @@ int gdpr_contact_erase(struct db *db, int64_t contact_id, int64_t expected_versi
 	json_decref(summary);
 	if (status == DB_OK)
 		status = gdpr_store_purge_pending_add(db);
+	if (status == DB_OK && webhooks_store_subscribed(db, "contact.erased") > 0) {
+		/* so that other systems erase their copies too: the id and time, nothing personal */
+		json_t *data = json_pack("{s:I, s:s}", "id", (json_int_t)contact_id, "erased_at",
+					 counts->erased_at);
+		status = webhooks_emit(db, "contact.erased", data, NULL);
+		json_decref(data);
+	}
 	return status;
 }
 

@@ -37,7 +37,7 @@
 
 const char *const webhooks_event_names[] = {
 	"contact.created",       "contact.updated",         "contact.deleted",
-	"contact.merged",        "company.created",         "company.updated",
+	"contact.merged",        "contact.erased",          "company.created",         "company.updated",
 	"company.deleted",       "interaction.created",     "interaction.updated",
 	"interaction.deleted",   "task.created",            "task.updated",
 	"task.deleted",          "opportunity.created",     "opportunity.updated",

@@ -1,6 +1,7 @@
 """test_gdpr_webhooks.py - erasing a contact also removes the webhook events that carry its
 personal data (the outbox keeps payloads for up to 30 days), so nothing about the person is
 sent or kept there after the erasure; and an erased contact leaves dynamic segments."""
+import json
 import sqlite3
 
 import harness
@@ -33,6 +34,13 @@ class GdprWebhookOutboxTest(harness.ServerTestCase):
                                 key=self.admin_key, raw=b"{}")
         self.assertEqual(204, status)
         self.assertEqual(0, self.outbox_rows_with_marker())
+        # other systems are told to erase their copies: the id and time, nothing personal
+        rows = harness.sql_rows(self.server.db_path, "SELECT data FROM webhook_outbox "
+                                "WHERE event = 'contact.erased'")
+        self.assertEqual(1, len(rows), rows)
+        data = json.loads(rows[0][0])
+        self.assertEqual(["erased_at", "id"], sorted(data))
+        self.assertEqual(contact["id"], data["id"])
 
 
 class GdprSegmentsTest(harness.ServerTestCase):
