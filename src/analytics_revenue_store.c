@@ -20,16 +20,6 @@
 #include "crm/banned.h"
 
 /*
- * The caller's read scope on `c` (contacts) for OWN and TEAM: ?1 the caller's id, ?2 the
- * caller's team ('' for none: a team of one), ?3 the scope. The same condition as the
- * other analytics queries (SCOPE_CONDITION in analytics_store.c); ALL needs none, NONE is
- * refused earlier.
- */
-#define REVENUE_SCOPE_CONDITION                                                              \
-	"(c.owner_id = ?1 OR (?3 = 2 AND ?2 <> '' AND "                                        \
-	"c.owner_id IN (SELECT id FROM users WHERE team = ?2)))"
-
-/*
  * The figures of one bucket b (a json_each() row whose value is ["start","end"]) as
  * [purchases, revenue, customers]. `scope_condition` and `currency_condition` are "" or a
  * condition. Their unary + keeps SQLite on the bucket's range of occurred_at: on the
@@ -46,7 +36,7 @@
 	") FROM json_each(?4) b"
 
 #define READABLE                                                                             \
-	" AND +p.contact_id IN (SELECT c.id FROM contacts c WHERE " REVENUE_SCOPE_CONDITION ")"
+	" AND +p.contact_id IN (SELECT c.id FROM contacts c WHERE " ANALYTICS_SCOPE_CONDITION ")"
 #define IN_CURRENCY " AND +p.currency = ?5"
 
 /* The four statements: [scoped][in one currency]. */
@@ -93,11 +83,8 @@ int analytics_revenue_store_buckets(struct db *db, const struct analytics_scope 
 	if (!stmt)
 		return DB_ERROR;
 	char *bounds = bounds_text(buckets, count);
-	if (scoped) {
-		sqlite3_bind_int64(stmt, 1, scope->user_id);
-		db_bind_text(stmt, 2, scope->team ? scope->team : "");
-		sqlite3_bind_int(stmt, 3, scope->scope);
-	}
+	if (scoped)
+		analytics_scope_bind(stmt, scope);
 	db_bind_text(stmt, 4, bounds);
 	if (currency)
 		db_bind_text(stmt, 5, currency);

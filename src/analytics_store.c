@@ -573,11 +573,7 @@ cleanup:
  * The scope condition on `c` (contacts) for OWN and TEAM: ?1 the caller's id, ?2 the
  * caller's team ('' for none: a team of one). ALL needs no join; NONE is refused earlier.
  */
-#define SCOPE_CONDITION                                                                      \
-	"(c.owner_id = ?1 OR (?3 = 2 AND ?2 <> '' AND "                                        \
-	"c.owner_id IN (SELECT id FROM users WHERE team = ?2)))"
-
-static void bind_scope(sqlite3_stmt *stmt, const struct analytics_scope *scope)
+void analytics_scope_bind(sqlite3_stmt *stmt, const struct analytics_scope *scope)
 {
 	sqlite3_bind_int64(stmt, 1, scope->user_id);
 	db_bind_text(stmt, 2, scope->team ? scope->team : "");
@@ -596,11 +592,11 @@ int analytics_store_contact_readable(struct db *db, const struct analytics_scope
 	sqlite3_stmt *stmt = scope_is_all(scope)
 				     ? db_prepare(db, "SELECT 1 FROM contacts c WHERE c.id = ?4")
 				     : db_prepare(db, "SELECT 1 FROM contacts c WHERE c.id = ?4 AND "
-						      SCOPE_CONDITION);
+						      ANALYTICS_SCOPE_CONDITION);
 	if (!stmt)
 		return DB_ERROR;
 	if (!scope_is_all(scope))
-		bind_scope(stmt, scope);
+		analytics_scope_bind(stmt, scope);
 	sqlite3_bind_int64(stmt, 4, contact_id);
 	int rc = sqlite3_step(stmt);
 	*readable = rc == SQLITE_ROW;
@@ -649,12 +645,12 @@ int analytics_store_ranking(struct db *db, const struct analytics_scope *scope, 
 					 "ORDER BY s.predicted_ltv_cents DESC, s.contact_id")
 			: db_prepare(db, "SELECT " RANKING_COLUMNS " FROM temp.contact_scores s "
 					 "JOIN contacts c ON c.id = s.contact_id "
-					 "WHERE s.purchases_count > 0 AND " SCOPE_CONDITION
+					 "WHERE s.purchases_count > 0 AND " ANALYTICS_SCOPE_CONDITION
 					 " ORDER BY s.predicted_ltv_cents DESC, s.contact_id LIMIT ?4");
 	if (!stmt)
 		return DB_ERROR;
 	if (!scope_is_all(scope))
-		bind_scope(stmt, scope);
+		analytics_scope_bind(stmt, scope);
 	sqlite3_bind_int(stmt, 4, limit);
 	int rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
@@ -703,11 +699,11 @@ int analytics_store_tier_counts(struct db *db, const struct analytics_scope *sco
 		scope_is_all(scope)
 			? db_prepare(db, "SELECT " ALL_TIER_FIGURES " FROM temp.contact_scores s")
 			: db_prepare(db, "SELECT " ALL_TIER_FIGURES " FROM temp.contact_scores s "
-					 "JOIN contacts c ON c.id = s.contact_id WHERE " SCOPE_CONDITION);
+					 "JOIN contacts c ON c.id = s.contact_id WHERE " ANALYTICS_SCOPE_CONDITION);
 	if (!stmt)
 		return DB_ERROR;
 	if (!scope_is_all(scope))
-		bind_scope(stmt, scope);
+		analytics_scope_bind(stmt, scope);
 	for (int i = 0; i < settings->tier_count && i < ANALYTICS_TIERS_MAX; i++)
 		db_bind_text(stmt, 4 + i, settings->tiers[i].name);
 	int rc = sqlite3_step(stmt);
@@ -765,11 +761,11 @@ int analytics_store_score_counts(struct db *db, const struct analytics_scope *sc
 		scope_is_all(scope)
 			? db_prepare(db, "SELECT " SCORE_COUNTS " FROM temp.contact_scores s")
 			: db_prepare(db, "SELECT " SCORE_COUNTS " FROM temp.contact_scores s "
-					 "JOIN contacts c ON c.id = s.contact_id WHERE " SCOPE_CONDITION);
+					 "JOIN contacts c ON c.id = s.contact_id WHERE " ANALYTICS_SCOPE_CONDITION);
 	if (!stmt)
 		return DB_ERROR;
 	if (!scope_is_all(scope))
-		bind_scope(stmt, scope);
+		analytics_scope_bind(stmt, scope);
 	db_bind_text(stmt, 5, this_start);
 	db_bind_text(stmt, 6, this_end);
 	db_bind_text(stmt, 7, last_start);
@@ -794,11 +790,11 @@ int analytics_store_period(struct db *db, const struct analytics_scope *scope, c
 					 "count(DISTINCT p.contact_id) FROM purchases p "
 					 "JOIN contacts c ON c.id = p.contact_id "
 					 "WHERE p.occurred_at >= ?5 AND p.occurred_at < ?6 AND "
-					 SCOPE_CONDITION);
+					 ANALYTICS_SCOPE_CONDITION);
 	if (!stmt)
 		return DB_ERROR;
 	if (!scope_is_all(scope))
-		bind_scope(stmt, scope);
+		analytics_scope_bind(stmt, scope);
 	db_bind_text(stmt, 5, from);
 	db_bind_text(stmt, 6, to);
 	int rc = sqlite3_step(stmt);
@@ -816,11 +812,11 @@ int analytics_store_period(struct db *db, const struct analytics_scope *scope, c
 		       : db_prepare(db, "SELECT count(*) FROM interactions i "
 					"JOIN contacts c ON c.id = i.contact_id "
 					"WHERE i.occurred_at >= ?5 AND i.occurred_at < ?6 AND "
-					SCOPE_CONDITION);
+					ANALYTICS_SCOPE_CONDITION);
 	if (!stmt)
 		return DB_ERROR;
 	if (!scope_is_all(scope))
-		bind_scope(stmt, scope);
+		analytics_scope_bind(stmt, scope);
 	db_bind_text(stmt, 5, from);
 	db_bind_text(stmt, 6, to);
 	rc = sqlite3_step(stmt);
@@ -837,11 +833,11 @@ int analytics_store_contacts_count(struct db *db, const struct analytics_scope *
 	sqlite3_stmt *stmt = scope_is_all(scope)
 				     ? db_prepare(db, "SELECT count(*) FROM contacts c")
 				     : db_prepare(db, "SELECT count(*) FROM contacts c WHERE "
-						      SCOPE_CONDITION);
+						      ANALYTICS_SCOPE_CONDITION);
 	if (!stmt)
 		return DB_ERROR;
 	if (!scope_is_all(scope))
-		bind_scope(stmt, scope);
+		analytics_scope_bind(stmt, scope);
 	int rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		*count = sqlite3_column_int64(stmt, 0);

@@ -31,6 +31,7 @@
 #define CRM_ANALYTICS_H
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -345,6 +346,19 @@ struct analytics_scope {
 	int64_t user_id;
 	const char *team;    /* borrowed; "" when none */
 };
+
+/*
+ * SQL text: the caller's read scope on `c` (contacts) for OWN and TEAM, over the
+ * parameters ?1 the caller's id, ?2 the caller's team ('' for none: a team of one), ?3 the
+ * scope; bind them with analytics_scope_bind(). ALL needs no condition; NONE is refused
+ * before any query. Shared by every analytics query that honours the scope.
+ */
+#define ANALYTICS_SCOPE_CONDITION                                                            \
+	"(c.owner_id = ?1 OR (?3 = 2 AND ?2 <> '' AND "                                        \
+	"c.owner_id IN (SELECT id FROM users WHERE team = ?2)))"
+
+/* Binds ?1..?3 of ANALYTICS_SCOPE_CONDITION. */
+void analytics_scope_bind(sqlite3_stmt *stmt, const struct analytics_scope *scope);
 
 
 /* Reads the analytics.* settings over the defaults. Returns a db_status. */
