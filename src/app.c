@@ -17,6 +17,7 @@
 #include "crm/router.h"
 #include "crm/routes.h"
 #include "crm/web.h"
+#include "crm/write_batch.h"
 #include "crm/banned.h"
 
 /* Distinct SQL texts kept prepared per worker connection (see db_request_finished). */
@@ -90,6 +91,12 @@ static void handle_api(struct request *req, struct response *res)
 		req->path_params[i] = match.params[i];
 	req->path_param_count = match.param_count;
 
+	bool batched = match.route->flags & ROUTE_WRITE_BATCH;
+	if (batched && req->resumed) { /* the batch writer ran it (write_batch.h) */
+		if (!write_batch_answer(req, res))
+			response_problem(res, HTTP_INTERNAL_ERROR, "the write was lost");
+		return;
+	}
 	struct auth_context caller;
 	if (!(match.route->flags & ROUTE_PUBLIC)) {
 		struct db *db = app_db_or_reply(res);
@@ -103,7 +110,10 @@ static void handle_api(struct request *req, struct response *res)
 		req->auth = &caller;
 		req->log_user_id = caller.user_id;
 	}
-	match.route->handler(req, res);
+	if (batched && write_batch_running())
+		write_batch_submit(req, res, match.route->handler);
+	else
+		match.route->handler(req, res);
 	req->auth = NULL;
 }
 

@@ -22,6 +22,7 @@
 
 #include "crm/buf.h"
 #include "crm/embed.h"
+#include "crm/fts_pending.h"
 #include "crm/log.h"
 #include "crm/banned.h"
 
@@ -40,6 +41,8 @@ struct db {
 	size_t cache_used;
 	bool holds_write_mutex;         /* between db_begin_write() and commit or rollback */
 	bool request_read;              /* the open transaction is db_request_begin_read()'s */
+	bool batch;                     /* in a batch (db_batch_begin): transactions are savepoints */
+	bool batch_savepoint;           /* a request's savepoint is open inside the batch */
 };
 
 static void write_mutex_release(struct db *db);
@@ -377,8 +380,103 @@ static void write_mutex_release(struct db *db)
 	pthread_mutex_unlock(&write_mutex);
 }
 
+/* ---------------------------------------------------------------- batches (group commit) */
+
+/*
+ * In a batch, the transactions of the requests run as savepoints of one transaction (see
+ * db.h). A request's "begin" opens the savepoint "request", its "commit" releases it and
+ * its "rollback" undoes it. SQLite may end the whole transaction on its own after some
+ * errors (disk full, I/O errors): db_batch_intact() tells the batch writer.
+ */
+static int run_plain(struct db *db, const char *sql, const char *context)
+{
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, context);
+}
+
+static int batch_savepoint_begin(struct db *db)
+{
+	if (db->batch_savepoint || sqlite3_get_autocommit(db->handle))
+		return DB_ERROR; /* nested, or the batch's transaction is gone */
+	int status = run_plain(db, "SAVEPOINT request", "begin (batch)");
+	db->batch_savepoint = status == DB_OK;
+	return status;
+}
+
+/* Releases the savepoint (rollback_sql NULL) or rolls back to it first. */
+static int batch_savepoint_end(struct db *db, const char *rollback_sql)
+{
+	if (!db->batch_savepoint)
+		return DB_OK;
+	db->batch_savepoint = false;
+	if (sqlite3_get_autocommit(db->handle))
+		return DB_FULL; /* SQLite rolled the whole transaction back (see above) */
+	int status = DB_OK;
+	if (rollback_sql)
+		run_plain(db, rollback_sql, "rollback (batch)");
+	status = run_plain(db, "RELEASE request", "commit (batch)");
+	if (status != DB_OK && !rollback_sql) {
+		run_plain(db, "ROLLBACK TO request", "rollback (batch)");
+		run_plain(db, "RELEASE request", "rollback (batch)");
+	}
+	return status;
+}
+
+int db_batch_begin(struct db *db)
+{
+	if (db->batch)
+		return DB_ERROR;
+	int status = db_begin_write(db);
+	if (status == DB_OK) {
+		db->batch = true;
+		db->batch_savepoint = false;
+	}
+	return status;
+}
+
+void db_batch_request_finished(struct db *db)
+{
+	for (sqlite3_stmt *stmt = sqlite3_next_stmt(db->handle, NULL); stmt;
+	     stmt = sqlite3_next_stmt(db->handle, stmt))
+		if (sqlite3_stmt_busy(stmt))
+			sqlite3_reset(stmt);
+	if (db->batch_savepoint) {
+		log_error("a transaction was left open by a request in a batch; rolled back");
+		batch_savepoint_end(db, "ROLLBACK TO request");
+	}
+}
+
+bool db_batch_intact(struct db *db)
+{
+	return db->batch && !sqlite3_get_autocommit(db->handle);
+}
+
+int db_batch_commit(struct db *db)
+{
+	db_batch_request_finished(db);
+	db->batch = false;
+	if (sqlite3_get_autocommit(db->handle)) {
+		write_mutex_release(db);
+		return DB_FULL;
+	}
+	return db_commit(db);
+}
+
+void db_batch_rollback(struct db *db)
+{
+	db_batch_request_finished(db);
+	db->batch = false;
+	db_rollback(db);
+}
+
 int db_begin_write(struct db *db)
 {
+	if (db->batch)
+		return batch_savepoint_begin(db);
 	request_read_end(db);
 	int status = write_mutex_acquire(db);
 	if (status != DB_OK)
@@ -398,6 +496,8 @@ int db_begin_write(struct db *db)
 
 int db_begin_read(struct db *db)
 {
+	if (db->batch)
+		return batch_savepoint_begin(db);
 	request_read_end(db); /* a snapshot of its own, as without the request's */
 	sqlite3_stmt *stmt = db_prepare(db, "BEGIN");
 	if (!stmt)
@@ -409,6 +509,16 @@ int db_begin_read(struct db *db)
 
 int db_commit(struct db *db)
 {
+	if (db->batch)
+		return batch_savepoint_end(db, NULL);
+	/* the transaction's new rows into the full-text indexes first (fts_pending.h) */
+	if (sqlite3_txn_state(db->handle, NULL) == SQLITE_TXN_WRITE) {
+		int flushed = fts_pending_flush(db);
+		if (flushed != DB_OK) {
+			db_rollback(db);
+			return flushed;
+		}
+	}
 	sqlite3_stmt *stmt = db_prepare(db, "COMMIT");
 	if (!stmt)
 		return DB_ERROR;
@@ -426,6 +536,10 @@ int db_commit(struct db *db)
 
 void db_rollback(struct db *db)
 {
+	if (db->batch) {
+		batch_savepoint_end(db, "ROLLBACK TO request");
+		return;
+	}
 	if (!sqlite3_get_autocommit(db->handle)) {
 		sqlite3_stmt *stmt = db_prepare(db, "ROLLBACK");
 		if (stmt) {
@@ -617,11 +731,34 @@ void db_thread_setup(const char *path, enum db_sync_mode sync)
 	thread_db_sync = sync;
 }
 
+/* See db_thread_checkpoints_elsewhere(); set once before the threads start. */
+static void (*thread_wal_grew)(int frames);
+
+static int wal_hook(void *unused, sqlite3 *handle, const char *name, int frames)
+{
+	(void)unused;
+	(void)handle;
+	(void)name;
+	if (thread_wal_grew)
+		thread_wal_grew(frames);
+	return SQLITE_OK;
+}
+
+void db_thread_checkpoints_elsewhere(void (*wal_grew)(int frames))
+{
+	thread_wal_grew = wal_grew;
+}
+
 struct db *db_thread(void)
 {
 	struct db *db = pthread_getspecific(thread_db_key);
 	if (!db) {
 		db = db_open(thread_db_path, thread_db_sync);
+		if (db && thread_wal_grew) {
+			/* no checkpoint in this thread: the checkpointer does them */
+			sqlite3_wal_autocheckpoint(db->handle, 0);
+			sqlite3_wal_hook(db->handle, wal_hook, NULL);
+		}
 		if (db)
 			pthread_setspecific(thread_db_key, db);
 	}

@@ -17,6 +17,7 @@
 #include "crm/app.h"
 #include "crm/auth.h"
 #include "crm/buf.h"
+#include "crm/checkpointer.h"
 #include "crm/config.h"
 #include "crm/db.h"
 #include "crm/http.h"
@@ -25,6 +26,7 @@
 #include "crm/router.h"
 #include "crm/version.h"
 #include "crm/webhook_delivery.h"
+#include "crm/write_batch.h"
 #include "crm/banned.h"
 
 static const char usage_text[] =
@@ -348,6 +350,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	db_thread_setup(options.db_path, sync);
+	/* WAL checkpoints (and their fsyncs) in a thread of their own, not in a request's commit */
+	if (checkpointer_start(options.db_path, sync) != 0)
+		return 1;
 	auth_set_secure_cookies(options.secure_cookies);
 	auth_set_tls(options.tls_cert != NULL);
 	auth_set_session_limits(options.session_idle, options.session_lifetime);
@@ -358,6 +363,7 @@ int main(int argc, char **argv)
 	options.webhooks.sync = sync;
 	if (webhook_delivery_start(&options.webhooks) != 0) {
 		app_free();
+		checkpointer_stop();
 		return 1;
 	}
 	struct http_server_options server_options = {
@@ -367,13 +373,17 @@ int main(int argc, char **argv)
 		.tls_cert_pem = options.tls_cert ? tls_cert.data : NULL,
 		.tls_key_pem = options.tls_cert ? tls_key.data : NULL,
 	};
-	/* Logins check passwords there, their connections suspended: no worker waits. */
-	if (auth_hash_threads_start() != 0) {
+	/* Logins check passwords on the hash threads, their connections suspended: no worker
+	 * waits. Writes of the generic resources run on the batch writer, many to a
+	 * transaction (group commit). */
+	if (auth_hash_threads_start() != 0 || write_batch_start() != 0) {
+		auth_hash_threads_stop();
 		sodium_memzero(tls_key.data, tls_key.len);
 		buf_release(&tls_key);
 		buf_release(&tls_cert);
 		webhook_delivery_stop();
 		app_free();
+		checkpointer_stop();
 		return 1;
 	}
 	struct http_server *server = http_server_start(&server_options);
@@ -382,9 +392,11 @@ int main(int argc, char **argv)
 	buf_release(&tls_key);
 	buf_release(&tls_cert);
 	if (!server) {
+		write_batch_stop();
 		auth_hash_threads_stop();
 		webhook_delivery_stop();
 		app_free();
+		checkpointer_stop();
 		return 1;
 	}
 	analytics_scores_warm_up_start(); /* builds the scores while crmd serves */
@@ -400,9 +412,11 @@ int main(int argc, char **argv)
 	http_server_stop(server);
 	analytics_scores_warm_up_wait();
 	analytics_scores_release_all();
+	write_batch_stop(); /* after the last suspended write was answered */
 	auth_hash_threads_stop(); /* after the last suspended login was answered */
 	webhook_delivery_stop(); /* after the last request's events, before the database closes */
 	app_free();
+	checkpointer_stop();
 	db_thread_close();
 	log_info("stopped");
 	config_arguments_release(&settings);

@@ -25,6 +25,8 @@
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/router.h"
+#include "crm/write_batch.h"
+#include "crm/checkpointer.h"
 #include "crm/timeutil.h"
 #include "crm/version.h"
 #include "crm/webhooks.h"
@@ -248,6 +250,25 @@ static void add_gauge(struct buf *out, const char *name, const char *help, doubl
 	buf_addf(out, "%s %.17g\n", name, value);
 }
 
+static void add_counter(struct buf *out, const char *name, const char *help, uint64_t value)
+{
+	add_header(out, name, "counter", help);
+	buf_addf(out, "%s %llu\n", name, (unsigned long long)value);
+}
+
+/* Group commit (write_batch.h): requests per batch = the two counters' ratio. */
+static void render_write_batches(struct buf *out)
+{
+	uint64_t batches, requests;
+	write_batch_counts(&batches, &requests);
+	add_counter(out, "crmd_write_batches_total",
+		    "Transactions of the batch writer (group commit).", batches);
+	add_counter(out, "crmd_write_batch_requests_total",
+		    "Write requests run by the batch writer.", requests);
+	add_counter(out, "crmd_wal_checkpoints_total",
+		    "WAL checkpoints run by the checkpoint thread.", checkpointer_count());
+}
+
 static void render_requests(struct buf *out, const struct metrics_table *t)
 {
 	add_header(out, "crmd_http_requests_total", "counter",
@@ -435,6 +456,7 @@ void metrics_render(struct buf *out, struct db *db)
 		render_requests(out, t);
 		render_latency(out, t);
 	}
+	render_write_batches(out);
 	render_database(out, db);
 	render_process(out);
 }

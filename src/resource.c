@@ -2032,13 +2032,13 @@ void resource_routes_register(struct router *router, const struct resource *reso
 		 resource->name);
 	/* The reads share one read transaction with the authentication (db.h). */
 	router_add(router, "GET", list, handle_list, ROUTE_READ_SNAPSHOT);
-	router_add(router, "POST", list, handle_create, 0);
+	router_add(router, "POST", list, handle_create, ROUTE_WRITE_BATCH);
 	router_add(router, "GET", one, handle_get, ROUTE_READ_SNAPSHOT);
-	router_add(router, "PATCH", one, handle_patch, 0);
-	router_add(router, "PUT", one, handle_replace, 0);
-	router_add(router, "DELETE", one, handle_delete, 0);
+	router_add(router, "PATCH", one, handle_patch, ROUTE_WRITE_BATCH);
+	router_add(router, "PUT", one, handle_replace, ROUTE_WRITE_BATCH);
+	router_add(router, "DELETE", one, handle_delete, ROUTE_WRITE_BATCH);
 	if (resource_field_find(resource, "external_id")) {
 		router_add(router, "GET", external, handle_get_external, ROUTE_READ_SNAPSHOT);
-		router_add(router, "PUT", external, handle_put_external, 0);
+		router_add(router, "PUT", external, handle_put_external, ROUTE_WRITE_BATCH);
 	}
 }

@@ -41,6 +41,29 @@ def sql_rows(db_path, statement, *args):
         connection.close()
 
 
+# What db_commit() does before COMMIT (src/fts_pending.c): index the rows that inserts
+# left in fts_pending (migration 0011). Writers that go around crmd and crmctl with SQL of
+# their own run it before they commit, or searches miss their rows until the next commit.
+FTS_FLUSH_SQL = (
+    "INSERT INTO contacts_fts (rowid, first_name, last_name, email, phone, title) "
+    "SELECT id, first_name, last_name, email, phone, title FROM contacts "
+    "WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'contacts_fts')",
+    "INSERT INTO companies_fts (rowid, name, domain, industry) "
+    "SELECT id, name, domain, industry FROM companies "
+    "WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'companies_fts')",
+    "INSERT INTO interactions_fts (rowid, subject, body) "
+    "SELECT id, subject, body FROM interactions "
+    "WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'interactions_fts')",
+    "DELETE FROM fts_pending",
+)
+
+
+def fts_flush(connection):
+    """Runs FTS_FLUSH_SQL on a sqlite3 connection, inside its open transaction."""
+    for statement in FTS_FLUSH_SQL:
+        connection.execute(statement)
+
+
 def check_sanitizer_output(text, what):
     for marker in SANITIZER_MARKERS:
         if marker in text:

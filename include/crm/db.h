@@ -94,6 +94,23 @@ int db_begin_read(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/*
+ * Batches (group commit, crmd's batch writer, write_batch.h): many requests' writes in one
+ * transaction. db_batch_begin() opens it (BEGIN IMMEDIATE); until db_batch_commit() or
+ * db_batch_rollback(), each db_begin_write()/db_begin_read() on this connection opens a
+ * savepoint instead, db_commit() releases it and db_rollback() undoes only it, so a request
+ * that fails takes nothing of the others with it, and the batch pays for one commit.
+ * db_batch_request_finished() tidies after each request (rolls back a savepoint left
+ * open). db_batch_intact() is false once SQLite itself rolled the whole transaction back
+ * (disk full, I/O error): the requests before lost their writes too. db_batch_commit()
+ * returns a db_status; on failure nothing of the batch is stored.
+ */
+int db_batch_begin(struct db *db);
+void db_batch_request_finished(struct db *db);
+bool db_batch_intact(struct db *db);
+int db_batch_commit(struct db *db);
+void db_batch_rollback(struct db *db);
+
 /* Maps a SQLite result code to a db_status, logging unexpected errors with `context`. */
 int db_status_from_sqlite(struct db *db, int rc, const char *context);
 
@@ -108,6 +125,13 @@ int db_changes(struct db *db);
  * (NULL if it cannot be opened). db_thread_close() closes the calling thread's connection.
  */
 void db_thread_setup(const char *path, enum db_sync_mode sync);
+/*
+ * crmd: the connections db_thread() opens from now on run no WAL checkpoint themselves
+ * (a checkpoint fsyncs, and would stall the request, or the whole batch writer, that
+ * happened to commit past the threshold); after each commit they call `wal_grew` with the
+ * number of frames in the WAL instead, from the committing thread (checkpointer.h).
+ */
+void db_thread_checkpoints_elsewhere(void (*wal_grew)(int frames));
 struct db *db_thread(void);
 void db_thread_close(void);
 

@@ -29,7 +29,9 @@
  *   OBJECT                                                 TEXT, a JSON object
  * The tags of a TAGS field are also kept in the table record_tags (entity = resource name)
  * on every write, for the indexed ?tag= filter. An `fts_table` (FTS5, content_rowid = id)
- * is kept in sync by the table's triggers; the store only queries it.
+ * is kept in sync by the table's triggers and, for new rows, by the commit: the insert
+ * trigger only queues the row in fts_pending and db_commit() indexes the transaction's
+ * queued rows in bulk (fts_pending.h); the store only queries it.
  *
  * Input rules (every rule breaks with a 422 naming the field; all bad fields are listed):
  *   - Unknown members and read-only ones (id, created_at, updated_at, version and fields
@@ -75,6 +77,9 @@
  * Each write runs in one BEGIN IMMEDIATE transaction with its audit_record() entry
  * (before/after as JSON); If-Match ("<version>", a list of them, or *) is compared inside
  * it, so two writers cannot both win: the loser gets 412. DB_BUSY and DB_FULL answer 503.
+ * In crmd these routes are flagged ROUTE_WRITE_BATCH: the batch writer runs many of them
+ * in one transaction, each in a savepoint of its own (group commit, write_batch.h); the
+ * handlers are the same.
  *
  * Idempotency-Key on POST (1 to 255 visible ASCII characters, else 400): the first answer
  * to a successful create is stored with the key (per user) in the create's transaction;

@@ -13,6 +13,7 @@ enum route_flags {
 	ROUTE_NO_CSRF = 1 << 1,       /* unsafe method that needs no CSRF token (login) */
 	ROUTE_READ_SNAPSHOT = 1 << 2, /* GET that reads in one transaction, authentication
 					 included (db_request_begin_read) */
+	ROUTE_WRITE_BATCH = 1 << 3,   /* a write the batch writer runs (write_batch.h) */
 };
 
 struct route {

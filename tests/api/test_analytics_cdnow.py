@@ -50,6 +50,7 @@ def load_cdnow(db_path, owner_id):
                 "INSERT INTO purchases (contact_id, amount_cents, currency, occurred_at, "
                 "created_at, updated_at, version) VALUES (?, ?, 'USD', ?, ?, ?, 1)",
                 [(c, cents, occurred, now, now) for c, occurred, cents in rows])
+            harness.fts_flush(connection)  # as db_commit() does
     finally:
         connection.close()
     return len(rows), len(customers)

@@ -1,6 +1,7 @@
 /*
  * test_db.c - migrations (order, idempotence, a failing one leaves nothing behind),
- * the statement cache, the connection settings, and a request's read transaction.
+ * the statement cache, the connection settings, a request's read transaction, and batches
+ * (savepoints per request inside one transaction).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -191,6 +192,84 @@ static void test_request_read_transaction(void)
 	db_close(db);
 }
 
+static int exec_sql(struct db *db, const char *sql)
+{
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return -1;
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A batch: each request's transaction is a savepoint; one commit stores what succeeded. */
+static void test_batch_savepoints(void)
+{
+	struct db *db = fresh_db();
+	CHECK_INT(0, exec_sql(db, "CREATE TABLE t (v INTEGER UNIQUE)"));
+	CHECK_INT(DB_OK, db_batch_begin(db));
+	CHECK(db_batch_intact(db));
+	CHECK_INT(DB_ERROR, db_batch_begin(db)); /* no batch in a batch */
+
+	/* request 1 writes and commits */
+	CHECK_INT(DB_OK, db_begin_write(db));
+	CHECK_INT(DB_ERROR, db_begin_write(db)); /* nested: refused, as outside a batch */
+	CHECK_INT(0, exec_sql(db, "INSERT INTO t VALUES (1)"));
+	CHECK_INT(DB_OK, db_commit(db));
+	db_batch_request_finished(db);
+	/* request 2 writes, then rolls back: only its own row goes */
+	CHECK_INT(DB_OK, db_begin_write(db));
+	CHECK_INT(0, exec_sql(db, "INSERT INTO t VALUES (2)"));
+	CHECK_INT(2, count_rows(db, "SELECT count(*) FROM t"));
+	db_rollback(db);
+	db_batch_request_finished(db);
+	CHECK_INT(1, count_rows(db, "SELECT count(*) FROM t"));
+	/* request 3 fails on a constraint and rolls back */
+	CHECK_INT(DB_OK, db_begin_write(db));
+	CHECK_INT(0, exec_sql(db, "INSERT INTO t VALUES (3)"));
+	CHECK_INT(-1, exec_sql(db, "INSERT INTO t VALUES (1)"));
+	db_rollback(db);
+	db_batch_request_finished(db);
+	/* request 4 leaves its savepoint open: tidied away */
+	CHECK_INT(DB_OK, db_begin_write(db));
+	CHECK_INT(0, exec_sql(db, "INSERT INTO t VALUES (4)"));
+	db_batch_request_finished(db);
+	/* a rollback or commit without a transaction of its own touches nothing */
+	db_rollback(db);
+	CHECK_INT(DB_OK, db_commit(db));
+	/* request 5 reads in a "read transaction" */
+	CHECK_INT(DB_OK, db_begin_read(db));
+	CHECK_INT(1, count_rows(db, "SELECT count(*) FROM t"));
+	CHECK_INT(DB_OK, db_commit(db));
+	db_batch_request_finished(db);
+	CHECK(db_batch_intact(db));
+	CHECK_INT(DB_OK, db_batch_commit(db));
+	CHECK(!db_batch_intact(db));
+	CHECK_INT(1, count_rows(db, "SELECT count(*) FROM t WHERE v = 1"));
+	CHECK_INT(1, count_rows(db, "SELECT count(*) FROM t"));
+
+	/* after the batch, transactions are real again */
+	CHECK_INT(DB_OK, db_begin_write(db));
+	CHECK_INT(0, exec_sql(db, "INSERT INTO t VALUES (5)"));
+	db_rollback(db);
+	CHECK_INT(1, count_rows(db, "SELECT count(*) FROM t"));
+	/* a batch rolled back stores nothing */
+	CHECK_INT(DB_OK, db_batch_begin(db));
+	CHECK_INT(DB_OK, db_begin_write(db));
+	CHECK_INT(0, exec_sql(db, "INSERT INTO t VALUES (6)"));
+	CHECK_INT(DB_OK, db_commit(db));
+	db_batch_rollback(db);
+	CHECK_INT(1, count_rows(db, "SELECT count(*) FROM t"));
+	/* and the write lock is free again: another connection can write */
+	struct db *other = db_open(db_path, DB_SYNC_NORMAL);
+	CHECK(other != NULL);
+	CHECK_INT(DB_OK, db_begin_write(other));
+	CHECK_INT(0, exec_sql(other, "INSERT INTO t VALUES (7)"));
+	CHECK_INT(DB_OK, db_commit(other));
+	db_close(other);
+	db_close(db);
+}
+
 int main(void)
 {
 	RUN(test_migrations_apply_in_order_once);
@@ -198,6 +277,7 @@ int main(void)
 	RUN(test_embedded_migrations_apply);
 	RUN(test_statement_cache_returns_same_statement);
 	RUN(test_request_read_transaction);
+	RUN(test_batch_savepoints);
 	unlink(db_path);
 	return check_finish();
 }

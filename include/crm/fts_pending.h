@@ -1,0 +1,33 @@
+/*
+ * fts_pending.h - full-text indexing of new rows in bulk, at the end of a write transaction.
+ *
+ * The FTS5 tables contacts_fts, companies_fts and interactions_fts (external content, rowid =
+ * the table's id) are not written by the insert triggers any more (migration 0011): FTS5
+ * writes a new on-disk segment at every statement savepoint, so indexing row by row cost a
+ * segment write and an automerge per insert. An insert records its row in the table
+ * fts_pending instead, and fts_pending_flush() indexes all pending rows of the transaction
+ * with one INSERT ... SELECT per FTS table. Updates and deletes of pending rows leave the
+ * index alone (see the migration for the invariant: a row is pending exactly when it is not
+ * in its index).
+ *
+ * db_commit() calls the flush before COMMIT in every write transaction, so a committed
+ * database has no pending rows and searches see a row as soon as its write is committed.
+ * A writer that commits by other means (a batch of writes in one transaction that ends
+ * without db_commit()) must call it itself.
+ */
+#ifndef CRM_FTS_PENDING_H
+#define CRM_FTS_PENDING_H
+
+struct db;
+
+/*
+ * Indexes every row pending in fts_pending with its current values and empties
+ * fts_pending, inside the caller's open write transaction (which it neither commits nor
+ * rolls back). Rows deleted before the flush are not indexed. Costs one cached
+ * SELECT when nothing is pending; returns DB_OK at once on a database that has no
+ * fts_pending table (one migrated to before 0011). Returns a db_status; on failure the
+ * caller must roll back.
+ */
+int fts_pending_flush(struct db *db);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * checkpointer.c - crmd's WAL checkpoints in a thread of their own (see checkpointer.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/checkpointer.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "crm/log.h"
+#include "crm/banned.h"
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	pthread_t thread;
+	bool running;
+	bool stopping;
+	bool wanted;     /* the WAL reached CHECKPOINTER_FRAMES */
+	bool committed;  /* commits since the last checkpoint */
+	unsigned long count;
+	struct db *db;
+} checkpointer = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
+
+/* The wal hook of the request connections (db_thread_checkpoints_elsewhere): after each
+ * commit, from the committing thread. */
+static void wal_grew(int frames)
+{
+	pthread_mutex_lock(&checkpointer.lock);
+	checkpointer.committed = true;
+	if (frames >= CHECKPOINTER_FRAMES && !checkpointer.wanted) {
+		checkpointer.wanted = true;
+		pthread_cond_signal(&checkpointer.changed);
+	}
+	pthread_mutex_unlock(&checkpointer.lock);
+}
+
+/* One PASSIVE checkpoint; returns the frames left in the WAL after it (-1 on error). */
+static int checkpoint(struct db *db)
+{
+	int wal_frames = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(db_handle(db), NULL, SQLITE_CHECKPOINT_PASSIVE,
+					   &wal_frames, &copied);
+	pthread_mutex_lock(&checkpointer.lock);
+	checkpointer.count++;
+	pthread_mutex_unlock(&checkpointer.lock);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		log_warn("WAL checkpoint failed: %s", sqlite3_errmsg(db_handle(db)));
+		return -1;
+	}
+	return wal_frames - copied;
+}
+
+static void *checkpointer_main(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&checkpointer.lock);
+	while (!checkpointer.stopping) {
+		if (!checkpointer.wanted) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += CHECKPOINTER_IDLE_SECONDS;
+			pthread_cond_timedwait(&checkpointer.changed, &checkpointer.lock, &until);
+			if (checkpointer.stopping || (!checkpointer.wanted && !checkpointer.committed))
+				continue;
+		}
+		checkpointer.wanted = false;
+		checkpointer.committed = false;
+		pthread_mutex_unlock(&checkpointer.lock);
+		int left = checkpoint(checkpointer.db);
+		pthread_mutex_lock(&checkpointer.lock);
+		/* Readers on older snapshots held frames back: try again soon, without spinning. */
+		if (left >= CHECKPOINTER_FRAMES && !checkpointer.stopping) {
+			struct timespec pause = { 0, 10 * 1000 * 1000 };
+			pthread_mutex_unlock(&checkpointer.lock);
+			nanosleep(&pause, NULL);
+			pthread_mutex_lock(&checkpointer.lock);
+			checkpointer.wanted = true;
+		}
+	}
+	pthread_mutex_unlock(&checkpointer.lock);
+	checkpoint(checkpointer.db);
+	return NULL;
+}
+
+int checkpointer_start(const char *path, enum db_sync_mode sync)
+{
+	struct db *db = db_open(path, sync);
+	if (!db)
+		return -1;
+	checkpointer.db = db;
+	checkpointer.stopping = false;
+	if (pthread_create(&checkpointer.thread, NULL, checkpointer_main, NULL) != 0) {
+		log_error("cannot start the checkpoint thread");
+		db_close(db);
+		checkpointer.db = NULL;
+		return -1;
+	}
+	checkpointer.running = true;
+	db_thread_checkpoints_elsewhere(wal_grew);
+	return 0;
+}
+
+void checkpointer_stop(void)
+{
+	if (!checkpointer.running)
+		return;
+	pthread_mutex_lock(&checkpointer.lock);
+	checkpointer.stopping = true;
+	pthread_cond_signal(&checkpointer.changed);
+	pthread_mutex_unlock(&checkpointer.lock);
+	pthread_join(checkpointer.thread, NULL);
+	checkpointer.running = false;
+	db_close(checkpointer.db);
+	checkpointer.db = NULL;
+}
+
+unsigned long checkpointer_count(void)
+{
+	pthread_mutex_lock(&checkpointer.lock);
+	unsigned long count = checkpointer.count;
+	pthread_mutex_unlock(&checkpointer.lock);
+	return count;
+}

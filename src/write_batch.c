@@ -1,0 +1,311 @@
+/*
+ * write_batch.c - group commit: the batch writer thread and its queue (see write_batch.h).
+ *
+ * A job holds a private copy of its request (the worker's copy of the headers is gone once
+ * the connection is suspended) and the caller's identity, and the answer the writer made.
+ * The writer answers every job of a batch only after the batch's commit.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "crm/write_batch.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm/app.h"
+#include "crm/auth.h"
+#include "crm/db.h"
+#include "crm/json.h"
+#include "crm/log.h"
+#include "crm/banned.h"
+
+/* Distinct SQL texts the writer's connection keeps prepared (see db_request_finished). */
+#define WRITER_STATEMENT_CACHE_LIMIT 1024
+
+#define JOB_MAGIC 0x77726974u /* "writ" */
+
+struct write_job {
+	unsigned magic;
+	struct write_job *next;
+	struct http_resumer *resumer;
+	http_handler_fn handler;
+	/* The request, copied. */
+	struct request req;
+	char *method, *path, *body, *client_address;
+	char *path_params[HTTP_MAX_PATH_PARAMS];
+	struct request_value *headers, *query, *cookies;
+	struct auth_context caller;
+	/* The answer. */
+	struct response res;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t queued;
+	pthread_t thread;
+	bool running;
+	bool stopping;
+	struct write_job *head, *tail;
+	_Atomic uint64_t batches, requests; /* for /metrics */
+} writer = { .lock = PTHREAD_MUTEX_INITIALIZER, .queued = PTHREAD_COND_INITIALIZER };
+
+/* ---------------------------------------------------------------- jobs */
+
+static char *copy_or_null(const char *text)
+{
+	return text ? xstrdup(text) : NULL;
+}
+
+static struct request_value *copy_values(const struct request_value *values, int count)
+{
+	if (count <= 0)
+		return NULL;
+	struct request_value *copy = xcalloc((size_t)count, sizeof(*copy));
+	for (int i = 0; i < count; i++) {
+		copy[i].name = copy_or_null(values[i].name);
+		copy[i].value = copy_or_null(values[i].value);
+	}
+	return copy;
+}
+
+static void free_values(struct request_value *values, int count)
+{
+	if (!values)
+		return;
+	for (int i = 0; i < count; i++) {
+		free((char *)values[i].name);
+		free((char *)values[i].value);
+	}
+	free(values);
+}
+
+static struct write_job *job_new(const struct request *req, http_handler_fn handler)
+{
+	struct write_job *job = xcalloc(1, sizeof(*job));
+	job->magic = JOB_MAGIC;
+	job->handler = handler;
+	job->method = xstrdup(req->method);
+	job->path = xstrdup(req->path);
+	job->body = xmalloc(req->body_len + 1);
+	memcpy(job->body, req->body, req->body_len);
+	job->body[req->body_len] = '\0';
+	job->client_address = copy_or_null(req->client_address);
+	for (int i = 0; i < req->path_param_count && i < HTTP_MAX_PATH_PARAMS; i++)
+		job->path_params[i] = copy_or_null(req->path_params[i]);
+	job->headers = copy_values(req->headers, req->header_count);
+	job->query = copy_values(req->query, req->query_count);
+	job->cookies = copy_values(req->cookies, req->cookie_count);
+	if (req->auth)
+		job->caller = *req->auth;
+
+	struct request *copy = &job->req;
+	copy->method = job->method;
+	copy->path = job->path;
+	copy->body = job->body;
+	copy->body_len = req->body_len;
+	copy->client_address = job->client_address;
+	for (int i = 0; i < req->path_param_count && i < HTTP_MAX_PATH_PARAMS; i++)
+		copy->path_params[i] = job->path_params[i];
+	copy->path_param_count = req->path_param_count;
+	copy->auth = req->auth ? &job->caller : NULL;
+	copy->log_user_id = req->log_user_id;
+	copy->route_label = req->route_label;
+	copy->headers = job->headers;
+	copy->header_count = req->header_count;
+	copy->query = job->query;
+	copy->query_count = req->query_count;
+	copy->cookies = job->cookies;
+	copy->cookie_count = req->cookie_count;
+	response_init(&job->res);
+	return job;
+}
+
+static void job_free(void *context)
+{
+	struct write_job *job = context;
+	if (!job)
+		return;
+	free(job->method);
+	free(job->path);
+	free(job->body);
+	free(job->client_address);
+	for (int i = 0; i < HTTP_MAX_PATH_PARAMS; i++)
+		free(job->path_params[i]);
+	free_values(job->headers, job->req.header_count);
+	free_values(job->query, job->req.query_count);
+	free_values(job->cookies, job->req.cookie_count);
+	sodium_memzero(&job->caller, sizeof(job->caller)); /* the CSRF token */
+	response_release(&job->res);
+	free(job);
+}
+
+/* The `start` of response_suspend(): queues the job for the writer. */
+static void job_start(void *context, struct http_resumer *resumer)
+{
+	struct write_job *job = context;
+	job->resumer = resumer;
+	job->next = NULL;
+	pthread_mutex_lock(&writer.lock);
+	if (writer.tail)
+		writer.tail->next = job;
+	else
+		writer.head = job;
+	writer.tail = job;
+	pthread_cond_signal(&writer.queued);
+	pthread_mutex_unlock(&writer.lock);
+}
+
+void write_batch_submit(struct request *req, struct response *res, http_handler_fn handler)
+{
+	response_suspend(res, job_start, job_free, job_new(req, handler));
+}
+
+bool write_batch_answer(struct request *req, struct response *res)
+{
+	struct write_job *job = req->resumed;
+	if (!job || job->magic != JOB_MAGIC)
+		return false;
+	response_release(res);
+	*res = job->res;
+	response_init(&job->res);
+	req->log_user_id = job->req.log_user_id;
+	return true;
+}
+
+/* ---------------------------------------------------------------- the writer */
+
+/* Replaces the answers of jobs [first, end) by a 503: their writes were not stored. */
+static void answer_not_stored(struct write_job *first, struct write_job *end)
+{
+	for (struct write_job *job = first; job != end; job = job->next) {
+		response_release(&job->res);
+		response_init(&job->res);
+		response_problem(&job->res, HTTP_SERVICE_UNAVAILABLE,
+				 "the change could not be stored; try again");
+		response_set_header(&job->res, "Retry-After", "1");
+	}
+}
+
+/*
+ * Runs the jobs from `first` to `end` (linked by next) in one transaction and leaves their
+ * answers in the jobs.
+ */
+static void run_batch(struct write_job *first, struct write_job *end)
+{
+	struct db *db = db_thread();
+	if (!db || db_batch_begin(db) != DB_OK) {
+		/* The database cannot be opened, stays busy (another process writes) or fails:
+		 * as for a lone request, a 503. */
+		answer_not_stored(first, end);
+		if (db)
+			db_request_finished(db, WRITER_STATEMENT_CACHE_LIMIT);
+		return;
+	}
+	struct write_job *batch_start = first;
+	for (struct write_job *job = first; job != end; job = job->next) {
+		job->handler(&job->req, &job->res);
+		db_batch_request_finished(db);
+		if (db_batch_intact(db))
+			continue;
+		/* SQLite rolled the whole transaction back (disk full, I/O error): this job's
+		 * writes and those of the jobs before it in the batch are gone. */
+		db_batch_rollback(db);
+		answer_not_stored(batch_start, job->next);
+		batch_start = job->next;
+		if (batch_start != end && db_batch_begin(db) != DB_OK) {
+			answer_not_stored(batch_start, end);
+			batch_start = end;
+			break;
+		}
+	}
+	if (batch_start != end && db_batch_commit(db) != DB_OK)
+		answer_not_stored(batch_start, end);
+	db_request_finished(db, WRITER_STATEMENT_CACHE_LIMIT);
+}
+
+static void *writer_main(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&writer.lock);
+		while (!writer.head && !writer.stopping)
+			pthread_cond_wait(&writer.queued, &writer.lock);
+		if (!writer.head) {
+			pthread_mutex_unlock(&writer.lock);
+			break;
+		}
+		struct write_job *first = writer.head;
+		struct write_job *last = first;
+		for (int n = 1; n < WRITE_BATCH_MAX && last->next; n++)
+			last = last->next;
+		writer.head = last->next;
+		if (!writer.head)
+			writer.tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&writer.lock);
+
+		run_batch(first, NULL);
+		uint64_t count = 0;
+		for (struct write_job *job = first; job; job = job->next)
+			count++;
+		atomic_fetch_add_explicit(&writer.batches, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&writer.requests, count, memory_order_relaxed);
+		/* Once resumed, a job may be freed by its worker at any moment. */
+		for (struct write_job *job = first, *next; job; job = next) {
+			next = job->next;
+			http_resume(job->resumer);
+		}
+	}
+	db_thread_close();
+	return NULL;
+}
+
+int write_batch_start(void)
+{
+	pthread_mutex_lock(&writer.lock);
+	bool running = writer.running;
+	writer.stopping = false;
+	pthread_mutex_unlock(&writer.lock);
+	if (running)
+		return 0;
+	if (pthread_create(&writer.thread, NULL, writer_main, NULL) != 0) {
+		log_error("cannot start the batch writer thread");
+		return -1;
+	}
+	pthread_mutex_lock(&writer.lock);
+	writer.running = true;
+	pthread_mutex_unlock(&writer.lock);
+	return 0;
+}
+
+void write_batch_stop(void)
+{
+	pthread_mutex_lock(&writer.lock);
+	bool running = writer.running;
+	writer.stopping = true;
+	pthread_cond_broadcast(&writer.queued);
+	pthread_mutex_unlock(&writer.lock);
+	if (!running)
+		return;
+	pthread_join(writer.thread, NULL);
+	pthread_mutex_lock(&writer.lock);
+	writer.running = false;
+	pthread_mutex_unlock(&writer.lock);
+}
+
+bool write_batch_running(void)
+{
+	pthread_mutex_lock(&writer.lock);
+	bool running = writer.running && !writer.stopping;
+	pthread_mutex_unlock(&writer.lock);
+	return running;
+}
+
+void write_batch_counts(uint64_t *batches, uint64_t *requests)
+{
+	*batches = atomic_load_explicit(&writer.batches, memory_order_relaxed);
+	*requests = atomic_load_explicit(&writer.requests, memory_order_relaxed);
+}
