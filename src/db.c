@@ -43,6 +43,7 @@ struct db {
 	bool request_read;              /* the open transaction is db_request_begin_read()'s */
 	bool batch;                     /* in a batch (db_batch_begin): transactions are savepoints */
 	bool batch_savepoint;           /* a request's savepoint is open inside the batch */
+	bool fts_deferred;              /* db_commit() leaves pending FTS rows (db_defer_fts) */
 };
 
 static void write_mutex_release(struct db *db);
@@ -426,6 +427,11 @@ static int batch_savepoint_end(struct db *db, const char *rollback_sql)
 	return status;
 }
 
+void db_defer_fts(struct db *db, bool defer)
+{
+	db->fts_deferred = defer;
+}
+
 int db_batch_begin(struct db *db)
 {
 	if (db->batch)
@@ -512,7 +518,7 @@ int db_commit(struct db *db)
 	if (db->batch)
 		return batch_savepoint_end(db, NULL);
 	/* the transaction's new rows into the full-text indexes first (fts_pending.h) */
-	if (sqlite3_txn_state(db->handle, NULL) == SQLITE_TXN_WRITE) {
+	if (!db->fts_deferred && sqlite3_txn_state(db->handle, NULL) == SQLITE_TXN_WRITE) {
 		int flushed = fts_pending_flush(db);
 		if (flushed != DB_OK) {
 			db_rollback(db);

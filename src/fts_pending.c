@@ -65,3 +65,30 @@ int fts_pending_flush(struct db *db)
 		status = run(db, index_statements[i]);
 	return status;
 }
+
+int fts_pending_index_for_search(struct db *db, const char *fts_table)
+{
+	if (!pending_table_exists(db))
+		return DB_OK;
+	sqlite3_stmt *stmt =
+		db_prepare(db, "SELECT EXISTS (SELECT 1 FROM fts_pending WHERE fts_table = ?)");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, fts_table);
+	int rc = sqlite3_step(stmt);
+	int pending = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return db_status_from_sqlite(db, rc, "full-text indexing: pending rows");
+	if (!pending)
+		return DB_OK;
+	int status = db_begin_write(db);
+	if (status != DB_OK)
+		return status;
+	status = fts_pending_flush(db);
+	if (status != DB_OK) {
+		db_rollback(db);
+		return status;
+	}
+	return db_commit(db);
+}

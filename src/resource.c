@@ -26,6 +26,7 @@
 #include "crm/buf.h"
 #include "crm/cursor.h"
 #include "crm/db.h"
+#include "crm/fts_pending.h"
 #include "crm/log.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
@@ -1981,6 +1982,14 @@ static void handle_list(struct request *req, struct response *res)
 	}
 	query.caller_id = w.caller->user_id;
 	query.caller_team = w.caller->team;
+	if (query.match && resource->fts_table && !query.match_nothing) {
+		/* rows written since the batch writer's last flush are indexed first */
+		int indexed = fts_pending_index_for_search(w.db, resource->fts_table);
+		if (indexed != DB_OK) {
+			reply_db_status(res, indexed, resource);
+			goto cleanup;
+		}
+	}
 
 	if (!resource->shape && !has_write_only_fields(resource)) {
 		send_list_text(res, w.db, resource, &query, sort_key);

@@ -14,10 +14,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crm/app.h"
 #include "crm/auth.h"
 #include "crm/db.h"
+#include "crm/fts_pending.h"
 #include "crm/json.h"
 #include "crm/log.h"
 #include "crm/banned.h"
@@ -189,13 +191,61 @@ static void answer_not_stored(struct write_job *first, struct write_job *end)
 	}
 }
 
+/* The writer's connection: its commits leave new rows pending full-text indexing. */
+static struct db *writer_db(void)
+{
+	struct db *db = db_thread();
+	if (db)
+		db_defer_fts(db, true);
+	return db;
+}
+
+/* Indexes the rows pending full-text indexing (fts_pending.h), in a transaction of its own. */
+static void flush_full_text(void)
+{
+	struct db *db = writer_db();
+	if (!db)
+		return;
+	int status = db_begin_write(db);
+	if (status == DB_OK) {
+		status = fts_pending_flush(db);
+		if (status == DB_OK)
+			status = db_commit(db);
+		else
+			db_rollback(db);
+	}
+	if (status != DB_OK)
+		log_warn("full-text indexing of new rows failed; retried later");
+	db_request_finished(db, WRITER_STATEMENT_CACHE_LIMIT);
+}
+
+static struct timespec realtime_after_ms(int milliseconds)
+{
+	struct timespec at;
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_sec += milliseconds / 1000;
+	at.tv_nsec += (long)(milliseconds % 1000) * 1000000L;
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
+	}
+	return at;
+}
+
+static bool reached(const struct timespec *at)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > at->tv_sec || (now.tv_sec == at->tv_sec && now.tv_nsec >= at->tv_nsec);
+}
+
 /*
  * Runs the jobs from `first` to `end` (linked by next) in one transaction and leaves their
  * answers in the jobs.
  */
 static void run_batch(struct write_job *first, struct write_job *end)
 {
-	struct db *db = db_thread();
+	struct db *db = writer_db();
 	if (!db || db_batch_begin(db) != DB_OK) {
 		/* The database cannot be opened, stays busy (another process writes) or fails:
 		 * as for a lone request, a 503. */
@@ -226,16 +276,37 @@ static void run_batch(struct write_job *first, struct write_job *end)
 	db_request_finished(db, WRITER_STATEMENT_CACHE_LIMIT);
 }
 
+/*
+ * The writer: takes what is queued, runs it as one batch, answers. Rows written are
+ * indexed for full-text search at most WRITE_BATCH_FTS_FLUSH_MS after their batch (a
+ * search indexes them at once if it comes first), also when no more writes come, and on
+ * stop. At start, what a crash may have left pending is indexed the same way.
+ */
 static void *writer_main(void *unused)
 {
 	(void)unused;
+	bool unflushed = true;
+	struct timespec flush_at = realtime_after_ms(WRITE_BATCH_FTS_FLUSH_MS);
 	for (;;) {
 		pthread_mutex_lock(&writer.lock);
-		while (!writer.head && !writer.stopping)
-			pthread_cond_wait(&writer.queued, &writer.lock);
+		while (!writer.head && !writer.stopping) {
+			if (!unflushed) {
+				pthread_cond_wait(&writer.queued, &writer.lock);
+				continue;
+			}
+			pthread_cond_timedwait(&writer.queued, &writer.lock, &flush_at);
+			if (reached(&flush_at))
+				break;
+		}
 		if (!writer.head) {
+			bool stopping = writer.stopping;
 			pthread_mutex_unlock(&writer.lock);
-			break;
+			if (unflushed)
+				flush_full_text();
+			unflushed = false;
+			if (stopping)
+				break;
+			continue;
 		}
 		struct write_job *first = writer.head;
 		struct write_job *last = first;
@@ -257,6 +328,13 @@ static void *writer_main(void *unused)
 		for (struct write_job *job = first, *next; job; job = next) {
 			next = job->next;
 			http_resume(job->resumer);
+		}
+		if (!unflushed) {
+			unflushed = true;
+			flush_at = realtime_after_ms(WRITE_BATCH_FTS_FLUSH_MS);
+		} else if (reached(&flush_at)) {
+			flush_full_text();
+			unflushed = false;
 		}
 	}
 	db_thread_close();

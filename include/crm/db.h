@@ -106,6 +106,12 @@ void db_rollback(struct db *db);
  * returns a db_status; on failure nothing of the batch is stored.
  */
 int db_batch_begin(struct db *db);
+/*
+ * With `defer` true, db_commit() on this connection leaves the rows pending full-text
+ * indexing (fts_pending.h) for a later flush instead of indexing them before COMMIT: the
+ * batch writer flushes every few hundred milliseconds, and a search flushes first.
+ */
+void db_defer_fts(struct db *db, bool defer);
 void db_batch_request_finished(struct db *db);
 bool db_batch_intact(struct db *db);
 int db_batch_commit(struct db *db);

@@ -14,6 +14,13 @@
  * database has no pending rows and searches see a row as soon as its write is committed.
  * A writer that commits by other means (a batch of writes in one transaction that ends
  * without db_commit()) must call it itself.
+ *
+ * Except crmd's batch writer (db_defer_fts): FTS5 does a fixed amount of merge work per
+ * flush (it counts a segment of one row as a full page written), so flushing every batch
+ * still cost 1 to 2 ms per batch, more than half of the writer's time. The writer flushes
+ * every WRITE_BATCH_FTS_FLUSH_MS instead (write_batch.h), and a search first indexes
+ * what is pending for its table (fts_pending_index_for_search), so it still finds every
+ * record whose write was answered.
  */
 #ifndef CRM_FTS_PENDING_H
 #define CRM_FTS_PENDING_H
@@ -29,5 +36,12 @@ struct db;
  * caller must roll back.
  */
 int fts_pending_flush(struct db *db);
+
+/*
+ * Before a search of `fts_table`: when rows of it are pending, indexes everything pending
+ * in a write transaction of its own (the caller must not be in a transaction, except the
+ * request's read snapshot, which the write ends). Returns a db_status.
+ */
+int fts_pending_index_for_search(struct db *db, const char *fts_table);
 
 #endif

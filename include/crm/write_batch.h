@@ -23,6 +23,9 @@
 #include "crm/http.h"
 
 #define WRITE_BATCH_MAX 128
+/* New rows are indexed for full-text search this long after their batch at the latest
+ * (a search indexes them first when it comes earlier; fts_pending.h). */
+#define WRITE_BATCH_FTS_FLUSH_MS 250
 
 /* Starts the writer thread (crmd, before serving). Returns 0, or -1 and logs. */
 int write_batch_start(void);

@@ -7,6 +7,7 @@ check of every index passes and nothing is left in fts_pending."""
 import os
 import sqlite3
 import tempfile
+import time
 import urllib.parse
 
 import harness
@@ -62,6 +63,22 @@ class FtsPendingTest(harness.ServerTestCase):
                                                  "body": "talked about blauwal discounts"})
         self.assertEqual([interaction["id"]], self.search(INTERACTIONS, "quarzlampen"))
         self.assertEqual([interaction["id"]], self.search(INTERACTIONS, "blauwal"))
+
+    def test_batch_writer_indexes_without_a_search(self):
+        # crmd's batch writer defers the indexing (db_defer_fts) and flushes within
+        # WRITE_BATCH_FTS_FLUSH_MS (250 ms) of its last batch, also when no search comes.
+        contact = self.create(CONTACTS, {"first_name": "Quorvath", "last_name": "Idlewright"})
+        deadline = time.monotonic() + 5
+        pending = None
+        while time.monotonic() < deadline:
+            pending = harness.sql_rows(self.server.db_path, "SELECT count(*) FROM fts_pending")[0][0]
+            if pending == 0:
+                break
+            time.sleep(0.05)
+        self.assertEqual(0, pending, "new rows were not indexed without a search")
+        indexed = harness.sql_rows(self.server.db_path,
+                                   "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH 'quorvath'")
+        self.assertEqual([(contact["id"],)], indexed)
 
     def test_patch_finds_the_new_words_only(self):
         contact = self.create(CONTACTS, {"first_name": "Oldgrimm", "last_name": "Tessaract"})
