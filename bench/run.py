@@ -120,12 +120,19 @@ def machine():
             "system": platform.platform()}
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """Resident memory of `pid` in KiB. VmRSS counts the pages of the database file that
+    crmd reads through its memory map (page cache, shared and reclaimable); RssAnon is its
+    own memory (heap, stacks): the figure that a leak makes grow."""
     with open("/proc/%d/status" % pid) as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def anon_kib(pid):
+    return rss_kib(pid, "RssAnon")
 
 
 def cpu_seconds(pid):
@@ -204,6 +211,7 @@ def soak(server, db, seconds, connections, env):
         while not done.wait(SOAK_SAMPLE_SECONDS):
             samples.append({"t_s": round(time.monotonic() - started),
                             "rss_kib": rss_kib(server.process.pid),
+                            "anon_kib": anon_kib(server.process.pid),
                             "wal_bytes": wal_bytes(db), "load": load_average()})
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -212,9 +220,10 @@ def soak(server, db, seconds, connections, env):
     done.set()
     sampler.join()
     figures = wrk_figures(subprocess.CompletedProcess(command, 0, out, err))
-    rss = [s["rss_kib"] for s in samples]
-    # growth after the first sample: caches (statements, SQLite pages) fill in the first
-    # seconds; a leak keeps growing after that
+    rss = [s["anon_kib"] for s in samples]
+    # growth of crmd's own memory after the first sample: caches (statements, SQLite pages)
+    # fill in the first seconds; a leak keeps growing after that. (VmRSS also grows as more
+    # of the memory-mapped database file is read: page cache, not crmd's memory.)
     return {"seconds": seconds, "rps": round(figures["rps"], 1), "p99_us": figures["p99_us"],
             "errors": figures["errors"], "samples": samples,
             "rss_growth_kib": (rss[-1] - rss[0]) if len(rss) > 1 else 0,
@@ -319,6 +328,7 @@ def main():
         results["rows"] = {table: count_rows(db, table) for table in
                            ("contacts", "companies", "interactions", "purchases", "opportunities")}
         results["rss_start_kib"] = rss_kib(server.process.pid)
+        results["anon_start_kib"] = anon_kib(server.process.pid)
         for name, script, targets in SCENARIOS:
             if args.only and args.only not in name:
                 continue
@@ -336,6 +346,7 @@ def main():
                           figures["beside"]["rps"], figures["beside"]["ok_rps"])
                       if "beside" in figures else ""), flush=True)
         results["rss_end_kib"] = rss_kib(server.process.pid)
+        results["anon_end_kib"] = anon_kib(server.process.pid)
         if args.soak:
             print("soak: mixed for %d s, RSS and WAL sampled every %d s ..." % (
                 args.soak, SOAK_SAMPLE_SECONDS), flush=True)
@@ -349,15 +360,19 @@ def main():
     print()
     print("database: %s, %.1f MiB; rows: %s" % (os.path.basename(db), results["db_bytes"] / 2**20,
                                               results["rows"]))
-    print("crmd RSS: %.1f MiB at start, %.1f MiB after the load; WAL after the scenarios: "
-          "%.1f MiB" % (results["rss_start_kib"] / 1024.0, results["rss_end_kib"] / 1024.0,
-                        max((s["wal_bytes"] for s in results["scenarios"]), default=0) / 2**20))
+    print("crmd RSS: %.1f MiB at start, %.1f MiB after the load (its own memory, RssAnon: "
+          "%.1f -> %.1f MiB; the rest is the memory-mapped database file); WAL after the "
+          "scenarios: %.1f MiB" % (
+              results["rss_start_kib"] / 1024.0, results["rss_end_kib"] / 1024.0,
+              results["anon_start_kib"] / 1024.0, results["anon_end_kib"] / 1024.0,
+              max((s["wal_bytes"] for s in results["scenarios"]), default=0) / 2**20))
     if "soak" in results:
         soaked = results["soak"]
-        print("soak: %.0f req/s over %d s; RSS %s MiB (growth after the first sample %.1f MiB); "
-              "WAL at most %.1f MiB" % (
+        print("soak: %.0f req/s over %d s; RSS %s MiB; own memory (RssAnon) %s MiB (growth "
+              "after the first sample %.1f MiB); WAL at most %.1f MiB" % (
                   soaked["rps"], soaked["seconds"],
                   " ".join("%.0f" % (s["rss_kib"] / 1024.0) for s in soaked["samples"]),
+                  " ".join("%.0f" % (s["anon_kib"] / 1024.0) for s in soaked["samples"]),
                   soaked["rss_growth_kib"] / 1024.0, soaked["wal_max_bytes"] / 2**20))
     for timing in results["analytics"]:
         print("%-40s %9.2f ms (HTTP %d)" % (timing["what"], timing["ms"], timing["status"]))

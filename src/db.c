@@ -27,6 +27,7 @@
 #include "crm/banned.h"
 
 #define DB_BUSY_TIMEOUT_MS 5000
+#define DB_MMAP_SIZE "2147418112" /* SQLITE_MAX_MMAP_SIZE of Debian's build */
 
 struct cached_statement {
 	char *sql;
@@ -111,6 +112,11 @@ struct db *db_open(const char *path, enum db_sync_mode sync)
 	    exec_plain(db, "PRAGMA foreign_keys=ON") != 0 ||
 	    exec_plain(db, "PRAGMA temp_store=MEMORY") != 0 ||
 	    exec_plain(db, "PRAGMA cache_size=-65536") != 0 ||
+	    /* Reads through a memory map of the file (up to 2 GiB, the most Debian's SQLite
+	     * maps) instead of pread() into each connection's own cache: no copy, no system
+	     * call, and the pages are shared by all connections (GET by id: 37 -> 28 us of CPU,
+	     * timeline 287 -> 219 us, docs/performance.md). Writes still go through the WAL. */
+	    exec_plain(db, "PRAGMA mmap_size=" DB_MMAP_SIZE) != 0 ||
 	    /* After a checkpoint has emptied it, a WAL that a burst of writes (an import) grew
 	     * is cut back to 64 MiB instead of keeping its largest size on disk for good. */
 	    exec_plain(db, "PRAGMA journal_size_limit=67108864") != 0 ||
