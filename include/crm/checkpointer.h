@@ -10,7 +10,9 @@
  * connection (it takes no lock that writers or readers wait for), and again while the WAL
  * stays above the mark; also every CHECKPOINTER_IDLE_SECONDS when there were commits, so
  * a quiet database is checkpointed too. SQLite starts the WAL again from its beginning at
- * the first write after a complete checkpoint.
+ * the first write after a complete checkpoint. When writes come faster than this thread
+ * copies them back, the WAL is bounded by the committing threads (DB_WAL_FRAMES_MAX in
+ * db.c), which then checkpoint themselves.
  */
 #ifndef CRM_CHECKPOINTER_H
 #define CRM_CHECKPOINTER_H

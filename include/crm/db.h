@@ -135,7 +135,9 @@ void db_thread_setup(const char *path, enum db_sync_mode sync);
  * crmd: the connections db_thread() opens from now on run no WAL checkpoint themselves
  * (a checkpoint fsyncs, and would stall the request, or the whole batch writer, that
  * happened to commit past the threshold); after each commit they call `wal_grew` with the
- * number of frames in the WAL instead, from the committing thread (checkpointer.h).
+ * number of frames in the WAL instead, from the committing thread (checkpointer.h). Only
+ * a WAL of 64 MiB or more (writes faster than the checkpoints) is checkpointed by the
+ * committing thread itself, which bounds the WAL.
  */
 void db_thread_checkpoints_elsewhere(void (*wal_grew)(int frames));
 struct db *db_thread(void);
