@@ -121,9 +121,9 @@ def machine():
 
 
 def rss_kib(pid, field="VmRSS"):
-    """Resident memory of `pid` in KiB. VmRSS counts the pages of the database file that
-    crmd reads through its memory map (page cache, shared and reclaimable); RssAnon is its
-    own memory (heap, stacks): the figure that a leak makes grow."""
+    """Resident memory of `pid` in KiB. VmRSS also counts file pages mapped into crmd
+    (libraries; the database file if SQLite's mmap_size were set); RssAnon is crmd's own
+    memory (heap, stacks): the figure that a leak makes grow."""
     with open("/proc/%d/status" % pid) as status:
         for line in status:
             if line.startswith(field + ":"):
@@ -222,8 +222,7 @@ def soak(server, db, seconds, connections, env):
     figures = wrk_figures(subprocess.CompletedProcess(command, 0, out, err))
     rss = [s["anon_kib"] for s in samples]
     # growth of crmd's own memory after the first sample: caches (statements, SQLite pages)
-    # fill in the first seconds; a leak keeps growing after that. (VmRSS also grows as more
-    # of the memory-mapped database file is read: page cache, not crmd's memory.)
+    # fill in the first seconds; a leak keeps growing after that.
     return {"seconds": seconds, "rps": round(figures["rps"], 1), "p99_us": figures["p99_us"],
             "errors": figures["errors"], "samples": samples,
             "rss_growth_kib": (rss[-1] - rss[0]) if len(rss) > 1 else 0,
@@ -361,8 +360,7 @@ def main():
     print("database: %s, %.1f MiB; rows: %s" % (os.path.basename(db), results["db_bytes"] / 2**20,
                                               results["rows"]))
     print("crmd RSS: %.1f MiB at start, %.1f MiB after the load (its own memory, RssAnon: "
-          "%.1f -> %.1f MiB; the rest is the memory-mapped database file); WAL after the "
-          "scenarios: %.1f MiB" % (
+          "%.1f -> %.1f MiB); WAL after the scenarios: %.1f MiB" % (
               results["rss_start_kib"] / 1024.0, results["rss_end_kib"] / 1024.0,
               results["anon_start_kib"] / 1024.0, results["anon_end_kib"] / 1024.0,
               max((s["wal_bytes"] for s in results["scenarios"]), default=0) / 2**20))

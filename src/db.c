@@ -29,9 +29,6 @@
 #define DB_BUSY_TIMEOUT_MS 5000
 /* WAL frames (of 4 KiB) past which a committing crmd thread checkpoints itself (wal_hook) */
 #define DB_WAL_FRAMES_MAX 16384
-#ifndef DB_MMAP_SIZE /* -DDB_MMAP_SIZE='"0"' builds a binary without the map, to compare */
-#define DB_MMAP_SIZE "2147418112" /* SQLITE_MAX_MMAP_SIZE of Debian's build */
-#endif
 
 struct cached_statement {
 	char *sql;
@@ -115,12 +112,12 @@ struct db *db_open(const char *path, enum db_sync_mode sync)
 						: "PRAGMA synchronous=NORMAL") != 0 ||
 	    exec_plain(db, "PRAGMA foreign_keys=ON") != 0 ||
 	    exec_plain(db, "PRAGMA temp_store=MEMORY") != 0 ||
+	    /* No memory map (mmap_size stays 0): in WAL mode a connection that finds the
+	     * database changed by another one since its last read drops its cache and unmaps
+	     * the file, and under mixed reads and writes that is every request: 1M contacts,
+	     * mixed 90/10 load, 15,489/s without the map, 12,036/s with 2 GiB mapped (pure
+	     * GET by id was faster with it, 43,000 against 32,000/s; docs/performance.md). */
 	    exec_plain(db, "PRAGMA cache_size=-65536") != 0 ||
-	    /* Reads through a memory map of the file (up to 2 GiB, the most Debian's SQLite
-	     * maps) instead of pread() into each connection's own cache: no copy, no system
-	     * call, and the pages are shared by all connections (GET by id: 37 -> 28 us of CPU,
-	     * timeline 287 -> 219 us, docs/performance.md). Writes still go through the WAL. */
-	    exec_plain(db, "PRAGMA mmap_size=" DB_MMAP_SIZE) != 0 ||
 	    /* After a checkpoint has emptied it, a WAL that a burst of writes (an import) grew
 	     * is cut back to 64 MiB instead of keeping its largest size on disk for good. */
 	    exec_plain(db, "PRAGMA journal_size_limit=67108864") != 0 ||
