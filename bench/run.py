@@ -173,6 +173,20 @@ def wrk_figures(result):
     return figures
 
 
+def settle(pid, limit_seconds=60):
+    """Waits until crmd is idle (under 5 % of a core over half a second): requests that a
+    scenario left in flight when wrk stopped (64 segment previews of several seconds each,
+    queued logins) and the checkpoint of the WAL that its writes left would otherwise be
+    counted in the next scenario. Returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit_seconds:
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.025:
+            break
+    return time.monotonic() - started
+
+
 def wrk(server, script, duration, connections, env, beside=None):
     """Runs one scenario (and `beside`, a second script at the same time, with 16
     connections); returns the figures of `script` plus crmd's CPU time per request."""
@@ -331,6 +345,7 @@ def main():
         for name, script, targets in SCENARIOS:
             if args.only and args.only not in name:
                 continue
+            settle(server.process.pid)
             load = load_average()
             figures = wrk(server, script, duration, args.connections, env, BESIDE.get(name))
             figures.update(name=name, verdict=verdict(figures, targets), load=load,
@@ -349,7 +364,9 @@ def main():
         if args.soak:
             print("soak: mixed for %d s, RSS and WAL sampled every %d s ..." % (
                 args.soak, SOAK_SAMPLE_SECONDS), flush=True)
+            settle(server.process.pid)
             results["soak"] = soak(server, db, args.soak, args.connections, env)
+        settle(server.process.pid)
         results["analytics"] = analytics_timings(server, key, contacts)
     finally:
         server.stop()

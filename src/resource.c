@@ -810,6 +810,11 @@ static bool has_write_only_fields(const struct resource *resource)
 	return false;
 }
 
+bool resource_answered_as_stored(const struct resource *resource)
+{
+	return !resource->shape && !has_write_only_fields(resource);
+}
+
 static void strip_write_only(const struct resource *resource, json_t *record)
 {
 	for (const struct resource_field *field = resource->fields; field->name; field++)

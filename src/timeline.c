@@ -2,7 +2,8 @@
  * timeline.c - GET /api/v1/contacts/{id}/timeline (timeline.h): the page of (type, id, at)
  * comes from one keyset query of the data layer (operations_store.c); each item's record
  * is then loaded through the resources' stores, all in one read transaction so that the
- * page is consistent.
+ * page is consistent, and the answer is written as JSON text (records answered as stored
+ * come as text straight from their row, as for GET by id).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/timeline.h"
@@ -92,31 +93,77 @@ static char *timeline_cursor_encode(const json_t *item)
 }
 
 /*
- * Loads the record of each item (borrowed array of {"type","id","at"}) into its "record".
- * Items whose record is gone are dropped (they cannot be, inside the read transaction).
- * Returns a db_status.
+ * Appends the record of an item as JSON text: straight from the row when its resource is
+ * answered as stored, else through the record as GET shows it (resource_record_public).
+ * Returns DB_OK, DB_NOT_FOUND (gone: cannot be, inside the read transaction) or an error.
  */
-static int timeline_load_records(struct db *db, json_t *items)
+static int add_record_text(struct db *db, const char *type, int64_t id, struct buf *out)
 {
-	for (size_t index = 0; index < json_array_size(items);) {
-		json_t *item = json_array_get(items, index);
+	const struct resource *resource = resource_of_type(type);
+	if (resource && resource_answered_as_stored(resource)) {
+		struct resource_record_text record;
+		resource_record_text_init(&record);
+		int status = resource_store_get_text(db, resource, id, &record);
+		if (status == DB_OK)
+			buf_add(out, record.text.data, record.text.len);
+		resource_record_text_release(&record);
+		return status;
+	}
+	json_t *record = NULL;
+	int status = resource ? resource_store_get(db, resource, id, &record)
+			      : operations_store_stage_change_get(db, id, &record);
+	if (status != DB_OK)
+		return status;
+	json_t *answered = resource ? resource_record_public(db, resource, record) : json_incref(record);
+	json_text_add_value(out, answered);
+	json_decref(answered);
+	json_decref(record);
+	return DB_OK;
+}
+
+/*
+ * The answer {"data":[{"type","id","at","record"}...],"next_cursor"} written as text from
+ * the page of items (borrowed array of {"type","id","at"}), each with its record. Returns a
+ * db_status.
+ */
+static int timeline_text(struct db *db, const json_t *items, bool more, struct buf *out)
+{
+	buf_adds(out, "{\"data\":[");
+	const json_t *last = NULL;
+	size_t index;
+	const json_t *item;
+	json_array_foreach(items, index, item) {
 		const char *type = json_string_value(json_object_get(item, "type"));
 		int64_t id = json_integer_value(json_object_get(item, "id"));
-		const struct resource *resource = resource_of_type(type);
-		json_t *record = NULL;
-		int status = resource ? resource_store_get(db, resource, id, &record)
-				      : operations_store_stage_change_get(db, id, &record);
+		const char *at = json_string_value(json_object_get(item, "at"));
+		size_t mark = out->len;
+		buf_adds(out, last ? ",{\"type\":" : "{\"type\":");
+		json_text_add_string(out, type, strlen(type));
+		buf_adds(out, ",\"id\":");
+		json_text_add_integer(out, id);
+		buf_adds(out, ",\"at\":");
+		json_text_add_string(out, at, strlen(at));
+		buf_adds(out, ",\"record\":");
+		int status = add_record_text(db, type, id, out);
 		if (status == DB_NOT_FOUND) {
-			json_array_remove(items, index);
+			out->len = mark; /* dropped */
+			out->data[mark] = '\0';
 			continue;
 		}
 		if (status != DB_OK)
 			return status;
-		if (resource && resource->shape)
-			resource->shape(db, record);
-		json_object_set_new(item, "record", record);
-		index++;
+		buf_addch(out, '}');
+		last = item;
 	}
+	buf_adds(out, "],\"next_cursor\":");
+	if (more && last) {
+		char *cursor = timeline_cursor_encode(last);
+		json_text_add_string(out, cursor, strlen(cursor));
+		free(cursor);
+	} else {
+		buf_adds(out, "null");
+	}
+	buf_addch(out, '}');
 	return DB_OK;
 }
 
@@ -168,25 +215,22 @@ static void handle_timeline(struct request *req, struct response *res)
 		goto cleanup;
 	}
 	bool more;
+	struct buf body = BUF_INIT;
 	status = operations_store_timeline(db, &query, &items, &more);
 	if (status == DB_OK)
-		status = timeline_load_records(db, items);
+		status = timeline_text(db, items, more, &body);
 	if (status == DB_OK)
 		status = db_commit(db);
 	else
 		db_rollback(db);
 	if (status != DB_OK) {
+		buf_release(&body);
 		operations_reply_db_status(res, status == DB_NOT_FOUND ? DB_ERROR : status);
 		goto cleanup;
 	}
-	json_t *next = json_null();
-	size_t count = json_array_size(items);
-	if (more && count) {
-		char *cursor = timeline_cursor_encode(json_array_get(items, count - 1));
-		next = json_string(cursor);
-		free(cursor);
-	}
-	response_json(res, HTTP_OK, json_pack("{s:O, s:o}", "data", items, "next_cursor", next));
+	size_t len;
+	char *text = buf_detach(&body, &len);
+	response_set_body(res, HTTP_OK, "application/json", text, len);
 cleanup:
 	json_decref(items);
 	json_decref(contact);

@@ -294,6 +294,11 @@ int resource_event_emit(struct db *db, const struct resource *resource,
  */
 json_t *resource_record_public(struct db *db, const struct resource *resource,
 			       const json_t *record);
+/*
+ * Whether a record of `resource` is answered exactly as stored (no WRITE_ONLY field, no
+ * shape hook), so that resource_store_get_text() gives its answer.
+ */
+bool resource_answered_as_stored(const struct resource *resource);
 
 /* ---- registration -------------------------------------------------------------------- */
 
