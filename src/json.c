@@ -219,6 +219,19 @@ bool json_utf8_valid(const char *text, size_t len)
 	return true;
 }
 
+int json_text_add_utf8(struct buf *out, const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t plain = 0;
+	while (plain < len && p[plain] >= 0x20 && p[plain] < 0x80 && p[plain] != '"' &&
+	       p[plain] != '\\')
+		plain++;
+	if (plain < len && !json_utf8_valid(text + plain, len - plain))
+		return -1;
+	json_text_add_string(out, text, len);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- stored JSON text */
 
 /*

@@ -670,11 +670,11 @@ static int add_text_column(struct buf *out, sqlite3_stmt *stmt, int column)
 		buf_adds(out, "null");
 		return 0;
 	}
-	size_t len = strlen(text);
-	if (!json_utf8_valid(text, len))
+	/* the length SQLite knows: no strlen(); a NUL inside is not UTF-8 text jansson takes */
+	size_t len = (size_t)sqlite3_column_bytes(stmt, column);
+	if (memchr(text, '\0', len))
 		return -1;
-	json_text_add_string(out, text, len);
-	return 0;
+	return json_text_add_utf8(out, text, len);
 }
 
 /* Appends one column of `field`'s type as column_to_json() would read it, printed. */
@@ -707,11 +707,18 @@ static int add_column_text(struct buf *out, sqlite3_stmt *stmt, int column,
 	}
 }
 
-/* Appends `"name":` */
+/* Appends `"name":` (a field name: a compiled-in identifier that needs no escape) */
 static void add_member_name(struct buf *out, const char *name)
 {
-	json_text_add_string(out, name, strlen(name));
-	buf_addch(out, ':');
+	size_t len = strlen(name);
+	buf_grow(out, len + 3);
+	char *at = out->data + out->len;
+	at[0] = '"';
+	memcpy(at + 1, name, len);
+	at[len + 1] = '"';
+	at[len + 2] = ':';
+	out->len += len + 3;
+	out->data[out->len] = '\0';
 }
 
 /*

@@ -62,6 +62,12 @@ void json_text_add_integer(struct buf *out, json_int_t number);
 /* Whether `len` bytes are UTF-8 that jansson accepts (no overlong forms or surrogates). */
 bool json_utf8_valid(const char *text, size_t len);
 /*
+ * json_utf8_valid() and json_text_add_string() in one pass for the usual plain ASCII text
+ * (a list page's every column). Returns -1, with nothing appended, when `text` is not such
+ * UTF-8.
+ */
+int json_text_add_utf8(struct buf *out, const char *text, size_t len);
+/*
  * Whether `len` bytes of JSON text are exactly what json_to_text() prints for them once
  * parsed: compact, the writer's escapes, integers only, no repeated keys, nesting of at
  * most 16 levels. Text that is not may still be valid JSON (json_text_add_stored()).
