@@ -304,12 +304,18 @@ bool db_request_reading(struct db *db)
 	return db->request_read && !sqlite3_get_autocommit(db->handle);
 }
 
-void db_request_finished(struct db *db, size_t cache_limit)
+/* Resets the statements left mid-step (each holds its read snapshot). */
+static void reset_busy_statements(struct db *db)
 {
 	for (sqlite3_stmt *stmt = sqlite3_next_stmt(db->handle, NULL); stmt;
 	     stmt = sqlite3_next_stmt(db->handle, stmt))
 		if (sqlite3_stmt_busy(stmt))
 			sqlite3_reset(stmt);
+}
+
+void db_request_finished(struct db *db, size_t cache_limit)
+{
+	reset_busy_statements(db);
 	request_read_end(db);
 	if (!sqlite3_get_autocommit(db->handle)) {
 		log_error("a transaction was left open after a request; rolled back");
@@ -326,6 +332,16 @@ void db_request_finished(struct db *db, size_t cache_limit)
 	}
 	memset(db->cache, 0, db->cache_size * sizeof(*db->cache));
 	db->cache_used = 0;
+}
+
+int db_run(struct db *db, const char *sql, const char *context)
+{
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, context);
 }
 
 int db_status_from_sqlite(struct db *db, int rc, const char *context)
@@ -396,21 +412,11 @@ static void write_mutex_release(struct db *db)
  * its "rollback" undoes it. SQLite may end the whole transaction on its own after some
  * errors (disk full, I/O errors): db_batch_intact() tells the batch writer.
  */
-static int run_plain(struct db *db, const char *sql, const char *context)
-{
-	sqlite3_stmt *stmt = db_prepare(db, sql);
-	if (!stmt)
-		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return db_status_from_sqlite(db, rc, context);
-}
-
 static int batch_savepoint_begin(struct db *db)
 {
 	if (db->batch_savepoint || sqlite3_get_autocommit(db->handle))
 		return DB_ERROR; /* nested, or the batch's transaction is gone */
-	int status = run_plain(db, "SAVEPOINT request", "begin (batch)");
+	int status = db_run(db, "SAVEPOINT request", "begin (batch)");
 	db->batch_savepoint = status == DB_OK;
 	return status;
 }
@@ -423,13 +429,12 @@ static int batch_savepoint_end(struct db *db, const char *rollback_sql)
 	db->batch_savepoint = false;
 	if (sqlite3_get_autocommit(db->handle))
 		return DB_FULL; /* SQLite rolled the whole transaction back (see above) */
-	int status = DB_OK;
 	if (rollback_sql)
-		run_plain(db, rollback_sql, "rollback (batch)");
-	status = run_plain(db, "RELEASE request", "commit (batch)");
+		db_run(db, rollback_sql, "rollback (batch)");
+	int status = db_run(db, "RELEASE request", "commit (batch)");
 	if (status != DB_OK && !rollback_sql) {
-		run_plain(db, "ROLLBACK TO request", "rollback (batch)");
-		run_plain(db, "RELEASE request", "rollback (batch)");
+		db_run(db, "ROLLBACK TO request", "rollback (batch)");
+		db_run(db, "RELEASE request", "rollback (batch)");
 	}
 	return status;
 }
@@ -453,10 +458,7 @@ int db_batch_begin(struct db *db)
 
 void db_batch_request_finished(struct db *db)
 {
-	for (sqlite3_stmt *stmt = sqlite3_next_stmt(db->handle, NULL); stmt;
-	     stmt = sqlite3_next_stmt(db->handle, stmt))
-		if (sqlite3_stmt_busy(stmt))
-			sqlite3_reset(stmt);
+	reset_busy_statements(db);
 	if (db->batch_savepoint) {
 		log_error("a transaction was left open by a request in a batch; rolled back");
 		batch_savepoint_end(db, "ROLLBACK TO request");

@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "crm/fts_pending.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "crm/db.h"
@@ -29,59 +30,44 @@ static const char *const index_statements[] = {
 };
 
 /* Whether the table exists: no before migration 0011 (a fresh database being migrated). */
-static int pending_table_exists(struct db *db)
+static bool pending_table_exists(struct db *db)
 {
 	return sqlite3_table_column_metadata(db_handle(db), "main", "fts_pending", NULL, NULL,
 					     NULL, NULL, NULL, NULL) == SQLITE_OK;
 }
 
-static int run(struct db *db, const char *sql)
+/* Whether rows are pending: of `fts_table`, or of any table when it is NULL. */
+static int rows_pending(struct db *db, const char *fts_table, bool *pending)
 {
-	sqlite3_stmt *stmt = db_prepare(db, sql);
+	*pending = false;
+	if (!pending_table_exists(db))
+		return DB_OK;
+	sqlite3_stmt *stmt = db_prepare(
+		db, fts_table ? "SELECT EXISTS (SELECT 1 FROM fts_pending WHERE fts_table = ?)"
+			      : "SELECT EXISTS (SELECT 1 FROM fts_pending)");
 	if (!stmt)
 		return DB_ERROR;
+	if (fts_table)
+		db_bind_text(stmt, 1, fts_table);
 	int rc = sqlite3_step(stmt);
+	*pending = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
 	sqlite3_reset(stmt);
-	return db_status_from_sqlite(db, rc, "full-text indexing of new rows");
+	return rc == SQLITE_ROW ? DB_OK
+				: db_status_from_sqlite(db, rc, "full-text indexing: pending rows");
 }
 
 int fts_pending_flush(struct db *db)
 {
-	if (!pending_table_exists(db))
-		return DB_OK;
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM fts_pending)");
-	if (!stmt)
-		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	int pending = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW)
-		return db_status_from_sqlite(db, rc, "full-text indexing: pending rows");
-	if (!pending)
-		return DB_OK;
-	int status = DB_OK;
-	for (size_t i = 0;
-	     status == DB_OK && i < sizeof(index_statements) / sizeof(*index_statements); i++)
-		status = run(db, index_statements[i]);
+	bool pending;
+	int status = rows_pending(db, NULL, &pending);
+	for (size_t i = 0; status == DB_OK && pending &&
+			   i < sizeof(index_statements) / sizeof(*index_statements); i++)
+		status = db_run(db, index_statements[i], "full-text indexing of new rows");
 	return status;
 }
 
-int fts_pending_index_for_search(struct db *db, const char *fts_table)
+int fts_pending_flush_now(struct db *db)
 {
-	if (!pending_table_exists(db))
-		return DB_OK;
-	sqlite3_stmt *stmt =
-		db_prepare(db, "SELECT EXISTS (SELECT 1 FROM fts_pending WHERE fts_table = ?)");
-	if (!stmt)
-		return DB_ERROR;
-	db_bind_text(stmt, 1, fts_table);
-	int rc = sqlite3_step(stmt);
-	int pending = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW)
-		return db_status_from_sqlite(db, rc, "full-text indexing: pending rows");
-	if (!pending)
-		return DB_OK;
 	int status = db_begin_write(db);
 	if (status != DB_OK)
 		return status;
@@ -91,4 +77,11 @@ int fts_pending_index_for_search(struct db *db, const char *fts_table)
 		return status;
 	}
 	return db_commit(db);
+}
+
+int fts_pending_index_for_search(struct db *db, const char *fts_table)
+{
+	bool pending;
+	int status = rows_pending(db, fts_table, &pending);
+	return status == DB_OK && pending ? fts_pending_flush_now(db) : status;
 }

@@ -256,8 +256,9 @@ static void add_counter(struct buf *out, const char *name, const char *help, uin
 	buf_addf(out, "%s %llu\n", name, (unsigned long long)value);
 }
 
-/* Group commit (write_batch.h): requests per batch = the two counters' ratio. */
-static void render_write_batches(struct buf *out)
+/* The write path: group commit (write_batch.h; requests per batch = the ratio of the first
+ * two counters) and the checkpoint thread (checkpointer.h). */
+static void render_writes(struct buf *out)
 {
 	uint64_t batches, requests;
 	write_batch_counts(&batches, &requests);
@@ -456,7 +457,7 @@ void metrics_render(struct buf *out, struct db *db)
 		render_requests(out, t);
 		render_latency(out, t);
 	}
-	render_write_batches(out);
+	render_writes(out);
 	render_database(out, db);
 	render_process(out);
 }

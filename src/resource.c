@@ -853,7 +853,7 @@ json_t *resource_record_public(struct db *db, const struct resource *resource,
  */
 static json_t *shaped(const struct resource *resource, struct db *db, const json_t *record)
 {
-	if (!resource->shape && !has_write_only_fields(resource))
+	if (resource_answered_as_stored(resource))
 		return json_incref((json_t *)record);
 	return resource_record_public(db, resource, record);
 }
@@ -1371,7 +1371,7 @@ static void handle_get(struct request *req, struct response *res)
 	struct write_context w;
 	if (write_context_or_reply(req, res, &w) != 0)
 		return;
-	if (!w.resource->shape && !has_write_only_fields(w.resource)) {
+	if (resource_answered_as_stored(w.resource)) {
 		send_read_text(req, &w);
 		return;
 	}
@@ -1996,7 +1996,7 @@ static void handle_list(struct request *req, struct response *res)
 		}
 	}
 
-	if (!resource->shape && !has_write_only_fields(resource)) {
+	if (resource_answered_as_stored(resource)) {
 		send_list_text(res, w.db, resource, &query, sort_key);
 		goto cleanup;
 	}

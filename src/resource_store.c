@@ -707,18 +707,11 @@ static int add_column_text(struct buf *out, sqlite3_stmt *stmt, int column,
 	}
 }
 
-/* Appends `"name":` (a field name: a compiled-in identifier that needs no escape) */
+/* Appends `"name":` */
 static void add_member_name(struct buf *out, const char *name)
 {
-	size_t len = strlen(name);
-	buf_grow(out, len + 3);
-	char *at = out->data + out->len;
-	at[0] = '"';
-	memcpy(at + 1, name, len);
-	at[len + 1] = '"';
-	at[len + 2] = ':';
-	out->len += len + 3;
-	out->data[out->len] = '\0';
+	json_text_add_string(out, name, strlen(name));
+	buf_addch(out, ':');
 }
 
 /*

@@ -206,15 +206,7 @@ static void flush_full_text(void)
 	struct db *db = writer_db();
 	if (!db)
 		return;
-	int status = db_begin_write(db);
-	if (status == DB_OK) {
-		status = fts_pending_flush(db);
-		if (status == DB_OK)
-			status = db_commit(db);
-		else
-			db_rollback(db);
-	}
-	if (status != DB_OK)
+	if (fts_pending_flush_now(db) != DB_OK)
 		log_warn("full-text indexing of new rows failed; retried later");
 	db_request_finished(db, WRITER_STATEMENT_CACHE_LIMIT);
 }

@@ -117,6 +117,9 @@ bool db_batch_intact(struct db *db);
 int db_batch_commit(struct db *db);
 void db_batch_rollback(struct db *db);
 
+/* Runs one statement without parameters or rows (cached, like db_prepare()); a db_status. */
+int db_run(struct db *db, const char *sql, const char *context);
+
 /* Maps a SQLite result code to a db_status, logging unexpected errors with `context`. */
 int db_status_from_sqlite(struct db *db, int rc, const char *context);
 

@@ -37,9 +37,13 @@ struct db;
  */
 int fts_pending_flush(struct db *db);
 
+/* fts_pending_flush() in a write transaction of its own (the batch writer's timed flush).
+ * Returns a db_status; on failure nothing changed. */
+int fts_pending_flush_now(struct db *db);
+
 /*
- * Before a search of `fts_table`: when rows of it are pending, indexes everything pending
- * in a write transaction of its own (the caller must not be in a transaction, except the
+ * Before a search of `fts_table`: when rows of it are pending, fts_pending_flush_now()
+ * (the caller must not be in a transaction, except the
  * request's read snapshot, which the write ends). Returns a db_status.
  */
 int fts_pending_index_for_search(struct db *db, const char *fts_table);
