@@ -5,6 +5,7 @@ labels are well-formed, histograms are cumulative and consistent. Requests count
 router's pattern, never by the raw path, so label values stay bounded."""
 import math
 import re
+import time
 import sqlite3
 import subprocess
 import threading
@@ -146,8 +147,19 @@ class MetricsTest(harness.ServerTestCase):
             self.assertEqual(200, self.api("GET", path, key=self.admin_key)[0])
         self.assertEqual(404, self.api("GET", "/api/v1/contacts/987654321", key=self.admin_key)[0])
         self.assertEqual(401, self.api("GET", path)[0])
-        after = self.scrape()
         pattern = "/api/v1/contacts/{id}"
+        # crmd counts a request when libmicrohttpd reports it completed, which can be just
+        # after the client has read the answer: scrape until the last one is counted
+        deadline = time.monotonic() + 5
+        while True:
+            after = self.scrape()
+            counted = [self.requests(after, pattern, status=status)
+                       - self.requests(before, pattern, status=status)
+                       for status in ("200", "404", "401")]
+            if all(got >= want for got, want in zip(counted, (3, 1, 1))) \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(3, self.requests(after, pattern) - self.requests(before, pattern))
         self.assertEqual(1, self.requests(after, pattern, status="404")
                          - self.requests(before, pattern, status="404"))
