@@ -633,9 +633,43 @@ static int migration_is_applied(struct db *db, int version, bool *applied)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * A migration whose first line holds this marker rebuilds tables that others reference
+ * (SQLite's 12-step ALTER TABLE): with foreign keys on, its DROP TABLE would delete, and
+ * cascade to, the referencing rows. It runs with them off, checked before the commit.
+ */
+#define MIGRATION_FOREIGN_KEYS_OFF "-- crm:foreign-keys-off"
+
+static bool migration_foreign_keys_off(const struct embedded_file *migration)
+{
+	const char *text = (const char *)migration->data;
+	const char *end = strchr(text, '\n');
+	const char *marker = strstr(text, MIGRATION_FOREIGN_KEYS_OFF);
+	return marker && (!end || marker < end);
+}
+
+/* 0 when PRAGMA foreign_key_check finds nothing, -1 on a violation or an error. */
+static int check_foreign_keys(struct db *db, const char *name)
+{
+	sqlite3_stmt *stmt = NULL;
+	if (sqlite3_prepare_v2(db->handle, "PRAGMA foreign_key_check", -1, &stmt, NULL) !=
+	    SQLITE_OK) {
+		log_error("migration %s: foreign key check: %s", name, sqlite3_errmsg(db->handle));
+		return -1;
+	}
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		log_error("migration %s breaks a foreign key: table %s, row %lld", name,
+			  db_column_text(stmt, 0), (long long)sqlite3_column_int64(stmt, 1));
+	else if (rc != SQLITE_DONE)
+		log_error("migration %s: foreign key check: %s", name, sqlite3_errmsg(db->handle));
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Applies one migration in its own transaction; nothing remains of it on failure. */
-static int apply_migration(struct db *db, const struct embedded_file *migration, int version,
-			   bool *applied_now)
+static int apply_migration_transaction(struct db *db, const struct embedded_file *migration,
+				       int version, bool foreign_keys_off, bool *applied_now)
 {
 	*applied_now = false;
 	if (db_begin_write(db) != DB_OK)
@@ -654,6 +688,8 @@ static int apply_migration(struct db *db, const struct embedded_file *migration,
 		sqlite3_free(message);
 		goto fail;
 	}
+	if (foreign_keys_off && check_foreign_keys(db, migration->name) != 0)
+		goto fail;
 	sqlite3_stmt *stmt =
 		db_prepare(db, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)");
 	if (!stmt)
@@ -669,6 +705,21 @@ static int apply_migration(struct db *db, const struct embedded_file *migration,
 fail:
 	db_rollback(db);
 	return -1;
+}
+
+/* PRAGMA foreign_keys is a no-op inside a transaction: switched around it, when asked. */
+static int apply_migration(struct db *db, const struct embedded_file *migration, int version,
+			   bool *applied_now)
+{
+	*applied_now = false;
+	bool foreign_keys_off = migration_foreign_keys_off(migration);
+	if (foreign_keys_off && exec_plain(db, "PRAGMA foreign_keys=OFF") != 0)
+		return -1;
+	int rc = apply_migration_transaction(db, migration, version, foreign_keys_off,
+					     applied_now);
+	if (foreign_keys_off && exec_plain(db, "PRAGMA foreign_keys=ON") != 0)
+		rc = -1;
+	return rc;
 }
 
 int db_migrate(struct db *db, int *applied_out)

@@ -1,5 +1,6 @@
 /*
- * test_db.c - migrations (order, idempotence, a failing one leaves nothing behind),
+ * test_db.c - migrations (order, idempotence, a failing one leaves nothing behind, those
+ * run with foreign keys off, 0013's ids never reused),
  * the statement cache, the connection settings, a request's read transaction, and batches
  * (savepoints per request inside one transaction).
  */
@@ -36,6 +37,12 @@ static int count_rows(struct db *db, const char *sql)
 	int count = sqlite3_column_int(stmt, 0);
 	sqlite3_reset(stmt);
 	return count;
+}
+
+/* Several statements at once, as a migration runs them. */
+static void run_sql(struct db *db, const char *sql)
+{
+	CHECK_INT(SQLITE_OK, sqlite3_exec(db_handle(db), sql, NULL, NULL, NULL));
 }
 
 static void test_migrations_apply_in_order_once(void)
@@ -82,6 +89,108 @@ static void test_embedded_migrations_apply(void)
 	CHECK_INT(0, db_migrate(db, NULL));
 	CHECK_INT(db_latest_migration(), db_schema_version(db));
 	CHECK(count_rows(db, "SELECT count(*) FROM grants WHERE role = 'admin'") > 0);
+	CHECK_INT(1, count_rows(db, "PRAGMA foreign_keys"));
+	db_close(db);
+}
+
+#define PARENT_CHILD_SQL                                                                     \
+	"CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);"                            \
+	"CREATE TABLE child (parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE);"     \
+	"INSERT INTO parent (id, name) VALUES (1, 'a'), (2, 'b');"                            \
+	"INSERT INTO child (parent_id) VALUES (1), (2);"
+#define REBUILD_PARENT_SQL                                                                   \
+	"CREATE TABLE new_parent (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);"          \
+	"INSERT INTO new_parent (id, name) SELECT id, name FROM parent;"                      \
+	"DROP TABLE parent; ALTER TABLE new_parent RENAME TO parent;"
+
+static void test_foreign_keys_off_migration_rebuilds_without_cascade(void)
+{
+	const struct embedded_file migrations[] = {
+		{ "0001_a.sql", SQL(PARENT_CHILD_SQL) },
+		{ "0002_rebuild.sql", SQL("-- crm:foreign-keys-off\n" REBUILD_PARENT_SQL) },
+		{ NULL, NULL, 0 },
+	};
+	struct db *db = fresh_db();
+	CHECK_INT(0, db_migrate_from(db, migrations, NULL));
+	CHECK_INT(2, db_schema_version(db));
+	CHECK_INT(2, count_rows(db, "SELECT count(*) FROM child"));
+	CHECK_INT(1, count_rows(db, "SELECT count(*) FROM sqlite_master WHERE name = 'parent'"
+				    " AND sql LIKE '%AUTOINCREMENT%'"));
+	CHECK_INT(1, count_rows(db, "PRAGMA foreign_keys"));
+	db_close(db);
+}
+
+static void test_rebuild_without_marker_cascades(void)
+{
+	/* why the marker exists: with foreign keys on, DROP TABLE deletes the children */
+	const struct embedded_file migrations[] = {
+		{ "0001_a.sql", SQL(PARENT_CHILD_SQL) },
+		{ "0002_rebuild.sql", SQL(REBUILD_PARENT_SQL) },
+		{ NULL, NULL, 0 },
+	};
+	struct db *db = fresh_db();
+	CHECK_INT(0, db_migrate_from(db, migrations, NULL));
+	CHECK_INT(0, count_rows(db, "SELECT count(*) FROM child"));
+	db_close(db);
+}
+
+static void test_foreign_keys_off_migration_checks_before_commit(void)
+{
+	const struct embedded_file migrations[] = {
+		{ "0001_a.sql", SQL(PARENT_CHILD_SQL) },
+		{ "0002_orphans.sql", SQL("-- crm:foreign-keys-off (orphans)\n" REBUILD_PARENT_SQL
+					  "DELETE FROM parent WHERE id = 2;") },
+		{ "0003_never.sql", SQL("CREATE TABLE never (x);") },
+		{ NULL, NULL, 0 },
+	};
+	struct db *db = fresh_db();
+	CHECK_INT(-1, db_migrate_from(db, migrations, NULL));
+	CHECK_INT(1, db_schema_version(db));
+	CHECK_INT(2, count_rows(db, "SELECT count(*) FROM parent"));
+	CHECK_INT(2, count_rows(db, "SELECT count(*) FROM child"));
+	CHECK_INT(0, count_rows(db, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
+				    "'%AUTOINCREMENT%' OR name IN ('new_parent', 'never')"));
+	CHECK_INT(1, count_rows(db, "PRAGMA foreign_keys"));
+	db_close(db);
+}
+
+/* 0013: ids stay above every id used before, in the table or in the audit log. */
+static void test_ids_never_reused_migration(void)
+{
+	struct embedded_file before[32];
+	int n = 0;
+	for (const struct embedded_file *m = embedded_migrations; m->name && n < 31; m++)
+		if (atoi(m->name) < 13)
+			before[n++] = *m;
+	before[n] = (struct embedded_file){ NULL, NULL, 0 };
+	struct db *db = fresh_db();
+	CHECK_INT(0, db_migrate_from(db, before, NULL));
+	CHECK_INT(12, db_schema_version(db));
+	run_sql(db, "INSERT INTO contacts (id, first_name, created_at, updated_at)"
+		    " VALUES (1, 'a', 'x', 'x'), (2, 'b', 'x', 'x'), (3, 'c', 'x', 'x');"
+		    "INSERT INTO interactions (contact_id, kind, occurred_at, created_at,"
+		    " updated_at) VALUES (2, 'call', 'x', 'x', 'x');"
+		    "INSERT INTO audit_log (at, actor, entity, entity_id, action)"
+		    " VALUES ('x', 'test', 'contacts', 5, 'delete');"
+		    "DELETE FROM contacts WHERE id = 3;"
+		    "INSERT INTO tasks (id, title, created_at, updated_at)"
+		    " VALUES (9, 't', 'x', 'x'); DELETE FROM tasks;"
+		    "INSERT INTO audit_log (at, actor, entity, entity_id, action)"
+		    " VALUES ('x', 'test', 'tasks', 9, 'delete');");
+	CHECK_INT(0, db_migrate(db, NULL));
+	CHECK_INT(db_latest_migration(), db_schema_version(db));
+	CHECK_INT(1, count_rows(db, "SELECT count(*) FROM interactions WHERE contact_id = 2"));
+	run_sql(db, "INSERT INTO contacts (first_name, created_at, updated_at)"
+		    " VALUES ('d', 'x', 'x')");
+	CHECK_INT(6, count_rows(db, "SELECT max(id) FROM contacts"));
+	run_sql(db, "DELETE FROM contacts WHERE id = 6;"
+		    "INSERT INTO contacts (first_name, created_at, updated_at)"
+		    " VALUES ('e', 'x', 'x')");
+	CHECK_INT(7, count_rows(db, "SELECT max(id) FROM contacts"));
+	/* the tasks table was empty, but its audit log names task 9 */
+	run_sql(db, "INSERT INTO tasks (title, created_at, updated_at)"
+		    " VALUES ('u', 'x', 'x')");
+	CHECK_INT(10, count_rows(db, "SELECT max(id) FROM tasks"));
 	CHECK_INT(1, count_rows(db, "PRAGMA foreign_keys"));
 	db_close(db);
 }
@@ -275,6 +384,10 @@ int main(void)
 	RUN(test_migrations_apply_in_order_once);
 	RUN(test_failed_migration_leaves_database_as_it_was);
 	RUN(test_embedded_migrations_apply);
+	RUN(test_foreign_keys_off_migration_rebuilds_without_cascade);
+	RUN(test_rebuild_without_marker_cascades);
+	RUN(test_foreign_keys_off_migration_checks_before_commit);
+	RUN(test_ids_never_reused_migration);
 	RUN(test_statement_cache_returns_same_statement);
 	RUN(test_request_read_transaction);
 	RUN(test_batch_savepoints);
