@@ -1,5 +1,6 @@
 /*
- * checkpointer.c - crmd's WAL checkpoints in a thread of their own (see checkpointer.h).
+ * checkpointer.c - crmd's WAL checkpoints in a thread of their own (see checkpointer.h),
+ * and the background GDPR purge after erasures (gdpr_purge_if_pending, gdpr.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/checkpointer.h"
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "crm/gdpr.h"
 #include "crm/log.h"
 #include "crm/banned.h"
 
@@ -37,6 +39,15 @@ static void wal_grew(int frames)
 	pthread_mutex_unlock(&checkpointer.lock);
 }
 
+/* Whether crmd is stopping (the background purge's should_stop). */
+static bool stopping(void)
+{
+	pthread_mutex_lock(&checkpointer.lock);
+	bool stop = checkpointer.stopping;
+	pthread_mutex_unlock(&checkpointer.lock);
+	return stop;
+}
+
 /* One PASSIVE checkpoint; returns the frames left in the WAL after it (-1 on error). */
 static int checkpoint(struct db *db)
 {
@@ -63,13 +74,17 @@ static void *checkpointer_main(void *unused)
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += CHECKPOINTER_IDLE_SECONDS;
 			pthread_cond_timedwait(&checkpointer.changed, &checkpointer.lock, &until);
-			if (checkpointer.stopping || (!checkpointer.wanted && !checkpointer.committed))
+			if (checkpointer.stopping)
 				continue;
 		}
+		bool work = checkpointer.wanted || checkpointer.committed;
 		checkpointer.wanted = false;
 		checkpointer.committed = false;
 		pthread_mutex_unlock(&checkpointer.lock);
-		int left = checkpoint(checkpointer.db);
+		/* after erasures (also crmctl's): merge their words out of the FTS segments */
+		if (gdpr_purge_if_pending(checkpointer.db, stopping) > 0)
+			work = true;
+		int left = work ? checkpoint(checkpointer.db) : 0;
 		pthread_mutex_lock(&checkpointer.lock);
 		/* Readers on older snapshots held frames back: try again soon, without spinning. */
 		if (left >= CHECKPOINTER_FRAMES && !checkpointer.stopping) {

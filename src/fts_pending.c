@@ -4,7 +4,7 @@
  *
  * One INSERT ... SELECT per FTS table indexes its pending rows in id order (FTS5 then
  * appends to its doclists and writes one segment for the lot), then one DELETE empties the
- * table. The column lists are those of the FTS tables (migrations 0001 and 0003).
+ * table. The column lists are those of the FTS tables (migrations 0001, 0003 and 0014).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/fts_pending.h"
@@ -15,18 +15,33 @@
 #include "crm/db.h"
 #include "crm/banned.h"
 
-/* In this order: the DELETE last, once every table has taken its rows. */
-static const char *const index_statements[] = {
-	"INSERT INTO contacts_fts (rowid, first_name, last_name, email, phone, title) "
-	"SELECT id, first_name, last_name, email, phone, title FROM contacts "
-	"WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'contacts_fts')",
-	"INSERT INTO companies_fts (rowid, name, domain, industry) "
-	"SELECT id, name, domain, industry FROM companies "
-	"WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'companies_fts')",
-	"INSERT INTO interactions_fts (rowid, subject, body) "
-	"SELECT id, subject, body FROM interactions "
-	"WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'interactions_fts')",
-	"DELETE FROM fts_pending",
+/* In this order: the DELETE (table NULL) last, once every table has taken its rows. Each
+ * INSERT runs only when rows of its table are pending: a database being migrated has no
+ * table of a later migration (tasks_fts before 0014), and no rows pending for it. */
+static const struct {
+	const char *fts_table, *sql;
+} index_statements[] = {
+	{ "contacts_fts",
+	  "INSERT INTO contacts_fts (rowid, first_name, last_name, email, phone, title) "
+	  "SELECT id, first_name, last_name, email, phone, title FROM contacts "
+	  "WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'contacts_fts')" },
+	{ "companies_fts",
+	  "INSERT INTO companies_fts (rowid, name, domain, industry) "
+	  "SELECT id, name, domain, industry FROM companies "
+	  "WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'companies_fts')" },
+	{ "interactions_fts",
+	  "INSERT INTO interactions_fts (rowid, subject, body) "
+	  "SELECT id, subject, body FROM interactions "
+	  "WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'interactions_fts')" },
+	{ "tasks_fts",
+	  "INSERT INTO tasks_fts (rowid, title) "
+	  "SELECT id, title FROM tasks "
+	  "WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'tasks_fts')" },
+	{ "opportunities_fts",
+	  "INSERT INTO opportunities_fts (rowid, name, lost_reason) "
+	  "SELECT id, name, lost_reason FROM opportunities "
+	  "WHERE id IN (SELECT row_id FROM fts_pending WHERE fts_table = 'opportunities_fts')" },
+	{ NULL, "DELETE FROM fts_pending" },
 };
 
 /* Whether the table exists: no before migration 0011 (a fresh database being migrated). */
@@ -61,8 +76,14 @@ int fts_pending_flush(struct db *db)
 	bool pending;
 	int status = rows_pending(db, NULL, &pending);
 	for (size_t i = 0; status == DB_OK && pending &&
-			   i < sizeof(index_statements) / sizeof(*index_statements); i++)
-		status = db_run(db, index_statements[i], "full-text indexing of new rows");
+			   i < sizeof(index_statements) / sizeof(*index_statements); i++) {
+		bool rows = true;
+		if (index_statements[i].fts_table)
+			status = rows_pending(db, index_statements[i].fts_table, &rows);
+		if (status == DB_OK && rows)
+			status = db_run(db, index_statements[i].sql,
+					"full-text indexing of new rows");
+	}
 	return status;
 }
 

@@ -20,7 +20,8 @@
 
 #define PURGE_PENDING_KEY "gdpr.purge_pending"
 
-const char *const gdpr_fts_tables[] = { "contacts_fts", "interactions_fts", NULL };
+const char *const gdpr_fts_tables[] = { "contacts_fts", "interactions_fts", "tasks_fts",
+					"opportunities_fts", NULL };
 
 static const char *const related_tables[GDPR_RELATED_COUNT] = {
 	[GDPR_INTERACTIONS] = "interactions",
@@ -375,6 +376,24 @@ int gdpr_store_purge_pending(struct db *db, bool reset, int64_t *count)
 	return run(db, stmt, "settings", NULL);
 }
 
+int gdpr_store_purge_pending_sub(struct db *db, int64_t count)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "UPDATE settings SET value = "
+					    "CAST(CAST(value AS INTEGER) - ?2 AS TEXT) WHERE key = ?1");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, PURGE_PENDING_KEY);
+	sqlite3_bind_int64(stmt, 2, count);
+	int status = run(db, stmt, "settings", NULL);
+	if (status != DB_OK)
+		return status;
+	stmt = db_prepare(db, "DELETE FROM settings WHERE key = ? AND CAST(value AS INTEGER) <= 0");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, PURGE_PENDING_KEY);
+	return run(db, stmt, "settings", NULL);
+}
+
 int gdpr_store_fts_merge_step(struct db *db, const char *table, int pages, bool *done)
 {
 	*done = false;
@@ -384,6 +403,10 @@ int gdpr_store_fts_merge_step(struct db *db, const char *table, int pages, bool 
 		sql = "INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('merge', ?)";
 	else if (strcmp(table, "interactions_fts") == 0)
 		sql = "INSERT INTO interactions_fts (interactions_fts, rank) VALUES ('merge', ?)";
+	else if (strcmp(table, "tasks_fts") == 0)
+		sql = "INSERT INTO tasks_fts (tasks_fts, rank) VALUES ('merge', ?)";
+	else if (strcmp(table, "opportunities_fts") == 0)
+		sql = "INSERT INTO opportunities_fts (opportunities_fts, rank) VALUES ('merge', ?)";
 	if (!sql) {
 		log_error("gdpr: no full-text index %s", table);
 		return DB_ERROR;

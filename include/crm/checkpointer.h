@@ -13,6 +13,10 @@
  * the first write after a complete checkpoint. When writes come faster than this thread
  * copies them back, the WAL is bounded by the committing threads (DB_WAL_FRAMES_MAX in
  * db.c), which then checkpoint themselves.
+ *
+ * Each time it wakes (at least every CHECKPOINTER_IDLE_SECONDS) it also looks at the
+ * setting gdpr.purge_pending and, after erasures, runs the GDPR purge's merge of the
+ * full-text indexes (gdpr_purge_if_pending, gdpr.h) before its checkpoint.
  */
 #ifndef CRM_CHECKPOINTER_H
 #define CRM_CHECKPOINTER_H

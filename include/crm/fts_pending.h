@@ -1,8 +1,9 @@
 /*
  * fts_pending.h - full-text indexing of new rows in bulk, at the end of a write transaction.
  *
- * The FTS5 tables contacts_fts, companies_fts and interactions_fts (external content, rowid =
- * the table's id) are not written by the insert triggers any more (migration 0011): FTS5
+ * The FTS5 tables contacts_fts, companies_fts, interactions_fts, tasks_fts and
+ * opportunities_fts (the last two of migration 0014; external content, rowid = the
+ * table's id) are not written by the insert triggers any more (migration 0011): FTS5
  * writes a new on-disk segment at every statement savepoint, so indexing row by row cost a
  * segment write and an automerge per insert. An insert records its row in the table
  * fts_pending instead, and fts_pending_flush() indexes all pending rows of the transaction

@@ -40,15 +40,19 @@
  *   - audit entries about the contact and those records (also records deleted or moved
  *     to another contact earlier, found by the contact_id in their before/after) are
  *     rewritten with the same fields redacted (null, [] or {}).
- *   - the full-text indexes: the triggers remove the old words from contacts_fts and
- *     interactions_fts, so no search finds them from that moment.
+ *   - the full-text indexes: the triggers remove the old words from contacts_fts,
+ *     interactions_fts, tasks_fts and opportunities_fts, so no search finds them from
+ *     that moment.
  * Every connection runs with PRAGMA secure_delete=ON (db.c), so rewritten rows and freed
  * pages are zeroed. What remains is physical: FTS5 keeps the old words in its segments
  * (marked deleted) until they are merged, and the WAL keeps old page images until a
  * checkpoint. `crmctl gdpr purge` merges the full-text indexes in small steps (crmd may
  * run; each step is a short write transaction), optionally VACUUMs, and truncates the WAL;
  * after it no byte of erased text is left in the files. Erasures count up the setting
- * gdpr.purge_pending, which a purge resets.
+ * gdpr.purge_pending, which a purge counts down. crmd runs the merge itself soon after an
+ * erasure (its checkpointer thread, within CHECKPOINTER_IDLE_SECONDS of checkpointer.h), so
+ * the index holds no erased word for long even when nobody runs the command; the
+ * command is still what truncates the WAL at once and VACUUMs.
  */
 #ifndef CRM_GDPR_H
 #define CRM_GDPR_H
@@ -147,6 +151,8 @@ int gdpr_store_audit_rewrite(struct db *db, int64_t id, const json_t *before,
 int gdpr_store_purge_pending_add(struct db *db);
 /* Reads (and with `reset`, zeroes) gdpr.purge_pending into *count. */
 int gdpr_store_purge_pending(struct db *db, bool reset, int64_t *count);
+/* Takes `count` off gdpr.purge_pending (removing it at 0). In a write transaction. */
+int gdpr_store_purge_pending_sub(struct db *db, int64_t count);
 
 /* The full-text indexes that hold personal text, NULL-terminated. */
 extern const char *const gdpr_fts_tables[];
@@ -166,5 +172,41 @@ int gdpr_store_vacuum(struct db *db);
  * the WAL truncated (false when other connections' readers kept it). Returns a db_status.
  */
 int gdpr_store_checkpoint(struct db *db, bool *complete);
+
+/* ---- the purge (src/gdpr_purge.c) ----------------------------------------------------------- */
+
+#define GDPR_FTS_TABLES_MAX 8
+
+enum gdpr_purge_mode {
+	GDPR_PURGE_PLAIN,      /* merge, then checkpoint(TRUNCATE) */
+	GDPR_PURGE_VACUUM,     /* merge, VACUUM, then checkpoint(TRUNCATE) */
+	GDPR_PURGE_BACKGROUND, /* merge only: crmd's checkpointer checkpoints (PASSIVE) after */
+};
+
+struct gdpr_purge_result {
+	int64_t pending;                 /* the erasures the purge covered */
+	int steps[GDPR_FTS_TABLES_MAX];  /* merge steps per index of gdpr_fts_tables */
+	bool vacuumed, wal_truncated;
+	bool stopped; /* should_stop asked to stop: nothing counted down */
+};
+
+/*
+ * The purge: merges each index of gdpr_fts_tables into one segment in short write
+ * transactions of its own (other connections may write meanwhile), then as `mode` says,
+ * and takes the erasures it covered off gdpr.purge_pending (those committed meanwhile
+ * stay). `should_stop` (NULL for never) is asked before each merge step; when it says
+ * yes the purge ends there. Outside any transaction. Returns a db_status; *result is
+ * filled as far as it got.
+ */
+int gdpr_purge(struct db *db, enum gdpr_purge_mode mode, bool (*should_stop)(void),
+	       struct gdpr_purge_result *result);
+
+/*
+ * crmd's background purge (its checkpointer thread, on its own connection): when
+ * gdpr.purge_pending is above 0, gdpr_purge(GDPR_PURGE_BACKGROUND, should_stop). Returns
+ * 1 when it purged, 0 when nothing was pending or it was stopped, -1 on an error (logged;
+ * the count stays, so the next call tries again).
+ */
+int gdpr_purge_if_pending(struct db *db, bool (*should_stop)(void));
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * cli_gdpr.c - crmctl gdpr export ID | gdpr erase ID | gdpr purge [--vacuum]: the GDPR
  * functions of gdpr.h from the command line (as crmctl: every contact, audited with actor
- * crmctl), and the purge that removes the physical remains of erased text from the files.
+ * crmctl), and the purge that removes the physical remains of erased text from the files
+ * (gdpr_purge.c, which crmd also runs after erasures).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -15,9 +16,6 @@
 #include "crm/resource.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
-
-#define PURGE_STEP_PAGES 1000 /* about 4 MB written per step: short write transactions */
-#define PURGE_MAX_STEPS 1000000
 
 /* Parses the one positional contact id of `words`. Returns CLI_OK or CLI_USAGE. */
 static int contact_id_argument(const char *words, int argc, char **argv, int64_t *id)
@@ -103,35 +101,17 @@ int cli_gdpr_purge(struct cli_context *cli, int argc, char **argv)
 	int result = cli_parse_options("gdpr purge", argc, argv, options, NULL, 0);
 	if (result != CLI_OK)
 		return result;
-	int64_t started = time_monotonic_us(), pending = 0;
-	int status = gdpr_store_purge_pending(cli->db, false, &pending);
-	for (int t = 0; gdpr_fts_tables[t] && status == DB_OK; t++) {
-		bool done = false;
-		int steps = 0;
-		while (!done && status == DB_OK && steps < PURGE_MAX_STEPS) {
-			status = gdpr_store_fts_merge_step(cli->db, gdpr_fts_tables[t], PURGE_STEP_PAGES,
-							   &done);
-			steps++;
-		}
-		if (status == DB_OK)
-			printf("merged the full-text index %s (%d steps)\n", gdpr_fts_tables[t], steps);
-	}
-	if (status == DB_OK && vacuum) {
-		status = gdpr_store_vacuum(cli->db);
-		if (status == DB_OK)
-			printf("vacuumed the database\n");
-	}
-	bool complete = false;
-	if (status == DB_OK)
-		status = gdpr_store_checkpoint(cli->db, &complete);
-	if (status == DB_OK && db_begin_write(cli->db) == DB_OK) {
-		int64_t ignored;
-		status = gdpr_store_purge_pending(cli->db, true, &ignored);
-		if (status == DB_OK)
-			status = db_commit(cli->db);
-		else
-			db_rollback(cli->db);
-	}
+	int64_t started = time_monotonic_us();
+	struct gdpr_purge_result purged;
+	int status = gdpr_purge(cli->db, vacuum ? GDPR_PURGE_VACUUM : GDPR_PURGE_PLAIN, NULL,
+				 &purged);
+	for (int t = 0; gdpr_fts_tables[t] && t < GDPR_FTS_TABLES_MAX && purged.steps[t] > 0; t++)
+		printf("merged the full-text index %s (%d steps)\n", gdpr_fts_tables[t],
+		       purged.steps[t]);
+	if (purged.vacuumed)
+		printf("vacuumed the database\n");
+	bool complete = purged.wal_truncated;
+	int64_t pending = purged.pending;
 	if (status != DB_OK) {
 		cli_error("the purge stopped (database status %d); run it again", status);
 		return CLI_FAILED;

@@ -15,7 +15,8 @@ import harness
 CONTACTS = "/api/v1/contacts"
 COMPANIES = "/api/v1/companies"
 INTERACTIONS = "/api/v1/interactions"
-FTS_TABLES = ("contacts_fts", "companies_fts", "interactions_fts")
+FTS_TABLES = ("contacts_fts", "companies_fts", "interactions_fts", "tasks_fts",
+              "opportunities_fts")
 
 
 def check_indexes(test, db_path):

@@ -2,10 +2,12 @@
 false), done_at set and cleared by the server, references to missing or unreadable
 contacts, opportunities and users, filters (assignee_id and assignee_id=me, done,
 due_before, due_after, contact_id, opportunity_id), sorting by due_at with pagination,
-If-Match, external-id upserts, audit entries, and permission scopes (the assignee owns
-the task)."""
+If-Match, external-id upserts, audit entries, permission scopes (the assignee owns
+the task), and ?q= full-text search of the title (migration 0014, also its backfill)."""
 import json
+import sqlite3
 import time
+import urllib.parse
 
 import harness
 
@@ -302,3 +304,78 @@ class TaskPermissionsTest(TasksTestCase):
         # everyone else reads them
         self.create({"title": "R", "contact_id": contact["id"],
                      "opportunity_id": opportunity["id"]}, key=self.rep_b_key)
+
+
+class TaskSearchTest(TasksTestCase):
+    """?q= full-text search of the title (migration 0014): prefixes, edits, deletes, other
+    filters, and the read scope."""
+
+    def search(self, text, extra="", key=None):
+        query = "q=" + urllib.parse.quote(text) + ("&" + extra if extra else "")
+        return set(self.list_ids(query, key=key))
+
+    def test_search_follows_writes_and_combines_with_filters(self):
+        first = self.create({"title": "Call Wexmoorlund about the renewal"})
+        second = self.create({"title": "Send wexmoorlund the quote", "done": True})
+        other = self.create({"title": "Unrelated chore"})
+        self.assertEqual({first["id"], second["id"]}, self.search("wexmoorlund"))
+        self.assertEqual({first["id"], second["id"]}, self.search("wexm"))  # word prefix
+        self.assertEqual({first["id"]}, self.search("wexmoorlund renewal"))  # every word
+        self.assertEqual(set(), self.search("wexmoorlunds"))
+        # with filters
+        self.assertEqual({second["id"]}, self.search("wexmoorlund", "done=true"))
+        self.assertEqual({first["id"]}, self.search("wexmoorlund", "done=false"))
+        # an edit: the old words are gone, the new ones found
+        status, _, _ = self.patch(first["id"], {"title": "Call Plinthgrove back"})
+        self.assertEqual(200, status)
+        self.assertEqual({second["id"]}, self.search("wexmoorlund"))
+        self.assertEqual({first["id"]}, self.search("plinthgrove"))
+        # a delete
+        status, _, _ = self.api("DELETE", "%s/%d" % (TASKS, second["id"]), key=self.admin_key)
+        self.assertEqual(204, status)
+        self.assertEqual(set(), self.search("wexmoorlund"))
+        self.assertNotIn(other["id"], self.search("call"))
+        check_fts(self, "tasks_fts")
+
+    def test_search_keeps_the_read_scope(self):
+        _, rep_key = self.make_user("searcher@example.com", "rep")
+        mine = self.create({"title": "Zorvane follow-up"}, key=rep_key)
+        theirs = self.create({"title": "Zorvane contract"})
+        self.assertEqual({mine["id"], theirs["id"]}, self.search("zorvane"))
+        visible = set(self.list_ids(key=rep_key)) & {mine["id"], theirs["id"]}
+        self.assertIn(mine["id"], visible)
+        self.assertEqual(visible, self.search("zorvane", key=rep_key))
+
+
+def check_fts(test, table):
+    """FTS5 integrity check of `table` against its content table, and nothing pending."""
+    db_path = test.server.db_path
+    harness.sql_rows(db_path, "INSERT INTO %s (%s, rank) VALUES ('integrity-check', 1)"
+                     % (table, table))
+    test.assertEqual([], harness.sql_rows(db_path, "SELECT * FROM fts_pending"))
+
+
+class TaskSearchMigrationTest(TasksTestCase):
+    """Tasks written before migration 0014 are found after it (the backfill)."""
+
+    @classmethod
+    def setUpClass(cls):
+        from test_search_prefixes import apply_migrations
+        cls.server = harness.Server(extra_args=cls.server_args)
+        apply_migrations(cls.server.db_path, 1, 14)
+        now = "2026-12-01T00:00:00Z"
+        connection = sqlite3.connect(cls.server.db_path, isolation_level=None)
+        connection.execute("INSERT INTO tasks (title, created_at, updated_at) VALUES "
+                           "('Older Quillaberk task', ?, ?)", (now, now))
+        connection.close()
+        harness.crmctl(cls.server.db_path, "migrate")
+        cls.admin_id, cls.admin_key = cls.make_user(cls.admin_email, "admin",
+                                                    password=cls.admin_password, name="Admin")
+        cls.server.start()
+
+    def test_old_tasks_are_found(self):
+        found = self.list_ids("q=quillaberk")
+        self.assertEqual(1, len(found))
+        new = self.create({"title": "Newer Quillaberk task"})
+        self.assertEqual(set(found) | {new["id"]}, set(self.list_ids("q=quillab")))
+        check_fts(self, "tasks_fts")
