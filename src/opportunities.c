@@ -61,8 +61,7 @@ static const struct resource_field opportunity_fields[] = {
 	{ .name = "probability", .type = RESOURCE_FIELD_INTEGER, .flags = RESOURCE_FIELD_SORT,
 	  .min = 0, .max = 100 },
 	{ .name = "expected_close", .type = RESOURCE_FIELD_DATE, .flags = RESOURCE_FIELD_SORT },
-	{ .name = "closed_at", .type = RESOURCE_FIELD_TIMESTAMP,
-	  .flags = RESOURCE_FIELD_READ_ONLY | RESOURCE_FIELD_SORT },
+	{ .name = "closed_at", .type = RESOURCE_FIELD_TIMESTAMP, .flags = RESOURCE_FIELD_SORT },
 	{ .name = "lost_reason", .type = RESOURCE_FIELD_STRING, .max_length = 500 },
 	{ .name = "tags", .type = RESOURCE_FIELD_TAGS },
 	{ .name = "external_id", .type = RESOURCE_FIELD_STRING, .flags = RESOURCE_FIELD_UNIQUE,
@@ -80,6 +79,34 @@ static const struct resource_range_filter opportunity_ranges[] = {
 static bool is_null(const json_t *value)
 {
 	return !value || json_is_null(value);
+}
+
+/*
+ * closed_at: the one sent when the stage is won or lost (a sync of an old deal), else the
+ * current time when the stage becomes won or lost and the stored one while it stays so;
+ * null on open stages, where sending one is a field error.
+ */
+static void set_closed_at(struct resource_change *change, const char *stage,
+			  bool stage_changed, struct field_errors *errors)
+{
+	json_t *record = change->record;
+	bool sent = !is_null(json_object_get(change->input, "closed_at"));
+	if (!opportunities_stage_closed(stage)) {
+		if (sent)
+			field_errors_add(errors, "closed_at", "only won or lost opportunities have one");
+		json_object_set_new(record, "closed_at", json_null());
+		return;
+	}
+	if (sent)
+		return;
+	const json_t *kept = change->before ? json_object_get(change->before, "closed_at") : NULL;
+	if (!stage_changed && !is_null(kept)) {
+		json_object_set_new(record, "closed_at", json_deep_copy(kept));
+		return;
+	}
+	char now[TIME_RFC3339_SIZE];
+	time_now_rfc3339(now);
+	json_object_set_new(record, "closed_at", json_string(now));
 }
 
 /*
@@ -112,13 +139,7 @@ static void opportunities_prepare(struct resource_change *change, struct field_e
 		json_object_set_new(record, "probability",
 				    json_integer(opportunities_stage_probability(stage)));
 
-	if (!opportunities_stage_closed(stage)) {
-		json_object_set_new(record, "closed_at", json_null());
-	} else if (stage_changed) {
-		char now[TIME_RFC3339_SIZE];
-		time_now_rfc3339(now);
-		json_object_set_new(record, "closed_at", json_string(now));
-	}
+	set_closed_at(change, stage, stage_changed, errors);
 
 	if (strcmp(stage, "lost") != 0) {
 		if (json_object_get(change->input, "lost_reason") &&
@@ -164,7 +185,7 @@ const struct resource opportunities_resource = {
 	.table = "opportunities",
 	.fields = opportunity_fields,
 	.owner_field = "owner_id",
-	.fts_table = NULL,
+	.fts_table = "opportunities_fts",
 	.range_filters = opportunity_ranges,
 	.prepare = opportunities_prepare,
 	.shape = NULL,

@@ -1496,6 +1496,117 @@ static void handle_replace(struct request *req, struct response *res)
 	handle_change(req, res, false);
 }
 
+#define DELETE_DEPTH_MAX 8 /* dependants of dependants ...: far more than the schema has */
+
+static int delete_with_dependants(struct db *db, int64_t user_id,
+				  const struct resource *resource, const json_t *before, int depth);
+
+/*
+ * Sets `field` of `record` (borrowed, as loaded) to null as its foreign key's ON DELETE SET
+ * NULL would, but as a write of its own: version + 1, its `.updated` event and an update
+ * audit entry.
+ */
+static int detach_dependant(struct db *db, int64_t user_id, const struct resource *resource,
+			    const struct resource_field *field, const json_t *record)
+{
+	json_t *changed = json_deep_copy(record), *stored = NULL;
+	json_object_set_new(changed, field->name, json_null());
+	int status = resource_store_update(db, resource, record_id(record),
+					   json_integer_value(json_object_get(record, "version")),
+					   changed, &stored);
+	json_decref(changed);
+	if (status == DB_OK)
+		status = resource_event_emit(db, resource, RESOURCE_EVENT_UPDATED, record, stored);
+	if (status == DB_OK) {
+		json_t *audit_before = redacted(resource, record);
+		json_t *audit_after = redacted(resource, stored);
+		status = audit_record(db, user_id, AUDIT_ACTOR_API, resource->name,
+				      record_id(record), "update", audit_before, audit_after);
+		json_decref(audit_before);
+		json_decref(audit_after);
+	}
+	json_decref(stored);
+	return status;
+}
+
+/*
+ * The dependants of record `id` of `parent` through `child`'s REFERENCE `field`, by what
+ * the schema's foreign key does on delete: deleted (CASCADE) or detached (SET NULL).
+ * Each record is loaded again first: an earlier step may have changed or deleted it.
+ */
+static int handle_dependants(struct db *db, int64_t user_id, const struct resource *child,
+			     const struct resource_field *field, int64_t id, int depth)
+{
+	enum resource_on_delete action;
+	int status = resource_store_on_delete(db, child, field->name, &action);
+	if (status != DB_OK || action == RESOURCE_ON_DELETE_NONE)
+		return status;
+	json_t *records;
+	status = resource_store_referencing(db, child, field->name, id, &records);
+	if (status != DB_OK)
+		return status;
+	size_t i;
+	json_t *listed;
+	json_array_foreach(records, i, listed) {
+		json_t *record;
+		status = resource_store_get(db, child, record_id(listed), &record);
+		if (status == DB_NOT_FOUND) {
+			status = DB_OK;
+			continue;
+		}
+		if (status != DB_OK)
+			break;
+		const json_t *target = json_object_get(record, field->name);
+		if (json_is_integer(target) && json_integer_value(target) == id)
+			status = action == RESOURCE_ON_DELETE_CASCADE
+					 ? delete_with_dependants(db, user_id, child, record, depth + 1)
+					 : detach_dependant(db, user_id, child, field, record);
+		json_decref(record);
+		if (status != DB_OK)
+			break;
+	}
+	json_decref(records);
+	return status;
+}
+
+/*
+ * Deletes record `before` (borrowed, as loaded) of `resource` at its version, with its
+ * `.deleted` event and delete audit entry, after its dependants: every record of a
+ * registered resource whose REFERENCE the schema cascades is deleted the same way first,
+ * and every one it would set to null is updated (handle_dependants()). So the audit log
+ * and the webhooks see each row the delete changes, not only the one deleted. The caller
+ * holds the write transaction (the whole delete is one unit) and has checked the delete
+ * permission on `before`: the dependants go with it without checks of their own.
+ */
+static int delete_with_dependants(struct db *db, int64_t user_id,
+				  const struct resource *resource, const json_t *before, int depth)
+{
+	if (depth > DELETE_DEPTH_MAX) {
+		log_error("%s: dependants nested too deep to delete", resource->name);
+		return DB_ERROR;
+	}
+	int64_t id = record_id(before);
+	int status = DB_OK;
+	for (int i = 0; i < registered_count && status == DB_OK; i++)
+		for (const struct resource_field *field = registered[i]->fields;
+		     field->name && status == DB_OK; field++)
+			if (field->type == RESOURCE_FIELD_REFERENCE && field->references &&
+			    strcmp(field->references, resource->name) == 0)
+				status = handle_dependants(db, user_id, registered[i], field, id, depth);
+	if (status == DB_OK)
+		status = resource_store_delete(db, resource, id,
+					       json_integer_value(json_object_get(before, "version")));
+	if (status == DB_OK)
+		status = resource_event_emit(db, resource, RESOURCE_EVENT_DELETED, before, NULL);
+	if (status == DB_OK) {
+		json_t *audit_before = redacted(resource, before);
+		status = audit_record(db, user_id, AUDIT_ACTOR_API, resource->name, id, "delete",
+				      audit_before, NULL);
+		json_decref(audit_before);
+	}
+	return status;
+}
+
 static void handle_delete(struct request *req, struct response *res)
 {
 	struct write_context w;
@@ -1507,17 +1618,7 @@ static void handle_delete(struct request *req, struct response *res)
 	if (load_readable_or_reply(&w, req->path_params[0], &before) != 0 ||
 	    load_for_change_or_reply(req, &w, before, PERM_DELETE) != 0)
 		goto rollback;
-	int64_t id = record_id(before);
-	int status = resource_store_delete(w.db, w.resource, id,
-					   json_integer_value(json_object_get(before, "version")));
-	if (status == DB_OK)
-		status = resource_event_emit(w.db, w.resource, RESOURCE_EVENT_DELETED, before, NULL);
-	if (status == DB_OK) {
-		json_t *audit_before = redacted(w.resource, before);
-		status = audit_record(w.db, w.caller->user_id, AUDIT_ACTOR_API, w.resource->name, id,
-				      "delete", audit_before, NULL);
-		json_decref(audit_before);
-	}
+	int status = delete_with_dependants(w.db, w.caller->user_id, w.resource, before, 0);
 	if (status == DB_INVALID) {
 		response_problemf(res, HTTP_CONFLICT, "other records still refer to this %s",
 				  w.resource->singular);

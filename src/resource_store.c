@@ -447,6 +447,51 @@ int resource_store_delete(struct db *db, const struct resource *resource, int64_
 	return sync_tags(db, resource, id, NULL);
 }
 
+int resource_store_on_delete(struct db *db, const struct resource *resource,
+			     const char *column, enum resource_on_delete *action)
+{
+	*action = RESOURCE_ON_DELETE_NONE;
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT on_delete FROM pragma_foreign_key_list(?) "
+					    "WHERE \"from\" = ?");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, resource->table);
+	db_bind_text(stmt, 2, column);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const char *text = db_column_text(stmt, 0);
+		if (text && strcmp(text, "CASCADE") == 0)
+			*action = RESOURCE_ON_DELETE_CASCADE;
+		else if (text && strcmp(text, "SET NULL") == 0)
+			*action = RESOURCE_ON_DELETE_SET_NULL;
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK
+						     : db_status_from_sqlite(db, rc, resource->name);
+}
+
+int resource_store_referencing(struct db *db, const struct resource *resource,
+			       const char *column, int64_t id, json_t **records)
+{
+	*records = NULL;
+	json_t *key = json_integer(id);
+	sqlite3_stmt *stmt = select_where(db, resource, column, key);
+	json_decref(key);
+	if (!stmt)
+		return DB_ERROR;
+	json_t *list = json_array();
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(list, row_to_record(stmt, resource));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(list);
+		return db_status_from_sqlite(db, rc, resource->name);
+	}
+	*records = list;
+	return DB_OK;
+}
+
 /* ---------------------------------------------------------------- lists */
 
 void resource_query_init(struct resource_query *query)

@@ -10,8 +10,10 @@
  *     negotiation 75, won 100, lost 0. When a write changes the stage and does not send a
  *     probability, the probability becomes the new stage's default; null also means the
  *     stage's default.
- *   - closed_at is read-only: set to the current time when the stage becomes won or lost
- *     (also won -> lost), cleared when the stage becomes an open one, kept otherwise.
+ *   - closed_at (a timestamp) may be sent when the stage is won or lost (syncing a deal
+ *     closed earlier); sent non-null on an open stage it is a 422. Not sent (or null), it
+ *     is the current time when the stage becomes won or lost (also won -> lost), cleared
+ *     when the stage becomes an open one, and kept otherwise.
  *   - lost_reason belongs to lost opportunities: setting it on another stage is a 422; a
  *     write that moves an opportunity out of lost clears it.
  *   - Every stage an opportunity enters is recorded in its stage history (the first one at

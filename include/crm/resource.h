@@ -81,6 +81,12 @@
  * in one transaction, each in a savepoint of its own (group commit, write_batch.h); the
  * handlers are the same.
  *
+ * DELETE takes the record's dependants with it, in its transaction, as the schema's
+ * foreign keys on REFERENCE fields say: records whose reference is ON DELETE CASCADE are
+ * deleted the same way first (their own dependants too), and those whose reference is ON
+ * DELETE SET NULL are updated (null, version + 1); each with its audit entry and event. The
+ * delete permission on the record covers them (deleting a contact deletes its history).
+ *
  * Idempotency-Key on POST (1 to 255 visible ASCII characters, else 400): the first answer
  * to a successful create is stored with the key (per user) in the create's transaction;
  * within 24 hours a repeat with the same key, method, path and body gets that answer again
@@ -503,6 +509,18 @@ int resource_store_update(struct db *db, const struct resource *resource, int64_
 /* Deletes record `id` at `version` (DB_STALE otherwise) and its tags. In a transaction. */
 int resource_store_delete(struct db *db, const struct resource *resource, int64_t id,
 			  int64_t version);
+/* What the schema's foreign key on a REFERENCE column does when its target is deleted. */
+enum resource_on_delete {
+	RESOURCE_ON_DELETE_NONE,     /* no action / restrict: the delete fails while referenced */
+	RESOURCE_ON_DELETE_CASCADE,  /* the referencing row is deleted with it */
+	RESOURCE_ON_DELETE_SET_NULL, /* the column is set to NULL */
+};
+/* Sets *action to the ON DELETE of `resource`'s column `column` (from the schema). */
+int resource_store_on_delete(struct db *db, const struct resource *resource,
+			     const char *column, enum resource_on_delete *action);
+/* Sets *records to a new array of `resource`'s records whose `column` is `id`. */
+int resource_store_referencing(struct db *db, const struct resource *resource,
+			       const char *column, int64_t id, json_t **records);
 /*
  * Runs a list query: sets *rows to a new array of at most query->limit records and *more
  * to whether further rows follow. Returns a db_status.

@@ -2,7 +2,8 @@
 resource (create, update, delete: three entries with the right before/after, user and
 actor), user, role, key and session changes through the API and through crmctl; the
 filters (entity, entity_id, user_id incl. me, action, since/until), newest-first keyset
-paging without gaps or duplicates, and bad parameters answering 400."""
+paging without gaps or duplicates, bad parameters answering 400, and ids of deleted
+records never given to new ones."""
 import json
 import time
 import urllib.parse
@@ -10,6 +11,7 @@ import urllib.parse
 import harness
 
 AUDIT = "/api/v1/audit"
+sql_rows = harness.sql_rows
 
 
 class AuditTestCase(harness.ServerTestCase):
@@ -129,10 +131,152 @@ class AuditResourcesTest(AuditTestCase):
         status, _, body = self.api("POST", "/api/v1/segments/%d/members" % segment["id"],
                                    {"contact_ids": [contact["id"]]}, key=self.admin_key)
         self.assertEqual(200, status, body)
-        # (ids of deleted records are used again: the newest two are this segment's)
         entries = self.of("segments", segment["id"])
-        self.assertEqual(["add_members", "create"], [e["action"] for e in entries[:2]])
+        self.assertEqual(["add_members", "create"], [e["action"] for e in entries])
         self.assertEqual(segment, entries[1]["after"])
+
+
+class IdsNeverReusedTest(AuditTestCase):
+    """The id of a deleted record, even the highest one, is never given to a new record:
+    its audit entries, GDPR export and ETag stay the deleted record's (migration 0013)."""
+
+    def delete(self, resource, record_id):
+        status, _, body = self.api("DELETE", "/api/v1/%s/%d" % (resource, record_id),
+                                   key=self.admin_key)
+        self.assertEqual(204, status, body)
+
+    def check_gone(self, resource, old):
+        path = "/api/v1/%s/%d" % (resource, old["id"])
+        self.assertEqual(404, self.api("GET", path, key=self.admin_key)[0])
+        # a stale If-Match ("1", the old record's version) matches nothing
+        status, _, _ = self.api("PATCH", path, {}, headers={"If-Match": '"1"'},
+                                key=self.admin_key)
+        self.assertEqual(404, status)
+
+    def test_deleted_highest_contact_id_is_not_reused(self):
+        old = self.create("contacts", {"first_name": "Olga", "last_name": "Deleted",
+                                       "email": "olga.deleted@example.com"})
+        self.create("interactions", {"contact_id": old["id"], "kind": "note",
+                                     "subject": "olga-secret-note"})
+        self.delete("contacts", old["id"])
+        new = self.create("contacts", {"first_name": "Nina", "email": "nina@example.com"})
+        self.assertGreater(new["id"], old["id"])
+        self.check_gone("contacts", old)
+        status, _, export = self.api("GET", "/api/v1/contacts/%d/export" % new["id"],
+                                     key=self.admin_key)
+        self.assertEqual(200, status, export)
+        text = json.dumps(export)
+        for trace in ("olga.deleted@example.com", "Olga", "olga-secret-note"):
+            self.assertNotIn(trace, text)
+        self.assertIn("nina@example.com", text)
+        self.assertEqual(["create"], [e["action"] for e in self.of("contacts", new["id"])])
+        self.assertEqual(["delete", "create"],
+                         [e["action"] for e in self.of("contacts", old["id"])])
+
+    def test_deleted_highest_task_and_interaction_ids_are_not_reused(self):
+        contact = self.create("contacts", {"first_name": "Owner"})
+        for resource, body in (("tasks", {"title": "Old task", "contact_id": contact["id"]}),
+                               ("interactions", {"contact_id": contact["id"], "kind": "call",
+                                                 "subject": "Old call"})):
+            with self.subTest(resource=resource):
+                old = self.create(resource, body)
+                self.delete(resource, old["id"])
+                new = self.create(resource, body)
+                self.assertGreater(new["id"], old["id"])
+                self.check_gone(resource, old)
+                self.assertEqual(["create"],
+                                 [e["action"] for e in self.of(resource, new["id"])])
+
+
+class CascadedDeleteTest(AuditTestCase):
+    """Deleting a record deletes (or detaches) what refers to it through the API's own
+    path: each dependant gets its own audit entry and webhook event, in the delete's
+    transaction."""
+
+    @classmethod
+    def setup_database(cls):
+        super().setup_database()
+        harness.crmctl(cls.server.db_path, "webhook", "private", "on")
+
+    def test_deleting_a_contact_audits_its_dependants(self):
+        status, _, hook = self.api("POST", "/api/v1/webhooks",
+                                   {"url": "http://127.0.0.1:9/hook", "events": ["*"]},
+                                   key=self.admin_key)
+        self.assertEqual(201, status, hook)
+        contact = self.create("contacts", {"first_name": "Cascade", "email": "cas@example.com"})
+        kept = self.create("contacts", {"first_name": "Kept", "email": "kept@example.com"})
+        cid = contact["id"]
+        opportunity = self.create("opportunities", {"name": "Cascade deal", "contact_id": cid,
+                                                    "stage": "won"})
+        interaction = self.create("interactions", {"contact_id": cid, "kind": "call",
+                                                   "subject": "cascade-call"})
+        task = self.create("tasks", {"title": "Call back", "contact_id": cid,
+                                     "opportunity_id": opportunity["id"]})
+        purchase = self.create("purchases", {"contact_id": cid, "amount_cents": 500,
+                                             "currency": "EUR",
+                                             "opportunity_id": opportunity["id"]})
+        first_event = sql_rows(self.server.db_path,
+                               "SELECT coalesce(max(id), 0) FROM webhook_outbox")[0][0]
+        status, _, body = self.api("DELETE", "/api/v1/contacts/%d" % cid, key=self.admin_key)
+        self.assertEqual(204, status, body)
+
+        for entity, record in (("interactions", interaction), ("tasks", task),
+                               ("purchases", purchase), ("contacts", contact)):
+            with self.subTest(entity=entity):
+                entries = self.of(entity, record["id"])
+                self.assertEqual(["delete", "create"], [e["action"] for e in entries])
+                self.assertEqual((self.admin_id, record, None),
+                                 (entries[0]["user_id"], entries[0]["before"],
+                                  entries[0]["after"]))
+                status, _, _ = self.api("GET", "/api/v1/%s/%d" % (entity, record["id"]),
+                                        key=self.admin_key)
+                self.assertEqual(404, status)
+        entries = self.of("opportunities", opportunity["id"])
+        self.assertEqual(["update", "create"], [e["action"] for e in entries])
+        self.assertEqual((cid, None, opportunity["version"] + 1),
+                         (entries[0]["before"]["contact_id"], entries[0]["after"]["contact_id"],
+                          entries[0]["after"]["version"]))
+        status, headers, stored = self.api("GET", "/api/v1/opportunities/%d" % opportunity["id"],
+                                           key=self.admin_key)
+        self.assertEqual((200, None, opportunity["version"] + 1),
+                         (status, stored["contact_id"], stored["version"]))
+        events = sql_rows(self.server.db_path,
+                          "SELECT event, json_extract(data, '$.id') FROM webhook_outbox "
+                          "WHERE id > ? ORDER BY id", first_event)
+        self.assertEqual(sorted([("interaction.deleted", interaction["id"]),
+                                 ("task.deleted", task["id"]),
+                                 ("purchase.deleted", purchase["id"]),
+                                 ("opportunity.updated", opportunity["id"]),
+                                 ("contact.deleted", cid)]),
+                         sorted((e[0], e[1]) for e in events))
+
+        # the GDPR export of the deleted contact's entries and the erasure still work
+        status, _, export = self.api("GET", "/api/v1/contacts/%d/export" % kept["id"],
+                                     key=self.admin_key)
+        self.assertEqual(200, status, export)
+        self.assertNotIn("cascade-call", json.dumps(export))
+        status, _, erased = self.api("POST", "/api/v1/contacts/%d/erase" % kept["id"],
+                                     key=self.admin_key)
+        self.assertEqual(204, status, erased)
+        status, _, _ = self.api("GET", "/api/v1/contacts/%d/export" % cid, key=self.admin_key)
+        self.assertEqual(404, status)
+
+    def test_deleting_a_company_detaches_its_contacts_and_opportunities(self):
+        company = self.create("companies", {"name": "Gone Ltd"})
+        contact = self.create("contacts", {"first_name": "Staff", "company_id": company["id"]})
+        deal = self.create("opportunities", {"name": "Gone deal", "company_id": company["id"]})
+        status, _, body = self.api("DELETE", "/api/v1/companies/%d" % company["id"],
+                                   key=self.admin_key)
+        self.assertEqual(204, status, body)
+        for entity, record, field in (("contacts", contact, "company_id"),
+                                      ("opportunities", deal, "company_id")):
+            entries = self.of(entity, record["id"])
+            self.assertEqual(["update", "create"], [e["action"] for e in entries])
+            self.assertEqual((company["id"], None, record["version"] + 1),
+                             (entries[0]["before"][field], entries[0]["after"][field],
+                              entries[0]["after"]["version"]))
+        self.assertEqual(["delete", "create"],
+                         [e["action"] for e in self.of("companies", company["id"])])
 
 
 class AuditAccountsTest(AuditTestCase):

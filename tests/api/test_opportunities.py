@@ -4,7 +4,8 @@ settings), probability following stage changes, closed_at and lost_reason, the s
 history (GET .../{id}/stages, written in the same transaction), filters, pagination,
 If-Match, external-id upserts, audit entries, permission scopes, and the pipeline sums
 against a hand-computed fixture (stages, owners, currencies, expected-close period, read
-scopes)."""
+scopes), and ?q= full-text search of name and lost_reason (migration 0014, also its
+backfill)."""
 import json
 import sqlite3
 import time
@@ -168,7 +169,48 @@ class OpportunityFieldsTest(OpportunitiesTestCase):
         reopened = self.patched(record["id"], {"stage": "proposal"})
         self.assertEqual((None, None, 50), (reopened["closed_at"], reopened["lost_reason"],
                                             reopened["probability"]))
-        self.assertProblem(self.patch(record["id"], {"closed_at": None}), 422, "closed_at")
+        self.assertProblem(self.patch(record["id"], {"closed_at": "2026-01-01T00:00:00Z"}), 422,
+                           "closed_at")
+        self.assertIsNone(self.patched(record["id"], {"closed_at": None})["closed_at"])
+
+    def test_closed_at_may_be_sent_when_won_or_lost(self):
+        # a sync of a deal won last year keeps its date (offsets are stored as UTC)
+        won = self.create({"name": "Old win", "stage": "won",
+                           "closed_at": "2025-03-04T12:00:00+02:00"})
+        self.assertEqual("2025-03-04T10:00:00Z", won["closed_at"])
+        self.assertEqual("2025-03-04T10:00:00Z", self.get(won["id"])[2]["closed_at"])
+        # other changes keep it; a PATCH may correct it
+        self.assertEqual("2025-03-04T10:00:00Z",
+                         self.patched(won["id"], {"amount_cents": 5})["closed_at"])
+        self.assertEqual("2025-05-06T00:00:00Z",
+                         self.patched(won["id"], {"closed_at": "2025-05-06T00:00:00Z"})
+                         ["closed_at"])
+        # a full replacement without it keeps it while the stage stays closed
+        status, _, replaced = self.api("PUT", "%s/%d" % (OPPORTUNITIES, won["id"]),
+                                       {"name": "Old win", "stage": "won"}, key=self.admin_key)
+        self.assertEqual((200, "2025-05-06T00:00:00Z"), (status, replaced["closed_at"]))
+        # moving to lost with a date takes it, without one takes now
+        lost = self.patched(won["id"], {"stage": "lost", "closed_at": "2025-07-01T00:00:00Z"})
+        self.assertEqual("2025-07-01T00:00:00Z", lost["closed_at"])
+        before = now_minus(2)
+        self.patched(won["id"], {"stage": "proposal"})
+        self.assertGreaterEqual(self.patched(won["id"], {"stage": "won"})["closed_at"], before)
+        # an external-id sync sets it too
+        status, _, synced = self.api("PUT", OPPORTUNITIES + "/external/crm-old-1",
+                                     {"name": "Synced", "stage": "lost",
+                                      "closed_at": "2024-12-31T23:00:00Z"}, key=self.admin_key)
+        self.assertEqual((201, "2024-12-31T23:00:00Z"), (status, synced["closed_at"]))
+        # validated as a timestamp; refused on an open stage
+        for body in ({"name": "D", "stage": "won", "closed_at": "2025-02-30T00:00:00Z"},
+                     {"name": "D", "stage": "won", "closed_at": "yesterday"},
+                     {"name": "D", "stage": "won", "closed_at": "2025-01-01"},
+                     {"name": "D", "stage": "negotiation", "closed_at": "2025-01-01T00:00:00Z"}):
+            self.assertProblem(self.api("POST", OPPORTUNITIES, body, key=self.admin_key), 422,
+                               "closed_at")
+        self.assertProblem(self.api("PUT", "%s/%d" % (OPPORTUNITIES, won["id"]),
+                                    {"name": "Old win", "stage": "lead",
+                                     "closed_at": "2025-01-01T00:00:00Z"}, key=self.admin_key),
+                           422, "closed_at")
 
     def test_stage_history(self):
         rep_id, rep_key = self.make_user("historian@example.com", "rep")
@@ -578,3 +620,86 @@ class PipelineTest(OpportunitiesTestCase):
         self.assertEqual((1, 1000, 750), self.figures(body)["negotiation"])
         self.api("DELETE", "%s/%d" % (OPPORTUNITIES, record["id"]), key=self.admin_key)
         self.assertEqual({s: (0, 0, 0) for s in STAGES}, self.figures(self.pipeline("currency=NOK")))
+
+
+class OpportunitySearchTest(OpportunitiesTestCase):
+    """?q= full-text search of name and lost_reason (migration 0014): prefixes, edits,
+    deletes, other filters, and the GDPR erasure."""
+
+    def search(self, text, extra=""):
+        return set(self.list_ids("q=" + urllib.parse.quote(text) + ("&" + extra if extra else "")))
+
+    def test_search_follows_writes_and_combines_with_filters(self):
+        first = self.create({"name": "Brennholt fleet deal", "stage": "proposal"})
+        second = self.create({"name": "Second Brennholt order", "stage": "lost",
+                              "lost_reason": "Price above Quorresk offer"})
+        other = self.create({"name": "Unrelated deal"})
+        self.assertEqual({first["id"], second["id"]}, self.search("brennholt"))
+        self.assertEqual({first["id"], second["id"]}, self.search("bren"))
+        self.assertEqual({second["id"]}, self.search("quorresk"))  # the lost reason
+        self.assertEqual({first["id"]}, self.search("brennholt fleet"))
+        self.assertEqual({first["id"]}, self.search("brennholt", "stage=proposal"))
+        self.assertEqual({second["id"]}, self.search("brennholt", "stage=lost"))
+        self.assertIn(other["id"], self.search("deal"))
+        # edits
+        self.patched(first["id"], {"name": "Fenwhistle fleet deal"})
+        self.assertEqual({second["id"]}, self.search("brennholt"))
+        self.assertEqual({first["id"]}, self.search("fenwhistle"))
+        self.patched(second["id"], {"lost_reason": "Timing"})
+        self.assertEqual(set(), self.search("quorresk"))
+        # a delete
+        status, _, _ = self.api("DELETE", "%s/%d" % (OPPORTUNITIES, second["id"]),
+                                key=self.admin_key)
+        self.assertEqual(204, status)
+        self.assertEqual(set(), self.search("brennholt"))
+        check_fts(self, "opportunities_fts")
+
+    def test_erasure_takes_the_words_out_of_the_index(self):
+        status, _, contact = self.api("POST", "/api/v1/contacts", {"first_name": "Erin"},
+                                      key=self.admin_key)
+        self.assertEqual(201, status)
+        deal = self.create({"name": "Deal with Vaskelund", "contact_id": contact["id"],
+                            "stage": "lost", "lost_reason": "Vaskelund moved"})
+        self.assertEqual({deal["id"]}, self.search("vaskelund"))
+        status, _, _ = self.api("POST", "/api/v1/contacts/%d/erase" % contact["id"],
+                                key=self.admin_key)
+        self.assertEqual(204, status)
+        self.assertEqual(set(), self.search("vaskelund"))
+        self.assertEqual({deal["id"]}, self.search("erased"))
+        check_fts(self, "opportunities_fts")
+
+
+def check_fts(test, table):
+    """FTS5 integrity check of `table` against its content table, and nothing pending."""
+    db_path = test.server.db_path
+    harness.sql_rows(db_path, "INSERT INTO %s (%s, rank) VALUES ('integrity-check', 1)"
+                     % (table, table))
+    test.assertEqual([], harness.sql_rows(db_path, "SELECT * FROM fts_pending"))
+
+
+class OpportunitySearchMigrationTest(OpportunitiesTestCase):
+    """Opportunities written before migration 0014 are found after it (the backfill)."""
+
+    @classmethod
+    def setUpClass(cls):
+        from test_search_prefixes import apply_migrations
+        cls.server = harness.Server(extra_args=cls.server_args)
+        apply_migrations(cls.server.db_path, 1, 14)
+        now = "2026-12-01T00:00:00Z"
+        connection = sqlite3.connect(cls.server.db_path, isolation_level=None)
+        connection.execute("INSERT INTO opportunities (name, stage, probability, lost_reason,"
+                           " created_at, updated_at) VALUES ('Older Dravenmoor deal', 'lost',"
+                           " 0, 'Budget of Ostrelin', ?, ?)", (now, now))
+        connection.close()
+        harness.crmctl(cls.server.db_path, "migrate")
+        cls.admin_id, cls.admin_key = cls.make_user(cls.admin_email, "admin",
+                                                    password=cls.admin_password, name="Admin")
+        cls.server.start()
+
+    def test_old_opportunities_are_found(self):
+        found = self.list_ids("q=dravenmoor")
+        self.assertEqual(1, len(found))
+        self.assertEqual(found, self.list_ids("q=ostrelin"))
+        new = self.create({"name": "Newer Dravenmoor deal"})
+        self.assertEqual(set(found) | {new["id"]}, set(self.list_ids("q=draven")))
+        check_fts(self, "opportunities_fts")
