@@ -1,7 +1,8 @@
 /*
  * webhook_delivery.c - crmd's webhook delivery thread (webhook_delivery.h): claims due
  * deliveries from the outbox, checks and pins the receiver's address, POSTs the signed
- * payload with libcurl and records each attempt with the next retry or the final state.
+ * payloads with libcurl's multi interface (up to MAX_IN_FLIGHT at once, one per endpoint)
+ * and records each attempt with the next retry or the final state.
  *
  * The thread has its own database connection. Every write it makes is a short
  * transaction of its own; no transaction is open while it waits for a receiver.
@@ -31,20 +32,20 @@
 #include "crm/webhooks.h"
 #include "crm/banned.h"
 
-#define CLAIM_BATCH 8
+#define MAX_IN_FLIGHT 8 /* deliveries sent at once (to different endpoints) */
 #define POLL_SECONDS 1
 #define PRUNE_EVERY_SECONDS 3600
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
 	bool notified;      /* under lock */
 	atomic_bool stopping;
 	bool running;       /* only the starting/stopping thread touches it */
 	pthread_t thread;
+	CURLM *multi;       /* under lock: notify() wakes its poll */
 	struct webhook_delivery_options options;
 	char *db_path;
-} worker = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+} worker = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* ================================================================ options */
 
@@ -96,7 +97,6 @@ void webhook_delivery_sign(const char *secret, int64_t timestamp, const char *bo
 struct outcome {
 	int status_code;   /* 0 when no HTTP answer came */
 	struct buf error;  /* empty when delivered */
-	bool interrupted;  /* cut short by shutdown: not an attempt */
 };
 
 #define PIN_MAX_ADDRESSES 8
@@ -159,17 +159,6 @@ static size_t discard_body(char *data, size_t size, size_t count, void *context)
 	return size * count;
 }
 
-static int check_stopping(void *context, curl_off_t download_total, curl_off_t downloaded,
-			  curl_off_t upload_total, curl_off_t uploaded)
-{
-	(void)context;
-	(void)download_total;
-	(void)downloaded;
-	(void)upload_total;
-	(void)uploaded;
-	return atomic_load(&worker.stopping) ? 1 : 0;
-}
-
 /* Adds one header line to `list`; returns the (new) list. */
 static struct curl_slist *add_header(struct curl_slist *list, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -189,46 +178,66 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *format
 	return grown;
 }
 
-/* Sends `job` once; fills `outcome`. */
-static void send_job(struct db *db, const struct webhooks_job *job, struct outcome *outcome)
+/* One delivery being sent: its easy handle in the multi handle, and what it owns. */
+struct transfer {
+	bool used;
+	CURL *curl;
+	struct webhooks_job job;
+	struct curl_slist *headers;
+	struct curl_slist *resolve;
+	char error_text[CURL_ERROR_SIZE];
+	char attempted_at[TIME_RFC3339_SIZE];
+	int64_t started; /* monotonic microseconds */
+};
+
+/* The worker thread's transfers in flight; only that thread touches them. */
+static struct transfer transfers[MAX_IN_FLIGHT];
+
+/*
+ * Checks `t->job`'s URL and address and sets up its easy handle (not yet added to the
+ * multi handle). Returns 0, or -1 with the reason in `outcome`.
+ */
+static int transfer_prepare(struct db *db, struct transfer *t, struct outcome *outcome)
 {
+	const struct webhooks_job *job = &t->job;
 	struct webhooks_url url;
 	char why[96];
 	if (webhooks_url_parse(job->url, &url, why, sizeof(why)) != 0) {
 		buf_addf(&outcome->error, "the URL %s", why);
-		return;
+		return -1;
 	}
 	bool allow_private = false;
 	if (webhooks_store_allow_private(db, &allow_private) != DB_OK) {
 		buf_adds(&outcome->error, "cannot read the private-address setting");
-		return;
+		return -1;
 	}
 	struct buf pin = BUF_INIT;
 	if (pick_addresses(&url, allow_private, &pin, outcome) != 0) {
 		buf_release(&pin);
-		return;
+		return -1;
 	}
-
-	CURL *curl = curl_easy_init();
-	if (!curl) {
+	t->curl = curl_easy_init();
+	if (!t->curl) {
 		buf_adds(&outcome->error, "cannot start an HTTP client");
 		buf_release(&pin);
-		return;
+		return -1;
 	}
 	char signature[128];
 	size_t body_len = strlen(job->body);
 	webhook_delivery_sign(job->secret, (int64_t)time(NULL), job->body, body_len, signature,
 			      sizeof(signature));
-	struct curl_slist *headers = NULL;
-	headers = add_header(headers, "Content-Type: application/json");
-	headers = add_header(headers, "User-Agent: crmd/%s", CRM_VERSION);
-	headers = add_header(headers, "X-CRM-Event: %s", job->event);
-	headers = add_header(headers, "X-CRM-Delivery: %lld", (long long)job->delivery_id);
-	headers = add_header(headers, "X-CRM-Signature: %s", signature);
-	headers = add_header(headers, "Expect:"); /* no 100-continue round trip */
-	struct curl_slist *resolve = pin.len ? curl_slist_append(NULL, pin.data) : NULL;
-	char error_text[CURL_ERROR_SIZE] = "";
+	t->headers = add_header(t->headers, "Content-Type: application/json");
+	t->headers = add_header(t->headers, "User-Agent: crmd/%s", CRM_VERSION);
+	t->headers = add_header(t->headers, "X-CRM-Event: %s", job->event);
+	t->headers = add_header(t->headers, "X-CRM-Delivery: %lld", (long long)job->delivery_id);
+	t->headers = add_header(t->headers, "X-CRM-Signature: %s", signature);
+	t->headers = add_header(t->headers, "Expect:"); /* no 100-continue round trip */
+	t->resolve = pin.len ? curl_slist_append(NULL, pin.data) : NULL;
+	buf_release(&pin);
+	t->error_text[0] = '\0';
 
+	CURL *curl = t->curl;
+	curl_easy_setopt(curl, CURLOPT_PRIVATE, (void *)t);
 	curl_easy_setopt(curl, CURLOPT_URL, job->url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -237,150 +246,261 @@ static void send_job(struct db *db, const struct webhooks_job *job, struct outco
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)WEBHOOK_DELIVERY_CONNECT_TIMEOUT_SECONDS);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)WEBHOOK_DELIVERY_TIMEOUT_SECONDS);
-	if (resolve)
-		curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	if (t->resolve)
+		curl_easy_setopt(curl, CURLOPT_RESOLVE, t->resolve);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, job->body);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
-	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_stopping);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
-
-	CURLcode code = curl_easy_perform(curl);
-	long status_code = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status_code);
-	if (code == CURLE_ABORTED_BY_CALLBACK && atomic_load(&worker.stopping)) {
-		outcome->interrupted = true;
-	} else if (code != CURLE_OK) {
-		buf_addf(&outcome->error, "%s", error_text[0] ? error_text : curl_easy_strerror(code));
-	} else {
-		outcome->status_code = (int)status_code;
-		if (status_code < 200 || status_code > 299)
-			buf_addf(&outcome->error, "the receiver answered HTTP %ld", status_code);
-	}
-	curl_slist_free_all(resolve);
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	buf_release(&pin);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t->error_text);
+	return 0;
 }
 
-/* Sends claimed delivery `delivery_id` and records the attempt. */
-static void deliver(struct db *db, int64_t delivery_id)
+/* Frees what `t` holds (its handle removed from `multi` if added) and frees the slot. */
+static void transfer_clear(CURLM *multi, struct transfer *t, bool added)
+{
+	if (t->curl) {
+		if (added)
+			curl_multi_remove_handle(multi, t->curl);
+		curl_easy_cleanup(t->curl);
+	}
+	curl_slist_free_all(t->resolve);
+	curl_slist_free_all(t->headers);
+	if (t->job.secret)
+		sodium_memzero(t->job.secret, strlen(t->job.secret));
+	webhooks_job_release(&t->job);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Records the attempt of `t` with `outcome`: delivered, or the next retry, or failed. */
+static void record_attempt(struct db *db, const struct transfer *t, const struct outcome *outcome)
 {
 	const struct webhook_delivery_options *options = &worker.options;
-	struct webhooks_job job;
-	int status = webhooks_store_job_load(db, delivery_id, &job);
-	if (status != DB_OK) {
-		if (status != DB_NOT_FOUND)
-			webhooks_store_release(db, delivery_id, (int64_t)time(NULL) + POLL_SECONDS);
-		return;
-	}
-	char attempted_at[TIME_RFC3339_SIZE];
-	time_now_rfc3339(attempted_at);
-	int64_t started = time_monotonic_us();
-	struct outcome outcome = { 0, BUF_INIT, false };
-	send_job(db, &job, &outcome);
+	const struct webhooks_job *job = &t->job;
 	int64_t now = (int64_t)time(NULL);
-	if (outcome.interrupted) {
-		webhooks_store_release(db, delivery_id, now);
-		goto cleanup;
-	}
 	struct webhooks_attempt attempt = {
-		.attempted_at = attempted_at,
-		.status_code = outcome.status_code,
-		.error = outcome.error.len ? outcome.error.data : NULL,
-		.duration_ms = (time_monotonic_us() - started) / 1000,
+		.attempted_at = t->attempted_at,
+		.status_code = outcome->status_code,
+		.error = outcome->error.len ? outcome->error.data : NULL,
+		.duration_ms = (time_monotonic_us() - t->started) / 1000,
 		.status = "delivered",
 	};
 	if (attempt.error) {
-		int index = job.attempts < options->delay_count ? job.attempts
-								: options->delay_count - 1;
+		int index = job->attempts < options->delay_count ? job->attempts
+								 : options->delay_count - 1;
 		attempt.next_attempt_at = now + options->delays[index];
-		bool expired = attempt.next_attempt_at > job.retry_since + options->retry_for_seconds;
+		bool expired = attempt.next_attempt_at > job->retry_since + options->retry_for_seconds;
 		attempt.status = expired ? "failed" : "pending";
 		log_info("webhook %lld delivery %lld (%s) attempt %d failed: %s%s",
-			 (long long)job.webhook_id, (long long)delivery_id, job.event,
-			 job.attempts + 1, attempt.error, expired ? "; giving up" : "");
+			 (long long)job->webhook_id, (long long)job->delivery_id, job->event,
+			 job->attempts + 1, attempt.error, expired ? "; giving up" : "");
 	}
-	status = webhooks_store_attempt_finish(db, delivery_id, &attempt);
-	if (status != DB_OK)
-		log_error("cannot record webhook delivery %lld", (long long)delivery_id);
-cleanup:
-	buf_release(&outcome.error);
-	sodium_memzero(job.secret, strlen(job.secret));
-	webhooks_job_release(&job);
+	if (webhooks_store_attempt_finish(db, job->delivery_id, &attempt) != DB_OK)
+		log_error("cannot record webhook delivery %lld", (long long)job->delivery_id);
+}
+
+static struct transfer *free_transfer(void)
+{
+	for (int i = 0; i < MAX_IN_FLIGHT; i++)
+		if (!transfers[i].used)
+			return &transfers[i];
+	return NULL;
+}
+
+static int transfers_in_flight(void)
+{
+	int count = 0;
+	for (int i = 0; i < MAX_IN_FLIGHT; i++)
+		count += transfers[i].used;
+	return count;
 }
 
 /*
- * Claims and sends what is due. Returns how many were claimed. Unless `notified` (a
- * request has just queued something: the claim's write transaction then waits for its
- * commit), a read looks first, so that an idle server takes no write lock every second.
+ * Starts sending claimed delivery `delivery_id` in a free slot: adds it to `multi`, or
+ * records the failed attempt at once when its address is refused (or the like).
  */
-static int deliver_due(struct db *db, bool notified)
+static void transfer_start(struct db *db, CURLM *multi, int64_t delivery_id)
 {
-	int64_t ids[CLAIM_BATCH];
+	struct transfer *t = free_transfer();
+	if (!t) { /* cannot happen: claims never exceed the free slots */
+		webhooks_store_release(db, delivery_id, (int64_t)time(NULL));
+		return;
+	}
+	int status = webhooks_store_job_load(db, delivery_id, &t->job);
+	if (status != DB_OK) {
+		if (status != DB_NOT_FOUND)
+			webhooks_store_release(db, delivery_id, (int64_t)time(NULL) + POLL_SECONDS);
+		webhooks_job_release(&t->job);
+		return;
+	}
+	t->used = true;
+	time_now_rfc3339(t->attempted_at);
+	t->started = time_monotonic_us();
+	struct outcome outcome = { 0, BUF_INIT };
+	if (transfer_prepare(db, t, &outcome) == 0 &&
+	    curl_multi_add_handle(multi, t->curl) == CURLM_OK) {
+		buf_release(&outcome.error);
+		return;
+	}
+	if (!outcome.error.len)
+		buf_adds(&outcome.error, "cannot start an HTTP client");
+	record_attempt(db, t, &outcome);
+	buf_release(&outcome.error);
+	transfer_clear(multi, t, false);
+}
+
+/* A transfer of `multi` ended with `code`: records the attempt and frees its slot. */
+static void transfer_done(struct db *db, CURLM *multi, struct transfer *t, CURLcode code)
+{
+	struct outcome outcome = { 0, BUF_INIT };
+	long status_code = 0;
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status_code);
+	if (code != CURLE_OK) {
+		buf_addf(&outcome.error, "%s",
+			 t->error_text[0] ? t->error_text : curl_easy_strerror(code));
+	} else {
+		outcome.status_code = (int)status_code;
+		if (status_code < 200 || status_code > 299)
+			buf_addf(&outcome.error, "the receiver answered HTTP %ld", status_code);
+	}
+	record_attempt(db, t, &outcome);
+	buf_release(&outcome.error);
+	transfer_clear(multi, t, true);
+}
+
+/* Drives the transfers of `multi`; records the finished ones. Returns how many finished. */
+static int transfers_run(struct db *db, CURLM *multi)
+{
+	int running = 0;
+	curl_multi_perform(multi, &running);
+	int finished = 0;
+	int left = 0;
+	CURLMsg *message;
+	while ((message = curl_multi_info_read(multi, &left))) {
+		if (message->msg != CURLMSG_DONE)
+			continue;
+		struct transfer *t = NULL;
+		curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+		CURLcode code = message->data.result;
+		if (t) {
+			transfer_done(db, multi, t, code);
+			finished++;
+		}
+	}
+	return finished;
+}
+
+/*
+ * At shutdown: cuts every transfer short. Its delivery is pending again, due now, without
+ * an attempt counted: it is sent after the next start.
+ */
+static void transfers_abort(struct db *db, CURLM *multi)
+{
+	for (int i = 0; i < MAX_IN_FLIGHT; i++) {
+		struct transfer *t = &transfers[i];
+		if (!t->used)
+			continue;
+		if (db)
+			webhooks_store_release(db, t->job.delivery_id, (int64_t)time(NULL));
+		transfer_clear(multi, t, true);
+	}
+}
+
+/*
+ * Claims what is due for the free slots and starts sending it. Returns how many were
+ * claimed. Unless `notified` (a request has just queued something: the claim's write
+ * transaction then waits for its commit), a read looks first, so that an idle server
+ * takes no write lock every second. The claim takes at most one delivery per endpoint and
+ * none of an endpoint already being sent to (webhooks_store_claim()): a slow receiver
+ * holds up only its own deliveries.
+ */
+static int claim_due(struct db *db, CURLM *multi, bool notified)
+{
+	int64_t ids[MAX_IN_FLIGHT];
 	int count = 0;
+	int free_slots = MAX_IN_FLIGHT - transfers_in_flight();
+	if (free_slots <= 0 || atomic_load(&worker.stopping))
+		return 0;
 	if (!notified && webhooks_store_due(db, (int64_t)time(NULL)) <= 0)
 		return 0;
-	if (webhooks_store_claim(db, (int64_t)time(NULL), ids, CLAIM_BATCH, &count) != DB_OK)
+	if (webhooks_store_claim(db, (int64_t)time(NULL), ids, free_slots, &count) != DB_OK)
 		return 0;
-	for (int i = 0; i < count; i++) {
-		if (atomic_load(&worker.stopping)) {
-			webhooks_store_release(db, ids[i], (int64_t)time(NULL));
-			continue;
-		}
-		deliver(db, ids[i]);
-	}
+	for (int i = 0; i < count; i++)
+		transfer_start(db, multi, ids[i]);
 	return count;
 }
 
 /* ================================================================ the thread */
 
-/* Waits until notified, stopping, or POLL_SECONDS passed. Returns whether notified. */
-static bool wait_for_work(void)
+/*
+ * Waits until notified, stopping, a transfer of `multi` needs attention, or `timeout_ms`
+ * passed. Returns whether notified.
+ */
+static bool wait_for_work(CURLM *multi, int timeout_ms)
 {
 	pthread_mutex_lock(&worker.lock);
-	if (!worker.notified && !atomic_load(&worker.stopping)) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += POLL_SECONDS;
-		pthread_cond_timedwait(&worker.wake, &worker.lock, &until);
-	}
+	bool idle = !worker.notified && !atomic_load(&worker.stopping);
+	pthread_mutex_unlock(&worker.lock);
+	if (idle && timeout_ms > 0) /* a wakeup in between is kept: the poll returns at once */
+		curl_multi_poll(multi, NULL, 0, timeout_ms, NULL);
+	pthread_mutex_lock(&worker.lock);
 	bool notified = worker.notified;
 	worker.notified = false;
 	pthread_mutex_unlock(&worker.lock);
 	return notified;
 }
 
+/* Opens the thread's connection and recovers deliveries left "sending"; NULL on failure. */
+static struct db *open_database(void)
+{
+	struct db *db = db_open(worker.db_path, worker.options.sync);
+	if (!db || webhooks_store_recover(db, (int64_t)time(NULL)) != DB_OK) {
+		log_error("webhook delivery: cannot use the database; retrying");
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static void prune_old(struct db *db, int64_t *last_prune)
+{
+	int64_t now = (int64_t)time(NULL);
+	if (now - *last_prune < PRUNE_EVERY_SECONDS)
+		return;
+	char before[TIME_RFC3339_SIZE];
+	time_format_rfc3339((time_t)(now - WEBHOOK_DELIVERY_KEEP_DAYS * 86400), before);
+	if (webhooks_store_prune(db, before) == DB_OK)
+		*last_prune = now;
+}
+
 static void *worker_main(void *context)
 {
-	(void)context;
+	CURLM *multi = context;
 	struct db *db = NULL;
 	int64_t last_prune = 0;
-	bool notified = true; /* look at once after a start */
+	int64_t last_look = 0;
+	bool look = true; /* at once after a start */
+	bool notified = true;
 	while (!atomic_load(&worker.stopping)) {
-		if (!db) {
-			db = db_open(worker.db_path, worker.options.sync);
-			if (!db || webhooks_store_recover(db, (int64_t)time(NULL)) != DB_OK) {
-				log_error("webhook delivery: cannot use the database; retrying");
-				db_close(db);
-				db = NULL;
-				wait_for_work();
-				continue;
-			}
+		if (!db && !(db = open_database())) {
+			wait_for_work(multi, POLL_SECONDS * 1000);
+			continue;
 		}
-		int claimed = deliver_due(db, notified);
-		int64_t now = (int64_t)time(NULL);
-		if (now - last_prune >= PRUNE_EVERY_SECONDS) {
-			char before[TIME_RFC3339_SIZE];
-			time_format_rfc3339((time_t)(now - WEBHOOK_DELIVERY_KEEP_DAYS * 86400), before);
-			if (webhooks_store_prune(db, before) == DB_OK)
-				last_prune = now;
+		if (look) {
+			claim_due(db, multi, notified);
+			last_look = time_monotonic_us();
 		}
-		notified = claimed < CLAIM_BATCH ? wait_for_work() : true;
+		int finished = transfers_run(db, multi);
+		prune_old(db, &last_prune);
+		int64_t since_look_ms = (time_monotonic_us() - last_look) / 1000;
+		int timeout_ms = finished > 0 ? 0 : POLL_SECONDS * 1000 - (int)since_look_ms;
+		notified = wait_for_work(multi, timeout_ms);
+		/* a freed slot may take the endpoint's next delivery at once */
+		look = notified || finished > 0 ||
+		       time_monotonic_us() - last_look >= POLL_SECONDS * 1000000LL;
 	}
+	transfers_abort(db, multi);
 	if (db)
 		db_close(db);
 	return NULL;
@@ -399,14 +519,21 @@ int webhook_delivery_start(const struct webhook_delivery_options *options)
 	worker.db_path = xstrdup(options->db_path);
 	worker.notified = false;
 	atomic_store(&worker.stopping, false);
-	int rc = pthread_create(&worker.thread, NULL, worker_main, NULL);
+	CURLM *multi = curl_multi_init();
+	int rc = multi ? pthread_create(&worker.thread, NULL, worker_main, multi) : -1;
 	if (rc != 0) {
-		log_error("webhook delivery: cannot start the thread: %s", strerror(rc));
+		log_error("webhook delivery: cannot start the thread: %s",
+			  multi ? strerror(rc) : "no curl multi handle");
+		if (multi)
+			curl_multi_cleanup(multi);
 		free(worker.db_path);
 		worker.db_path = NULL;
 		curl_global_cleanup();
 		return -1;
 	}
+	pthread_mutex_lock(&worker.lock);
+	worker.multi = multi;
+	pthread_mutex_unlock(&worker.lock);
 	worker.running = true;
 	return 0;
 }
@@ -417,9 +544,15 @@ void webhook_delivery_stop(void)
 		return;
 	pthread_mutex_lock(&worker.lock);
 	atomic_store(&worker.stopping, true);
-	pthread_cond_signal(&worker.wake);
+	CURLM *multi = worker.multi;
+	if (multi)
+		curl_multi_wakeup(multi);
 	pthread_mutex_unlock(&worker.lock);
 	pthread_join(worker.thread, NULL);
+	pthread_mutex_lock(&worker.lock);
+	worker.multi = NULL;
+	pthread_mutex_unlock(&worker.lock);
+	curl_multi_cleanup(multi);
 	worker.running = false;
 	free(worker.db_path);
 	worker.db_path = NULL;
@@ -430,6 +563,7 @@ void webhook_delivery_notify(void)
 {
 	pthread_mutex_lock(&worker.lock);
 	worker.notified = true;
-	pthread_cond_signal(&worker.wake);
+	if (worker.multi)
+		curl_multi_wakeup(worker.multi);
 	pthread_mutex_unlock(&worker.lock);
 }

@@ -130,8 +130,14 @@ static bool ipv6_allowed(const unsigned char *a)
 	static const unsigned char zeros[12] = { 0 };
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
 	static const unsigned char nat64[12] = { 0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const unsigned char translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0 };
+	static const unsigned char nat64_local[6] = { 0, 0x64, 0xFF, 0x9B, 0, 0x01 };
 	if (memcmp(a, zeros, 12) == 0 || memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
 		return ipv4_allowed(ipv4_at(a + 12)); /* ::, ::1 and embedded IPv4 */
+	if (memcmp(a, translated, 12) == 0) /* IPv4-translated ::ffff:0:0:0/96 (SIIT) */
+		return false;
+	if (memcmp(a, nat64_local, 6) == 0) /* local-use NAT64 64:ff9b:1::/48 */
+		return false;
 	if (a[0] == 0x20 && a[1] == 0x02) /* 6to4 */
 		return ipv4_allowed(ipv4_at(a + 2));
 	if ((a[0] & 0xFE) == 0xFC) /* unique local fc00::/7 */
@@ -661,10 +667,15 @@ static void handle_redeliver(struct request *req, struct response *res)
 	send_delivery(db, res, webhook_id, delivery_id);
 }
 
+void webhooks_install_event_hook(void)
+{
+	resource_set_event_hook(webhooks_on_change);
+}
+
 void webhooks_routes_register(struct router *router)
 {
 	resource_routes_register(router, &webhooks_resource);
-	resource_set_event_hook(webhooks_on_change);
+	webhooks_install_event_hook();
 	router_add(router, "GET", "/api/v1/webhooks/events", handle_events, 0);
 	router_add(router, "GET", "/api/v1/webhooks/{id}/deliveries", handle_deliveries, 0);
 	router_add(router, "GET", "/api/v1/webhooks/{id}/deliveries/{delivery_id}", handle_delivery,

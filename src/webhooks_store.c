@@ -377,11 +377,17 @@ int webhooks_store_summaries(struct db *db, json_t **rows)
 
 /* ================================================================ the delivery thread */
 
+/* The condition on delivery `d`: no delivery of its endpoint is being sent. */
+#define NOT_IN_FLIGHT                                                                  \
+	"NOT EXISTS (SELECT 1 FROM webhook_deliveries AS s WHERE s.status = 'sending'" \
+	" AND s.webhook_id = d.webhook_id)"
+
 int webhooks_store_due(struct db *db, int64_t now)
 {
 	sqlite3_stmt *stmt = db_prepare(
 		db, "SELECT 1 FROM webhook_deliveries AS d JOIN webhooks AS w ON w.id = d.webhook_id"
-		    " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.active = 1 LIMIT 1");
+		    " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.active = 1"
+		    " AND " NOT_IN_FLIGHT " LIMIT 1");
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, now);
@@ -427,6 +433,16 @@ int webhooks_store_release(struct db *db, int64_t delivery_id, int64_t now)
 			   delivery_id, now, "webhook release");
 }
 
+#define CLAIM_MAX 64 /* deliveries claimed at once, at most */
+
+static bool id_listed(const int64_t *ids, int count, int64_t id)
+{
+	for (int i = 0; i < count; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 int webhooks_store_claim(struct db *db, int64_t now, int64_t *ids, int max, int *count)
 {
 	*count = 0;
@@ -434,18 +450,25 @@ int webhooks_store_claim(struct db *db, int64_t now, int64_t *ids, int max, int 
 	if (status != DB_OK)
 		return status;
 	sqlite3_stmt *stmt = db_prepare(
-		db, "SELECT d.id FROM webhook_deliveries AS d JOIN webhooks AS w ON w.id = d.webhook_id"
+		db, "SELECT d.id, d.webhook_id FROM webhook_deliveries AS d"
+		    " JOIN webhooks AS w ON w.id = d.webhook_id"
 		    " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.active = 1"
-		    " ORDER BY d.next_attempt_at, d.id LIMIT ?");
+		    " AND " NOT_IN_FLIGHT " ORDER BY d.next_attempt_at, d.id");
 	if (!stmt) {
 		status = DB_ERROR;
 		goto cleanup;
 	}
 	sqlite3_bind_int64(stmt, 1, now);
-	sqlite3_bind_int(stmt, 2, max);
-	int rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *count < max)
-		ids[(*count)++] = sqlite3_column_int64(stmt, 0);
+	int64_t webhook_ids[CLAIM_MAX];
+	if (max > CLAIM_MAX)
+		max = CLAIM_MAX;
+	int rc = SQLITE_DONE;
+	while (*count < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (!id_listed(webhook_ids, *count, sqlite3_column_int64(stmt, 1))) {
+			webhook_ids[*count] = sqlite3_column_int64(stmt, 1);
+			ids[(*count)++] = sqlite3_column_int64(stmt, 0);
+		}
+	}
 	sqlite3_reset(stmt);
 	status = rc == SQLITE_DONE || rc == SQLITE_ROW
 			 ? DB_OK

@@ -2,7 +2,9 @@
  * webhook_delivery.h - crmd's webhook delivery thread (src/webhook_delivery.c).
  *
  * One background thread with its own database connection sends the pending deliveries of
- * the outbox (webhooks.h), one at a time, oldest due first. It is woken when a request
+ * the outbox (webhooks.h), oldest due first, several at once with libcurl's multi
+ * interface but at most one at a time per endpoint (so an endpoint gets its deliveries in
+ * order, and a slow receiver holds up only its own). It is woken when a request
  * queued something (webhook_delivery_notify(); it then waits for that transaction's
  * commit, see webhooks_store_claim()) and looks for due deliveries at least every second
  * anyway (retries, and anything another process queued).

@@ -75,6 +75,12 @@ extern const char *const webhooks_event_names[];
 
 /* Registers the generic webhook routes, the ones above, and the event hook. */
 void webhooks_routes_register(struct router *router);
+/*
+ * Installs the resource mechanism's event hook alone (resource_set_event_hook()), so that
+ * changes made outside crmd (crmctl import, ...) queue their events too; crmd's delivery
+ * thread finds them when it polls the outbox.
+ */
+void webhooks_install_event_hook(void);
 
 /* ---- events ------------------------------------------------------------------------ */
 
@@ -112,7 +118,9 @@ void webhooks_secret_generate(char out[WEBHOOKS_SECRET_SIZE]);
  * 100.64/10, fc00::/7), link-local (169.254/16, fe80::/10), multicast (224/4, ff00::/8),
  * reserved and special (192.0.0/24, 198.18/15, 240/4 with broadcast, the documentation
  * ranges 192.0.2/24, 198.51.100/24, 203.0.113/24 and 2001:db8::/32), and IPv6 forms that
- * embed such an IPv4 address (::ffff:0:0/96, ::/96, 64:ff9b::/96, 2002::/16).
+ * embed such an IPv4 address (::ffff:0:0/96, ::/96, 64:ff9b::/96, 2002::/16). The
+ * IPv4-translated ::ffff:0:0:0/96 ([::ffff:0:127.0.0.1]) and the local-use NAT64
+ * 64:ff9b:1::/48 are refused whole.
  */
 bool webhooks_address_allowed(const struct sockaddr *address);
 
@@ -193,8 +201,10 @@ int webhooks_store_recover(struct db *db, int64_t now);
 
 /*
  * Claims up to `max` due deliveries of active endpoints (pending, next_attempt_at <= now),
- * oldest due first, marking them "sending" in one write transaction of its own (which
- * also waits for a writer that is committing new ones). Fills `ids`, sets *count.
+ * oldest due first, at most one per endpoint and none of an endpoint with a delivery
+ * already "sending" (so each endpoint gets its deliveries one at a time, in order),
+ * marking them "sending" in one write transaction of its own (which also waits for a
+ * writer that is committing new ones). Fills `ids`, sets *count.
  */
 int webhooks_store_claim(struct db *db, int64_t now, int64_t *ids, int max, int *count);
 

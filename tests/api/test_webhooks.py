@@ -22,12 +22,14 @@ class Receiver:
     """A webhook receiver: python's http.server on a free loopback port, in a thread.
     requests: [(headers with lower-case names, body bytes, monotonic time)]. answers:
     statuses to answer first (then 200). block: a threading.Event the handler waits for
-    (at most 30 s) before answering, or None."""
+    (at most 30 s) before answering, or None. reply_headers: headers sent with every
+    answer."""
 
     def __init__(self, port=0):
         self.requests = []
         self.answers = []
         self.block = None
+        self.reply_headers = {}
         self.condition = threading.Condition()
         receiver = self
 
@@ -45,6 +47,8 @@ class Receiver:
                     block.wait(30)
                 try:
                     self.send_response(status)
+                    for name, value in receiver.reply_headers.items():
+                        self.send_header(name, value)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 except OSError:
@@ -491,6 +495,84 @@ class WebhooksTest(WebhookTestCase):
                           {"segment_id": segment["id"], "contact_id": ids[1]},
                           {"segment_id": segment["id"], "contact_id": ids[1]}],
                          [payload["data"] for _, payload in events[3:]])
+
+    def test_a_slow_receiver_does_not_hold_up_the_others(self):
+        slow_hook, slow = self.hook(events=["company.created"])
+        _, fast = self.hook(events=["company.created"])
+        slow.block = threading.Event()
+        self.addCleanup(slow.block.set)
+        started = time.monotonic()
+        first = self.create("/api/v1/companies", {"name": "Slow One Ltd"})
+        requests = fast.wait_for(1, timeout=10)
+        self.assertEqual(1, len(requests), "nothing was delivered to the fast receiver")
+        self.assertLess(requests[0][2] - started, 1.5, "the slow receiver held up the fast one")
+        self.assertEqual(1, len(slow.wait_for(1)))
+        # while the slow receiver still answers, a new event reaches the fast one at once
+        started = time.monotonic()
+        second = self.create("/api/v1/companies", {"name": "Slow Two Ltd"})
+        requests = fast.wait_for(2, timeout=10)
+        self.assertEqual(2, len(requests))
+        self.assertLess(requests[1][2] - started, 1.5, "the slow receiver held up the fast one")
+        # one delivery at a time per endpoint: the second waits for the first's answer
+        time.sleep(0.5)
+        self.assertEqual(1, len(slow.requests))
+        slow.block.set()
+        slow.wait_for(2)
+        self.assertEqual([first["id"], second["id"]],
+                         [payload["data"]["id"] for _, payload in slow.events()])
+        log = self.wait_deliveries(slow_hook["id"],
+                                   lambda d: len(d) == 2 and
+                                   all(x["status"] == "delivered" for x in d))
+        self.assertEqual(["delivered", "delivered"], [x["status"] for x in log])
+
+    def test_interactions_purchases_lost_deals_and_merges_are_delivered(self):
+        _, receiver = self.hook(events=["interaction.created", "purchase.created",
+                                        "opportunity.lost", "contact.merged"])
+        kept = self.create("/api/v1/contacts", {"first_name": "Kept"})
+        other = self.create("/api/v1/contacts", {"first_name": "Other"})
+        interaction = self.create("/api/v1/interactions",
+                                  {"contact_id": other["id"], "kind": "call",
+                                   "direction": "inbound",
+                                   "occurred_at": "2026-01-10T10:00:00Z"})
+        purchase = self.create("/api/v1/purchases",
+                               {"contact_id": kept["id"], "amount_cents": 1500,
+                                "currency": "EUR", "occurred_at": "2026-01-11T10:00:00Z"})
+        opportunity = self.create("/api/v1/opportunities", {"name": "Lost deal", "stage": "lead"})
+        status, _, lost = self.api("PATCH", "/api/v1/opportunities/%d" % opportunity["id"],
+                                   {"stage": "lost", "lost_reason": "price"}, key=self.admin_key)
+        self.assertEqual(200, status, lost)
+        status, _, merged = self.api("POST", "/api/v1/contacts/%d/merge" % kept["id"],
+                                     {"from": [other["id"]]}, key=self.admin_key)
+        self.assertEqual(200, status, merged)
+        receiver.wait_for(4)
+        time.sleep(0.3)
+        events = receiver.events()
+        self.assertEqual(["interaction.created", "purchase.created", "opportunity.lost",
+                          "contact.merged"], [event for event, _ in events])
+        self.assertEqual(interaction["id"], events[0][1]["data"]["id"])
+        self.assertEqual(purchase["id"], events[1][1]["data"]["id"])
+        self.assertEqual(1500, events[1][1]["data"]["amount_cents"])
+        self.assertEqual(opportunity["id"], events[2][1]["data"]["id"])
+        self.assertEqual("lost", events[2][1]["data"]["stage"])
+        self.assertEqual("price", events[2][1]["data"]["lost_reason"])
+        data = events[3][1]["data"]
+        self.assertEqual(kept["id"], data["contact"]["id"])
+        self.assertEqual([other["id"]], [contact["id"] for contact in data["merged"]])
+
+    def test_redirects_are_not_followed(self):
+        _, target = self.hook(events=["company.updated"])  # a receiver that must stay unhit
+        webhook, receiver = self.hook(events=["company.created"])
+        receiver.answers = [302] * 50
+        receiver.reply_headers = {"Location": target.url("/stolen")}
+        self.create("/api/v1/companies", {"name": "Redirected Ltd"})
+        log = self.wait_deliveries(webhook["id"], lambda d: d and d[0]["status"] == "failed",
+                                   timeout=20)
+        self.assertEqual("failed", log[0]["status"])
+        self.assertEqual(302, log[0]["last_status_code"])
+        self.assertTrue(all(attempt["status_code"] == 302 and "302" in attempt["error"]
+                            for attempt in log[0]["attempt_log"]), log[0]["attempt_log"])
+        self.assertGreaterEqual(len(receiver.requests), 1)
+        self.assertEqual([], target.requests, "the redirect was followed")
 
     def test_queue_depth_is_in_metrics(self):
         closed = Receiver()

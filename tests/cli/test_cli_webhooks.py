@@ -1,7 +1,8 @@
 """test_cli_webhooks.py - crmctl webhook add|list|remove|private: the same rules as
 the API (URL, events, secret, private addresses), the generated secret printed once and
 never stored in the audit log, exit codes, --help, and an endpoint added with crmctl while
-crmd runs receiving a signed delivery."""
+crmd runs receiving a signed delivery; contacts imported with crmctl are delivered by
+crmd and a failed import queues nothing."""
 import hashlib
 import hmac
 import http.server
@@ -151,6 +152,61 @@ class CliWebhookDeliveryTest(harness.ServerTestCase):
                 break
             time.sleep(0.1)
         self.assertRegex(listed, r"(?m)^\d+\s+yes\s+0\s+1\s+0\s")
+
+    def test_contacts_imported_with_crmctl_are_delivered(self):
+        received = []
+        condition = threading.Condition()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with condition:
+                    received.append((self.headers.get("X-CRM-Event"), json.loads(body)))
+                    condition.notify_all()
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        self.crmctl("webhook", "private", "on")
+        self.crmctl("webhook", "add", "http://127.0.0.1:%d/in" % server.server_address[1],
+                    "--events", "contact.*")
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        outbox = "SELECT count(*) FROM webhook_outbox"
+        queued = harness.sql_rows(self.server.db_path, outbox)[0][0]
+        bad = os.path.join(directory.name, "bad.csv")
+        with open(bad, "w") as f:
+            f.write("first_name,email\nGood,good@x.example\nBad,bad-address\n")
+        failed = self.crmctl("import", "contacts", bad, check=False)
+        self.assertEqual(1, failed.returncode, failed)
+        self.assertEqual(queued, harness.sql_rows(self.server.db_path, outbox)[0][0])
+        good = os.path.join(directory.name, "good.csv")
+        with open(good, "w") as f:
+            f.write("first_name,email\nAda,ada@cli-import.example\n"
+                    "Grace,grace@cli-import.example\n")
+        self.crmctl("import", "contacts", good)
+        self.assertEqual(queued + 2, harness.sql_rows(self.server.db_path, outbox)[0][0])
+        with condition:
+            condition.wait_for(lambda: len(received) >= 2, 10)
+            events = list(received)
+        self.assertEqual(["contact.created", "contact.created"], [e for e, _ in events])
+        self.assertEqual({"ada@cli-import.example", "grace@cli-import.example"},
+                         {body["data"]["email"] for _, body in events})
+        again = os.path.join(directory.name, "again.csv")
+        with open(again, "w") as f:
+            f.write("first_name,email\nAdele,ada@cli-import.example\n")
+        self.crmctl("import", "contacts", again, "--dedupe", "email")
+        with condition:
+            condition.wait_for(lambda: len(received) >= 3, 10)
+            events = list(received)
+        self.assertEqual("contact.updated", events[2][0])
+        self.assertEqual("Adele", events[2][1]["data"]["first_name"])
 
 
 if __name__ == "__main__":

@@ -1,16 +1,23 @@
 /*
  * test_webhooks.c - the pure parts of webhooks (webhooks.h, webhook_delivery.h): the
  * private-address policy, URL parsing, event names, generated secrets, the retry schedule
- * parser and the signature (checked against a value computed with Python's hmac).
+ * parser and the signature (checked against a value computed with Python's hmac); and
+ * that an event emitted inside a write transaction that is rolled back leaves nothing in
+ * the outbox.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "crm/buf.h"
+#include "crm/contacts.h"
+#include "crm/db.h"
+#include "crm/resource.h"
 #include "crm/webhook_delivery.h"
 #include "crm/webhooks.h"
 #include "crm/banned.h"
@@ -36,7 +43,9 @@ static void test_private_addresses_are_refused(void)
 		"198.51.100.7", "203.0.113.9", "224.0.0.1", "239.255.255.250", "240.0.0.1",
 		"255.255.255.255", "::", "::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1", "::127.0.0.1",
 		"64:ff9b::a00:1", "2002:c0a8:101::1", "fc00::1", "fd12:3456::1", "fe80::1",
-		"febf::1", "fec0::1", "ff02::1", "2001:db8::1", "2001:0::1", "100::1", NULL,
+		"febf::1", "fec0::1", "ff02::1", "2001:db8::1", "2001:0::1", "100::1", "::ffff:0:127.0.0.1",
+		"::ffff:0:8.8.8.8", "::ffff:0:0:0", "64:ff9b:1::1", "64:ff9b:1::808:808",
+		"64:ff9b:1:ffff::1", NULL,
 	};
 	for (int i = 0; refused[i]; i++) {
 		int result = allowed(refused[i]);
@@ -48,7 +57,8 @@ static void test_private_addresses_are_refused(void)
 		"1.1.1.1", "8.8.8.8", "9.255.255.255", "11.0.0.1", "100.63.255.255", "100.128.0.1",
 		"126.255.255.255", "128.0.0.1", "169.253.0.1", "172.15.255.255", "172.32.0.1",
 		"192.167.255.255", "192.169.0.1", "198.17.255.255", "198.20.0.1", "223.255.255.255",
-		"2606:4700::1111", "2a00:1450:4001::200e", "::ffff:8.8.8.8", "2002:808:808::1", NULL,
+		"2606:4700::1111", "2a00:1450:4001::200e", "::ffff:8.8.8.8", "2002:808:808::1", "64:ff9b::808:808",
+		"64:ff9b:2::1", NULL,
 	};
 	for (int i = 0; public[i]; i++) {
 		int result = allowed(public[i]);
@@ -162,6 +172,71 @@ static void test_signature(void)
 		  header);
 }
 
+static char db_path[64];
+
+static void remove_db_files(void)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char path[80];
+		snprintf(path, sizeof(path), "%s%s", db_path, suffixes[i]);
+		unlink(path);
+	}
+}
+
+static int count_rows(struct db *db, const char *sql)
+{
+	sqlite3_stmt *stmt = db_prepare(db, sql);
+	if (!stmt || sqlite3_step(stmt) != SQLITE_ROW)
+		return -1;
+	int count = sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	return count;
+}
+
+/* Emits contact.created both ways a change does (directly and through the resource hook). */
+static void emit_both_ways(struct db *db, const json_t *contact)
+{
+	CHECK_INT(DB_OK, webhooks_emit(db, "contact.created", contact, NULL));
+	CHECK_INT(DB_OK, resource_event_emit(db, &contacts_resource, RESOURCE_EVENT_CREATED, NULL,
+					     contact));
+}
+
+static void test_rolled_back_events_leave_nothing(void)
+{
+	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-webhooks-%d.db", (int)getpid());
+	remove_db_files();
+	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
+	CHECK(db != NULL);
+	CHECK_INT(0, db_migrate(db, NULL));
+	CHECK_INT(DB_OK, db_run(db, "INSERT INTO webhooks (url, events, secret, created_at,"
+				    " updated_at) VALUES ('https://hooks.example.com/', '[\"*\"]',"
+				    " 'whsec_unit', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+				"unit test"));
+	webhooks_install_event_hook();
+	json_t *contact = json_pack("{s:i, s:s, s:i}", "id", 7, "first_name", "Rolled", "version", 1);
+	static const char *const outbox = "SELECT count(*) FROM webhook_outbox";
+	static const char *const deliveries = "SELECT count(*) FROM webhook_deliveries";
+
+	CHECK_INT(DB_OK, db_begin_write(db));
+	emit_both_ways(db, contact);
+	CHECK_INT(2, count_rows(db, outbox)); /* queued inside the transaction... */
+	CHECK_INT(2, count_rows(db, deliveries));
+	db_rollback(db);
+	CHECK_INT(0, count_rows(db, outbox)); /* ...and gone with it */
+	CHECK_INT(0, count_rows(db, deliveries));
+
+	CHECK_INT(DB_OK, db_begin_write(db)); /* a committed change keeps its events */
+	emit_both_ways(db, contact);
+	CHECK_INT(DB_OK, db_commit(db));
+	CHECK_INT(2, count_rows(db, outbox));
+	CHECK_INT(2, count_rows(db, deliveries));
+
+	json_decref(contact);
+	db_close(db);
+	remove_db_files();
+}
+
 int main(void)
 {
 	RUN(test_private_addresses_are_refused);
@@ -170,5 +245,6 @@ int main(void)
 	RUN(test_secrets_are_random);
 	RUN(test_retry_schedule);
 	RUN(test_signature);
+	RUN(test_rolled_back_events_leave_nothing);
 	return check_finish();
 }
