@@ -54,7 +54,12 @@ struct db *app_db_or_reply(struct response *res)
 
 static void handle_health(struct request *req, struct response *res)
 {
-	(void)req;
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		response_set_header(res, "Allow", "GET, HEAD");
+		response_problemf(res, HTTP_METHOD_NOT_ALLOWED, "%s is not allowed here; use GET",
+				  req->method);
+		return;
+	}
 	struct db *db = app_db_or_reply(res);
 	if (!db)
 		return;

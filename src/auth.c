@@ -106,6 +106,8 @@ static int hash_thread_count(void)
 	return cores > 1 ? (int)cores - 1 : 1;
 }
 
+#define LOGIN_THROTTLE_RULES 3 /* per account, per address, per account and hour */
+
 /* One login's password check, handed from a worker to a hash thread and back. */
 struct login_job {
 	struct login_job *next;        /* in the hash queue */
@@ -116,6 +118,7 @@ struct login_job {
 	bool found;                    /* the account exists */
 	struct user user;
 	char *account, *address, *hourly; /* the throttle subjects */
+	int64_t failure_ids[LOGIN_THROTTLE_RULES]; /* the provisional failure rows */
 };
 
 /* The hash threads and their queue. `admitted` counts logins between
@@ -308,6 +311,11 @@ void auth_set_session_limits(int idle_seconds, int absolute_seconds)
 	session_idle_seconds = idle_seconds > 0 ? idle_seconds : AUTH_SESSION_IDLE_SECONDS;
 	session_absolute_seconds =
 		absolute_seconds > 0 ? absolute_seconds : AUTH_SESSION_ABSOLUTE_SECONDS;
+}
+
+int auth_session_idle_limit(void)
+{
+	return session_idle_seconds;
 }
 
 /* last_seen_at is written at most once a minute, and often enough for a short idle limit. */
@@ -649,23 +657,6 @@ static void set_session_cookie(struct response *res, const char *token)
 	buf_release(&cookie);
 }
 
-/*
- * The seconds to wait when `subject` has `limit` failures or more within the last
- * `window` seconds; 0 if not.
- */
-static int64_t throttle_wait(struct db *db, const char *subject, int limit, int window,
-			     time_t now, int *status)
-{
-	int count;
-	int64_t unblocked_at;
-	*status = auth_store_failures_check(db, subject, (int64_t)now - window + 1, limit, window,
-					    &count, &unblocked_at);
-	if (*status != DB_OK || count < limit)
-		return 0;
-	int64_t wait = unblocked_at - (int64_t)now;
-	return wait > 0 ? wait : 1;
-}
-
 /* "account:<email in lower case>" (e-mail addresses compare without case here). */
 static void account_subject(const char *email, struct buf *out)
 {
@@ -711,17 +702,14 @@ static void login_finish(struct request *req, struct response *res, struct login
 	time_t now = time(NULL);
 	const struct user *user = &job->user;
 	/* Unknown account, no password, disabled or wrong password: the same work, the same
-	 * answer. */
+	 * answer. The failure was recorded before the hash (login_throttle_reserve). */
 	if (job->verified != 1 || !job->found || !user->has_password || user->disabled) {
-		/* Rows are kept for the longest window (the hourly cap), which is never cleared
-		 * by a success: the 15-minute count is. */
-		int64_t forget_before = (int64_t)now - AUTH_THROTTLE_HOURLY_WINDOW_SECONDS;
-		auth_store_failures_record(db, job->account, job->address, (int64_t)now,
-					   forget_before);
-		auth_store_failures_record(db, job->hourly, NULL, (int64_t)now, forget_before);
 		reply_unauthorized(res, "wrong email or password");
 		return;
 	}
+	/* Not a failure after all; the 15-minute count of the account restarts (the hourly
+	 * cap is never cleared by a success). Best effort: left over rows only throttle. */
+	auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
 	auth_store_failures_clear(db, job->account);
 	revoke_presented_session(db, req);
 
@@ -747,25 +735,29 @@ static void login_finish(struct request *req, struct response *res, struct login
 }
 
 /*
- * The wait that the throttle imposes on this login (0: none), or -1 after answering 503
- * because the database does not answer.
+ * Applies the throttle to this login in one write transaction: the wait it imposes (0:
+ * none), or -1 after answering 503 because the database does not answer. When there is no
+ * wait, a failure is recorded for each subject before the password is checked (so that
+ * concurrent attempts count it), and taken back if the login succeeds.
  */
-static int64_t login_throttle_wait(struct db *db, const struct login_job *job, time_t now,
-				   struct response *res)
+static int64_t login_throttle_reserve(struct db *db, struct login_job *job, time_t now,
+				      struct response *res)
 {
-	int status_account, status_address, status_hourly;
-	int64_t wait_account = throttle_wait(db, job->account, AUTH_THROTTLE_ACCOUNT_LIMIT,
-					     AUTH_THROTTLE_WINDOW_SECONDS, now, &status_account);
-	int64_t wait_address = throttle_wait(db, job->address, AUTH_THROTTLE_ADDRESS_LIMIT,
-					     AUTH_THROTTLE_WINDOW_SECONDS, now, &status_address);
-	int64_t wait_hourly = throttle_wait(db, job->hourly, AUTH_THROTTLE_HOURLY_LIMIT,
-					    AUTH_THROTTLE_HOURLY_WINDOW_SECONDS, now, &status_hourly);
-	if (status_account != DB_OK || status_address != DB_OK || status_hourly != DB_OK) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+	const struct auth_throttle_rule rules[LOGIN_THROTTLE_RULES] = {
+		{ job->account, AUTH_THROTTLE_ACCOUNT_LIMIT, AUTH_THROTTLE_WINDOW_SECONDS },
+		{ job->address, AUTH_THROTTLE_ADDRESS_LIMIT, AUTH_THROTTLE_WINDOW_SECONDS },
+		{ job->hourly, AUTH_THROTTLE_HOURLY_LIMIT, AUTH_THROTTLE_HOURLY_WINDOW_SECONDS },
+	};
+	/* Rows are kept for the longest window (the hourly cap). */
+	int64_t forget_before = (int64_t)now - AUTH_THROTTLE_HOURLY_WINDOW_SECONDS;
+	int64_t wait;
+	if (auth_store_failures_reserve(db, rules, LOGIN_THROTTLE_RULES, (int64_t)now,
+					forget_before, &wait, job->failure_ids) != DB_OK) {
+		response_problem(res, HTTP_SERVICE_UNAVAILABLE,
+				 "the login attempt cannot be recorded; try again later");
 		return -1;
 	}
-	int64_t wait = wait_account > wait_address ? wait_account : wait_address;
-	return wait_hourly > wait ? wait_hourly : wait;
+	return wait;
 }
 
 /* The job of a login: the password and throttle subjects copied (who frees: login_job_free). */
@@ -829,7 +821,7 @@ static void handle_login(struct request *req, struct response *res)
 
 	time_t now = time(NULL);
 	job = login_job_new(email, password, req->client_address);
-	int64_t wait = login_throttle_wait(db, job, now, res);
+	int64_t wait = login_throttle_reserve(db, job, now, res);
 	if (wait < 0)
 		goto cleanup;
 	if (wait > 0) {
@@ -842,6 +834,7 @@ static void handle_login(struct request *req, struct response *res)
 	}
 	int found = users_store_get_by_email(db, email, &job->user, job->hash, sizeof(job->hash));
 	if (found != DB_OK && found != DB_NOT_FOUND) {
+		auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
 		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
 		goto cleanup;
 	}
@@ -855,10 +848,12 @@ static void handle_login(struct request *req, struct response *res)
 		goto cleanup;
 	}
 	job->verified = login_verify_here(job);
-	if (job->verified < 0) /* not counted as a failure: the password was not checked */
+	if (job->verified < 0) { /* not counted as a failure: the password was not checked */
+		auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
 		reply_logins_busy(res);
-	else
+	} else {
 		login_finish(req, res, job);
+	}
 cleanup:
 	if (admission > 0)
 		login_admission_return();

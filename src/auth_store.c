@@ -388,16 +388,39 @@ static int insert_failure(struct db *db, const char *subject, int64_t now)
 	return step_change(db, stmt, "failure record");
 }
 
-int auth_store_failures_record(struct db *db, const char *subject1, const char *subject2,
-			       int64_t now, int64_t forget_before)
+/* The wait that `rule` imposes at `now` (0: none), inside the caller's transaction. */
+static int rule_wait(struct db *db, const struct auth_throttle_rule *rule, int64_t now,
+		     int64_t *wait)
 {
+	int count;
+	int64_t unblocked_at;
+	*wait = 0;
+	int status = auth_store_failures_check(db, rule->subject, now - rule->window + 1,
+					       rule->limit, rule->window, &count, &unblocked_at);
+	if (status == DB_OK && count >= rule->limit)
+		*wait = unblocked_at - now > 0 ? unblocked_at - now : 1;
+	return status;
+}
+
+int auth_store_failures_reserve(struct db *db, const struct auth_throttle_rule *rules, int count,
+				int64_t now, int64_t forget_before, int64_t *wait, int64_t *ids)
+{
+	*wait = 0;
 	int status = db_begin_write(db);
 	if (status != DB_OK)
 		return status;
-	if (subject1 && (status = insert_failure(db, subject1, now)) != DB_OK)
-		goto cleanup;
-	if (subject2 && (status = insert_failure(db, subject2, now)) != DB_OK)
-		goto cleanup;
+	for (int i = 0; i < count; i++) {
+		int64_t rule_seconds;
+		if ((status = rule_wait(db, &rules[i], now, &rule_seconds)) != DB_OK)
+			goto cleanup;
+		if (rule_seconds > *wait)
+			*wait = rule_seconds;
+	}
+	for (int i = 0; i < count && *wait == 0; i++) {
+		if ((status = insert_failure(db, rules[i].subject, now)) != DB_OK)
+			goto cleanup;
+		ids[i] = db_last_insert_id(db);
+	}
 	sqlite3_stmt *stmt = db_prepare(db, "DELETE FROM login_failures WHERE failed_at < ?");
 	if (!stmt) {
 		status = DB_ERROR;
@@ -410,6 +433,19 @@ int auth_store_failures_record(struct db *db, const char *subject1, const char *
 cleanup:
 	if (status != DB_OK)
 		db_rollback(db);
+	return status;
+}
+
+int auth_store_failures_release(struct db *db, const int64_t *ids, int count)
+{
+	int status = DB_OK;
+	for (int i = 0; i < count && status == DB_OK; i++) {
+		sqlite3_stmt *stmt = db_prepare(db, "DELETE FROM login_failures WHERE id = ?");
+		if (!stmt)
+			return DB_ERROR;
+		sqlite3_bind_int64(stmt, 1, ids[i]);
+		status = step_change(db, stmt, "failure release");
+	}
 	return status;
 }
 

@@ -11,6 +11,7 @@
 #include "crm/cli.h"
 #include "crm/db.h"
 #include "crm/version.h"
+#include "crm/webhooks.h"
 #include "crm/banned.h"
 
 static void print_overview(FILE *out)
@@ -21,6 +22,27 @@ static void print_overview(FILE *out)
 	for (const struct cli_command *command = cli_commands; command->words; command++)
 		fprintf(out, "  %-52s %s\n", command->usage, command->summary);
 	fprintf(out, "\nEvery command takes --help. Exit status: 0 done, 1 failed, 2 usage error.\n");
+}
+
+/*
+ * After a command group's name ("user") alone or with an unknown subcommand: lists the
+ * group's commands on stderr and returns true; false when `name` is no group.
+ */
+static bool print_group(const char *name, const char *subcommand)
+{
+	size_t len = strlen(name);
+	bool any = false;
+	for (const struct cli_command *command = cli_commands; command->words; command++) {
+		if (strncmp(command->words, name, len) != 0 || command->words[len] != ' ')
+			continue;
+		if (!any && subcommand)
+			fprintf(stderr, "crmctl: unknown %s command '%s'; one of:\n", name, subcommand);
+		else if (!any)
+			fprintf(stderr, "crmctl: '%s' needs a command, one of:\n", name);
+		fprintf(stderr, "  %-52s %s\n", command->usage, command->summary);
+		any = true;
+	}
+	return any;
 }
 
 /* How many of argv's first words spell `words` ("user add" = 2), or 0. */
@@ -77,6 +99,9 @@ int main(int argc, char **argv)
 			used = words;
 		}
 	}
+	const char *subcommand = arg + 1 < argc && argv[arg + 1][0] != '-' ? argv[arg + 1] : NULL;
+	if (!found && print_group(argv[arg], subcommand))
+		return CLI_USAGE;
 	if (!found) {
 		fprintf(stderr, "crmctl: unknown command '%s'\n", argv[arg]);
 		print_overview(stderr);
@@ -87,7 +112,10 @@ int main(int argc, char **argv)
 	if (cli_wants_help(command_argc, command_argv))
 		return cli_usage(found, false);
 
+	webhooks_install_event_hook(); /* changes made here queue their webhook events too */
 	struct cli_context cli = { .db_path = db_path, .db = NULL };
+	if (found->database == CLI_DATABASE_MIGRATED && !cli_database_exists(db_path))
+		return CLI_FAILED;
 	if (found->database != CLI_DATABASE_NONE) {
 		cli.db = db_open(db_path, DB_SYNC_FULL);
 		if (!cli.db)

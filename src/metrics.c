@@ -426,7 +426,7 @@ static void render_database(struct buf *out, struct db *db)
 	char now[TIME_RFC3339_SIZE], idle_limit[TIME_RFC3339_SIZE];
 	time_t current = time(NULL);
 	time_format_rfc3339(current, now);
-	time_format_rfc3339(current - AUTH_SESSION_IDLE_SECONDS, idle_limit);
+	time_format_rfc3339(current - auth_session_idle_limit(), idle_limit);
 	int64_t sessions;
 	if (metrics_store_active_sessions(db, now, idle_limit, &sessions) == DB_OK)
 		add_gauge(out, "crmd_sessions_active",

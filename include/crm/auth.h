@@ -103,6 +103,8 @@ const char *auth_session_cookie_name(void);
  * below 1 keep the defaults above. Call before serving.
  */
 void auth_set_session_limits(int idle_seconds, int absolute_seconds);
+/* The idle limit in use: --session-idle, else AUTH_SESSION_IDLE_SECONDS. */
+int auth_session_idle_limit(void);
 
 /* Login throttling: failures within the window, per account and per client address. */
 #define AUTH_THROTTLE_WINDOW_SECONDS (15 * 60)

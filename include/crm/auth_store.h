@@ -120,12 +120,22 @@ int auth_store_sessions_revoke_user_audited(struct db *db, int64_t user_id, int6
  */
 int auth_store_failures_check(struct db *db, const char *subject, int64_t since, int threshold,
 			      int64_t window, int *count, int64_t *unblocked_at);
+/* One throttle: at most `limit` failures of `subject` within `window` seconds. */
+struct auth_throttle_rule {
+	const char *subject;
+	int limit;
+	int window;
+};
 /*
- * Records a failure for each non-NULL subject at `now` and forgets failures older than
- * `forget_before`, in one transaction.
+ * In one write transaction: sets *wait to the longest wait (seconds) that the `count`
+ * rules impose at `now`, or, when none does (*wait 0), records a provisional failure for
+ * each rule's subject (row ids in ids[0..count-1]) before the password is checked, so
+ * concurrent attempts see it. Forgets failures older than `forget_before`. A db_status.
  */
-int auth_store_failures_record(struct db *db, const char *subject1, const char *subject2,
-			       int64_t now, int64_t forget_before);
+int auth_store_failures_reserve(struct db *db, const struct auth_throttle_rule *rules, int count,
+				int64_t now, int64_t forget_before, int64_t *wait, int64_t *ids);
+/* Deletes the provisional failures `ids` (the login succeeded or was not checked). */
+int auth_store_failures_release(struct db *db, const int64_t *ids, int count);
 /* Forgets the failures of `subject` (after a successful login). */
 int auth_store_failures_clear(struct db *db, const char *subject);
 

@@ -34,6 +34,11 @@ struct cli_command {
 /* The command table, terminated by an entry with NULL words. */
 extern const struct cli_command cli_commands[];
 
+/*
+ * True when the database file `path` exists; otherwise prints "no database at PATH (run
+ * crmctl init)" and returns false. Only init, migrate and restore create the database.
+ */
+bool cli_database_exists(const char *path);
 /* Prints "crmctl: <message>" on stderr. */
 void cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /* True when argv (the command's own arguments) contains --help or -h. */

@@ -22,8 +22,11 @@ const struct cli_command cli_commands[] = {
 	  cli_init, CLI_DATABASE_OPEN },
 	{ "migrate", "migrate", "apply the migrations the database lacks (idempotent)", cli_migrate,
 	  CLI_DATABASE_OPEN },
-	{ "user add", "user add EMAIL --name NAME --role ROLE [--team TEAM] [--password-stdin]",
-	  "create a user (password asked without echo, or one line on stdin)", cli_user_add,
+	{ "user add",
+	  "user add EMAIL --name NAME --role ROLE [--team TEAM] [--password-stdin | --no-password]",
+	  "create a user (password asked without echo, one line on stdin, or none: cannot log in "
+	  "until set)",
+	  cli_user_add,
 	  CLI_DATABASE_MIGRATED },
 	{ "user list", "user list", "list the users", cli_user_list, CLI_DATABASE_MIGRATED },
 	{ "user passwd", "user passwd EMAIL [--password-stdin]",
@@ -115,6 +118,14 @@ void cli_error(const char *format, ...)
 	vfprintf(stderr, format, args);
 	fputc('\n', stderr);
 	va_end(args);
+}
+
+bool cli_database_exists(const char *path)
+{
+	if (access(path, F_OK) == 0)
+		return true;
+	cli_error("no database at %s (run crmctl init)", path);
+	return false;
 }
 
 bool cli_wants_help(int argc, char **argv)

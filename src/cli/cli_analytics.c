@@ -91,6 +91,8 @@ static int fit_summary_file(const char *path)
 /* Fits on the database, stores the live fit and prints it. */
 static int fit_database(const char *db_path)
 {
+	if (!cli_database_exists(db_path))
+		return CLI_FAILED;
 	struct db *db = db_open(db_path, DB_SYNC_FULL);
 	if (!db)
 		return CLI_FAILED;

@@ -16,8 +16,9 @@
 
 int cli_migrate(struct cli_context *cli, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	int result = cli_parse_options("migrate", argc, argv, NULL, NULL, 0);
+	if (result != CLI_OK)
+		return result;
 	int applied = 0;
 	if (db_migrate(cli->db, &applied) != 0) {
 		cli_error("migration failed; the database is unchanged by the failing step");

@@ -35,10 +35,18 @@ int cli_role_list(struct cli_context *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
+static void print_grant_header(void)
+{
+	printf("%-16s %-8s %s\n", "RESOURCE", "ACTION", "SCOPE");
+}
+
+/* Prints one grant, after the header for the first (nothing on stdout for no role). */
 static void print_grant(void *context, const char *resource, const char *action,
 			const char *scope)
 {
 	int *count = context;
+	if (*count == 0)
+		print_grant_header();
 	printf("%-16s %-8s %s\n", resource, action, scope);
 	(*count)++;
 }
@@ -49,7 +57,6 @@ int cli_role_show(struct cli_context *cli, int argc, char **argv)
 	int result = cli_parse_options("role show", argc, argv, NULL, &role, 1);
 	if (result != CLI_OK)
 		return result;
-	printf("%-16s %-8s %s\n", "RESOURCE", "ACTION", "SCOPE");
 	int count = 0;
 	int status = roles_name_valid(role) ? roles_store_grants(cli->db, role, print_grant, &count)
 					    : DB_NOT_FOUND;
@@ -61,8 +68,10 @@ int cli_role_show(struct cli_context *cli, int argc, char **argv)
 		cli_error("cannot read the grants of '%s'", role);
 		return CLI_FAILED;
 	}
-	if (count == 0)
+	if (count == 0) {
+		print_grant_header();
 		printf("(no grants: this role can do nothing)\n");
+	}
 	return CLI_OK;
 }
 

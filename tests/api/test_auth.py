@@ -5,6 +5,7 @@ server on the very next request."""
 import re
 import sqlite3
 import statistics
+import threading
 import time
 
 import harness
@@ -178,6 +179,27 @@ class SecureCookieTest(AuthTestCase):
         self.assertIn("Secure", session.headers["set-cookie"])
 
 
+class ShortIdleTest(AuthTestCase):
+    server_args = ("--session-idle", "120")
+
+    def active_sessions(self):
+        status, _, body = self.api("GET", "/metrics")
+        self.assertEqual(200, status, body)
+        match = re.search(r"^crmd_sessions_active (\S+)$", body, re.M)
+        self.assertIsNotNone(match, body)
+        return float(match.group(1))
+
+    def test_metrics_count_sessions_with_the_configured_idle_limit(self):
+        session = self.login("admin@example.com", self.admin_password)
+        self.assertEqual(200, session.status)
+        before = self.active_sessions()
+        five_minutes_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 300))
+        sql(self.server.db_path, "UPDATE sessions SET last_seen_at = ? WHERE csrf_token = ?",
+            five_minutes_ago, session.csrf_token)
+        self.assertUnauthorized(self.api("GET", ME, session=session))
+        self.assertEqual(before - 1, self.active_sessions())
+
+
 class KeyTest(AuthTestCase):
     @classmethod
     def setup_database(cls):
@@ -297,6 +319,20 @@ class RevocationTest(AuthTestCase):
         self.assertUnauthorized(self.api("GET", ME, session=idle))
         self.assertUnauthorized(self.api("GET", ME, session=old))
 
+    def test_default_idle_limit_is_thirty_minutes(self):
+        self.make_user("idle30@example.com", "rep")
+        recent = self.login("idle30@example.com", "password-123")
+        stale = self.login("idle30@example.com", "password-123")
+        now = time.time()
+        stamp = lambda minutes: time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                              time.gmtime(now - minutes * 60))
+        with sqlite3.connect(self.server.db_path) as connection:
+            for session, minutes in ((recent, 29), (stale, 31)):
+                connection.execute("UPDATE sessions SET last_seen_at = ? WHERE csrf_token = ?",
+                                   (stamp(minutes), session.csrf_token))
+        self.assertEqual(200, self.api("GET", ME, session=recent)[0])
+        self.assertUnauthorized(self.api("GET", ME, session=stale))
+
     def test_session_token_is_stored_only_as_hash(self):
         session = self.login("admin@example.com", self.admin_password)
         with sqlite3.connect(self.server.db_path) as connection:
@@ -362,3 +398,48 @@ class ThrottleTest(AuthTestCase):
         for _ in range(3):
             self.assertEqual(429, self.login("victim@example.com", "wrong").status)
         self.assertEqual(10, self.failures("account:victim@example.com"))
+
+    def burst(self, passwords):
+        """Logs in to victim@example.com with each password at once; returns the statuses."""
+        statuses = []
+        start = threading.Barrier(len(passwords))
+
+        def attempt(password):
+            start.wait()
+            statuses.append(self.login("victim@example.com", password).status)
+        threads = [threading.Thread(target=attempt, args=(p,)) for p in passwords]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sorted(statuses)
+
+    def test_concurrent_wrong_logins_cannot_pass_the_limit(self):
+        for attempt in range(9):
+            self.assertEqual(401, self.login("victim@example.com", "wrong-%d" % attempt).status)
+        statuses = self.burst(["burst-%d" % i for i in range(4)])
+        self.assertLessEqual(statuses.count(401), 1, statuses)
+        self.assertEqual(len(statuses) - statuses.count(401), statuses.count(429), statuses)
+        self.assertLessEqual(self.failures("account:victim@example.com"), 10)
+        self.assertEqual(429, self.login("victim@example.com", "password-123").status)
+
+    def test_right_password_in_a_burst_at_the_limit_is_refused_or_alone(self):
+        for attempt in range(9):
+            self.assertEqual(401, self.login("victim@example.com", "wrong-%d" % attempt).status)
+        statuses = self.burst(["password-123"] + ["burst-%d" % i for i in range(3)])
+        # Only the attempt that took the last place is checked: 200 or 401, never both.
+        self.assertEqual(3, statuses.count(429), statuses)
+        self.assertLessEqual(self.failures("account:victim@example.com"), 10)
+
+    def test_a_failure_that_cannot_be_recorded_refuses_the_login(self):
+        sql(self.server.db_path, "CREATE TRIGGER full BEFORE INSERT ON login_failures"
+                                 " BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END")
+        try:
+            for password in ("wrong", "password-123"):
+                answer = self.login("victim@example.com", password)
+                self.assertProblem((answer.status, answer.headers, answer.body), 503)
+                self.assertIsNone(answer.cookie)
+        finally:
+            sql(self.server.db_path, "DROP TRIGGER full")
+        self.assertEqual(0, self.failures("account:victim@example.com"))
+        self.assertEqual(200, self.login("victim@example.com", "password-123").status)

@@ -56,6 +56,46 @@ class HelpAndUsageTest(CliTestCase):
             self.assertEqual(0, result.returncode, "%s: %r" % (words, result))
             self.assertIn("usage: crmctl [--db PATH] " + " ".join(words), result.stdout)
 
+    def test_migrate_takes_no_arguments(self):
+        result = self.run_fails(2, "migrate", "extra")
+        self.assertIn("usage: crmctl [--db PATH] migrate", result.stderr)
+
+    def test_a_group_alone_lists_its_commands(self):
+        for group, words in (("user", ["add", "list", "passwd", "set"]),
+                             ("role", ["list", "show", "create", "grant"]),
+                             ("key", ["create", "list", "revoke"])):
+            for args in ([group], [group, "nosuch"]):
+                result = self.run_fails(2, *args)
+                self.assertNotIn("unknown command", result.stderr)
+                self.assertEqual("", result.stdout)
+                for word in words:
+                    self.assertIn("%s %s" % (group, word), result.stderr)
+        self.assertIn("unknown user command 'nosuch'",
+                      self.run_fails(2, "user", "nosuch").stderr)
+
+    def test_role_show_of_no_role_prints_nothing_on_stdout(self):
+        result = self.run_fails(1, "role", "show", "nosuch", message="no such role")
+        self.assertEqual("", result.stdout)
+
+    def test_user_add_usage_shows_no_password(self):
+        self.assertIn("--no-password", self.run_ok("user", "add", "--help").stdout)
+        self.assertIn("--no-password", self.run_ok("--help").stdout)
+
+    def test_commands_never_create_a_missing_database(self):
+        missing = os.path.join(self.directory.name, "missing.db")
+        for args in (["user", "list"], ["role", "show", "rep"], ["key", "list"],
+                     ["analytics", "settings"], ["analytics", "fit"], ["backup",
+                     os.path.join(self.directory.name, "copy.db")]):
+            result = harness.crmctl(missing, *args, check=False)
+            self.assertEqual(1, result.returncode, "%s: %r" % (args, result))
+            self.assertEqual("", result.stdout, args)
+            if args[0] != "backup":
+                self.assertIn("no database at %s (run crmctl init)" % missing, result.stderr)
+            self.assertFalse(os.path.exists(missing), args)
+        harness.crmctl(missing, "migrate")
+        self.assertTrue(os.path.exists(missing))
+        self.assertIn("admin", harness.crmctl(missing, "role", "list").stdout)
+
     def test_overview_lists_the_admin_commands(self):
         overview = self.run_ok("--help").stdout
         for words in ADMIN_COMMANDS:
