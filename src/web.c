@@ -1,11 +1,13 @@
 /*
  * web.c - the embedded web UI. Files are found by path in the table tools/embed.c made
- * from web/; their ETag is a hash of the contents computed once at first use.
+ * from web/; their ETag is a hash of the contents computed once at first use, and
+ * If-None-Match ("*", lists, weak tags) answers 304 when it names it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/web.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +44,55 @@ static void compute_etags(void)
 		}
 		snprintf(storage[i], sizeof(storage[i]), "\"%016llx\"", (unsigned long long)hash);
 	}
+}
+
+/* Skips spaces and tabs. */
+static const char *skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/*
+ * Whether an If-None-Match value names `etag` (quotes included): "*", or one entity tag of
+ * a comma-separated list, compared weakly as RFC 9110 13.1.2 asks (W/"x" matches "x").
+ * A malformed member matches nothing.
+ */
+static bool none_match(const char *header, const char *etag)
+{
+	size_t etag_len = strlen(etag);
+	const char *p = header;
+	while (*p) {
+		p = skip_blanks(p);
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (!*p)
+			break;
+		const char *start = p;
+		if (*p == '*') {
+			p++;
+		} else {
+			if (p[0] == 'W' && p[1] == '/')
+				start = p += 2;
+			if (*p == '"') {
+				p = strchr(p + 1, '"');
+				p = p ? p + 1 : start + strlen(start);
+			}
+		}
+		const char *end = p;
+		p = skip_blanks(p);
+		bool whole = end > start && (*p == ',' || !*p);
+		if (whole && end - start == 1 && *start == '*')
+			return true;
+		if (whole && (size_t)(end - start) == etag_len && memcmp(start, etag, etag_len) == 0)
+			return true;
+		while (*p && *p != ',')
+			p++;
+	}
+	return false;
 }
 
 const char *web_content_type(const char *name)
@@ -88,7 +139,7 @@ void web_serve(struct request *req, struct response *res)
 		response_set_header(res, "Cache-Control", "no-cache");
 		response_set_header(res, "Content-Security-Policy", WEB_CSP);
 		const char *if_none_match = request_header(req, "If-None-Match");
-		if (if_none_match && strcmp(if_none_match, etag) == 0) {
+		if (if_none_match && none_match(if_none_match, etag)) {
 			response_set_static_body(res, HTTP_NOT_MODIFIED, web_content_type(name), "", 0);
 			return;
 		}

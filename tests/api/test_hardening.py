@@ -10,7 +10,9 @@
   SQL            no value is formatted into SQL in the source (bound parameters only)
   mass assignment  read-only fields refused; owner_id set only when the role may assign
   IDOR           a rep with `own` read scope tries every record of another team on every
-                 {id} route of the router: 403/404, never data, nothing changed
+                 {id} route of the router: 403/404, never data, nothing changed; a default
+                 rep and a manager (who may read them) try every unsafe {id} route, mixing
+                 own and foreign ids; foreign ids in bodies and filters; reports and lists
   XSS            stored script comes back as JSON data with nosniff; the UI has a CSP
   CSV            exported cells that a spreadsheet would run as formulas are neutralised
   limits         header size, URL length, JSON depth: 4xx answers, no crash
@@ -488,17 +490,17 @@ class MassAssignmentTest(harness.ServerTestCase):
 MARKER = "IDOR-SECRET"
 
 
-class IdorSweepTest(harness.ServerTestCase):
-    """A rep of team north with `own` read scope against the records of team south."""
+class IdorRecords:
+    """Makes the records of another team for the IDOR tests (cls.owner_key: team south)."""
 
     @classmethod
-    def setup_database(cls):
-        cls.owner_id, cls.owner_key = cls.make_user("south@example.com", "manager", team="south")
+    def make_rep_own(cls, email, team="north"):
+        """A user of role rep_own: the rep's grants with `own` read scope everywhere."""
         harness.crmctl(cls.server.db_path, "role", "create", "rep_own", "--from", "rep")
         grants = harness.crmctl(cls.server.db_path, "role", "show", "rep_own").stdout
         for resource in sorted({line.split()[0] for line in grants.splitlines()[1:] if line}):
             harness.crmctl(cls.server.db_path, "role", "grant", "rep_own", resource, "read", "own")
-        cls.rep_id, cls.rep_key = cls.make_user("north@example.com", "rep_own", team="north")
+        return cls.make_user(email, "rep_own", team=team)
 
     def create_foreign_records(self):
         """Records of team south in every resource we know a body for: {resource: [ids]}."""
@@ -541,6 +543,15 @@ class IdorSweepTest(harness.ServerTestCase):
                 found.append(record_id)
         return found or [1]
 
+
+class IdorSweepTest(IdorRecords, harness.ServerTestCase):
+    """A rep of team north with `own` read scope against the records of team south."""
+
+    @classmethod
+    def setup_database(cls):
+        cls.owner_id, cls.owner_key = cls.make_user("south@example.com", "manager", team="south")
+        cls.rep_id, cls.rep_key = cls.make_rep_own("north@example.com")
+
     def test_a_rep_never_reaches_another_teams_records(self):
         ids, external = self.create_foreign_records()
         ids["users"] = [self.owner_id]
@@ -576,6 +587,235 @@ class IdorSweepTest(harness.ServerTestCase):
                 continue
             status, _, listing = self.api("GET", "/api/v1/" + resource, key=self.rep_key)
             self.assertNotIn(MARKER, json.dumps(listing), resource)
+
+
+WRITTEN = "IDOR-WRITTEN"  # what an unsafe request of the sweep would write
+REFUSED = (403, 404, 422)
+
+
+class IdorWriteSweepTest(IdorRecords, harness.ServerTestCase):
+    """The default roles of team north against team south's records, which a `rep` (read
+    all, write own, delete none) and a `manager` (write and delete team) may read but never
+    change: every unsafe {id} route, ids in bodies and in query strings."""
+
+    @classmethod
+    def setup_database(cls):
+        cls.owner_id, cls.owner_key = cls.make_user("south@example.com", "manager", team="south")
+        cls.rep_id, cls.rep_key = cls.make_user("rep@example.com", "rep", team="north")
+        cls.manager_id, cls.manager_key = cls.make_user("boss@example.com", "manager",
+                                                        team="north")
+        cls.own_id, cls.own_key = cls.make_rep_own("own@example.com")
+        harness.crmctl(cls.server.db_path, "webhook", "private", "on")  # a hook to nowhere
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        case = cls("run")  # an instance only to borrow api() and the helpers
+        cls.foreign, cls.external = case.create_foreign_records()
+        cls.mine = {}  # the rep's records, used with foreign ones in one request
+        for resource, body in (("contacts", {"first_name": "Mine"}),
+                               ("companies", {"name": "Mine"}),
+                               ("segments", {"name": "Mine", "kind": "static"})):
+            status, _, record = case.api("POST", "/api/v1/" + resource, body, key=cls.rep_key)
+            case.assertEqual(201, status, record)
+            cls.mine[resource] = record["id"]
+        status, _, webhook = case.api("POST", "/api/v1/webhooks",
+                                      {"url": "http://127.0.0.1:9/hook", "events": ["*"]},
+                                      key=cls.admin_key)
+        case.assertEqual(201, status, webhook)
+        cls.foreign["webhooks"] = [webhook["id"]]
+        cls.foreign["users"] = [cls.owner_id, cls.admin_id]
+        _, _, keys = case.api("GET", "/api/v1/api-keys?limit=100", key=cls.admin_key)
+        cls.foreign["api-keys"] = [k["id"] for k in keys["data"]
+                                   if k["user_id"] in cls.foreign["users"]]
+
+    def write_body(self, method, pattern):
+        """A body that passes validation, so that only the permission check can refuse."""
+        contact = self.foreign["contacts"][0]
+        resource = pattern.split("/")[3]
+        by_route = {
+            "/api/v1/contacts/{id}/merge": {"from": [self.mine["contacts"]]},
+            "/api/v1/segments/{id}/members": {"contact_ids": [self.mine["contacts"]]},
+            "/api/v1/contacts/{id}/erase": {},
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": {},
+        }
+        by_resource = {
+            "companies": {"name": WRITTEN},
+            "contacts": {"first_name": WRITTEN},
+            "segments": {"name": WRITTEN, "kind": "static"},
+            "interactions": {"contact_id": contact, "kind": "note", "subject": WRITTEN},
+            "tasks": {"title": WRITTEN},
+            "opportunities": {"name": WRITTEN, "stage": "qualified"},
+            "purchases": {"contact_id": contact, "amount_cents": 1, "currency": "EUR",
+                          "reference": WRITTEN},
+            "users": {"name": WRITTEN},
+            "webhooks": {"url": "http://127.0.0.1:9/written", "events": ["*"]},
+        }
+        if method == "DELETE" and pattern not in by_route:
+            return {}
+        return by_route.get(pattern, by_resource.get(resource, {}))
+
+    def placeholder_values(self, pattern, name):
+        """The values tried for one placeholder: other team's ids (and the caller's own
+        where a route has two placeholders, so that every mix of the two is tried)."""
+        resource = pattern.split("/")[3]
+        if name == "external_id":
+            return self.external.get(resource, [MARKER + "-none"])
+        if name == "delivery_id":
+            webhook = self.foreign["webhooks"][0]
+            _, _, listing = self.api("GET", "/api/v1/webhooks/%d/deliveries" % webhook,
+                                     key=self.admin_key)
+            ids = [d["id"] for d in listing.get("data", [])] if isinstance(listing, dict) else []
+            return [str(i) for i in ids[:2] or [1]]
+        values = [str(i) for i in self.foreign.get(resource) or self.foreign_ids(resource)]
+        if pattern.count("{") > 1 and resource in self.mine:
+            values.append(str(self.mine[resource]))
+        return values
+
+    def snapshot(self):
+        """Every foreign record and the rep's own ones as an admin sees them."""
+        records = {}
+        for resource, ids in list(self.foreign.items()) + [(r, [i]) for r, i in self.mine.items()]:
+            for record_id in ids:
+                records[resource, record_id] = self.api(
+                    "GET", "/api/v1/%s/%d" % (resource, record_id), key=self.admin_key)[2]
+        records["members"] = self.api("GET", "/api/v1/segments/%d/members" % self.mine["segments"],
+                                      key=self.admin_key)[2]
+        return records
+
+    def test_unsafe_routes_refuse_another_teams_records(self):
+        before = self.snapshot()
+        violations, tried = [], 0
+        for who, key in (("rep", self.rep_key), ("manager", self.manager_key)):
+            for method, pattern, flags in routes():
+                if "{" not in pattern or method not in UNSAFE or "public" in flags:
+                    continue
+                names = re.findall(r"\{([^}]+)\}", pattern)
+                combinations = [[]]
+                for name in names:
+                    combinations = [c + [v] for c in combinations
+                                    for v in self.placeholder_values(pattern, name)]
+                for values in combinations:
+                    if pattern.count("{") > 1 and all(v in map(str, self.mine.values())
+                                                      for v in values):
+                        continue  # the caller's own records only
+                    path = pattern
+                    for value in values:
+                        path = re.sub(r"\{[^}]+\}", value, path, count=1)
+                    status, _, answer = self.api(method, path, self.write_body(method, pattern),
+                                                 key=key)
+                    tried += 1
+                    text = answer if isinstance(answer, str) else json.dumps(answer)
+                    if status not in (403, 404):
+                        violations.append("%s: %s %s -> %d %s"
+                                          % (who, method, path, status, text[:200]))
+        self.assertGreater(tried, 60)
+        self.assertEqual([], violations, "\n".join(violations))
+        self.assertEqual(before, self.snapshot(), "the sweep changed a record")
+
+    def test_ids_in_bodies_and_query_strings(self):
+        contact, company = self.foreign["contacts"][0], self.foreign["companies"][0]
+        segment = self.mine["segments"]
+        foreign_contacts = self.foreign["contacts"]
+        # (callers, method, path, body, expected): the callers are rep, manager (default
+        # roles of team north, read all) and own (rep_own: reads only its own records).
+        # "list" expects a 200 list; a caller must never see a foreign marker where it may
+        # not read, and nothing may change.
+        cases = [
+            ("own", "POST", "/api/v1/interactions",
+             {"contact_id": contact, "kind": "note", "subject": WRITTEN}, REFUSED),
+            ("own", "POST", "/api/v1/tasks", {"title": WRITTEN, "contact_id": contact}, REFUSED),
+            ("own", "POST", "/api/v1/opportunities",
+             {"name": WRITTEN, "contact_id": contact}, REFUSED),
+            ("own", "POST", "/api/v1/opportunities",
+             {"name": WRITTEN, "company_id": company}, REFUSED),
+            ("own", "POST", "/api/v1/purchases",
+             {"contact_id": contact, "amount_cents": 1, "currency": "EUR"}, REFUSED),
+            ("own", "POST", "/api/v1/contacts", {"first_name": WRITTEN, "company_id": company},
+             REFUSED),
+            ("rep manager", "POST", "/api/v1/contacts/{mine}/merge",
+             {"from": foreign_contacts}, REFUSED),
+            ("rep manager", "POST", "/api/v1/contacts/{mine}/merge",
+             {"from": [foreign_contacts[0]]}, REFUSED),
+            ("own", "POST", "/api/v1/contacts/{mine}/merge", {"from": [contact]}, REFUSED),
+            ("own", "POST", "/api/v1/segments/{segment}/members",
+             {"contact_ids": foreign_contacts}, REFUSED),
+            ("own", "DELETE", "/api/v1/segments/{segment}/members",
+             {"contact_ids": foreign_contacts}, REFUSED + (200, 204)),
+            ("own", "GET", "/api/v1/contacts?company_id=%d" % company, None, "list"),
+            ("own", "GET", "/api/v1/interactions?contact_id=%d" % contact, None, "list"),
+            ("own", "GET", "/api/v1/tasks?contact_id=%d" % contact, None, "list"),
+            ("own", "GET", "/api/v1/opportunities?contact_id=%d" % contact, None, "list"),
+            ("own", "GET", "/api/v1/opportunities?company_id=%d" % company, None, "list"),
+            ("own", "GET", "/api/v1/purchases?contact_id=%d" % contact, None, "list"),
+            ("own", "POST", "/api/v1/segments/preview",
+             {"rule": {"field": "first_name", "op": "eq", "value": MARKER}}, (200,)),
+            ("own", "POST", "/api/v1/segments/preview",
+             {"rule": {"field": "email", "op": "contains", "value": "idor"}}, (200,)),
+        ]
+        keys = {"rep": self.rep_key, "manager": self.manager_key, "own": self.own_key}
+        before = self.snapshot()
+        violations = []
+        for callers, method, path, body, expected in cases:
+            path = path.format(mine=self.mine["contacts"], segment=segment)
+            for who in callers.split():
+                status, _, answer = self.api(method, path, body, key=keys[who])
+                text = answer if isinstance(answer, str) else json.dumps(answer)
+                if expected == "list":
+                    ok = status == 200 and "data" in answer
+                else:
+                    ok = status in expected
+                if not ok or (who == "own" and MARKER in text):
+                    violations.append("%s: %s %s %s -> %d %s"
+                                      % (who, method, path, json.dumps(body), status, text[:200]))
+                elif path.endswith("/preview"):
+                    if answer.get("count") != 0:
+                        violations.append("%s: preview %s counts foreign contacts: %s"
+                                          % (who, json.dumps(body), text[:200]))
+        self.assertEqual([], violations, "\n".join(violations))
+        self.assertEqual(before, self.snapshot(), "a request with foreign ids changed a record")
+        # The merges were refused: the foreign contacts are all still there.
+        for contact_id in foreign_contacts:
+            self.assertEqual(200, self.api("GET", "/api/v1/contacts/%d" % contact_id,
+                                           key=self.admin_key)[0])
+
+    def test_reports_and_lists_show_an_own_scope_rep_nothing_foreign(self):
+        # Team south works on the rep's own contact too (a purchase follows its contact's
+        # owner, so only on its own), with an amount no record of the rep has.
+        status, _, mine = self.api("POST", "/api/v1/contacts",
+                                   {"first_name": "Own", "email": "idor@example.com"},
+                                   key=self.own_key)
+        self.assertEqual(201, status, mine)
+        amount = 7654321
+        for resource, body in (
+                ("interactions", {"contact_id": mine["id"], "kind": "call", "subject": MARKER}),
+                ("opportunities", {"name": MARKER, "contact_id": mine["id"], "stage": "proposal",
+                                   "amount_cents": amount, "currency": "EUR"}),
+                ("purchases", {"contact_id": self.foreign["contacts"][0],
+                               "amount_cents": amount, "currency": "EUR"})):
+            status, _, record = self.api("POST", "/api/v1/" + resource, body, key=self.owner_key)
+            self.assertEqual(201, status, record)
+
+        def shows_foreign(answer):
+            """The marker, or a sum that holds the foreign amount (the rep has no money)."""
+            text = answer if isinstance(answer, str) else json.dumps(answer)
+            numbers = [int(n) for n in re.findall(r"(?<![\w.\"-])\d+(?![\w.\"])", text)]
+            return MARKER in text or any(n >= amount for n in numbers)
+
+        # (path, whether a rep with read all sees the foreign data there: the check can fail)
+        reports = [("/api/v1/contacts/duplicates", True), ("/api/v1/pipeline", True),
+                   ("/api/v1/analytics/ltv", True), ("/api/v1/analytics/tiers", True),
+                   ("/api/v1/analytics/summary", True), ("/api/v1/analytics/revenue", True),
+                   ("/api/v1/contacts/%d/timeline" % mine["id"], True),
+                   ("/api/v1/contacts/%d/analytics" % mine["id"], False)]
+        leaks = []
+        for path, rep_sees in reports:
+            status, _, answer = self.api("GET", path, key=self.own_key)
+            if status != 200 or shows_foreign(answer):
+                leaks.append("%s -> %d %s" % (path, status, json.dumps(answer)[:300]))
+            status, _, answer = self.api("GET", path, key=self.rep_key)
+            self.assertEqual((200, rep_sees), (status, shows_foreign(answer)), path)
+        self.assertEqual([], leaks, "\n".join(leaks))
 
 
 # ================================================================ XSS and CSV

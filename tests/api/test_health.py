@@ -12,6 +12,14 @@ class HealthTest(harness.ServerTestCase):
         self.assertEqual({"status": "ok"}, body)
         self.assertEqual("application/json", headers["content-type"])
 
+    def test_health_and_ready_take_only_get_and_head(self):
+        for path in ("/healthz", "/readyz"):
+            for method in ("POST", "DELETE", "PUT"):
+                status, headers, body = self.api(method, path, {})
+                self.assertProblem((status, headers, body), 405)
+                self.assertEqual("GET, HEAD", headers.get("allow"), (method, path))
+            self.assertEqual(200, self.api("HEAD", path)[0])
+
     def test_unknown_api_path_is_problem_404(self):
         self.assertProblem(self.api("GET", "/api/v1/no-such-thing"), 404)
 
@@ -26,6 +34,43 @@ class HealthTest(harness.ServerTestCase):
         etag = headers["etag"]
         status, _, _ = self.api("GET", "/", headers={"If-None-Match": etag})
         self.assertEqual(304, status)
+
+    def test_web_files_carry_cache_and_framing_headers(self):
+        for path in ("/", "/app.js"):
+            status, headers, _ = self.api("GET", path)
+            self.assertEqual(200, status, path)
+            self.assertEqual("no-cache", headers["cache-control"], path)
+            self.assertEqual("same-origin", headers["referrer-policy"], path)
+            self.assertEqual("DENY", headers["x-frame-options"], path)
+            self.assertIn("frame-ancestors 'none'", headers["content-security-policy"], path)
+            self.assertRegex(headers["etag"], r'^"[0-9a-f]{16}"$', path)
+        _, headers, _ = self.api("GET", "/app.js")
+        self.assertTrue(headers["content-type"].startswith("text/javascript"))
+        status, again, _ = self.api("GET", "/app.js", headers={"If-None-Match": headers["etag"]})
+        self.assertEqual(304, status)
+        self.assertEqual(headers["etag"], again["etag"])
+        self.assertEqual("no-cache", again["cache-control"])
+
+    def test_if_none_match_takes_weak_tags_lists_and_star(self):
+        _, headers, _ = self.api("GET", "/app.js")
+        etag = headers["etag"]
+        other = '"0123456789abcdef"' if etag != '"0123456789abcdef"' else '"fedcba9876543210"'
+        matching = [
+            etag, "W/" + etag, "*", " * ", f"{other}, {etag}", f"{other},W/{etag}",
+            f'  {etag} ,{other}', f"W/{other}, W/{etag}", f"{other}, *",
+        ]
+        for value in matching:
+            status, _, body = self.api("GET", "/app.js", headers={"If-None-Match": value})
+            self.assertEqual(304, status, value)
+            self.assertFalse(body, value)
+        missing = [
+            other, "W/" + other, etag[1:-1], f"{other}, W/{other}", etag + "x", "W/ " + etag,
+            "**", etag[:-1], ",", "",
+        ]
+        for value in missing:
+            status, _, body = self.api("GET", "/app.js", headers={"If-None-Match": value})
+            self.assertEqual(200, status, value)
+            self.assertTrue(body, value)
 
     def test_missing_web_file_is_404(self):
         status, _, _ = self.api("GET", "/no-such-file.js")

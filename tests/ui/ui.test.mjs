@@ -256,6 +256,10 @@ describe('web UI', { skip: skip ? `skipped: ${skip}` : false }, () => {
     const link = page.getByRole('link', { name: `${XSS} Mallory` });
     await link.waitFor();
     assert.equal(await link.innerText(), `${XSS} Mallory`);
+    // The search result list shows the name as text too: no element was injected.
+    assert.equal(await page.locator('main img').count(), 0, 'no <img> element in the contacts list');
+    assert.equal(await page.locator('main [onerror]').count(), 0, 'no onerror attribute in the contacts list');
+    assert.equal(await page.locator('.data-table tbody tr', { hasText: XSS }).count(), 1, 'the row shows the markup as text');
     await link.click();
     await page.getByRole('heading', { level: 1, name: `${XSS} Mallory` }).waitFor();
     await page.locator('[data-field="first_name"] dd', { hasText: XSS }).waitFor();

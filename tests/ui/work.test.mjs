@@ -348,6 +348,19 @@ describe('web UI: the day\'s work', { skip: skip ? `skipped: ${skip}` : false },
     await members.getByText('1 member shown').waitFor();
     const stored = (await rep.get(`segments/${segment.id}/members`)).body.data.map((c) => c.id);
     assert.deepEqual(stored, [ids.grace]);
+    // Meanwhile an administrator changes the segment: adding is refused (412) with the
+    // page's conflict notice, and its Reload button brings the new version.
+    const changed = await admin.patch(`segments/${segment.id}`, { description: 'Changed meanwhile' });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    await members.getByLabel('Add contacts').fill('Lovelace');
+    await members.getByRole('button', { name: 'Add Ada Lovelace' }).click();
+    const conflict = page.locator('.detail-messages .conflict');
+    await conflict.getByText('Someone else changed this segment since you opened it.').waitFor();
+    assert.deepEqual((await rep.get(`segments/${segment.id}/members`)).body.data.map((c) => c.id), [ids.grace], 'the stale add was not saved');
+    await conflict.getByRole('button', { name: 'Reload' }).click();
+    await conflict.waitFor({ state: 'detached' });
+    assert.equal(await page.getByLabel('Description', { exact: true }).inputValue(), 'Changed meanwhile');
+    await page.locator('.segment-members').getByText('1 member shown').waitFor();
     // The page keeps up with the version: renaming it afterwards saves (no 412).
     await page.getByLabel('Name').fill('Hand-picked few');
     await page.getByRole('button', { name: 'Save changes' }).click();
@@ -451,9 +464,23 @@ describe('web UI: the day\'s work', { skip: skip ? `skipped: ${skip}` : false },
     assert.ok(fiveMonthsAgo.cents >= 123456, 'the purchase made five months ago');
     assert.equal(await page.getByText('Summed in the browser').count(), 0, 'no client-side summing any more');
     const ltv = page.locator('#analytics-ltv');
-    await ltv.locator('table tbody tr').first().waitFor();
+    await ltv.locator('table.ltv-table tbody tr').first().waitFor();
     const ranking = (await rep.get('analytics/ltv?limit=25')).body;
-    assert.equal(await ltv.locator('table tbody tr').count(), ranking.data.length);
+    assert.equal(await ltv.locator('table.ltv-table tbody tr').count(), ranking.data.length);
+    // Above the table, SVG bars of the top ten by predicted LTV, names drawn as text.
+    const ltvBars = ltv.locator('svg.chart g.chart-bar');
+    assert.equal(await ltvBars.count(), Math.min(10, ranking.data.length), 'one bar per customer of the top ten');
+    const best = [...ranking.data].sort((a, b) => b.predicted_ltv_cents - a.predicted_ltv_cents)[0];
+    const bestName = [best.first_name, best.last_name].filter(Boolean).join(' ') || best.email || `Contact #${best.contact_id}`;
+    const firstBar = ltvBars.first();
+    assert.equal(await firstBar.getAttribute('data-contact-id'), String(best.contact_id), 'the first bar is the highest predicted LTV');
+    assert.equal(await firstBar.getAttribute('data-label'), bestName);
+    assert.equal(Number(await firstBar.getAttribute('data-predicted-ltv-cents')), best.predicted_ltv_cents);
+    assert.equal(await firstBar.locator('.chart-label').textContent(), bestName.length > 24 ? `${bestName.slice(0, 23)}…` : bestName);
+    const barValue = await firstBar.locator('.chart-value').textContent();
+    assert.equal(Number(barValue.replace(/[^0-9]/g, '')), best.predicted_ltv_cents, `the bar shows the amount: ${barValue}`);
+    assert.equal(barValue, await ltv.locator(`table tr[data-id="${best.contact_id}"] td[data-label="Predicted LTV"]`).textContent());
+    assert.equal(await ltv.locator('svg.chart img').count(), 0);
     assert.match(await ltv.locator('.model').innerText(), ranking.model.converged ? /converged/ : /did not converge/);
     await ltv.getByText('BG/NBD r').waitFor();
     await screenshot(page, 'analytics');

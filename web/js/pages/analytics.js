@@ -2,7 +2,7 @@
 // the tier distribution (analytics/tiers: members and revenue share, SVG bars and a
 // table), revenue by month (analytics/revenue: the server sums every purchase per month,
 // empty months included; SVG columns) and the LTV ranking (analytics/ltv, with the fitted
-// model's parameters and whether the fit converged).
+// model's parameters and whether the fit converged; SVG bars of the top ten, then a table).
 
 import { api } from '../api.js';
 import { h, notice, replaceChildren } from '../dom.js';
@@ -142,12 +142,38 @@ function modelBlock(model) {
     [bg, gg].filter((fit) => fit.message && !fit.converged).map((fit) => h('p', { class: 'muted small', text: `${humanize(fit.method)}: ${fit.message}` })));
 }
 
+const contactLabel = (row) => [row.first_name, row.last_name].filter(Boolean).join(' ') || row.email || `Contact #${row.contact_id}`;
+
+/** SVG bars of the ten customers with the highest predicted LTV (names drawn as text only). */
+function rankingChart(rows, horizonDays) {
+  const top = rows.slice().sort((a, b) => (Number(b.predicted_ltv_cents) || 0) - (Number(a.predicted_ltv_cents) || 0)).slice(0, 10);
+  const chart = barChart({
+    title: `Top ${top.length} by predicted LTV`,
+    description: `The ${top.length} customers expected to bring the most revenue over the next ${horizonDays} days.`,
+    labelHeading: 'Contact', valueHeading: 'Predicted LTV',
+    width: 640, labelWidth: 180, valueWidth: 140,
+    bars: top.map((row) => ({
+      label: contactLabel(row), value: Math.max(0, Number(row.predicted_ltv_cents) || 0),
+      valueLabel: formatMoney(row.predicted_ltv_cents, HOUSE_CURRENCY),
+      className: row.tier ? `tier-${row.tier}` : undefined,
+    })),
+    emptyText: 'No customers yet.',
+  });
+  // Each bar says whose it is and the exact amount (for tools and tests).
+  chart.querySelectorAll('g.chart-bar').forEach((bar, index) => {
+    bar.setAttribute('data-contact-id', String(top[index].contact_id));
+    bar.setAttribute('data-predicted-ltv-cents', String(top[index].predicted_ltv_cents));
+  });
+  return chart;
+}
+
 async function fillRanking(body) {
   const answer = await api.get('analytics/ltv', { query: { limit: 25 } });
   const rows = answer.data || [];
-  const name = (row) => [row.first_name, row.last_name].filter(Boolean).join(' ') || row.email || `Contact #${row.contact_id}`;
+  const name = contactLabel;
   replaceChildren(body, 
     answer.model ? modelBlock(answer.model) : null,
+    rows.length === 0 ? null : rankingChart(rows, answer.horizon_days),
     rows.length === 0 ? h('p', { class: 'muted', text: 'No customers yet.' }) : h('div', { class: 'table-wrap' },
       h('table', { class: 'data-table compact ltv-table' },
         h('caption', { class: 'visually-hidden', text: `Top ${rows.length} customers by predicted LTV over ${answer.horizon_days} days` }),

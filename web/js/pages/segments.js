@@ -2,8 +2,8 @@
 // change it. A dynamic segment's rule is made with the rule builder, with a live count of
 // the matching contacts (POST segments/preview, debounced); a static segment's members are
 // added and removed by hand. Saved segments list their members (paged) and link to the CSV
-// export. Saving honours If-Match (412: reload offered) and shows 422s next to the field
-// or the rule condition they name.
+// export. Saving and changing members honour If-Match (412: reload offered) and 422s show
+// next to the field or the rule condition they name.
 
 import { api, request } from '../api.js';
 import { asyncName, contactDisplayName, userName } from '../directory.js';
@@ -54,7 +54,7 @@ function segmentFields(creating) {
 
 /* ------------------------------------------------------------------ members */
 
-function membersSection(segment, onChanged) {
+function membersSection(segment, onChanged, onConflict) {
   const state = { next: null, seq: 0 };
   const tbody = h('tbody');
   const table = h('table', { class: 'data-table compact', hidden: true },
@@ -73,9 +73,13 @@ function membersSection(segment, onChanged) {
       onChanged();
       return response;
     } catch (error) {
-      replaceChildren(message, notice('error', error.isConflict
-        ? 'Someone else changed this segment meanwhile: reload the page and try again.'
-        : error.isForbidden ? 'You may not change this segment’s members.' : `Not changed: ${error.message}`));
+      if (error.isConflict) {
+        // The page's conflict notice, with its Reload button.
+        replaceChildren(message);
+        onConflict();
+        return null;
+      }
+      replaceChildren(message, notice('error', error.isForbidden ? 'You may not change this segment’s members.' : `Not changed: ${error.message}`));
       return null;
     }
   }
@@ -211,6 +215,7 @@ export function segmentPage({ id }) {
     reload.addEventListener('click', () => { builder = null; load(); });
     replaceChildren(messages, h('div', { class: 'notice notice-error conflict', role: 'alert' },
       h('p', { text: 'Someone else changed this segment since you opened it. Your changes were not saved.' }), reload));
+    messages.scrollIntoView({ block: 'nearest' });
     reload.focus();
   }
 
@@ -302,7 +307,7 @@ export function segmentPage({ id }) {
         state.version = response.etag || response.data.version;
       } catch { /* the next save will say */ }
       renderMembers();
-    }));
+    }, showConflict));
   }
 
   async function load() {
