@@ -818,7 +818,7 @@ cleanup:
 /* The version of the data this transaction sees. */
 static int scores_version_of(struct db *db, int64_t as_of_or_0, struct scores_version *v)
 {
-	int64_t purchases, max_seq;
+	int64_t purchases, max_seq = 0;
 	memset(v, 0, sizeof(*v));
 	v->live = as_of_or_0 == 0;
 	v->as_of_day = v->live ? analytics_today() : analytics_day_of(as_of_or_0);

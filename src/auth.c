@@ -776,6 +776,39 @@ static struct login_job *login_job_new(const char *email, const char *password,
 	return job;
 }
 
+json_t *auth_login_body_or_reply(struct request *req, struct response *res,
+				 const char **email, const char **password)
+{
+	*email = *password = NULL;
+	json_t *body = request_json_object_or_reply(req, res);
+	if (!body)
+		return NULL;
+	struct field_errors errors = { 0 };
+	const char *key;
+	json_t *value;
+	json_object_foreach(body, key, value) {
+		if (strcmp(key, "email") != 0 && strcmp(key, "password") != 0)
+			field_errors_add(&errors, key, "unknown field");
+	}
+	const char *given_email = json_string_value(json_object_get(body, "email"));
+	const char *given_password = json_string_value(json_object_get(body, "password"));
+	if (!given_email || !given_email[0] || strlen(given_email) > USERS_EMAIL_MAX)
+		field_errors_add(&errors, "email", "required: the account's e-mail address");
+	if (!given_password || !given_password[0] || strlen(given_password) > USERS_PASSWORD_MAX)
+		field_errors_add(&errors, "password", "required: a string of at most %d bytes",
+				 USERS_PASSWORD_MAX);
+	if (field_errors_any(&errors)) {
+		field_errors_reply(&errors, res);
+		field_errors_release(&errors);
+		json_decref(body);
+		return NULL;
+	}
+	field_errors_release(&errors);
+	*email = given_email;
+	*password = given_password;
+	return body;
+}
+
 /*
  * POST /auth/login. The first call checks the request, takes a place at the hash threads
  * (or answers 503 at once), applies the throttle and reads the account, then suspends the
@@ -790,30 +823,12 @@ static void handle_login(struct request *req, struct response *res)
 	struct db *db = app_db_or_reply(res);
 	if (!db)
 		return;
-	json_t *body = request_json_object_or_reply(req, res);
+	const char *email, *password;
+	json_t *body = auth_login_body_or_reply(req, res, &email, &password);
 	if (!body)
 		return;
-	struct field_errors errors = { 0 };
 	struct login_job *job = NULL;
-	int admission = 0;
-	const char *key;
-	json_t *value;
-	json_object_foreach(body, key, value) {
-		if (strcmp(key, "email") != 0 && strcmp(key, "password") != 0)
-			field_errors_add(&errors, key, "unknown field");
-	}
-	const char *email = json_string_value(json_object_get(body, "email"));
-	const char *password = json_string_value(json_object_get(body, "password"));
-	if (!email || !email[0] || strlen(email) > USERS_EMAIL_MAX)
-		field_errors_add(&errors, "email", "required: the account's e-mail address");
-	if (!password || !password[0] || strlen(password) > USERS_PASSWORD_MAX)
-		field_errors_add(&errors, "password", "required: a string of at most %d bytes",
-				 USERS_PASSWORD_MAX);
-	if (field_errors_any(&errors)) {
-		field_errors_reply(&errors, res);
-		goto cleanup;
-	}
-	admission = login_admission_take();
+	int admission = login_admission_take();
 	if (admission < 0) {
 		reply_logins_busy(res);
 		goto cleanup;
@@ -858,7 +873,6 @@ cleanup:
 	if (admission > 0)
 		login_admission_return();
 	login_job_free(job);
-	field_errors_release(&errors);
 	json_decref(body);
 }
 

@@ -8,6 +8,7 @@
 #include "crm/contacts.h"
 
 #include "crm/router.h"
+#include "crm/segments.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
 
@@ -28,17 +29,21 @@ static const struct resource_field contact_fields[] = {
 	  .flags = RESOURCE_FIELD_SORT | RESOURCE_FIELD_FILTER | RESOURCE_FIELD_NOCASE,
 	  .max_length = 254 },
 	{ .name = "phone", .type = RESOURCE_FIELD_STRING, .max_length = 50 },
-	{ .name = "title", .type = RESOURCE_FIELD_STRING, .max_length = 200 },
-	{ .name = "company_id", .type = RESOURCE_FIELD_REFERENCE, .flags = RESOURCE_FIELD_FILTER,
-	  .references = "companies" },
+	{ .name = "title", .type = RESOURCE_FIELD_STRING,
+	  .flags = RESOURCE_FIELD_SORT | RESOURCE_FIELD_NOCASE, .max_length = 200 },
+	{ .name = "company_id", .type = RESOURCE_FIELD_REFERENCE,
+	  .flags = RESOURCE_FIELD_FILTER | RESOURCE_FIELD_SORT, .references = "companies" },
 	{ .name = "owner_id", .type = RESOURCE_FIELD_REFERENCE,
-	  .flags = RESOURCE_FIELD_FILTER | RESOURCE_FIELD_DEFAULT_CALLER, .references = "users" },
-	{ .name = "lifecycle", .type = RESOURCE_FIELD_ENUM, .flags = RESOURCE_FIELD_FILTER,
-	  .values = contacts_lifecycles },
+	  .flags = RESOURCE_FIELD_FILTER | RESOURCE_FIELD_SORT | RESOURCE_FIELD_DEFAULT_CALLER,
+	  .references = "users" },
+	/* sorted by its text (churned, customer, lead, prospect): the index's order */
+	{ .name = "lifecycle", .type = RESOURCE_FIELD_ENUM,
+	  .flags = RESOURCE_FIELD_FILTER | RESOURCE_FIELD_SORT, .values = contacts_lifecycles },
 	{ .name = "relationship_level", .type = RESOURCE_FIELD_INTEGER,
 	  .flags = RESOURCE_FIELD_FILTER | RESOURCE_FIELD_SORT, .min = 1, .max = 6 },
 	{ .name = "tags", .type = RESOURCE_FIELD_TAGS },
-	{ .name = "source", .type = RESOURCE_FIELD_STRING, .max_length = 200 },
+	{ .name = "source", .type = RESOURCE_FIELD_STRING,
+	  .flags = RESOURCE_FIELD_SORT | RESOURCE_FIELD_NOCASE, .max_length = 200 },
 	{ .name = "consent", .type = RESOURCE_FIELD_OBJECT, .members = consent_members },
 	{ .name = "external_id", .type = RESOURCE_FIELD_STRING, .flags = RESOURCE_FIELD_UNIQUE,
 	  .max_length = 200 },
@@ -88,6 +93,7 @@ const struct resource contacts_resource = {
 	.prepare = contacts_prepare,
 	.shape = NULL,
 	.list_filter = "erased_at IS NULL", /* erased contacts (gdpr.h) are not listed */
+	.delete_dependants = segments_contact_deleted, /* static memberships, audited */
 };
 
 void contacts_routes_register(struct router *router)

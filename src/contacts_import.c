@@ -197,37 +197,155 @@ static void columns_release(struct import_context *ctx)
 	ctx->column_count = 0;
 }
 
-/* Maps the header row to columns; errors name line 1. */
+/* `text` without leading and trailing spaces and tabs. Caller frees. */
+static char *cell_text_trimmed(const char *text)
+{
+	while (*text == ' ' || *text == '\t')
+		text++;
+	size_t len = strlen(text);
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+		len--;
+	return xstrndup(text, len);
+}
+
+/*
+ * What the header (or mapping target) `written` means, into column->kind, ->field and
+ * ->custom_key (owned). Returns false when it names no column.
+ */
+static bool column_from_name(const char *written, struct column *column)
+{
+	char *name = normalized_header(written);
+	bool known = false;
+	if (strncmp(name, "custom.", 7) == 0 && name[7]) {
+		/* the key as written, after "custom." */
+		const char *key = strchr(written, '.') + 1;
+		column->kind = COLUMN_CUSTOM_MEMBER;
+		column->custom_key = xstrdup(key);
+		known = true;
+	}
+	for (size_t n = 0; !known && n < sizeof(column_names) / sizeof(column_names[0]); n++) {
+		if (strcmp(column_names[n].name, name) != 0)
+			continue;
+		column->kind = column_names[n].kind;
+		if (column->kind == COLUMN_FIELD)
+			column->field = resource_field_find(&contacts_resource, column_names[n].field);
+		known = column->kind != COLUMN_FIELD || column->field;
+	}
+	free(name);
+	return known;
+}
+
+/* ================================================================ explicit mapping */
+
+void contacts_import_mapping_init(struct contacts_import_mapping *mapping)
+{
+	mapping->entries = NULL;
+	mapping->count = 0;
+}
+
+void contacts_import_mapping_release(struct contacts_import_mapping *mapping)
+{
+	for (size_t i = 0; i < mapping->count; i++) {
+		free(mapping->entries[i].header);
+		free(mapping->entries[i].target);
+	}
+	free(mapping->entries);
+	contacts_import_mapping_init(mapping);
+}
+
+/* The entry whose header matches `header` (normalized), or NULL. */
+static struct contacts_import_mapping_entry *
+mapping_find(const struct contacts_import_mapping *mapping, const char *header)
+{
+	if (!mapping)
+		return NULL;
+	char *name = normalized_header(header);
+	struct contacts_import_mapping_entry *found = NULL;
+	for (size_t i = 0; !found && i < mapping->count; i++) {
+		char *other = normalized_header(mapping->entries[i].header);
+		if (strcmp(name, other) == 0)
+			found = &mapping->entries[i];
+		free(other);
+	}
+	free(name);
+	return found;
+}
+
+int contacts_import_mapping_add(struct contacts_import_mapping *mapping, const char *spec,
+				char separator, bool ignore, struct buf *error)
+{
+	char *header = NULL, *target = NULL;
+	if (mapping->count >= CONTACTS_IMPORT_MAX_MAPPINGS) {
+		buf_addf(error, "at most %d columns can be mapped or ignored",
+			 CONTACTS_IMPORT_MAX_MAPPINGS);
+		return -1;
+	}
+	if (ignore) {
+		header = xstrdup(spec);
+	} else {
+		const char *split = strrchr(spec, separator);
+		if (!split) {
+			buf_addf(error, "a mapping is HEADER%cFIELD, not '%.200s'", separator, spec);
+			return -1;
+		}
+		header = xstrndup(spec, (size_t)(split - spec));
+		target = cell_text_trimmed(split + 1);
+		struct column column = { .kind = COLUMN_IGNORED };
+		bool known = column_from_name(target, &column);
+		free(column.custom_key);
+		if (!known || column.kind == COLUMN_IGNORED) {
+			buf_addf(error, "unknown field '%.200s' to map column '%.200s' to", target,
+				 header);
+			goto failed;
+		}
+	}
+	char *name = normalized_header(header);
+	bool empty = !name[0];
+	free(name);
+	if (empty) {
+		buf_addf(error, "a mapped or ignored column needs a name");
+		goto failed;
+	}
+	if (mapping_find(mapping, header)) {
+		buf_addf(error, "column '%.200s' is mapped or ignored twice", header);
+		goto failed;
+	}
+	mapping->entries = xrealloc(mapping->entries, (mapping->count + 1) * sizeof(*mapping->entries));
+	mapping->entries[mapping->count].header = header;
+	mapping->entries[mapping->count].target = target;
+	mapping->count++;
+	return 0;
+failed:
+	free(header);
+	free(target);
+	return -1;
+}
+
+/* Maps the header row to columns (through the mapping first); errors name line 1. */
 static void read_header(struct import_context *ctx, const struct csv_record *record)
 {
+	const struct contacts_import_mapping *mapping = ctx->options->mapping;
+	bool *used = xcalloc(mapping ? mapping->count + 1 : 1, sizeof(*used));
 	ctx->columns = xcalloc(record->count, sizeof(*ctx->columns));
 	ctx->column_count = record->count;
 	for (size_t i = 0; i < record->count; i++) {
 		const char *header = csv_record_field(record, i);
 		struct column *column = &ctx->columns[i];
 		column->header = xstrdup(header);
-		char *name = normalized_header(header);
-		bool known = false;
-		if (strncmp(name, "custom.", 7) == 0 && name[7]) {
-			/* the key as written, after "custom." */
-			const char *key = strchr(header, '.') + 1;
-			column->kind = COLUMN_CUSTOM_MEMBER;
-			column->custom_key = xstrdup(key);
-			known = true;
+		const struct contacts_import_mapping_entry *entry = mapping_find(mapping, header);
+		bool known;
+		if (entry) {
+			used[entry - mapping->entries] = true;
+			column->kind = COLUMN_IGNORED;
+			known = !entry->target || column_from_name(entry->target, column);
+		} else {
+			known = column_from_name(header, column);
 		}
-		for (size_t n = 0; !known && n < sizeof(column_names) / sizeof(column_names[0]); n++) {
-			if (strcmp(column_names[n].name, name) != 0)
-				continue;
-			column->kind = column_names[n].kind;
-			if (column->kind == COLUMN_FIELD)
-				column->field = resource_field_find(&contacts_resource, column_names[n].field);
-			known = column->kind != COLUMN_FIELD || column->field;
-		}
-		free(name);
 		if (!known) {
 			column->kind = COLUMN_IGNORED;
 			import_error(ctx, record->line, header[0] ? header : "(empty)",
-				     "unknown column (see crmctl import contacts --help for the "
+				     "unknown column: map it to a field or ignore it (crmctl import "
+				     "contacts --map/--ignore, ?map=/?ignore=; see --help for the "
 				     "column names)");
 			continue;
 		}
@@ -243,6 +361,12 @@ static void read_header(struct import_context *ctx, const struct csv_record *rec
 					     other->header);
 		}
 	}
+	for (size_t i = 0; mapping && i < mapping->count; i++)
+		if (!used[i])
+			import_error(ctx, record->line, mapping->entries[i].header,
+				     "%s column that the file does not have",
+				     mapping->entries[i].target ? "a mapped" : "an ignored");
+	free(used);
 }
 
 /* ================================================================ one row */
@@ -1036,39 +1160,77 @@ static void reply_import_errors(struct response *res, const struct contacts_impo
 	response_set_body(res, HTTP_UNPROCESSABLE, "application/problem+json", text, len);
 }
 
+/*
+ * The import's query: dedupe and dry_run at most once each, map and ignore any number of
+ * times (into `mapping`); the first problem goes into `error`.
+ */
+struct import_query {
+	const char *dedupe, *dry_run;
+	struct contacts_import_mapping *mapping;
+	struct buf *error;
+};
+
+static int read_import_param(void *context, const char *name, const char *value)
+{
+	struct import_query *query = context;
+	if (!name || !name[0]) /* "?a=1&&b=2": nothing asked */
+		return 0;
+	bool is_map = strcmp(name, "map") == 0, is_ignore = strcmp(name, "ignore") == 0;
+	if (is_map || is_ignore)
+		return contacts_import_mapping_add(query->mapping, value ? value : "", ':',
+						   is_ignore, query->error) != 0;
+	const char **slot = strcmp(name, "dedupe") == 0    ? &query->dedupe
+			    : strcmp(name, "dry_run") == 0 ? &query->dry_run
+							   : NULL;
+	if (!slot) {
+		buf_addf(query->error, "unknown query parameter '%.64s'", name);
+		return 1;
+	}
+	if (*slot) {
+		buf_addf(query->error, "query parameter '%.64s' is given twice", name);
+		return 1;
+	}
+	*slot = value ? value : "";
+	return 0;
+}
+
 static void handle_import(struct request *req, struct response *res)
 {
-	static const char *const names[] = { "dedupe", "dry_run", NULL };
-	const char *values[OPERATIONS_MAX_PARAMS];
-	if (operations_params_or_reply(req, res, names, values) != 0)
-		return;
-	struct contacts_import_options options = { .caller = req->auth };
-	if (values[0] && strcmp(values[0], "email") == 0) {
-		options.dedupe = CONTACTS_IMPORT_DEDUPE_EMAIL;
-	} else if (values[0] && strcmp(values[0], "none") != 0) {
-		response_problem(res, HTTP_BAD_REQUEST, "dedupe must be email or none");
-		return;
+	struct contacts_import_mapping mapping;
+	contacts_import_mapping_init(&mapping);
+	struct buf error = BUF_INIT;
+	struct import_query query = { NULL, NULL, &mapping, &error };
+	struct contacts_import_options options = { .caller = req->auth, .mapping = &mapping };
+	struct contacts_import_report report;
+	contacts_import_report_init(&report);
+	if (request_query_each(req, read_import_param, &query) != 0) {
+		response_problem(res, HTTP_BAD_REQUEST, error.data);
+		goto cleanup;
 	}
-	if (values[1] && strcmp(values[1], "true") == 0) {
+	if (query.dedupe && strcmp(query.dedupe, "email") == 0) {
+		options.dedupe = CONTACTS_IMPORT_DEDUPE_EMAIL;
+	} else if (query.dedupe && strcmp(query.dedupe, "none") != 0) {
+		response_problem(res, HTTP_BAD_REQUEST, "dedupe must be email or none");
+		goto cleanup;
+	}
+	if (query.dry_run && strcmp(query.dry_run, "true") == 0) {
 		options.dry_run = true;
-	} else if (values[1] && strcmp(values[1], "false") != 0) {
+	} else if (query.dry_run && strcmp(query.dry_run, "false") != 0) {
 		response_problem(res, HTTP_BAD_REQUEST, "dry_run must be true or false");
-		return;
+		goto cleanup;
 	}
 	if (!is_csv_content_type(request_header(req, "Content-Type"))) {
 		response_problem(res, HTTP_UNSUPPORTED_MEDIA_TYPE,
 				 "the body must be CSV with Content-Type: text/csv");
-		return;
+		goto cleanup;
 	}
 	struct db *db = app_db_or_reply(res);
 	if (!db)
-		return;
+		goto cleanup;
 	if (perm_scope_for(db, req->auth, "contacts", PERM_WRITE) == PERM_SCOPE_NONE) {
 		response_problem(res, HTTP_FORBIDDEN, "you may not create contacts");
-		return;
+		goto cleanup;
 	}
-	struct contacts_import_report report;
-	contacts_import_report_init(&report);
 	int status = contacts_import_csv(db, req->body, req->body_len, &options, &report);
 	if (status != DB_OK) {
 		operations_reply_db_status(res, status == DB_NOT_FOUND ? DB_ERROR : status);
@@ -1077,7 +1239,10 @@ static void handle_import(struct request *req, struct response *res)
 	} else {
 		response_json(res, HTTP_OK, contacts_import_report_to_json(&report));
 	}
+cleanup:
 	contacts_import_report_release(&report);
+	contacts_import_mapping_release(&mapping);
+	buf_release(&error);
 }
 
 void contacts_import_routes_register(struct router *router)

@@ -25,6 +25,7 @@
 #include "crm/perm.h"
 #include "crm/resource.h"
 #include "crm/router.h"
+#include "crm/segments.h"
 #include "crm/timeutil.h"
 #include "crm/webhooks.h"
 #include "crm/banned.h"
@@ -820,8 +821,12 @@ static int merge_apply(struct db *db, const struct auth_context *caller, struct 
 	time_now_rfc3339(now);
 	m->moved = json_object();
 	int status = DB_OK;
-	for (size_t i = 0; i < m->count && status == DB_OK; i++)
-		status = contacts_merge_store_move(db, m->ids[i], kept_id, now, m->moved);
+	for (size_t i = 0; i < m->count && status == DB_OK; i++) {
+		/* static memberships move too: audited and announced as member changes */
+		status = segments_contact_merging(db, caller->user_id, m->ids[i], kept_id);
+		if (status == DB_OK)
+			status = contacts_merge_store_move(db, m->ids[i], kept_id, now, m->moved);
+	}
 	for (size_t i = 0; i < m->count && status == DB_OK; i++) {
 		status = resource_store_delete(
 			db, &contacts_resource, m->ids[i],

@@ -93,10 +93,15 @@ static void sqlite_configure(void)
 
 struct db *db_open(const char *path, enum db_sync_mode sync)
 {
+	return db_open_vfs(path, sync, NULL);
+}
+
+struct db *db_open_vfs(const char *path, enum db_sync_mode sync, const char *vfs)
+{
 	pthread_once(&sqlite_once, sqlite_configure);
 	sqlite3 *handle = NULL;
 	int rc = sqlite3_open_v2(path, &handle,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
 	if (rc != SQLITE_OK) {
 		log_error("cannot open database %s: %s", path,
 			  handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc));
@@ -582,6 +587,19 @@ void db_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {
 	if (text)
 		sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(stmt, index);
+}
+
+void db_bind_json_scalar(sqlite3_stmt *stmt, int index, const json_t *value)
+{
+	if (json_is_string(value))
+		sqlite3_bind_text(stmt, index, json_string_value(value),
+				  (int)json_string_length(value), SQLITE_TRANSIENT);
+	else if (json_is_integer(value))
+		sqlite3_bind_int64(stmt, index, json_integer_value(value));
+	else if (json_is_real(value))
+		sqlite3_bind_double(stmt, index, json_real_value(value));
 	else
 		sqlite3_bind_null(stmt, index);
 }

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "crm/client_address.h"
 #include "crm/log.h"
 #include "crm/metrics.h"
 #include "crm/timeutil.h"
@@ -34,6 +35,7 @@ struct http_server {
 	pthread_cond_t suspend_changed;
 	int suspended;   /* requests suspended and not yet answered */
 	bool stopping;   /* from now on a suspension waits in its worker instead */
+	struct client_address_proxies proxies; /* --trusted-proxy */
 };
 
 /* The way back to a suspended request (one per connection state). */
@@ -52,6 +54,7 @@ struct http_connection_state {
 	int64_t user_id;   /* the authenticated user, for the access log */
 	char *path;        /* copy of the path, for the access log */
 	char *method;
+	char client[CLIENT_ADDRESS_TEXT_SIZE]; /* the client address, for the access log */
 	const char *route_label; /* the router's pattern, for the metrics (static) */
 	struct http_resumer resumer;
 	struct response_suspension suspension; /* the handler's, once it suspended */
@@ -337,10 +340,13 @@ static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connectio
 				struct http_connection_state *state, const char *url,
 				const char *method)
 {
-	char address[INET6_ADDRSTRLEN + 1];
-	client_address_text(connection, address, sizeof(address));
+	char peer[INET6_ADDRSTRLEN + 1], address[CLIENT_ADDRESS_TEXT_SIZE];
+	client_address_text(connection, peer, sizeof(peer));
 	struct value_list headers = { 0 }, query = { 0 }, cookies = { 0 };
 	MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_value, &headers);
+	client_address_resolve(&server->proxies, peer, headers.items, headers.count, address,
+			       sizeof(address));
+	snprintf(state->client, sizeof(state->client), "%s", address);
 	MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_value, &query);
 	MHD_get_connection_values(connection, MHD_COOKIE_KIND, collect_value, &cookies);
 	struct request req = {
@@ -408,6 +414,7 @@ static enum MHD_Result handle_access(void *cls, struct MHD_Connection *connectio
 		buf_init(&state->body);
 		state->path = xstrdup(url);
 		state->method = xstrdup(method);
+		client_address_text(connection, state->client, sizeof(state->client));
 		*connection_state = state;
 		if (strlen(url) > HTTP_MAX_URL_LENGTH) {
 			state->path[HTTP_MAX_URL_LENGTH] = '\0'; /* the access log gets the start */
@@ -416,9 +423,14 @@ static enum MHD_Result handle_access(void *cls, struct MHD_Connection *connectio
 		}
 		const char *length =
 			MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
-		/* A body a little too large is read and dropped so that simple clients see the 413;
-		 * a huge one is refused at once (the connection closes). */
-		if (length && strtoull(length, NULL, 10) > 8 * HTTP_MAX_BODY)
+		/* A client that waits for "100 Continue" gets the 413 before it sends a body too
+		 * large. Any other body too large, declared or chunked, is read and dropped (never
+		 * kept) and then answered 413: answering before the body is read closes the
+		 * connection under a client still sending, which then sees a broken pipe instead. */
+		const char *expect =
+			MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Expect");
+		if (length && expect && strcasecmp(expect, "100-continue") == 0 &&
+		    strtoull(length, NULL, 10) > HTTP_MAX_BODY)
 			return send_simple_problem(connection, state, HTTP_PAYLOAD_TOO_LARGE,
 						   "Content Too Large",
 						   "the request body is larger than 1 MiB");
@@ -457,7 +469,8 @@ static void handle_completed(void *cls, struct MHD_Connection *connection,
 	suspension_release(state); /* the client went before the handler's second call */
 	int64_t duration_us = time_monotonic_us() - state->started_us;
 	if (state->status)
-		log_request(state->method, state->path, state->status, duration_us, state->user_id);
+		log_request(state->method, state->path, state->status, duration_us, state->user_id,
+			    state->client);
 	metrics_request_finished(state->route_label, state->method, state->status, duration_us);
 	buf_release(&state->body);
 	free(state->path);
@@ -554,6 +567,8 @@ struct http_server *http_server_start(const struct http_server_options *options)
 	}
 	struct http_server *server = xcalloc(1, sizeof(*server));
 	server->handler = options->handler;
+	if (options->trusted_proxies)
+		server->proxies = *options->trusted_proxies;
 	pthread_mutex_init(&server->suspend_lock, NULL);
 	pthread_cond_init(&server->suspend_changed, NULL);
 	/* The TLS options come first in the list: without TLS, an MHD_OPTION_END there ends it

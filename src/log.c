@@ -139,20 +139,23 @@ static void add_client_text(struct buf *line, const char *text)
 }
 
 void log_request(const char *method, const char *path, int status, int64_t duration_us,
-		 int64_t user_id)
+		 int64_t user_id, const char *client)
 {
 	if (current_level < LOG_LEVEL_INFO)
 		return;
 	char now[TIME_RFC3339_SIZE];
 	time_now_rfc3339(now);
 	struct buf line = BUF_INIT, safe_method = BUF_INIT, safe_path = BUF_INIT;
+	struct buf safe_client = BUF_INIT;
 	add_client_text(&safe_method, method);
 	add_client_text(&safe_path, path);
+	add_client_text(&safe_client, client && client[0] ? client : "-");
 	if (current_format == LOG_FORMAT_JSON) {
-		json_t *object = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I}", "time", now,
+		json_t *object = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:s}", "time", now,
 					   "level", "info", "method", safe_method.data, "path",
 					   safe_path.data, "status", status, "duration_ms",
-					   duration_us / 1000.0, "user_id", (json_int_t)user_id);
+					   duration_us / 1000.0, "user_id", (json_int_t)user_id,
+					   "client", safe_client.data);
 		char *text = json_dumps(object, JSON_COMPACT);
 		buf_adds(&line, text ? text : "{}");
 		free(text);
@@ -164,9 +167,11 @@ void log_request(const char *method, const char *path, int status, int64_t durat
 			buf_addf(&line, "%lld", (long long)user_id);
 		else
 			buf_addch(&line, '-');
+		buf_addf(&line, " client=%s", safe_client.data);
 	}
 	write_line(&line);
 	buf_release(&line);
+	buf_release(&safe_client);
 	buf_release(&safe_method);
 	buf_release(&safe_path);
 }

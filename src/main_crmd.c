@@ -18,12 +18,14 @@
 #include "crm/auth.h"
 #include "crm/buf.h"
 #include "crm/checkpointer.h"
+#include "crm/client_address.h"
 #include "crm/config.h"
 #include "crm/db.h"
 #include "crm/http.h"
 #include "crm/log.h"
 #include "crm/metrics.h"
 #include "crm/router.h"
+#include "crm/segment_watch.h"
 #include "crm/version.h"
 #include "crm/webhook_delivery.h"
 #include "crm/write_batch.h"
@@ -35,6 +37,8 @@ static const char usage_text[] =
 	"            [--tls-cert FILE --tls-key FILE] [--session-idle SECONDS]\n"
 	"            [--session-lifetime SECONDS] [--metrics-auth none|key] [--config FILE]\n"
 	"            [--webhook-retry-delays LIST] [--webhook-retry-for SECONDS]\n"
+	"            [--segment-watch-interval SECONDS]\n"
+	"            [--trusted-proxy ADDR[,ADDR...]]\n"
 	"            [--routes] [--version] [--help]\n"
 	"\n"
 	"Serves the CRM's REST API under /api/v1 (described at /api/v1/openapi.json), the\n"
@@ -60,6 +64,13 @@ static const char usage_text[] =
 	"                     the last one repeating (default " WEBHOOK_DELIVERY_DELAYS_DEFAULT ")\n"
 	"  --webhook-retry-for S  give a webhook delivery up S seconds after it was queued\n"
 	"                     (default 86400)\n"
+	"  --segment-watch-interval S  compare the members of dynamic segments every S seconds\n"
+	"                     and announce the changes (segment.member_added, .member_removed)\n"
+	"                     when a webhook is subscribed to them (default 60)\n"
+	"  --trusted-proxy LIST  addresses of reverse proxies (comma-separated IPv4/IPv6):\n"
+	"                     only for requests from these is the client address taken from\n"
+	"                     X-Forwarded-For (its right-most entry that is not one of them),\n"
+	"                     for the login throttle and the log; others' header is ignored\n"
 	"  --config FILE      settings file (default /etc/crmd.conf when it exists): lines\n"
 	"                     key = value, keys being these flags' names; flags and the\n"
 	"                     environment win over it\n"
@@ -81,6 +92,8 @@ struct crmd_options {
 	bool print_routes;
 	bool metrics_auth;
 	struct webhook_delivery_options webhooks;
+	int segment_watch_interval;
+	struct client_address_proxies trusted_proxies;
 };
 
 /* The arguments crmd parses: the config file's settings, the environment's, the flags. */
@@ -120,6 +133,8 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "config", required_argument, NULL, 'c' },
 		{ "webhook-retry-delays", required_argument, NULL, 'W' },
 		{ "webhook-retry-for", required_argument, NULL, 'F' },
+		{ "segment-watch-interval", required_argument, NULL, 'G' },
+		{ "trusted-proxy", required_argument, NULL, 'P' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -138,8 +153,10 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 	options->print_routes = false;
 	options->metrics_auth = false;
 	memset(&options->webhooks, 0, sizeof(options->webhooks));
+	memset(&options->trusted_proxies, 0, sizeof(options->trusted_proxies));
 	webhook_delivery_parse_delays(WEBHOOK_DELIVERY_DELAYS_DEFAULT, &options->webhooks);
 	options->webhooks.retry_for_seconds = WEBHOOK_DELIVERY_RETRY_FOR_DEFAULT;
+	options->segment_watch_interval = SEGMENT_WATCH_INTERVAL_DEFAULT;
 	/* Precedence by order: the file's settings, then CRM_DB/CRM_LISTEN, then the flags. */
 	static const char *const not_settings[] = { "config", "help", "version", "routes", NULL };
 	static const struct config_env environment[] = {
@@ -239,6 +256,26 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 			if ((options->webhooks.retry_for_seconds =
 				     parse_seconds("--webhook-retry-for", optarg)) < 0)
 				return 2;
+			break;
+		case 'G':
+			options->segment_watch_interval = parse_seconds("--segment-watch-interval",
+									optarg);
+			if (options->segment_watch_interval < 0)
+				return 2;
+			if (options->segment_watch_interval > SEGMENT_WATCH_INTERVAL_MAX) {
+				fprintf(stderr, "crmd: --segment-watch-interval is at most %d seconds\n",
+					SEGMENT_WATCH_INTERVAL_MAX);
+				return 2;
+			}
+			break;
+		case 'P': /* a later setting replaces an earlier one (flags win over the file) */
+			memset(&options->trusted_proxies, 0, sizeof(options->trusted_proxies));
+			if (client_address_proxies_add(&options->trusted_proxies, optarg) != 0) {
+				fprintf(stderr, "crmd: --trusted-proxy takes IP addresses separated by "
+						"commas, such as 127.0.0.1,::1 (at most %d)\n",
+					CLIENT_ADDRESS_MAX_PROXIES);
+				return 2;
+			}
 			break;
 		case 'c': /* read before parsing (config_arguments_build) */
 			if (strcmp(argv[parse_position], "--config") != 0 &&
@@ -361,7 +398,10 @@ int main(int argc, char **argv)
 	app_init();
 	options.webhooks.db_path = options.db_path;
 	options.webhooks.sync = sync;
-	if (webhook_delivery_start(&options.webhooks) != 0) {
+	/* membership events of dynamic segments: a periodic pass on a thread of its own */
+	if (webhook_delivery_start(&options.webhooks) != 0 ||
+	    segment_watch_start(options.db_path, sync, options.segment_watch_interval) != 0) {
+		webhook_delivery_stop();
 		app_free();
 		checkpointer_stop();
 		return 1;
@@ -372,6 +412,7 @@ int main(int argc, char **argv)
 		.handler = app_handle,
 		.tls_cert_pem = options.tls_cert ? tls_cert.data : NULL,
 		.tls_key_pem = options.tls_cert ? tls_key.data : NULL,
+		.trusted_proxies = &options.trusted_proxies,
 	};
 	/* Logins check passwords on the hash threads, their connections suspended: no worker
 	 * waits. Writes of the generic resources run on the batch writer, many to a
@@ -381,6 +422,7 @@ int main(int argc, char **argv)
 		sodium_memzero(tls_key.data, tls_key.len);
 		buf_release(&tls_key);
 		buf_release(&tls_cert);
+		segment_watch_stop();
 		webhook_delivery_stop();
 		app_free();
 		checkpointer_stop();
@@ -394,6 +436,7 @@ int main(int argc, char **argv)
 	if (!server) {
 		write_batch_stop();
 		auth_hash_threads_stop();
+		segment_watch_stop();
 		webhook_delivery_stop();
 		app_free();
 		checkpointer_stop();
@@ -410,6 +453,7 @@ int main(int argc, char **argv)
 	sigwait(&stop_signals, &signal_number);
 	log_info("received %s: finishing running requests", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 	http_server_stop(server);
+	segment_watch_stop(); /* before the scores it may use are released */
 	analytics_scores_warm_up_wait();
 	analytics_scores_release_all();
 	write_batch_stop(); /* after the last suspended write was answered */

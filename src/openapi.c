@@ -24,6 +24,7 @@
 #include "crm/auth.h"
 #include "crm/buf.h"
 #include "crm/json.h"
+#include "crm/openapi_webhooks.h"
 #include "crm/resource.h"
 #include "crm/router.h"
 #include "crm/users.h"
@@ -372,6 +373,14 @@ static const struct openapi_entry openapi_entries[] = {
 		    "Update the contact with the same email instead of creating one.", false },
 		  { "dry_run", NULL, "{`type`:`boolean`,`default`:false}",
 		    "Check and report only; write nothing.", false },
+		  { "map", NULL, "{`type`:`array`,`items`:{`type`:`string`,`examples`:["
+		    "`E-Mail Address:email`,`Firm:company_name`]}}",
+		    "Repeatable HEADER:FIELD: read that column as FIELD (a contact field, an "
+		    "alias or custom.KEY). An unknown FIELD, or a header mapped twice, is 400; a "
+		    "header the file does not have is a 422 row error at line 1.", false },
+		  { "ignore", NULL, "{`type`:`array`,`items`:{`type`:`string`}}",
+		    "Repeatable: a column to skip. Columns neither known, mapped nor ignored "
+		    "are errors (422, line 1).", false },
 		  { NULL } },
 	  .request = "{`type`:`string`,`description`:`CSV with a header row`}",
 	  .request_type = "text/csv", .success = 200, .response = "ImportReport" },
@@ -836,8 +845,8 @@ static bool field_is_nullable_in_record(const struct resource_field *field)
 		return false;
 	if (field->type == RESOURCE_FIELD_TAGS)
 		return false;
-	if (field->type == RESOURCE_FIELD_OBJECT && !field->members)
-		return false;
+	if (field->type == RESOURCE_FIELD_OBJECT && !field->members && !field->normalize)
+		return false; /* a normalized one (a segment's rule) may be null (resource.h) */
 	return true;
 }
 
@@ -1784,6 +1793,8 @@ json_t *openapi_document(const struct router *router)
 		"X-CSRF-Token header on unsafe methods.",
 		"servers", "url", "/", "paths", build.paths, "components", components);
 	json_object_set_new(document, "tags", document_tags(build.paths));
+	if (json_object_get(build.paths, "/api/v1/webhooks/events")) /* a build with webhooks */
+		json_object_set_new(document, "webhooks", openapi_webhooks(schemas));
 	add_referenced_components(document, schemas);
 	return document;
 }

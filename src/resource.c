@@ -1593,6 +1593,8 @@ static int delete_with_dependants(struct db *db, int64_t user_id,
 			if (field->type == RESOURCE_FIELD_REFERENCE && field->references &&
 			    strcmp(field->references, resource->name) == 0)
 				status = handle_dependants(db, user_id, registered[i], field, id, depth);
+	if (status == DB_OK && resource->delete_dependants)
+		status = resource->delete_dependants(db, user_id, before);
 	if (status == DB_OK)
 		status = resource_store_delete(db, resource, id,
 					       json_integer_value(json_object_get(before, "version")));

@@ -699,6 +699,92 @@ static void handle_members_remove(struct request *req, struct response *res)
 	change_members(req, res, false);
 }
 
+/* ================================================================ memberships that go with a contact */
+
+/*
+ * Announces that contact `contact_id` joined (`add`) or left static segment `segment_id`
+ * as change_members() does (segments.h): version + 1, webhook event and audit entry.
+ */
+static int announce_member_change(struct db *db, int64_t user_id, int64_t segment_id,
+				  int64_t contact_id, bool add)
+{
+	json_t *segment = NULL, *stored = NULL;
+	int status = resource_store_get(db, &segments_resource, segment_id, &segment);
+	if (status == DB_OK)
+		status = resource_store_update(db, &segments_resource, segment_id,
+					       json_integer_value(json_object_get(segment, "version")),
+					       segment, &stored);
+	if (status == DB_OK) {
+		json_t *data = json_pack("{s:I, s:I}", "segment_id", (json_int_t)segment_id,
+					 "contact_id", (json_int_t)contact_id);
+		status = webhooks_emit(db, add ? "segment.member_added" : "segment.member_removed",
+				       data, NULL);
+		json_decref(data);
+	}
+	if (status == DB_OK) {
+		json_t *change = json_pack("{s:[I], s:i}", "contact_ids", (json_int_t)contact_id,
+					   add ? "added" : "removed", 1);
+		status = audit_record(db, user_id, AUDIT_ACTOR_API, "segments", segment_id,
+				      add ? "add_members" : "remove_members", add ? NULL : change,
+				      add ? change : NULL);
+		json_decref(change);
+	}
+	json_decref(stored);
+	json_decref(segment);
+	return status;
+}
+
+int segments_contact_deleted(struct db *db, int64_t user_id, const json_t *contact)
+{
+	int64_t contact_id = json_integer_value(json_object_get(contact, "id"));
+	json_t *segment_ids;
+	int status = segments_store_contact_segment_ids(db, contact_id, &segment_ids);
+	size_t i;
+	json_t *id;
+	json_array_foreach(segment_ids, i, id) {
+		if (status != DB_OK)
+			break;
+		int64_t segment_id = json_integer_value(id), removed = 0;
+		status = segments_store_members_remove(db, segment_id, &contact_id, 1, &removed);
+		if (status == DB_OK && removed > 0)
+			status = announce_member_change(db, user_id, segment_id, contact_id, false);
+	}
+	json_decref(segment_ids);
+	return status;
+}
+
+/* Whether the JSON array of integers `ids` holds `id`. */
+static bool ids_contain(const json_t *ids, int64_t id)
+{
+	size_t i;
+	json_t *value;
+	json_array_foreach(ids, i, value)
+		if (json_integer_value(value) == id)
+			return true;
+	return false;
+}
+
+int segments_contact_merging(struct db *db, int64_t user_id, int64_t from_id, int64_t into_id)
+{
+	json_t *from_segments = NULL, *into_segments = NULL;
+	int status = segments_store_contact_segment_ids(db, from_id, &from_segments);
+	if (status == DB_OK)
+		status = segments_store_contact_segment_ids(db, into_id, &into_segments);
+	size_t i;
+	json_t *id;
+	json_array_foreach(from_segments, i, id) {
+		if (status != DB_OK)
+			break;
+		int64_t segment_id = json_integer_value(id);
+		status = announce_member_change(db, user_id, segment_id, from_id, false);
+		if (status == DB_OK && !ids_contain(into_segments, segment_id))
+			status = announce_member_change(db, user_id, segment_id, into_id, true);
+	}
+	json_decref(from_segments);
+	json_decref(into_segments);
+	return status;
+}
+
 /* ================================================================ registration */
 
 void segments_routes_register(struct router *router)

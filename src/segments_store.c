@@ -33,20 +33,6 @@ static void builder_release(struct statement_builder *b)
 	b->binds = NULL;
 }
 
-/* Binds a string, integer or real (borrowed); anything else as NULL. */
-static void bind_value(sqlite3_stmt *stmt, int index, const json_t *value)
-{
-	if (json_is_string(value))
-		sqlite3_bind_text(stmt, index, json_string_value(value),
-				  (int)json_string_length(value), SQLITE_TRANSIENT);
-	else if (json_is_integer(value))
-		sqlite3_bind_int64(stmt, index, json_integer_value(value));
-	else if (json_is_real(value))
-		sqlite3_bind_double(stmt, index, json_real_value(value));
-	else
-		sqlite3_bind_null(stmt, index);
-}
-
 /* Prepares the built statement and binds its values. NULL if it does not compile. */
 static sqlite3_stmt *builder_prepare(struct db *db, const struct statement_builder *b)
 {
@@ -56,7 +42,7 @@ static sqlite3_stmt *builder_prepare(struct db *db, const struct statement_build
 	size_t index;
 	const json_t *value;
 	json_array_foreach(b->binds, index, value)
-		bind_value(stmt, (int)index + 1, value);
+		db_bind_json_scalar(stmt, (int)index + 1, value);
 	return stmt;
 }
 
@@ -217,4 +203,19 @@ int segments_store_members_remove(struct db *db, int64_t segment_id, const int64
 {
 	return members_write(db, "DELETE FROM segment_members WHERE segment_id = ? AND contact_id = ?",
 			     false, segment_id, ids, count, changed);
+}
+
+int segments_store_contact_segment_ids(struct db *db, int64_t contact_id, json_t **ids)
+{
+	*ids = json_array();
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT segment_id FROM segment_members "
+					    "WHERE contact_id = ? ORDER BY segment_id");
+	if (!stmt)
+		return DB_ERROR;
+	sqlite3_bind_int64(stmt, 1, contact_id);
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(*ids, json_integer(sqlite3_column_int64(stmt, 0)));
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, "segment members");
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "crm/http.h"
 
 struct db;
@@ -131,6 +133,15 @@ int auth_bearer_parse(const char *authorization, const char **key);
  * (then `out` is "").
  */
 int auth_cookie_find(const char *cookie_header, const char *name, char *out, size_t out_size);
+
+/*
+ * The body of POST /auth/login: a JSON object with exactly the strings "email" (1 to
+ * USERS_EMAIL_MAX bytes) and "password" (1 to USERS_PASSWORD_MAX bytes). Returns the
+ * parsed body (the caller json_decref()s it; *email and *password point into it), or NULL
+ * after answering 415, 400 or 422 in `res`.
+ */
+json_t *auth_login_body_or_reply(struct request *req, struct response *res,
+				 const char **email, const char **password);
 
 /* "crm_" + base64url of 32 random bytes, plus NUL, with room to spare. */
 #define AUTH_KEY_TEXT_SIZE 64

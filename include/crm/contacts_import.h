@@ -3,7 +3,7 @@
  * POST /api/v1/contacts/import and `crmctl import contacts`, and the export rows of
  * `crmctl export contacts`.
  *
- *   POST /api/v1/contacts/import?dedupe=email&dry_run=true   (Content-Type: text/csv)
+ *   POST /api/v1/contacts/import?dedupe=email&dry_run=true&map=H:F&ignore=H   (text/csv)
  *   -> 200 {"rows","created","updated","unchanged","companies_created","dry_run",
  *           "written","errors":[]}
  *   -> 422 problem+json with "errors":[{"line","field","message"}], "rows" and
@@ -23,6 +23,14 @@
  * The read-only columns of an export (id, created_at, updated_at, version) are ignored,
  * so that an export imports again; any other unknown column is an error (line 1), as is a
  * column given twice. An empty cell means "no value": null on create, unchanged on update.
+ *
+ * Explicit mapping (struct contacts_import_mapping; crmctl --map "HEADER=FIELD" and
+ * --ignore HEADER, the API's ?map=HEADER:FIELD and ?ignore=HEADER, each repeatable): a
+ * mapped header (matched like the names above) means FIELD, any of the names above or
+ * custom.<key>, whatever its own name would mean; an ignored one is skipped. A target
+ * that is no field, a header mapped or ignored twice, more than CONTACTS_IMPORT_MAX_MAPPINGS
+ * entries, and (at line 1) a mapped or ignored header that the file does not have are
+ * errors.
  * A cell that export guarded against formulas ('=..., '+..., ...) loses its guard quote.
  *
  * Rows are checked with the contact's own rules (resource.h: the same validation,
@@ -60,6 +68,7 @@ struct router;
 struct auth_context;
 
 #define CONTACTS_IMPORT_MAX_ERRORS 100
+#define CONTACTS_IMPORT_MAX_MAPPINGS 200 /* --map/--ignore (?map=/?ignore=) entries */
 #define CONTACTS_IMPORT_PROGRESS_EVERY 10000
 
 enum contacts_import_dedupe {
@@ -67,8 +76,30 @@ enum contacts_import_dedupe {
 	CONTACTS_IMPORT_DEDUPE_EMAIL,
 };
 
+/* Header mapping: header -> target column name, or NULL target for an ignored header. */
+struct contacts_import_mapping_entry {
+	char *header; /* owned */
+	char *target; /* owned; NULL: ignored */
+};
+struct contacts_import_mapping {
+	struct contacts_import_mapping_entry *entries; /* owned */
+	size_t count;
+};
+
+void contacts_import_mapping_init(struct contacts_import_mapping *mapping);
+void contacts_import_mapping_release(struct contacts_import_mapping *mapping);
+/*
+ * Adds `spec`, "HEADER<separator>FIELD" split at the last `separator` ('=' for crmctl,
+ * ':' for the API), or with `ignore` the header `spec` to skip. Returns 0, or -1 with a
+ * message for the user in `error` (unknown target field, empty header, header twice).
+ */
+int contacts_import_mapping_add(struct contacts_import_mapping *mapping, const char *spec,
+				char separator, bool ignore, struct buf *error);
+
 struct contacts_import_options {
 	enum contacts_import_dedupe dedupe;
+	/* Optional explicit header mapping (NULL: none). Borrowed. */
+	const struct contacts_import_mapping *mapping;
 	bool dry_run;
 	/* The API caller (permissions, defaults, audit), or NULL for crmctl. Borrowed. */
 	const struct auth_context *caller;

@@ -5,7 +5,8 @@
  *   POST /api/v1/contacts/{id}/merge   {"from": [ids]}  (1 to CONTACTS_MERGE_MAX ids)
  *        Merges the `from` contacts into contact {id}, the kept one, in one transaction:
  *        their interactions, opportunities, purchases and tasks move to the kept contact
- *        (each moved record gets version + 1), so do their static segment memberships;
+ *        (each moved record gets version + 1), so do their static segment memberships
+ *        (audited and announced as member changes: segments_contact_merging());
  *        every empty field of the kept contact takes the value of the first `from`
  *        contact (in the order given) that has one, tags are united (the kept contact's
  *        first, at most RESOURCE_TAGS_MAX), custom fields are merged key by key (the kept

@@ -38,6 +38,8 @@ enum db_sync_mode {
  * timeout. Does not migrate. Returns NULL and prints why on failure. Free with db_close().
  */
 struct db *db_open(const char *path, enum db_sync_mode sync);
+/* The same through the registered SQLite VFS named `vfs` (NULL: the default; for tests). */
+struct db *db_open_vfs(const char *path, enum db_sync_mode sync, const char *vfs);
 void db_close(struct db *db);
 sqlite3 *db_handle(struct db *db);
 
@@ -178,6 +180,9 @@ int db_restore_lock(const char *path, int *fd_out);
 
 /* Binds a NUL-terminated string or NULL at 1-based `index`. */
 void db_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+struct json_t;
+/* Binds a JSON string, integer or real (borrowed) at `index`; anything else as NULL. */
+void db_bind_json_scalar(sqlite3_stmt *stmt, int index, const struct json_t *value);
 /* Column text, or NULL. */
 const char *db_column_text(sqlite3_stmt *stmt, int column);
 

@@ -49,6 +49,7 @@ enum http_status {
 struct auth_context;
 struct http_connection_state;
 struct http_resumer;
+struct client_address_proxies;
 
 /* One header, query-string argument or cookie; `value` may be NULL for "?x". */
 struct request_value {
@@ -61,7 +62,8 @@ struct request {
 	const char *path;            /* decoded path without the query string */
 	const char *body;            /* NUL-terminated body (may be empty); never NULL */
 	size_t body_len;
-	const char *client_address;  /* textual IP address of the peer */
+	const char *client_address;  /* the client: the peer, or behind --trusted-proxy the
+				      * address it forwarded (client_address.h) */
 	/* Path parameters captured by the router ("{id}"), in pattern order. */
 	const char *path_params[HTTP_MAX_PATH_PARAMS];
 	int path_param_count;
@@ -165,6 +167,8 @@ struct http_server_options {
 	 * libmicrohttpd reads them at start). NULL: plain HTTP. */
 	const char *tls_cert_pem;
 	const char *tls_key_pem;
+	/* Peers whose X-Forwarded-For names the client (client_address.h); NULL: none. */
+	const struct client_address_proxies *trusted_proxies;
 };
 
 struct http_server;

@@ -15,8 +15,9 @@ void log_warn(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up and shutdown lines: written whatever the level (tools wait for "listening on"). */
 void log_notice(const char *format, ...) __attribute__((format(printf, 1, 2)));
-/* The access log line: method, path (without query string), status, duration, user. */
+/* The access log line: method, path (without query string), status, duration, user,
+ * client address. */
 void log_request(const char *method, const char *path, int status, int64_t duration_us,
-		 int64_t user_id);
+		 int64_t user_id, const char *client);
 
 #endif

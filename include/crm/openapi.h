@@ -10,7 +10,8 @@
  *     built from the field descriptors (types, enums, bounds, required and read-only
  *     flags), and the list parameters (limit, cursor, sort, q, tag, filters, ranges);
  *   - a hand-written table in src/openapi.c (openapi_entries[]) for every other route:
- *     summary, parameters, body and answer schemas, and the errors it gives.
+ *     summary, parameters, body and answer schemas, and the errors it gives;
+ *   - the top-level "webhooks": the signed POST sent for each event (openapi_webhooks.h).
  *
  * A route that is neither generic nor in the table still appears, marked
  * "x-undocumented": true; tests/api/test_openapi.py fails on it and names the route, so

@@ -262,6 +262,14 @@ struct resource {
 	 * Reads of one record by id or external_id are not affected.
 	 */
 	const char *list_filter;
+	/*
+	 * Optional: when a DELETE takes a record, removes its dependants that are no records of
+	 * a registered resource (contacts: static segment memberships), each with its own audit
+	 * entry and event, by user `user_id`; `record` (borrowed) as loaded. Called inside the
+	 * write transaction after the registered dependants, before the record goes. Returns a
+	 * db_status; anything but DB_OK rolls the delete back.
+	 */
+	int (*delete_dependants)(struct db *db, int64_t user_id, const json_t *record);
 };
 
 /* ---- change events (webhooks) ------------------------------------------------------------ */

@@ -23,6 +23,7 @@
 #ifndef CRM_SEGMENTS_H
 #define CRM_SEGMENTS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,6 +70,24 @@ int segments_export_csv(struct db *db, const json_t *segment,
  */
 void segments_csv_add_cell(struct buf *out, const char *text);
 
+/*
+ * Static memberships that go with a contact, as member changes of their segments made by
+ * user `user_id`: each is announced exactly like the same change through
+ * DELETE/POST segments/{id}/members, inside the caller's write transaction: the segment's
+ * version + 1, an audit entry (entity segments, the segment's id, action remove_members
+ * with before {"contact_ids":[id],"removed":1}, or add_members with after
+ * {"contact_ids":[id],"added":1}; actor api) and the webhook event segment.member_removed
+ * or segment.member_added {"segment_id","contact_id"}. Return a db_status.
+ *
+ * segments_contact_deleted: contact `contact_id` is about to be deleted (the contacts
+ * resource's delete_dependants hook, resource.h): it leaves each of its static segments.
+ * segments_contact_merging: contact `from_id` is about to be merged into `into_id`
+ * (contacts_merge.h), which then moves the rows itself: `from_id` leaves each of its
+ * static segments and `into_id` joins those it is not yet in. Writes no membership rows.
+ */
+int segments_contact_deleted(struct db *db, int64_t user_id, const json_t *contact);
+int segments_contact_merging(struct db *db, int64_t user_id, int64_t from_id, int64_t into_id);
+
 /* ---- the data layer (src/segments_store.c) ---------------------------------------------- */
 
 /* Which members to read: a static segment's stored ones, or those of a compiled rule. */
@@ -107,5 +126,10 @@ int segments_store_members_add(struct db *db, int64_t segment_id, const int64_t 
 			       size_t count, int64_t *changed);
 int segments_store_members_remove(struct db *db, int64_t segment_id, const int64_t *ids,
 				  size_t count, int64_t *changed);
+/*
+ * The ids of the static segments that contact `contact_id` is a member of, ascending, as
+ * a new JSON array in *ids (the caller frees it, also after an error). Returns a db_status.
+ */
+int segments_store_contact_segment_ids(struct db *db, int64_t contact_id, json_t **ids);
 
 #endif

@@ -37,6 +37,9 @@
  *   {"id": <event id>, "event": "contact.updated", "occurred_at": "<RFC 3339>",
  *    "data": {<the record as GET shows it>}, "previous": {<changed fields' old values>}}
  * with "previous" only for updates and stage changes.
+ * segment.member_added / .member_removed of a static segment are emitted at once by the
+ * change of its members (segments.c); those of a dynamic segment by the periodic pass of
+ * segment_watch.h, within its interval (crmd --segment-watch-interval), same data.
  *
  * Private addresses. Deliveries go only to public addresses: the host is resolved, and
  * loopback, private, link-local, unspecified, multicast and reserved addresses

@@ -67,9 +67,14 @@ const struct cli_command cli_commands[] = {
 	  "add realistic synthetic companies, contacts and their history: interactions, "
 	  "opportunities, tasks, purchases (deterministic for a seed)",
 	  cli_demo_data, CLI_DATABASE_MIGRATED },
-	{ "import contacts", "import contacts FILE.csv [--dedupe email] [--dry-run] [--owner EMAIL]",
+	{ "import contacts",
+	  "import contacts FILE.csv [--dedupe email] [--dry-run] [--owner EMAIL] "
+	  "[--map \"HEADER=FIELD\"]... [--map-file FILE] [--ignore HEADER]...",
 	  "import contacts from CSV (FILE - is stdin): all rows or none; columns are contact "
-	  "fields or aliases (First Name, E-mail, Company, tags split on ;)",
+	  "fields or aliases (First Name, E-mail, Company, tags split on ;); --map reads column "
+	  "HEADER as FIELD (a field, an alias or custom.KEY; --map-file: one a line), --ignore "
+	  "skips a column; any "
+	  "other unknown column is an error",
 	  cli_import_contacts, CLI_DATABASE_MIGRATED },
 	{ "export contacts", "export contacts [--format csv|json]",
 	  "print every contact (not erased) on stdout; the CSV imports again", cli_export_contacts,

@@ -1,6 +1,6 @@
 /*
- * cli_import.c - crmctl import contacts FILE.csv [--dedupe email] [--dry-run] [--owner EMAIL]:
- * the CSV import of contacts_import.h on the database file, as crmctl (no permission
+ * cli_import.c - crmctl import contacts FILE.csv [--dedupe email] [--dry-run] [--owner EMAIL]
+ * [--map "HEADER=FIELD"]... [--map-file FILE]... [--ignore HEADER]...: the CSV import of contacts_import.h on the database file, as crmctl (no permission
  * checks; audited with actor crmctl). FILE "-" reads standard input.
  *
  * Output: one summary line on stdout; each bad row as "line N: field: message" on stderr
@@ -71,6 +71,89 @@ static void show_progress(void *context, const char *phase, size_t done, size_t 
 	fflush(stderr);
 }
 
+/*
+ * Adds the mappings of --map-file `path`: one "HEADER=FIELD" a line (blank lines and lines
+ * starting with '#' skipped, CRLF allowed). Returns CLI_OK, CLI_FAILED when the file cannot
+ * be read, or CLI_USAGE naming the bad line.
+ */
+static int read_mapping_file(const char *path, struct contacts_import_mapping *mapping)
+{
+	struct buf text = BUF_INIT;
+	if (read_whole_file(path, &text) != 0) {
+		buf_release(&text);
+		return CLI_FAILED;
+	}
+	int result = CLI_OK;
+	size_t number = 0;
+	for (char *line = text.data; result == CLI_OK && line && *line; number++) {
+		char *end = strchr(line, '\n');
+		char *next = end ? end + 1 : NULL;
+		if (end)
+			*end = '\0';
+		size_t len = strlen(line);
+		if (len && line[len - 1] == '\r')
+			line[len - 1] = '\0';
+		if (line[strspn(line, " \t")] && line[strspn(line, " \t")] != '#') {
+			struct buf error = BUF_INIT;
+			if (contacts_import_mapping_add(mapping, line, '=', false, &error) != 0)
+				result = cli_usage_error("import contacts", "%s line %zu: %s", path,
+							 number + 1, error.data);
+			buf_release(&error);
+		}
+		line = next;
+	}
+	buf_release(&text);
+	return result;
+}
+
+/*
+ * Moves the repeatable --map "HEADER=FIELD", --map-file FILE and --ignore HEADER (also
+ * --map=..., up to a "--") out of argv into `mapping`, leaving the other arguments in
+ * `rest` (argc in *rest_count). Returns CLI_OK, or CLI_USAGE after the message and the
+ * usage (CLI_FAILED when a mapping file cannot be read).
+ */
+static int take_mapping_options(int argc, char **argv, char **rest, int *rest_count,
+				struct contacts_import_mapping *mapping)
+{
+	*rest_count = 0;
+	bool options_over = false;
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		bool is_map = strncmp(arg, "--map", 5) == 0 && (!arg[5] || arg[5] == '=');
+		bool is_ignore = strncmp(arg, "--ignore", 8) == 0 && (!arg[8] || arg[8] == '=');
+		bool is_file = strncmp(arg, "--map-file", 10) == 0 && (!arg[10] || arg[10] == '=');
+		if (strcmp(arg, "--") == 0)
+			options_over = true;
+		if (options_over || (!is_map && !is_ignore && !is_file)) {
+			rest[(*rest_count)++] = argv[i];
+			continue;
+		}
+		const char *name = is_map ? "--map" : is_file ? "--map-file" : "--ignore";
+		const char *value = strchr(arg, '=');
+		if (value) {
+			value++;
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			return cli_usage_error("import contacts", "%s needs a value", name);
+		}
+		if (is_file) {
+			int result = read_mapping_file(value, mapping);
+			if (result != CLI_OK)
+				return result;
+			continue;
+		}
+		struct buf error = BUF_INIT;
+		if (contacts_import_mapping_add(mapping, value, '=', is_ignore, &error) != 0) {
+			int result = cli_usage_error("import contacts", "%s: %s", name, error.data);
+			buf_release(&error);
+			return result;
+		}
+		buf_release(&error);
+	}
+	return CLI_OK;
+}
+
 int cli_import_contacts(struct cli_context *cli, int argc, char **argv)
 {
 	const char *path = NULL, *dedupe = NULL, *owner = NULL;
@@ -81,31 +164,42 @@ int cli_import_contacts(struct cli_context *cli, int argc, char **argv)
 		{ "--owner", &owner, NULL },
 		{ NULL, NULL, NULL },
 	};
-	int result = cli_parse_options("import contacts", argc, argv, options, &path, 1);
-	if (result != CLI_OK)
+	struct contacts_import_mapping mapping;
+	contacts_import_mapping_init(&mapping);
+	char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
+	int rest_count;
+	int result = take_mapping_options(argc, argv, rest, &rest_count, &mapping);
+	if (result == CLI_OK)
+		result = cli_parse_options("import contacts", rest_count, rest, options, &path, 1);
+	free(rest);
+	if (result != CLI_OK) {
+		contacts_import_mapping_release(&mapping);
 		return result;
-	struct contacts_import_options import = { .dry_run = dry_run };
+	}
+	struct contacts_import_options import = { .dry_run = dry_run, .mapping = &mapping };
 	if (dedupe && strcmp(dedupe, "email") == 0)
 		import.dedupe = CONTACTS_IMPORT_DEDUPE_EMAIL;
-	else if (dedupe && strcmp(dedupe, "none") != 0)
-		return cli_usage_error("import contacts", "--dedupe takes email (or none)");
+	struct buf text = BUF_INIT;
+	struct contacts_import_report report;
+	contacts_import_report_init(&report);
+	result = CLI_FAILED;
+	if (dedupe && strcmp(dedupe, "none") != 0 && !import.dedupe) {
+		result = cli_usage_error("import contacts", "--dedupe takes email (or none)");
+		goto cleanup;
+	}
 	if (owner) {
 		struct user user;
 		int status = users_store_get_by_email(cli->db, owner, &user, NULL, 0);
 		if (status == DB_NOT_FOUND) {
 			cli_error("there is no user %s", owner);
-			return CLI_FAILED;
+			goto cleanup;
 		}
 		if (status != DB_OK) {
 			cli_error("cannot read the users of %s", cli->db_path);
-			return CLI_FAILED;
+			goto cleanup;
 		}
 		import.default_owner_id = user.id;
 	}
-	struct buf text = BUF_INIT;
-	struct contacts_import_report report;
-	contacts_import_report_init(&report);
-	result = CLI_FAILED;
 	if (read_whole_file(path, &text) != 0)
 		goto cleanup;
 	struct progress_state progress = { isatty(STDERR_FILENO) == 1, false, time_monotonic_us() };
@@ -141,6 +235,7 @@ int cli_import_contacts(struct cli_context *cli, int argc, char **argv)
 	result = CLI_OK;
 cleanup:
 	contacts_import_report_release(&report);
+	contacts_import_mapping_release(&mapping);
 	buf_release(&text);
 	return result;
 }

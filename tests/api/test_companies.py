@@ -92,7 +92,7 @@ class CompaniesTest(harness.ServerTestCase):
         self.assertEqual([ids[4], ids[3], ids[2], ids[1], ids[0]], in_set("sort=-name"))
         self.assertEqual([ids[2], ids[0], ids[1], ids[4], ids[3]], in_set("sort=domain"))
         self.assertEqual([ids[3], ids[4], ids[1], ids[0], ids[2]], in_set("sort=-domain"))
-        for query in ("industry=", "domain=", "sort=custom", "sort=owner_id", "lifecycle=lead",
+        for query in ("industry=", "domain=", "sort=custom", "sort=tags", "lifecycle=lead",
                       "company_id=1"):
             self.assertProblem(self.api("GET", COMPANIES + "?" + query, key=self.admin_key), 400)
 
@@ -170,3 +170,56 @@ class CompaniesTest(harness.ServerTestCase):
                                   "AND record_id = ?", (company["id"],)).fetchone()
         connection.close()
         self.assertEqual(0, rows[0])
+
+
+class CompanySortPagingTest(harness.ServerTestCase):
+    """Every sort key of companies, both directions, over pages of several sizes: the order
+    of the whole list (NULLs first ascending, ties by id), nothing lost or repeated. The
+    records share owners, names, industries and creation seconds, so every key has ties."""
+    KEYS = ("owner_id", "name", "domain", "industry", "created_at", "updated_at", "id")
+
+    @classmethod
+    def setup_database(cls):
+        cls.rep_id, cls.rep_key = cls.make_user("srep@example.com", "rep")
+        cls.manager_id, cls.manager_key = cls.make_user("smgr@example.com", "manager")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        keys = (cls.admin_key, cls.rep_key, cls.manager_key)
+        for n in range(17):
+            body = {"name": ["Acme", "Zeta", "Beta"][n % 3],
+                    "domain": [None, "a.example", "b.example", "a.example"][n % 4],
+                    "industry": [None, "retail", "energy"][n * 2 % 3]}
+            status, _, record = cls.server.request("POST", COMPANIES, body,
+                                                   key=keys[n * 5 % 3])
+            assert status == 201, record
+
+    def test_pages_follow_the_order_with_ties_by_id(self):
+        status, _, body = self.api("GET", COMPANIES + "?limit=500", key=self.admin_key)
+        self.assertEqual(200, status, body)
+        records = body["data"]
+        self.assertEqual(17, len(records))
+        self.assertEqual({self.admin_id, self.rep_id, self.manager_id},
+                         {record["owner_id"] for record in records})
+        for field in self.KEYS:
+            ordered = sorted(records, key=lambda record: (
+                record[field] is not None, record[field] or 0, record["id"]))
+            for descending in (False, True):
+                expected = [record["id"] for record in
+                            (reversed(ordered) if descending else ordered)]
+                for limit in (1, 4, 50):
+                    url = "%s?sort=%s%s&limit=%d" % (COMPANIES, "-" if descending else "",
+                                                     field, limit)
+                    ids, cursor = [], None
+                    for _ in range(40):
+                        status, _, page = self.api(
+                            "GET", url + ("&cursor=" + urllib.parse.quote(cursor)
+                                          if cursor else ""), key=self.admin_key)
+                        self.assertEqual(200, status, page)
+                        self.assertLessEqual(len(page["data"]), limit)
+                        ids += [record["id"] for record in page["data"]]
+                        cursor = page["next_cursor"]
+                        if not cursor:
+                            break
+                    self.assertEqual(expected, ids, url)

@@ -185,7 +185,9 @@ class ContactListTest(ContactsTestCase):
         expected = sorted(record["id"] for record in self.all_records())
         for sort in ("id", "-id", "first_name", "-first_name", "last_name", "-last_name",
                      "email", "-email", "relationship_level", "-relationship_level",
-                     "created_at", "-created_at", "updated_at", "-updated_at"):
+                     "created_at", "-created_at", "updated_at", "-updated_at",
+                     "lifecycle", "-lifecycle", "company_id", "-company_id", "owner_id",
+                     "-owner_id", "title", "-source"):
             for limit in (1, 3, 7, 50):
                 ids = self.list_ids("sort=%s&limit=%d" % (sort, limit))
                 self.assertEqual(len(ids), len(set(ids)), "duplicates with sort=%s" % sort)
@@ -526,3 +528,76 @@ class ContactExternalIdTest(ContactsTestCase):
         self.assertEqual(200, status)
         self.assertProblem(self.api("POST", CONTACTS, {"first_name": "S", "external_id": "a/b"},
                                     key=self.admin_key), 422, "external_id")
+
+
+class ContactNewSortKeysTest(ContactsTestCase):
+    """?sort= on title, source (both ignoring ASCII case), lifecycle, company_id and
+    owner_id (issue 2): every page of every page size follows the order, with ties broken by
+    id and NULLs first ascending (last descending), and no record is lost or repeated."""
+    KEYS = ("title", "source", "lifecycle", "company_id", "owner_id")
+
+    @classmethod
+    def setup_database(cls):
+        cls.rep_id, cls.rep_key = cls.make_user("sorter@example.com", "rep")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        companies = []
+        for name in ("Sort A", "Sort B"):
+            status, _, company = cls.server.request("POST", COMPANIES, {"name": name},
+                                                    key=cls.admin_key)
+            assert status == 201, company
+            companies.append(company["id"])
+        titles = ["CEO", "cto", None, "ceo", "Sales", "sales", "Cto"]
+        sources = ["web", "Import", None, "WEB", "import"]
+        for n in range(23):
+            body = {"first_name": "Sorted %d" % n, "title": titles[n % 7],
+                    "source": sources[n % 5],
+                    "lifecycle": [None, "lead", "prospect", "customer", "churned"][n * 2 % 5],
+                    "company_id": [None, companies[0], companies[1]][n % 3]}
+            status, _, record = cls.server.request(
+                "POST", CONTACTS, body, key=cls.rep_key if n % 4 == 0 else cls.admin_key)
+            assert status == 201, record
+
+    def expected_order(self, records, field, descending):
+        def key(record):
+            value = record[field]
+            if isinstance(value, str) and field in ("title", "source"):
+                value = value.lower()  # COLLATE NOCASE
+            return (value is not None, value if value is not None else 0, record["id"])
+        return [record["id"] for record in sorted(records, key=key, reverse=descending)]
+
+    def test_pages_of_every_size_follow_the_order_with_ties_by_id(self):
+        status, _, body = self.api("GET", CONTACTS + "?limit=500", key=self.admin_key)
+        self.assertEqual(200, status, body)
+        records = body["data"]
+        self.assertEqual(23, len(records))
+        for field in self.KEYS:
+            values = [record[field] for record in records]
+            if field != "owner_id":  # defaults to the caller; a NULL segment in the others
+                self.assertIn(None, values, field)
+            self.assertLess(len(set(values)), 12, field)
+            for descending in (False, True):
+                sort = ("-" if descending else "") + field
+                expected = self.expected_order(records, field, descending)
+                for limit in (1, 2, 5, 50):
+                    ids = self.list_ids("sort=%s&limit=%d" % (sort, limit))
+                    self.assertEqual(expected, ids, "sort=%s limit=%d" % (sort, limit))
+
+    def test_new_sort_keys_combine_with_filters(self):
+        ids = self.list_ids("sort=-title&lifecycle=lead&limit=2")
+        status, _, body = self.api("GET", CONTACTS + "?limit=500&lifecycle=lead",
+                                   key=self.admin_key)
+        self.assertEqual(self.expected_order(body["data"], "title", True), ids)
+        self.assertTrue(len(ids) > 2, ids)
+
+    def test_cursor_of_one_sort_is_refused_by_another(self):
+        status, _, body = self.api("GET", CONTACTS + "?sort=title&limit=2", key=self.admin_key)
+        self.assertEqual(200, status, body)
+        cursor = urllib.parse.quote(body["next_cursor"])
+        self.assertProblem(self.api("GET", CONTACTS + "?sort=source&limit=2&cursor=" + cursor,
+                                    key=self.admin_key), 400)
+        for sort in ("phone", "-tags", "custom", "consent", "external_id"):
+            self.assertProblem(self.api("GET", CONTACTS + "?sort=" + sort, key=self.admin_key),
+                               400)

@@ -147,10 +147,18 @@ class GdprEraseTest(GdprTestCase):
         before = self.revenue()
         status, _, found = self.api("GET", "/api/v1/contacts?q=" + MARKER, key=self.admin_key)
         self.assertEqual([contact_id], [c["id"] for c in found["data"]])
+        audit_ids = [row[0] for row in sql_rows(self.server.db_path,
+                                                "SELECT id FROM audit_log ORDER BY id")]
 
         status, headers, body = self.api("POST", "/api/v1/contacts/%d/erase" % contact_id,
                                          key=self.admin_key)
         self.assertEqual(204, status, body)
+        # the audit log is redacted, never cut: every entry stays under its id (so no id is
+        # ever handed out again), and the erase entry comes after them all
+        audit_after = [row[0] for row in sql_rows(self.server.db_path,
+                                                  "SELECT id FROM audit_log ORDER BY id")]
+        self.assertEqual(audit_ids, audit_after[:len(audit_ids)])
+        self.assertGreater(len(audit_after), len(audit_ids))
 
         # the record: anonymous, consent and source kept, version up
         status, _, erased = self.api("GET", "/api/v1/contacts/%d" % contact_id, key=self.admin_key)

@@ -217,3 +217,75 @@ class ImportPermissionsTest(ImportTestCase):
                                             key=self.rep_key), 422)
         self.assertEqual("company", body["errors"][0]["field"])
         self.crmctl("role", "grant", "rep", "companies", "write", "own")
+
+
+class ImportMappingTest(ImportTestCase):
+    """?map=HEADER:FIELD and ?ignore=HEADER (repeatable): a real CRM's export, whose column
+    names are not ours, imports without editing the file."""
+
+    FILE = ("Primary E-Mail,Firm,Given,Notes,Fax\r\n"
+            "mapped@map.example,Mapped Firm,Mia,first,+1 555 0101\r\n"
+            "other@map.example,Mapped Firm,Otto,second,\r\n")
+    MAP = ("?map=Primary%20E-Mail:email&map=Firm:company_name&map=Given:first_name"
+           "&map=Notes:custom.note&ignore=Fax")
+
+    def test_mapped_columns_import(self):
+        # without the mapping the unknown columns are errors naming each column
+        body = self.assertProblem(self.send(self.FILE), 422)
+        self.assertEqual({(1, "Primary E-Mail"), (1, "Firm"), (1, "Given"), (1, "Notes"),
+                          (1, "Fax")}, {(e["line"], e["field"]) for e in body["errors"]})
+        self.assertIn("map", body["errors"][0]["message"])
+        # a dry run with the mapping writes nothing
+        status, _, report = self.send(self.FILE, self.MAP + "&dry_run=true")
+        self.assertEqual(200, status, report)
+        self.assertEqual((2, 2, 1, False), (report["rows"], report["created"],
+                                            report["companies_created"], report["written"]))
+        self.assertEqual([], self.contact_by_email("mapped@map.example"))
+        status, _, report = self.send(self.FILE, self.MAP)
+        self.assertEqual((200, 2, True), (status, report["created"], report["written"]), report)
+        mia = self.contact_by_email("mapped@map.example")[0]
+        self.assertEqual(("Mia", {"note": "first"}, None),
+                         (mia["first_name"], mia["custom"], mia["phone"]))
+        status, _, company = self.api("GET", "/api/v1/companies/%d" % mia["company_id"],
+                                      key=self.admin_key)
+        self.assertEqual("Mapped Firm", company["name"])
+        # with dedupe on the mapped email column: updates, no duplicates
+        again = "Primary E-Mail,Job\r\nMAPPED@map.example,Chief\r\n"
+        status, _, report = self.send(again, "?dedupe=email&map=Primary%20E-Mail:email"
+                                             "&map=Job:title")
+        self.assertEqual((200, 0, 1), (status, report["created"], report["updated"]), report)
+        self.assertEqual(["Chief"], [c["title"] for c in
+                                     self.contact_by_email("mapped@map.example")])
+        # a mapping overrides what a known header would mean
+        status, _, report = self.send("email,title\nswap@map.example,Boss\n",
+                                      "?map=title:last_name")
+        self.assertEqual(200, status, report)
+        swap = self.contact_by_email("swap@map.example")[0]
+        self.assertEqual(("Boss", None), (swap["last_name"], swap["title"]))
+
+    def test_bad_mappings(self):
+        before = self.count("contacts")
+        for query, words in (("?map=Firm:shoe_size", "unknown field 'shoe_size'"),
+                             ("?map=Firm:id", "unknown field 'id'"),
+                             ("?map=Firm", "HEADER:FIELD"),
+                             ("?map=:email", "needs a name"),
+                             ("?map=Firm:email&map=firm:title", "twice"),
+                             ("?map=Firm:email&ignore=Firm", "twice"),
+                             ("?ignore=", "needs a name")):
+            with self.subTest(query=query):
+                body = self.assertProblem(self.send(self.FILE, query), 400)
+                self.assertIn(words, body["detail"])
+        body = self.assertProblem(self.send(self.FILE, "?" + "&".join(
+            "ignore=c%d" % i for i in range(201))), 400)
+        self.assertIn("at most 200", body["detail"])
+        # a mapped or ignored column the file does not have is named at line 1
+        body = self.assertProblem(self.send("email\nx@map.example\n",
+                                            "?map=Mail%20Address:email&ignore=Fax"), 422)
+        self.assertEqual({(1, "Mail Address"), (1, "Fax")},
+                         {(e["line"], e["field"]) for e in body["errors"]})
+        # two columns mapped onto one field
+        body = self.assertProblem(self.send("email,Primary E-Mail\na@map.example,b@map.example\n",
+                                            "?map=Primary%20E-Mail:email"), 422)
+        self.assertEqual([(1, "Primary E-Mail")], [(e["line"], e["field"])
+                                                   for e in body["errors"]])
+        self.assertEqual(before, self.count("contacts"))

@@ -292,5 +292,84 @@ class MetricsAuthTest(harness.ServerTestCase):
         self.assertEqual(200, self.api("GET", "/healthz")[0])
 
 
+class AnalyticsFitAgeTest(harness.ServerTestCase):
+    """crmd_analytics_fit_age_seconds: the age of the live LTV model fit (analytics_fits,
+    key 'live'), absent while there is none."""
+
+    FAMILY = "crmd_analytics_fit_age_seconds"
+
+    def fit_age(self):
+        status, _, body = self.api("GET", "/metrics")
+        self.assertEqual(200, status, body)
+        families = parse_exposition(body)
+        if self.FAMILY in families:
+            self.assertEqual("gauge", families[self.FAMILY]["type"])
+        return value_of(families, self.FAMILY)
+
+    def live_fit(self, statement="SELECT fitted_at FROM analytics_fits WHERE key = 'live'",
+                 *args):
+        connection = sqlite3.connect(self.server.db_path, timeout=30)
+        try:
+            with connection:
+                rows = connection.execute(statement, args).fetchall()
+        finally:
+            connection.close()
+        return rows
+
+    def wait_for_fit_age(self, predicate, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            age = self.fit_age()
+            if predicate(age) or time.monotonic() > deadline:
+                return age
+            time.sleep(0.1)
+
+    def stored_age(self):
+        (fitted_at,), = self.live_fit()
+        fitted = time.mktime(time.strptime(fitted_at, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        return time.time() - fitted
+
+    def set_fitted_at(self, seconds_ago):
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - seconds_ago))
+        self.live_fit("UPDATE analytics_fits SET fitted_at = ? WHERE key = 'live'", when)
+
+    def test_fit_age_follows_the_live_fit(self):
+        # the start-up warm-up fits on the live data (here: none); wait for it
+        self.assertIsNotNone(self.wait_for_fit_age(lambda age: age is not None),
+                             "no live fit after the start-up warm-up")
+        self.assertLess(abs(self.fit_age() - self.stored_age()), 2)
+        # without a fit the family is absent, not 0 and not NaN
+        self.live_fit("DELETE FROM analytics_fits WHERE key = 'live'")
+        self.assertIsNone(self.fit_age())
+        # an explicit refit: a fresh age
+        status, _, body = self.api("POST", "/api/v1/analytics/refit", key=self.admin_key)
+        self.assertEqual(200, status, body)
+        age = self.fit_age()
+        self.assertIsNotNone(age)
+        self.assertTrue(0 <= age <= 5, age)
+        self.assertFalse(math.isnan(age))
+        # an old fit: the metric is its age in seconds
+        self.set_fitted_at(3 * 86400)
+        age = self.fit_age()
+        self.assertTrue(3 * 86400 <= age <= 3 * 86400 + 5, age)
+        self.assertLess(abs(age - self.stored_age()), 2)
+        # a read of the analytics refits once the purchases moved enough (refit_change);
+        # the metric shows the new fit
+        status, _, contact = self.api("POST", "/api/v1/contacts", {"first_name": "Buyer"},
+                                      key=self.admin_key)
+        self.assertEqual(201, status, contact)
+        for day in (1, 2, 3):
+            status, _, purchase = self.api(
+                "POST", "/api/v1/purchases",
+                {"contact_id": contact["id"], "amount_cents": 1000 * day, "currency": "EUR",
+                 "occurred_at": "2026-0%d-10T10:00:00Z" % day}, key=self.admin_key)
+            self.assertEqual(201, status, purchase)
+        self.assertGreaterEqual(self.fit_age(), 3 * 86400, "a write alone refitted")
+        status, _, body = self.api("GET", "/api/v1/analytics/ltv", key=self.admin_key)
+        self.assertEqual(200, status, body)
+        age = self.wait_for_fit_age(lambda age: age is not None and age < 60)
+        self.assertTrue(0 <= age < 60, "the read did not refit: age %s" % age)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -8,6 +8,7 @@ entry to openapi_entries[] in src/openapi.c."""
 import json
 import re
 import subprocess
+import time
 import unittest
 
 import harness
@@ -338,6 +339,47 @@ class OpenApiTest(harness.ServerTestCase):
         with self.assertRaises(AssertionError):
             self.validate("Contact", {"id": "seven"})
 
+    # ---------------------------------------------------------------- webhooks
+
+    def test_webhooks_section_has_every_event_and_nothing_else(self):
+        status, _, events = self.api("GET", "/api/v1/webhooks/events", key=self.admin_key)
+        self.assertEqual(200, status, events)
+        self.assertGreater(len(events["data"]), 10)
+        webhooks = self.document.get("webhooks", {})
+        self.assertEqual(sorted(events["data"]), sorted(webhooks),
+                         "the webhooks section and GET /api/v1/webhooks/events differ")
+        paths_ids = {operation.get("operationId") for _, _, operation in operations(self.document)}
+        seen_ids = set()
+        for event, item in webhooks.items():
+            self.assertEqual(["post"], list(item), event)
+            post = item["post"]
+            self.assertNotIn(post["operationId"], paths_ids | seen_ids, event)
+            seen_ids.add(post["operationId"])
+            self.assertEqual(["webhooks"], post["tags"])
+            headers = {parameter["name"]: parameter for parameter in post["parameters"]}
+            self.assertTrue(all(parameter["in"] == "header" and parameter["required"]
+                                for parameter in headers.values()), event)
+            self.assertEqual({"X-CRM-Event", "X-CRM-Delivery", "X-CRM-Signature", "User-Agent"},
+                             set(headers), event)
+            self.assertEqual(event, headers["X-CRM-Event"]["schema"]["const"])
+            self.assertIn("<t>.<raw body>", headers["X-CRM-Signature"]["description"])
+            schema = post["requestBody"]["content"]["application/json"]["schema"]
+            self.assertTrue(post["requestBody"]["required"])
+            self.assertEqual(event, schema["properties"]["event"]["const"])
+            self.assertLessEqual({"id", "event", "occurred_at", "data"}, set(schema["required"]))
+            self.assertEqual(event.endswith(".updated") or event == "opportunity.stage_changed",
+                             "previous" in schema["properties"], event)
+            self.assertEqual(["2XX", "default"], sorted(post["responses"]), event)
+        # data refers to the resource's record schema where there is one
+        body = "requestBody"
+        data = {event: webhooks[event]["post"][body]["content"]["application/json"]["schema"]
+                ["properties"]["data"] for event in webhooks}
+        self.assertEqual({"$ref": "#/components/schemas/Contact"}, data["contact.updated"])
+        self.assertEqual("#/components/schemas/Opportunity", data["opportunity.won"]["$ref"])
+        self.assertEqual("#/components/schemas/Segment", data["segment.deleted"]["$ref"])
+        self.assertEqual(["segment_id", "contact_id"], data["segment.member_added"]["required"])
+        self.assertEqual(["id", "erased_at"], data["contact.erased"]["required"])
+
     # ---------------------------------------------------------------- the readable page
 
     def test_api_page_is_served_and_csp_safe(self):
@@ -353,6 +395,111 @@ class OpenApiTest(harness.ServerTestCase):
         self.assertIn("/api/v1/openapi.json", script)
         for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "document.write"):
             self.assertNotIn(unsafe, script)
+
+
+class WebhookPayloadsMatchTheDocumentTest(harness.ServerTestCase):
+    """Real deliveries (to a receiver on loopback) match the document's webhooks section:
+    the headers webhook_delivery.c sends and the payload of each kind of event."""
+
+    @classmethod
+    def setup_database(cls):
+        harness.crmctl(cls.server.db_path, "webhook", "private", "on")
+
+    def post(self, path, body):
+        status, _, record = self.api("POST", path, body, key=self.admin_key)
+        self.assertIn(status, (200, 201), "%s: %r" % (path, record))
+        return record
+
+    def check(self, document, headers, body):
+        """The validation errors of one received request against the document."""
+        payload = json.loads(body)
+        event = headers.get("x-crm-event")
+        item = document["webhooks"].get(event)
+        if item is None:
+            return ["%s: not in the webhooks section" % event]
+        post = item["post"]
+        problems = []
+        for parameter in post["parameters"]:
+            value = headers.get(parameter["name"].lower())
+            if value is None:
+                problems.append("%s: header %s missing" % (event, parameter["name"]))
+                continue
+            if parameter["schema"].get("type") == "integer":
+                value = int(value) if re.fullmatch(r"[0-9]+", value) else value
+            problems += ["%s: header %s: %s" % (event, parameter["name"], error.message)
+                         for error in self.validator(document, parameter["schema"])
+                         .iter_errors(value)]
+        schema = post["requestBody"]["content"]["application/json"]["schema"]
+        problems += ["%s: %s: %s" % (event, list(error.path), error.message)
+                     for error in self.validator(document, schema).iter_errors(payload)]
+        return problems
+
+    @staticmethod
+    def validator(document, schema):
+        root = dict(document)
+        root.update(schema)
+        return jsonschema.Draft202012Validator(root)
+
+    def test_deliveries_match_the_webhooks_section(self):
+        if jsonschema is None:
+            self.skipTest("jsonschema is not installed")
+        from test_webhooks import Receiver
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        self.post("/api/v1/webhooks", {"url": receiver.url(), "events": ["*"]})
+        document = self.api("GET", "/api/v1/openapi.json")[2]
+        kept = self.post("/api/v1/contacts", {"first_name": "Kept", "email": "k@example.com"})
+        other = self.post("/api/v1/contacts", {"first_name": "Other"})
+        status, _, _ = self.api("PATCH", "/api/v1/contacts/%d" % kept["id"],
+                                {"last_name": "Smith", "tags": ["vip"]}, key=self.admin_key)
+        self.assertEqual(200, status)
+        deal = self.post("/api/v1/opportunities", {"name": "Deal", "stage": "lead",
+                                                   "contact_id": kept["id"]})
+        status, _, _ = self.api("PATCH", "/api/v1/opportunities/%d" % deal["id"],
+                                {"stage": "won"}, key=self.admin_key)
+        self.assertEqual(200, status)
+        segment = self.post("/api/v1/segments", {"name": "Hand-picked", "kind": "static"})
+        self.post("/api/v1/segments/%d/members" % segment["id"], {"contact_ids": [other["id"]]})
+        self.post("/api/v1/contacts/%d/merge" % kept["id"], {"from": [other["id"]]})
+        doomed = self.post("/api/v1/companies", {"name": "Gone Ltd"})
+        status, _, _ = self.api("DELETE", "/api/v1/companies/%d" % doomed["id"],
+                                key=self.admin_key)
+        self.assertEqual(204, status)
+        wanted = {"contact.created", "contact.updated", "opportunity.created",
+                  "opportunity.stage_changed", "opportunity.won", "segment.created",
+                  "segment.member_added", "contact.merged", "company.deleted"}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            received = {headers.get("x-crm-event") for headers, _, _ in receiver.requests}
+            if wanted <= received:
+                break
+            time.sleep(0.1)
+        # erase last: it purges undelivered events that mention the person
+        status, _, _ = self.api("POST", "/api/v1/contacts/%d/erase" % kept["id"],
+                                key=self.admin_key, raw=b"{}")
+        self.assertEqual(204, status)
+        wanted.add("contact.erased")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            received = {headers.get("x-crm-event") for headers, _, _ in receiver.requests}
+            if wanted <= received:
+                break
+            time.sleep(0.1)
+        self.assertLessEqual(wanted, received)
+        problems = []
+        for headers, body, _ in list(receiver.requests):
+            problems += self.check(document, headers, body)
+        self.assertEqual([], problems, "\n" + "\n".join(problems))
+        # the check can fail: a payload without data, or with another event's name, does not pass
+        headers, body, _ = receiver.requests[0]
+        payload = json.loads(body)
+        del payload["data"]
+        self.assertTrue(self.check(document, headers, json.dumps(payload)))
+        payload = json.loads(body)
+        payload["event"] = "contact.nonsense"
+        self.assertTrue(self.check(document, headers, json.dumps(payload)))
+        self.assertTrue(self.check(document, dict(headers, **{"x-crm-signature": "v1=abc"}),
+                                   body))
 
 
 if __name__ == "__main__":

@@ -218,6 +218,17 @@ class QueryPlansTest(harness.ServerTestCase):
 
     def test_no_list_or_filter_reads_a_big_table_from_end_to_end(self):
         document = self.call("GET", "/api/v1/openapi.json")
+        # the sort keys of issue 2 are among the orders checked below (index 0016 and older)
+        for path, keys in (("/api/v1/contacts", ("title", "source", "lifecycle", "company_id",
+                                                 "owner_id")),
+                           ("/api/v1/companies", ("owner_id", "name", "domain"))):
+            sorts = [parameter["schema"]["enum"] for parameter in
+                     document["paths"][path]["get"]["parameters"]
+                     if parameter.get("name") == "sort"]
+            self.assertEqual(1, len(sorts), path)
+            for key in keys:
+                self.assertIn(key, sorts[0], path)
+                self.assertIn("-" + key, sorts[0], path)
         ids = self.make_records()
         lists = []
         for path, operations in sorted(document["paths"].items()):
@@ -258,6 +269,9 @@ class QueryPlansTest(harness.ServerTestCase):
         # tasks due: the reminders list of a user
         self.list_and_next_page("/api/v1/tasks", {"assignee_id": "me", "done": "false",
                                                   "due_before": TIMESTAMP, "sort": "due_at"})
+        # a new sort key under a filter on another indexed column (issue 2)
+        self.list_and_next_page("/api/v1/contacts", {"lifecycle": "customer", "sort": "-title"})
+        self.list_and_next_page("/api/v1/companies", {"industry": "retail", "sort": "owner_id"})
         # search combined with a filter, as the UI's search box sends it
         self.list_and_next_page("/api/v1/contacts", {"q": "an", "lifecycle": "customer"})
         # the same lists for callers who may read only their own or their team's records

@@ -8,6 +8,7 @@ import datetime
 import io
 import json
 import sqlite3
+import time
 
 import harness
 
@@ -705,3 +706,94 @@ class SegmentsTest(harness.ServerTestCase):
         self.assertEqual(3, len(lines))
         self.assertEqual([str(self.ids["ann"]), str(self.ids["bob"])],
                          [line.split(",")[0] for line in lines[1:]])
+
+
+from test_webhooks import WebhookTestCase  # noqa: E402 (the receiver and its helpers)
+
+
+class MembershipsGoWithTheirContactTest(WebhookTestCase):
+    """A static membership that a contact's delete or merge takes away (or moves) is a
+    member change of its segment like a manual one: version + 1, an audit entry (segments,
+    remove_members / add_members) and the segment.member_removed / member_added event."""
+
+    def audit(self, segment_id):
+        return [(action, json.loads(before) if before else None,
+                 json.loads(after) if after else None)
+                for action, before, after in harness.sql_rows(
+                    self.server.db_path, "SELECT action, before, after FROM audit_log WHERE "
+                    "entity = 'segments' AND entity_id = ? AND action LIKE '%_members' "
+                    "ORDER BY id", segment_id)]
+
+    def segment_with(self, name, contact_ids):
+        segment = self.create(SEGMENTS, {"name": name, "kind": "static"})
+        status, _, added = self.api("POST", "%s/%d/members" % (SEGMENTS, segment["id"]),
+                                    {"contact_ids": contact_ids}, key=self.admin_key)
+        self.assertEqual((200, len(contact_ids)), (status, added["added"]), added)
+        return segment
+
+    def version(self, segment_id):
+        status, _, segment = self.api("GET", "%s/%d" % (SEGMENTS, segment_id),
+                                      key=self.admin_key)
+        self.assertEqual(200, status, segment)
+        return segment["version"]
+
+    def test_deleting_a_contact_audits_and_announces_each_membership(self):
+        _, receiver = self.hook(events=["segment.member_removed"])
+        gone = self.create(CONTACTS, {"first_name": "Gone"})
+        stays = self.create(CONTACTS, {"first_name": "Stays"})
+        first = self.segment_with("Cascade one", [gone["id"], stays["id"]])
+        second = self.segment_with("Cascade two", [gone["id"]])
+        versions = (self.version(first["id"]), self.version(second["id"]))
+        status, _, _ = self.api("DELETE", "%s/%d" % (CONTACTS, gone["id"]), key=self.admin_key)
+        self.assertEqual(204, status)
+        for segment in (first, second):
+            self.assertEqual(("remove_members", {"contact_ids": [gone["id"]], "removed": 1},
+                              None), self.audit(segment["id"])[-1])
+        user_ids = harness.sql_rows(self.server.db_path,
+                                    "SELECT DISTINCT user_id, actor FROM audit_log WHERE "
+                                    "entity = 'segments' AND action = 'remove_members'")
+        self.assertEqual([(self.admin_id, "api")], user_ids)
+        self.assertEqual((versions[0] + 1, versions[1] + 1),
+                         (self.version(first["id"]), self.version(second["id"])))
+        receiver.wait_for(2)
+        time.sleep(0.3)
+        self.assertEqual([("segment.member_removed", {"segment_id": first["id"],
+                                                      "contact_id": gone["id"]}),
+                          ("segment.member_removed", {"segment_id": second["id"],
+                                                      "contact_id": gone["id"]})],
+                         [(event, payload["data"]) for event, payload in receiver.events()])
+        status, _, page = self.api("GET", "%s/%d/members" % (SEGMENTS, first["id"]),
+                                   key=self.admin_key)
+        self.assertEqual([stays["id"]], [contact["id"] for contact in page["data"]])
+
+    def test_a_merge_moves_memberships_audited_and_announced(self):
+        kept = self.create(CONTACTS, {"first_name": "Kept"})
+        other = self.create(CONTACTS, {"first_name": "Other"})
+        both = self.segment_with("Both in it", [kept["id"], other["id"]])
+        only_other = self.segment_with("Only the other", [other["id"]])
+        _, receiver = self.hook(events=["segment.member_removed", "segment.member_added"])
+        status, _, merged = self.api("POST", "%s/%d/merge" % (CONTACTS, kept["id"]),
+                                     {"from": [other["id"]]}, key=self.admin_key)
+        self.assertEqual(200, status, merged)
+        self.assertEqual([("add_members", None, {"contact_ids": [kept["id"], other["id"]],
+                                                 "added": 2}),
+                          ("remove_members", {"contact_ids": [other["id"]], "removed": 1},
+                           None)], self.audit(both["id"]))
+        self.assertEqual([("add_members", None, {"contact_ids": [other["id"]], "added": 1}),
+                          ("remove_members", {"contact_ids": [other["id"]], "removed": 1},
+                           None),
+                          ("add_members", None, {"contact_ids": [kept["id"]], "added": 1})],
+                         self.audit(only_other["id"]))
+        receiver.wait_for(3)
+        time.sleep(0.3)
+        self.assertEqual(
+            [("segment.member_removed", {"segment_id": both["id"], "contact_id": other["id"]}),
+             ("segment.member_removed", {"segment_id": only_other["id"],
+                                         "contact_id": other["id"]}),
+             ("segment.member_added", {"segment_id": only_other["id"],
+                                       "contact_id": kept["id"]})],
+            [(event, payload["data"]) for event, payload in receiver.events()])
+        for segment in (both, only_other):
+            status, _, page = self.api("GET", "%s/%d/members" % (SEGMENTS, segment["id"]),
+                                       key=self.admin_key)
+            self.assertEqual([kept["id"]], [contact["id"] for contact in page["data"]])

@@ -196,3 +196,68 @@ class ImportExportTest(unittest.TestCase):
                       harness.crmctl(self.db, "export", "contacts", "--help").stdout)
         self.assertIn("--dedupe email", harness.crmctl(self.db, "import", "contacts",
                                                        "--help").stdout)
+
+    def test_map_and_ignore_columns(self):
+        text = ("Primary E-Mail,Firm,Given,Fax\n"
+                "mia@map.example,Map Firm,Mia,+1 555 0101\n"
+                "otto@map.example,,Otto,\n")
+        path = self.write("other-crm.csv", text)
+        # unknown columns are errors that name each column and say how to map it
+        result = harness.crmctl(self.db, "import", "contacts", path, check=False)
+        self.assertEqual(1, result.returncode, result)
+        for column in ("Primary E-Mail", "Firm", "Given", "Fax"):
+            self.assertIn("line 1: %s: unknown column: map it" % column, result.stderr)
+        mapping = ["--map", "Primary E-Mail=email", "--map=Firm=company_name",
+                   "--map", "Given=first_name", "--ignore", "Fax"]
+        result = harness.crmctl(self.db, "import", "contacts", path, "--dry-run", *mapping)
+        self.assertIn("dry run, nothing written: 2 rows: 2 created", result.stdout)
+        self.assertEqual(0, rows(self.db, "SELECT count(*) FROM contacts")[0][0])
+        result = harness.crmctl(self.db, "import", "contacts", path, *mapping)
+        self.assertIn("2 created, 0 updated, 0 unchanged, 1 companies created", result.stdout)
+        self.assertEqual([("Mia", "mia@map.example", "Map Firm", None),
+                          ("Otto", "otto@map.example", None, None)],
+                         rows(self.db, "SELECT c.first_name, c.email, m.name, c.phone "
+                                       "FROM contacts c LEFT JOIN companies m "
+                                       "ON m.id = c.company_id ORDER BY c.id"))
+        # with --dedupe email through the mapped column (and a custom member)
+        result = harness.crmctl(self.db, "import", "contacts", "-", "--dedupe", "email",
+                                "--map", "Primary E-Mail=email", "--map", "Note=custom.note",
+                                stdin="Primary E-Mail,Note\nMIA@map.example,hello\n")
+        self.assertIn("0 created, 1 updated", result.stdout)
+        self.assertEqual([('{"note":"hello"}',)],
+                         rows(self.db, "SELECT custom FROM contacts WHERE first_name = 'Mia'"))
+        # the same mappings from a file (comments, blank lines and CRLF allowed)
+        mapping_file = self.write("mapping.txt", "# from the other CRM\r\n\r\n"
+                                                 "Primary E-Mail=email\r\nGiven=first_name\n"
+                                                 "Firm = company_name\n")
+        result = harness.crmctl(self.db, "import", "contacts", path, "--dry-run", "--dedupe",
+                                "email", "--map-file", mapping_file, "--ignore", "Fax")
+        # (Mia's address was stored as MIA@ by the dedupe import above: her row updates it)
+        self.assertIn("dry run, nothing written: 2 rows: 0 created, 1 updated, 1 unchanged",
+                      result.stdout)
+        bad_file = self.write("bad-mapping.txt", "Primary E-Mail=email\nGiven\n")
+        result = harness.crmctl(self.db, "import", "contacts", path, "--map-file", bad_file,
+                                check=False)
+        self.assertEqual(2, result.returncode, result)
+        self.assertIn("bad-mapping.txt line 2: a mapping is HEADER=FIELD", result.stderr)
+        result = harness.crmctl(self.db, "import", "contacts", path, "--map-file",
+                                os.path.join(self.directory.name, "absent.txt"), check=False)
+        self.assertEqual(1, result.returncode, result)
+        self.assertIn("cannot open", result.stderr)
+        # usage errors (exit 2): a target that is no field, a malformed mapping, twice
+        for args, words in ((["--map", "Firm=shoe_size"], "unknown field 'shoe_size'"),
+                            (["--map", "Firm"], "HEADER=FIELD"),
+                            (["--map"], "--map needs a value"),
+                            (["--ignore", ""], "needs a name"),
+                            (["--map", "Firm=title", "--ignore", "firm"], "twice")):
+            result = harness.crmctl(self.db, "import", "contacts", path, *args, check=False)
+            self.assertEqual(2, result.returncode, (args, result))
+            self.assertIn(words, result.stderr)
+        # a mapped column the file does not have: named at line 1, nothing imported
+        result = harness.crmctl(self.db, "import", "contacts", path, *mapping,
+                                "--map", "Phone Number 2=phone", check=False)
+        self.assertEqual(1, result.returncode, result)
+        self.assertIn("line 1: Phone Number 2: a mapped column that the file does not have",
+                      result.stderr)
+        self.assertEqual(2, rows(self.db, "SELECT count(*) FROM contacts")[0][0])
+        self.assertIn("--map", harness.crmctl(self.db, "import", "contacts", "--help").stdout)

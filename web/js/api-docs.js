@@ -102,7 +102,8 @@ function securityText(doc, security) {
     }).join(' + ')).join(', or ') + '.';
 }
 
-function operationSection(doc, path, method, operation) {
+/** One operation; `who`: the line on who sends it, else its authentication. */
+function operationSection(doc, path, method, operation, who) {
   const parameters = (operation.parameters || [])
     .map((parameter) => (parameter.$ref ? resolve(doc, parameter.$ref) : parameter))
     .filter(Boolean);
@@ -120,7 +121,7 @@ function operationSection(doc, path, method, operation) {
     el('summary', null, el('code', 'api-method', method.toUpperCase()), ' ',
       el('code', 'api-path', path), ' ', operation.summary || ''),
     operation.description && el('p', null, operation.description),
-    el('p', 'muted', securityText(doc, operation.security)),
+    el('p', 'muted', who || securityText(doc, operation.security)),
     parameters.length > 0 && [el('h4', null, 'Parameters'),
       table(['name', 'in', 'type', 'notes'], parameters.map((parameter) => [
         el('code', null, parameter.name), parameter.in + (parameter.required ? ', required' : ''),
@@ -155,6 +156,15 @@ function render(doc, root) {
     const section = el('section', 'api-tag', el('h2', null, tag.name),
       tag.description && el('p', 'muted', tag.description), operations);
     sections.push(section);
+  }
+  // The requests the server sends (OpenAPI "webhooks"), one per event name.
+  const webhooks = Object.entries(doc.webhooks || {}).flatMap(([event, item]) =>
+    Object.entries(item).map(([method, operation]) => operationSection(doc, event, method,
+      operation, 'Sent by the server to your endpoint (no authentication: check X-CRM-Signature).')));
+  if (webhooks.length > 0) {
+    sections.push(el('section', 'api-tag api-webhooks', el('h2', null, 'Webhooks'),
+      el('p', 'muted', 'Requests the server POSTs to the endpoints registered at /api/v1/webhooks, one kind per event.'),
+      webhooks));
   }
   filter.addEventListener('input', () => {
     const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
