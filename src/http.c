@@ -50,6 +50,7 @@ struct http_connection_state {
 	int64_t started_us;
 	struct buf body;
 	bool too_large;
+	uint64_t drained; /* bytes of a body too large read and dropped */
 	int status;        /* the status sent, for the access log */
 	int64_t user_id;   /* the authenticated user, for the access log */
 	char *path;        /* copy of the path, for the access log */
@@ -426,11 +427,13 @@ static enum MHD_Result handle_access(void *cls, struct MHD_Connection *connectio
 		/* A client that waits for "100 Continue" gets the 413 before it sends a body too
 		 * large. Any other body too large, declared or chunked, is read and dropped (never
 		 * kept) and then answered 413: answering before the body is read closes the
-		 * connection under a client still sending, which then sees a broken pipe instead. */
+		 * connection under a client still sending, which then sees a broken pipe instead.
+		 * Past HTTP_MAX_DRAINED_BODY nothing is read: the 413 goes at once. */
 		const char *expect =
 			MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Expect");
-		if (length && expect && strcasecmp(expect, "100-continue") == 0 &&
-		    strtoull(length, NULL, 10) > HTTP_MAX_BODY)
+		unsigned long long declared = length ? strtoull(length, NULL, 10) : 0;
+		bool waits = expect && strcasecmp(expect, "100-continue") == 0;
+		if ((waits && declared > HTTP_MAX_BODY) || declared > HTTP_MAX_DRAINED_BODY)
 			return send_simple_problem(connection, state, HTTP_PAYLOAD_TOO_LARGE,
 						   "Content Too Large",
 						   "the request body is larger than 1 MiB");
@@ -444,6 +447,11 @@ static enum MHD_Result handle_access(void *cls, struct MHD_Connection *connectio
 			} else {
 				buf_add(&state->body, upload_data, *upload_data_size);
 			}
+		}
+		if (state->too_large) {
+			state->drained += *upload_data_size;
+			if (state->drained > HTTP_MAX_DRAINED_BODY)
+				return MHD_NO; /* a chunked body without end: the connection closes */
 		}
 		*upload_data_size = 0;
 		return MHD_YES;

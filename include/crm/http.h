@@ -16,6 +16,9 @@
 #include "crm/buf.h"
 
 #define HTTP_MAX_BODY (1024 * 1024)
+/* A body too large is read and dropped up to this size (so that simple clients read the
+ * 413); a larger one is refused at once (declared) or the connection closed (chunked). */
+#define HTTP_MAX_DRAINED_BODY (64 * 1024 * 1024)
 /* Longer request paths answer 414. */
 #define HTTP_MAX_URL_LENGTH 8192
 /* Memory per connection for the request line and headers: more answers 431 (or 414). */

@@ -42,7 +42,7 @@ class BodyLimitTest(harness.ServerTestCase):
         while sent < total:
             part = min(size, total - sent)
             sent += part
-            yield fill * part
+            yield (fill * (part // len(fill) + 1))[:part]  # `total` bytes in all
 
     def assertTooLarge(self, answer):
         body = self.assertProblem(answer, 413)
@@ -132,12 +132,45 @@ class BodyLimitTest(harness.ServerTestCase):
             self.skipTest("no /proc")
         self.assertTooLarge(self.post(CONTACTS, self.chunks(4 * MIB), chunked=True))  # warm up
         before = peak_kib()
-        self.assertTooLarge(self.post(CONTACTS, self.chunks(96 * MIB), chunked=True))
-        body = b"y" * (96 * MIB)
+        self.assertTooLarge(self.post(CONTACTS, self.chunks(60 * MIB), chunked=True))
+        body = b"y" * (60 * MIB)
         self.assertTooLarge(self.post(CONTACTS, body))
         del body
         grown = peak_kib() - before
         self.assertLess(grown, 24 * 1024, "crmd's peak memory grew by %d KiB" % grown)
+
+    def test_a_body_past_the_drain_limit_is_not_read(self):
+        # declared: the 413 comes before any of the body is sent
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as sock:
+            sock.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n"
+                          % (CONTACTS, self.admin_key, 200 * MIB)).encode())
+            received = b""
+            while b"\r\n\r\n" not in received:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                received += data
+            self.assertTrue(received.startswith(b"HTTP/1.1 413"), received[:100])
+        # chunked without end: crmd stops reading after 64 MiB and closes the connection
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as sock:
+            sock.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Authorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          % (CONTACTS, self.admin_key)).encode())
+            chunk = b"%x\r\n%s\r\n" % (MIB, b"z" * MIB)
+            sent = 0
+            with self.assertRaises(OSError):
+                while sent < 200:  # 200 MiB: never reached
+                    sock.sendall(chunk)
+                    sent += 1
+                    if sent > 70:
+                        # past the limit: the peer has closed; reading gives EOF or reset
+                        if sock.recv(65536, socket.MSG_DONTWAIT) == b"":
+                            raise ConnectionResetError("closed")
+            self.assertLess(sent, 200)
+        # the server still serves
+        status, _, _ = self.post(CONTACTS, b'{"first_name":"After"}')
+        self.assertEqual(status, 201)
 
 
 if __name__ == "__main__":
