@@ -339,6 +339,36 @@ void db_request_finished(struct db *db, size_t cache_limit)
 	db->cache_used = 0;
 }
 
+/* Sets the journal mode; true when the database is then in `mode`. */
+static bool set_journal_mode(struct db *db, const char *pragma, const char *mode)
+{
+	sqlite3_stmt *stmt = NULL;
+	bool done = false;
+	if (sqlite3_prepare_v2(db->handle, pragma, -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *now = (const char *)sqlite3_column_text(stmt, 0);
+		done = now && strcmp(now, mode) == 0;
+	}
+	sqlite3_finalize(stmt);
+	return done;
+}
+
+bool db_bulk_begin(struct db *db)
+{
+	if (!set_journal_mode(db, "PRAGMA journal_mode=DELETE", "delete"))
+		return false;
+	exec_plain(db, "PRAGMA cache_size=-1048576");
+	return true;
+}
+
+void db_bulk_end(struct db *db)
+{
+	exec_plain(db, "PRAGMA cache_size=-65536");
+	if (!set_journal_mode(db, "PRAGMA journal_mode=WAL", "wal"))
+		log_error("cannot switch the database back to WAL mode: %s",
+			  sqlite3_errmsg(db->handle));
+}
+
 int db_run(struct db *db, const char *sql, const char *context)
 {
 	sqlite3_stmt *stmt = db_prepare(db, sql);

@@ -119,6 +119,19 @@ bool db_batch_intact(struct db *db);
 int db_batch_commit(struct db *db);
 void db_batch_rollback(struct db *db);
 
+/*
+ * Bulk mode, for one very large transaction on a database nobody else has open (crmctl
+ * demo-data): a rollback journal instead of the WAL and a 1 GiB page cache. In WAL mode the
+ * pages of a transaction that outgrows the cache spill into the WAL, and every later read
+ * of a page searches the WAL's index from its newest end: at millions of pages that search
+ * is most of the time. A rollback journal writes spilled pages to the database file itself
+ * (new pages are not journaled at all), so the transaction stays all-or-nothing. Returns
+ * true when bulk mode is on (false, still in WAL mode, when another connection has the
+ * database open). db_bulk_end() goes back to WAL mode and the usual cache.
+ */
+bool db_bulk_begin(struct db *db);
+void db_bulk_end(struct db *db);
+
 /* Runs one statement without parameters or rows (cached, like db_prepare()); a db_status. */
 int db_run(struct db *db, const char *sql, const char *context);
 

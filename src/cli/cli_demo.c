@@ -770,6 +770,7 @@ int cli_demo_data(struct cli_context *cli, int argc, char **argv)
 	if (demo_ensure_users(&demo, &users_created) != 0)
 		return CLI_FAILED;
 	int result = CLI_FAILED;
+	bool bulk = db_bulk_begin(cli->db); /* all in one transaction: see db.h */
 	if (db_begin_write(cli->db) != DB_OK) {
 		cli_error("the database is busy; try again");
 		goto cleanup;
@@ -791,6 +792,8 @@ int cli_demo_data(struct cli_context *cli, int argc, char **argv)
 	       demo.activity.stage_changes, demo.activity.tasks);
 	result = CLI_OK;
 cleanup:
+	if (bulk)
+		db_bulk_end(cli->db);
 	free(demo.companies);
 	return result;
 }
