@@ -25,6 +25,7 @@
 #include "crm/resource.h"
 #include "crm/router.h"
 #include "crm/tasks.h"
+#include "crm/segments.h"
 #include "crm/timeutil.h"
 #include "crm/webhooks.h"
 #include "crm/banned.h"
@@ -258,7 +259,19 @@ int gdpr_contact_erase(struct db *db, int64_t contact_id, int64_t expected_versi
 {
 	memset(counts, 0, sizeof(*counts));
 	time_now_rfc3339(counts->erased_at);
-	int status = gdpr_store_erase(db, contact_id, expected_version, counts->erased_at, counts);
+	/* Its static segment memberships go as a delete's do: each one audited on its segment
+	 * and announced (segment.member_removed), before the erasure removes what is left. */
+	json_t *memberships = NULL, *reference = json_pack("{s:I}", "id", (json_int_t)contact_id);
+	int status = gdpr_store_segment_memberships(db, contact_id, &memberships);
+	size_t membership_count = json_array_size(memberships);
+	json_decref(memberships);
+	if (status == DB_OK)
+		status = segments_contact_deleted(db, user_id, reference);
+	json_decref(reference);
+	if (status == DB_OK)
+		status = gdpr_store_erase(db, contact_id, expected_version, counts->erased_at,
+					  counts);
+	counts->segment_memberships += (int64_t)membership_count;
 	if (status == DB_OK)
 		status = redact_audit(db, contact_id, &counts->audit_entries);
 	if (status != DB_OK)

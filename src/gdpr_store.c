@@ -190,10 +190,12 @@ int gdpr_store_erase(struct db *db, int64_t contact_id, int64_t expected_version
 		  "AND (reference IS NOT NULL OR external_id IS NOT NULL)",
 		  NULL },
 		{ "DELETE FROM segment_members WHERE contact_id = ?1", &counts->segment_memberships },
-		/* webhook events carrying the person's data (their deliveries go with them) */
+		/* webhook events carrying the person's data (their deliveries go with them); the
+		 * segment membership events carry two ids only, and announce the erasure's own
+		 * removals (gdpr.c) */
 		{ "DELETE FROM webhook_outbox WHERE json_valid(data) AND ("
 		  "(event LIKE 'contact.%' AND json_extract(data, '$.id') = ?1) OR "
-		  "json_extract(data, '$.contact_id') = ?1)",
+		  "(json_extract(data, '$.contact_id') = ?1 AND event NOT LIKE 'segment.member_%'))",
 		  NULL },
 		{ "DELETE FROM idempotency_keys WHERE json_valid(body) AND ("
 		  "(path = '/api/v1/contacts' AND json_extract(body, '$.id') = ?1) OR "

@@ -724,7 +724,9 @@ static int announce_member_change(struct db *db, int64_t user_id, int64_t segmen
 	if (status == DB_OK) {
 		json_t *change = json_pack("{s:[I], s:i}", "contact_ids", (json_int_t)contact_id,
 					   add ? "added" : "removed", 1);
-		status = audit_record(db, user_id, AUDIT_ACTOR_API, "segments", segment_id,
+		/* no user: crmctl (a GDPR erasure from the command line) */
+		status = audit_record(db, user_id, user_id > 0 ? AUDIT_ACTOR_API : AUDIT_ACTOR_CLI,
+				      "segments", segment_id,
 				      add ? "add_members" : "remove_members", add ? NULL : change,
 				      add ? change : NULL);
 		json_decref(change);

@@ -766,6 +766,26 @@ class MembershipsGoWithTheirContactTest(WebhookTestCase):
                                    key=self.admin_key)
         self.assertEqual([stays["id"]], [contact["id"] for contact in page["data"]])
 
+    def test_erasing_a_contact_audits_and_announces_each_membership(self):
+        _, receiver = self.hook(events=["segment.member_removed"])
+        erased = self.create(CONTACTS, {"first_name": "Erased"})
+        segment = self.segment_with("Erasure", [erased["id"]])
+        version = self.version(segment["id"])
+        status, _, body = self.api("POST", "%s/%d/erase" % (CONTACTS, erased["id"]), {},
+                                   key=self.admin_key)
+        self.assertEqual(204, status, body)
+        self.assertEqual(("remove_members", {"contact_ids": [erased["id"]], "removed": 1},
+                          None), self.audit(segment["id"])[-1])
+        self.assertEqual(version + 1, self.version(segment["id"]))
+        receiver.wait_for(1)
+        self.assertEqual([("segment.member_removed", {"segment_id": segment["id"],
+                                                      "contact_id": erased["id"]})],
+                         [(event, payload["data"]) for event, payload in receiver.events()])
+        (summary,) = harness.sql_rows(self.server.db_path, "SELECT after FROM audit_log WHERE "
+                                      "entity = 'contacts' AND entity_id = ? AND action = "
+                                      "'erase'", erased["id"])[0]
+        self.assertEqual(1, json.loads(summary)["segment_memberships"])
+
     def test_a_merge_moves_memberships_audited_and_announced(self):
         kept = self.create(CONTACTS, {"first_name": "Kept"})
         other = self.create(CONTACTS, {"first_name": "Other"})
