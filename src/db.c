@@ -26,6 +26,9 @@
 #include "crm/log.h"
 #include "crm/banned.h"
 
+/* Every connection's page cache: 64 MiB (db_bulk_begin() raises it for one load). */
+#define DB_CACHE_PRAGMA "PRAGMA cache_size=-65536"
+
 #define DB_BUSY_TIMEOUT_MS 5000
 /* WAL frames (of 4 KiB) past which a committing crmd thread checkpoints itself (wal_hook) */
 #define DB_WAL_FRAMES_MAX 16384
@@ -122,7 +125,7 @@ struct db *db_open_vfs(const char *path, enum db_sync_mode sync, const char *vfs
 	     * the file, and under mixed reads and writes that is every request: 1M contacts,
 	     * mixed 90/10 load, 15,489/s without the map, 12,036/s with 2 GiB mapped (pure
 	     * GET by id was faster with it, 43,000 against 32,000/s; docs/performance.md). */
-	    exec_plain(db, "PRAGMA cache_size=-65536") != 0 ||
+	    exec_plain(db, DB_CACHE_PRAGMA) != 0 ||
 	    /* After a checkpoint has emptied it, a WAL that a burst of writes (an import) grew
 	     * is cut back to 64 MiB instead of keeping its largest size on disk for good. */
 	    exec_plain(db, "PRAGMA journal_size_limit=67108864") != 0 ||
@@ -355,15 +358,13 @@ static bool set_journal_mode(struct db *db, const char *pragma, const char *mode
 
 bool db_bulk_begin(struct db *db)
 {
-	if (!set_journal_mode(db, "PRAGMA journal_mode=DELETE", "delete"))
-		return false;
-	exec_plain(db, "PRAGMA cache_size=-1048576");
-	return true;
+	exec_plain(db, "PRAGMA cache_size=-1048576"); /* allocated as used */
+	return set_journal_mode(db, "PRAGMA journal_mode=DELETE", "delete");
 }
 
 void db_bulk_end(struct db *db)
 {
-	exec_plain(db, "PRAGMA cache_size=-65536");
+	exec_plain(db, DB_CACHE_PRAGMA);
 	if (!set_journal_mode(db, "PRAGMA journal_mode=WAL", "wal"))
 		log_error("cannot switch the database back to WAL mode: %s",
 			  sqlite3_errmsg(db->handle));

@@ -341,12 +341,12 @@ static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connectio
 				struct http_connection_state *state, const char *url,
 				const char *method)
 {
-	char peer[INET6_ADDRSTRLEN + 1], address[CLIENT_ADDRESS_TEXT_SIZE];
-	client_address_text(connection, peer, sizeof(peer));
+	char address[CLIENT_ADDRESS_TEXT_SIZE];
 	struct value_list headers = { 0 }, query = { 0 }, cookies = { 0 };
 	MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_value, &headers);
-	client_address_resolve(&server->proxies, peer, headers.items, headers.count, address,
-			       sizeof(address));
+	/* state->client holds the peer's address (handle_access): the client behind a proxy */
+	client_address_resolve(&server->proxies, state->client, headers.items, headers.count,
+			       address, sizeof(address));
 	snprintf(state->client, sizeof(state->client), "%s", address);
 	MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_value, &query);
 	MHD_get_connection_values(connection, MHD_COOKIE_KIND, collect_value, &cookies);

@@ -16,24 +16,12 @@
 #include "crm/log.h"
 #include "crm/segments.h"
 #include "crm/timeutil.h"
-#include "crm/webhooks.h"
 #include "crm/banned.h"
 
 #define DROP_CHUNK 5000           /* kept members forgotten per write transaction */
 #define STATEMENT_CACHE_LIMIT 256 /* the thread's cached statements (rules vary) */
 
 /* ================================================================ the pass */
-
-/* Emits one member event of `segment_id` inside the window's transaction. */
-static int emit_member(struct db *db, const char *event, int64_t segment_id, int64_t contact_id)
-{
-	/* the same data as a static segment's events (segments.c), so receivers see one shape */
-	json_t *data = json_pack("{s:I, s:I}", "segment_id", (json_int_t)segment_id,
-				 "contact_id", (json_int_t)contact_id);
-	int status = webhooks_emit(db, event, data, NULL);
-	json_decref(data);
-	return status;
-}
 
 /*
  * Brings the kept set of `segment_id` to the contacts `current` (both ascending, of one
@@ -49,14 +37,14 @@ static int apply_window(struct db *db, int64_t segment_id, bool baseline,
 		if (k >= kept_count || (i < current_count && current[i] < kept[k])) {
 			status = segment_watch_store_add(db, segment_id, current[i], &changed);
 			if (status == DB_OK && changed && !baseline) {
-				status = emit_member(db, "segment.member_added", segment_id, current[i]);
+				status = segments_member_event(db, segment_id, current[i], true);
 				result->added++;
 			}
 			i++;
 		} else if (i >= current_count || kept[k] < current[i]) {
 			status = segment_watch_store_remove(db, segment_id, kept[k], &changed);
 			if (status == DB_OK && changed && !baseline) {
-				status = emit_member(db, "segment.member_removed", segment_id, kept[k]);
+				status = segments_member_event(db, segment_id, kept[k], false);
 				result->removed++;
 			}
 			k++;
@@ -82,7 +70,8 @@ static int watch_window(struct db *db, int64_t segment_id, const struct segment_
 	if (status != DB_OK)
 		return status;
 	int64_t next = 0;
-	status = segment_watch_store_state_begin(db, segment_id);
+	if (*cursor == 0) /* the first window of the pass */
+		status = segment_watch_store_state_begin(db, segment_id);
 	if (status == DB_OK)
 		status = segments_store_prepare(db, rule); /* the scores of this snapshot */
 	if (status == DB_OK)
@@ -136,8 +125,8 @@ static int watch_segment(struct db *db, int64_t segment_id, bool (*should_stop)(
 		result->skipped++;
 		goto cleanup;
 	}
-	bool exists, baseline_done;
-	status = segment_watch_store_state(db, segment_id, &exists, &baseline_done);
+	bool baseline_done;
+	status = segment_watch_store_state(db, segment_id, &baseline_done);
 	if (status != DB_OK)
 		goto cleanup;
 	bool baseline = !baseline_done;

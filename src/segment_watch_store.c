@@ -13,6 +13,7 @@
 
 #include "crm/buf.h"
 #include "crm/log.h"
+#include "crm/webhooks.h"
 #include "crm/banned.h"
 
 static int step_done(struct db *db, sqlite3_stmt *stmt, const char *context)
@@ -26,22 +27,17 @@ int segment_watch_store_probe(struct db *db, bool *subscribed, bool *kept)
 {
 	*subscribed = false;
 	*kept = false;
-	/* the events' names and the families that hold them, as webhooks_store_subscribed() */
-	sqlite3_stmt *stmt = db_prepare(
-		db, "SELECT EXISTS (SELECT 1 FROM webhooks AS w WHERE w.active = 1 AND EXISTS "
-		    "(SELECT 1 FROM json_each(w.events) AS e WHERE e.value IN (?1, ?2, ?3, ?4))), "
-		    "EXISTS (SELECT 1 FROM segment_watch_state)");
+	int added = webhooks_store_subscribed(db, "segment.member_added");
+	int removed = added == 0 ? webhooks_store_subscribed(db, "segment.member_removed") : 0;
+	if (added < 0 || removed < 0)
+		return added < 0 ? added : removed;
+	*subscribed = added > 0 || removed > 0;
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM segment_watch_state)");
 	if (!stmt)
 		return DB_ERROR;
-	db_bind_text(stmt, 1, "*");
-	db_bind_text(stmt, 2, "segment.*");
-	db_bind_text(stmt, 3, "segment.member_added");
-	db_bind_text(stmt, 4, "segment.member_removed");
 	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*subscribed = sqlite3_column_int(stmt, 0) != 0;
-		*kept = sqlite3_column_int(stmt, 1) != 0;
-	}
+	if (rc == SQLITE_ROW)
+		*kept = sqlite3_column_int(stmt, 0) != 0;
 	sqlite3_reset(stmt);
 	return rc == SQLITE_ROW ? DB_OK : db_status_from_sqlite(db, rc, "segment watch probe");
 }
@@ -95,9 +91,8 @@ int segment_watch_store_rule(struct db *db, int64_t segment_id, json_t **rule)
 	return db_status_from_sqlite(db, rc, "segment watch rule");
 }
 
-int segment_watch_store_state(struct db *db, int64_t segment_id, bool *exists, bool *baseline)
+int segment_watch_store_state(struct db *db, int64_t segment_id, bool *baseline)
 {
-	*exists = false;
 	*baseline = false;
 	sqlite3_stmt *stmt = db_prepare(db, "SELECT baseline_at IS NOT NULL FROM segment_watch_state "
 					    "WHERE segment_id = ?");
@@ -105,10 +100,8 @@ int segment_watch_store_state(struct db *db, int64_t segment_id, bool *exists, b
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, segment_id);
 	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*exists = true;
+	if (rc == SQLITE_ROW)
 		*baseline = sqlite3_column_int(stmt, 0) != 0;
-	}
 	sqlite3_reset(stmt);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return DB_OK;

@@ -564,6 +564,46 @@ static int check_if_match_or_reply(struct request *req, struct response *res,
 	return 0;
 }
 
+int segments_member_event(struct db *db, int64_t segment_id, int64_t contact_id, bool add)
+{
+	json_t *data = json_pack("{s:I, s:I}", "segment_id", (json_int_t)segment_id,
+				 "contact_id", (json_int_t)contact_id);
+	int status = webhooks_emit(db, add ? "segment.member_added" : "segment.member_removed",
+				   data, NULL);
+	json_decref(data);
+	return status;
+}
+
+/*
+ * Records that `count` contacts (`contact_ids`, borrowed) joined (`add`) or left static
+ * segment `segment` (the stored record, borrowed): its version + 1 (the stored record in
+ * *stored unless `stored` is NULL) and the audit entry. The actor is the API, or crmctl
+ * when there is no user (a GDPR erasure from the command line).
+ */
+static int record_member_change(struct db *db, int64_t user_id, const json_t *segment,
+				const json_t *contact_ids, int64_t count, bool add,
+				json_t **stored)
+{
+	int64_t segment_id = json_integer_value(json_object_get(segment, "id"));
+	json_t *updated = NULL;
+	int status = resource_store_update(db, &segments_resource, segment_id,
+					   json_integer_value(json_object_get(segment, "version")),
+					   segment, &updated);
+	if (status == DB_OK) {
+		json_t *change = json_pack("{s:O, s:I}", "contact_ids", contact_ids,
+					   add ? "added" : "removed", (json_int_t)count);
+		status = audit_record(db, user_id, user_id > 0 ? AUDIT_ACTOR_API : AUDIT_ACTOR_CLI,
+				      "segments", segment_id, add ? "add_members" : "remove_members",
+				      add ? NULL : change, add ? change : NULL);
+		json_decref(change);
+	}
+	if (stored)
+		*stored = updated;
+	else
+		json_decref(updated);
+	return status;
+}
+
 /*
  * POST (add) and DELETE (remove) /api/v1/segments/{id}/members {"contact_ids":[..]}:
  * one write transaction with the version bump of the segment and the audit entry.
@@ -641,29 +681,13 @@ static void change_members(struct request *req, struct response *res, bool add)
 		status = add ? segments_store_members_add(db, segment_id, &ids[i], 1, &one)
 			     : segments_store_members_remove(db, segment_id, &ids[i], 1, &one);
 		changed += one;
-		if (status == DB_OK && one > 0) {
-			json_t *data = json_pack("{s:I, s:I}", "segment_id", (json_int_t)segment_id,
-						 "contact_id", (json_int_t)ids[i]);
-			status = webhooks_emit(db, add ? "segment.member_added"
-						       : "segment.member_removed",
-					       data, NULL);
-			json_decref(data);
-		}
+		if (status == DB_OK && one > 0)
+			status = segments_member_event(db, segment_id, ids[i], add);
 	}
-	if (status == DB_OK && changed > 0) {
-		int64_t version = json_integer_value(json_object_get(segment, "version"));
-		status = resource_store_update(db, &segments_resource, segment_id, version, segment,
-					       &stored);
-	}
-	if (status == DB_OK && changed > 0) {
-		json_t *change = json_pack("{s:O, s:I}", "contact_ids",
-					   json_object_get(body, "contact_ids"),
-					   add ? "added" : "removed", (json_int_t)changed);
-		status = audit_record(db, caller->user_id, AUDIT_ACTOR_API, "segments", segment_id,
-				      add ? "add_members" : "remove_members", add ? NULL : change,
-				      add ? change : NULL);
-		json_decref(change);
-	}
+	if (status == DB_OK && changed > 0)
+		status = record_member_change(db, caller->user_id, segment,
+					      json_object_get(body, "contact_ids"), changed, add,
+					      &stored);
 	if (status == DB_OK)
 		status = db_commit(db);
 	in_transaction = false;
@@ -708,30 +732,13 @@ static void handle_members_remove(struct request *req, struct response *res)
 static int announce_member_change(struct db *db, int64_t user_id, int64_t segment_id,
 				  int64_t contact_id, bool add)
 {
-	json_t *segment = NULL, *stored = NULL;
+	json_t *segment = NULL, *contact_ids = json_pack("[I]", (json_int_t)contact_id);
 	int status = resource_store_get(db, &segments_resource, segment_id, &segment);
 	if (status == DB_OK)
-		status = resource_store_update(db, &segments_resource, segment_id,
-					       json_integer_value(json_object_get(segment, "version")),
-					       segment, &stored);
-	if (status == DB_OK) {
-		json_t *data = json_pack("{s:I, s:I}", "segment_id", (json_int_t)segment_id,
-					 "contact_id", (json_int_t)contact_id);
-		status = webhooks_emit(db, add ? "segment.member_added" : "segment.member_removed",
-				       data, NULL);
-		json_decref(data);
-	}
-	if (status == DB_OK) {
-		json_t *change = json_pack("{s:[I], s:i}", "contact_ids", (json_int_t)contact_id,
-					   add ? "added" : "removed", 1);
-		/* no user: crmctl (a GDPR erasure from the command line) */
-		status = audit_record(db, user_id, user_id > 0 ? AUDIT_ACTOR_API : AUDIT_ACTOR_CLI,
-				      "segments", segment_id,
-				      add ? "add_members" : "remove_members", add ? NULL : change,
-				      add ? change : NULL);
-		json_decref(change);
-	}
-	json_decref(stored);
+		status = segments_member_event(db, segment_id, contact_id, add);
+	if (status == DB_OK)
+		status = record_member_change(db, user_id, segment, contact_ids, 1, add, NULL);
+	json_decref(contact_ids);
 	json_decref(segment);
 	return status;
 }

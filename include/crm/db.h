@@ -126,8 +126,9 @@ void db_batch_rollback(struct db *db);
  * of a page searches the WAL's index from its newest end: at millions of pages that search
  * is most of the time. A rollback journal writes spilled pages to the database file itself
  * (new pages are not journaled at all), so the transaction stays all-or-nothing. Returns
- * true when bulk mode is on (false, still in WAL mode, when another connection has the
- * database open). db_bulk_end() goes back to WAL mode and the usual cache.
+ * true when the rollback journal is on (false, still in WAL mode with the larger cache,
+ * when another connection has the database open). db_bulk_end(), called either way, goes
+ * back to WAL mode and the usual cache.
  */
 bool db_bulk_begin(struct db *db);
 void db_bulk_end(struct db *db);

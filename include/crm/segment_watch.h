@@ -81,7 +81,7 @@ void segment_watch_stop(void);
 
 /*
  * Whether an active endpoint is subscribed to a member event (*subscribed) and whether
- * any member set is kept (*kept), in one query. Returns a db_status.
+ * any member set is kept (*kept). Returns a db_status.
  */
 int segment_watch_store_probe(struct db *db, bool *subscribed, bool *kept);
 
@@ -98,10 +98,10 @@ int segment_watch_store_segments(struct db *db, int64_t **ids, size_t *count);
 int segment_watch_store_rule(struct db *db, int64_t segment_id, json_t **rule);
 
 /*
- * The state of segment `segment_id`: *exists (a row), *baseline (its baseline is complete).
- * Returns a db_status.
+ * The state of segment `segment_id`: *baseline, whether its baseline is complete (false
+ * without a state row). Returns a db_status.
  */
-int segment_watch_store_state(struct db *db, int64_t segment_id, bool *exists, bool *baseline);
+int segment_watch_store_state(struct db *db, int64_t segment_id, bool *baseline);
 /* Creates the state row (no baseline yet) unless there is one. In a write transaction. */
 int segment_watch_store_state_begin(struct db *db, int64_t segment_id);
 /* Marks the pass complete at `now` (RFC 3339): the baseline when `baseline`, the member

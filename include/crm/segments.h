@@ -76,7 +76,7 @@ void segments_csv_add_cell(struct buf *out, const char *text);
  * DELETE/POST segments/{id}/members, inside the caller's write transaction: the segment's
  * version + 1, an audit entry (entity segments, the segment's id, action remove_members
  * with before {"contact_ids":[id],"removed":1}, or add_members with after
- * {"contact_ids":[id],"added":1}; actor api) and the webhook event segment.member_removed
+ * {"contact_ids":[id],"added":1}; actor api, or cli without a user) and the webhook event segment.member_removed
  * or segment.member_added {"segment_id","contact_id"}. Return a db_status.
  *
  * segments_contact_deleted: contact `contact_id` is about to be deleted (the contacts
@@ -87,6 +87,13 @@ void segments_csv_add_cell(struct buf *out, const char *text);
  */
 int segments_contact_deleted(struct db *db, int64_t user_id, const json_t *contact);
 int segments_contact_merging(struct db *db, int64_t user_id, int64_t from_id, int64_t into_id);
+
+/*
+ * Emits segment.member_added (`add`) or segment.member_removed {"segment_id","contact_id"}
+ * inside the caller's write transaction: the one shape of the member events of static
+ * segments (segments.c) and dynamic ones (segment_watch.c). Returns a db_status.
+ */
+int segments_member_event(struct db *db, int64_t segment_id, int64_t contact_id, bool add);
 
 /* ---- the data layer (src/segments_store.c) ---------------------------------------------- */
 

@@ -172,20 +172,6 @@ static int batch_end_row(struct batch *batch)
 	return batch->rows == batch->capacity ? batch_flush(batch) : DB_OK;
 }
 
-/*
- * A page cache for the bulk load: the indexes of interactions and purchases take inserts
- * all over (by time, kind, user) while rows arrive by contact; with their pages in memory
- * a million contacts' history loads several times faster. Up to 1 GiB, allocated as used.
- */
-static void store_bulk_cache(struct db *db)
-{
-	sqlite3_stmt *stmt = db_prepare(db, "PRAGMA cache_size = -1048576");
-	if (stmt) {
-		sqlite3_step(stmt);
-		sqlite3_reset(stmt);
-	}
-}
-
 /* The id the next opportunity gets (ids are given explicitly, to link to them). */
 static int store_next_opportunity_id(struct db *db, int64_t *id)
 {
@@ -898,7 +884,6 @@ int demo_activity_generate(const struct demo_activity_options *options,
 		   "created_at, updated_at)",
 		   9, &a.opportunities);
 	int64_t started = time_monotonic_us();
-	store_bulk_cache(db);
 	int status = store_next_opportunity_id(db, &a.next_opportunity_id);
 	sqlite3_stmt *contacts = status == DB_OK ? store_contacts(db, options->first_contact_id,
 								  options->last_contact_id)

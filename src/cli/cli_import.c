@@ -1,7 +1,8 @@
 /*
  * cli_import.c - crmctl import contacts FILE.csv [--dedupe email] [--dry-run] [--owner EMAIL]
- * [--map "HEADER=FIELD"]... [--map-file FILE]... [--ignore HEADER]...: the CSV import of contacts_import.h on the database file, as crmctl (no permission
- * checks; audited with actor crmctl). FILE "-" reads standard input.
+ * [--map "HEADER=FIELD"]... [--map-file FILE]... [--ignore HEADER]...: the CSV import of
+ * contacts_import.h on the database file, as crmctl (no permission checks; audited with
+ * actor crmctl). FILE "-" reads standard input.
  *
  * Output: one summary line on stdout; each bad row as "line N: field: message" on stderr
  * (then nothing was imported, exit 1). On imports of CONTACTS_IMPORT_PROGRESS_EVERY rows
