@@ -26,7 +26,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-ALL_CFLAGS := -std=c11 $(WARNINGS) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=c11 $(WARNINGS) $(CFLAGS) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
 LIBS := $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC := $(filter-out src/main_%.c,$(wildcard src/*.c src/*/*.c))

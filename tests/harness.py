@@ -41,7 +41,7 @@ def sql_rows(db_path, statement, *args):
         connection.close()
 
 
-# What db_commit() does before COMMIT (src/fts_pending.c): index the rows that inserts
+# What db_commit() does before COMMIT (src/store/fts_pending.c): index the rows that inserts
 # left in fts_pending (migration 0011). Writers that go around crmd and crmctl with SQL of
 # their own run it before they commit, or searches miss their rows until the next commit.
 FTS_FLUSH_SQL = (

@@ -10,16 +10,16 @@
  *                                  interactions), kept current IN THE WRITER'S TRANSACTION
  *                                  by triggers on purchases and interactions; the fit cache
  *                                  analytics_fits; the change counter analytics_state.
- *   src/analytics_rules.c          pure rules: model input, RFM cut points and scores, tiers,
+ *   src/analytics/analytics_rules.c          pure rules: model input, RFM cut points and scores, tiers,
  *                                  value class, loyalty, churn risk, relationship stage.
- *   src/analytics_store.c          the SQL (data layer): histories, fits, settings, the
+ *   src/store/analytics_store.c          the SQL (data layer): histories, fits, settings, the
  *                                  change log, rankings and figures over the scores.
- *   src/analytics_model.c          the model cache: which fit serves, fitting, refits.
- *   src/analytics_scores.c         the scores, once per process: full builds, the start-up
+ *   src/analytics/analytics_model.c          the model cache: which fit serves, fitting, refits.
+ *   src/analytics/analytics_scores.c         the scores, once per process: full builds, the start-up
  *                                  warm-up, incremental updates, analytics_scores_prepare().
- *   src/analytics_scores_table.c   temp.contact_scores, the virtual table showing them.
- *   src/analytics_report.c         the JSON of the endpoints.
- *   src/analytics_http.c           the HTTP handlers.
+ *   src/store/analytics_scores_table.c   temp.contact_scores, the virtual table showing them.
+ *   src/analytics/analytics_report.c         the JSON of the endpoints.
+ *   src/http/analytics_http.c           the HTTP handlers.
  *   src/cli/cli_analytics.c        crmctl analytics fit | settings.
  *
  * Time. A history is looked at "as of" a UTC day D: everything up to the end of D counts,
@@ -31,7 +31,6 @@
 #define CRM_ANALYTICS_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,7 +60,7 @@ struct auth_context;
  * without purchases have ltv_cents 0, predicted_ltv_cents 0, purchases_count 0 and NULL
  * tier, rfm, churn_risk and last_purchase_at. Timestamps are RFC 3339 UTC text.
  *
- * The scores are built once per process (src/analytics_scores.c: at start-up by
+ * The scores are built once per process (src/analytics/analytics_scores.c: at start-up by
  * analytics_scores_warm_up_start(), then kept current from the triggers' change log) and
  * shared by every connection; each connection shows the snapshot that matches its own
  * transaction (also one older than the newest, or one with its own uncommitted writes,
@@ -338,7 +337,7 @@ const char *analytics_value_class(const struct analytics_history *history, int m
 /* Fallback P(alive) when the BG/NBD fit is unusable (see docs/analytics.md). */
 double analytics_fallback_p_alive(const struct analytics_history *history, int64_t as_of_day);
 
-/* ==================================================================== data layer (src/analytics_store.c) */
+/* ==================================================================== data layer (src/store/analytics_store.c) */
 
 /* Which contacts a ranking covers: the caller's read scope (perm.h), as the store needs it. */
 struct analytics_scope {
@@ -347,18 +346,6 @@ struct analytics_scope {
 	const char *team;    /* borrowed; "" when none */
 };
 
-/*
- * SQL text: the caller's read scope on `c` (contacts) for OWN and TEAM, over the
- * parameters ?1 the caller's id, ?2 the caller's team ('' for none: a team of one), ?3 the
- * scope; bind them with analytics_scope_bind(). ALL needs no condition; NONE is refused
- * before any query. Shared by every analytics query that honours the scope.
- */
-#define ANALYTICS_SCOPE_CONDITION                                                            \
-	"(c.owner_id = ?1 OR (?3 = 2 AND ?2 <> '' AND "                                        \
-	"c.owner_id IN (SELECT id FROM users WHERE team = ?2)))"
-
-/* Binds ?1..?3 of ANALYTICS_SCOPE_CONDITION. */
-void analytics_scope_bind(sqlite3_stmt *stmt, const struct analytics_scope *scope);
 
 
 /* Reads the analytics.* settings over the defaults. Returns a db_status. */
@@ -430,7 +417,7 @@ void analytics_store_format_day(int64_t day, char out[ANALYTICS_DATE_SIZE]);
 int64_t analytics_store_day_from_date(int year, int month, int day);
 void analytics_store_date_of_day(int64_t day, int *year, int *month, int *mday);
 
-/* ---- the scores a connection shows (src/analytics_scores.c) */
+/* ---- the scores a connection shows (src/analytics/analytics_scores.c) */
 
 /* Registers temp.contact_scores on this connection when missing. Returns a db_status. */
 int analytics_scores_ensure(struct db *db);
@@ -497,7 +484,7 @@ int analytics_store_period(struct db *db, const struct analytics_scope *scope, c
 int analytics_store_contacts_count(struct db *db, const struct analytics_scope *scope,
 				   int64_t *count);
 
-/* ---- serialising fits and cut points (src/analytics_model.c) */
+/* ---- serialising fits and cut points (src/analytics/analytics_model.c) */
 
 /* The two fits as JSON texts (malloc'd, the caller frees both). */
 void analytics_model_fits_to_text(const struct analytics_model *model, char **bgnbd,

@@ -4,9 +4,9 @@
  * calendar bucket (day, ISO week from Monday, month, quarter or year, UTC) over a range of
  * days, every bucket present (zeros when empty) so that a chart has no gaps.
  *
- *   src/analytics_revenue.c        the calendar of the buckets and the JSON answer.
- *   src/analytics_revenue_store.c  the SQL (data layer): one statement for every bucket.
- *   src/analytics_http.c           the handler (query parameters, scope, problems).
+ *   src/analytics/analytics_revenue.c        the calendar of the buckets and the JSON answer.
+ *   src/store/analytics_revenue_store.c  the SQL (data layer): one statement for every bucket.
+ *   src/http/analytics_http.c           the handler (query parameters, scope, problems).
  *
  * Days are day numbers (days since 1970-01-01, UTC; analytics.h's analytics_day_of()).
  * Buckets are the calendar periods that meet the range [from_day, to_day], clipped to it:

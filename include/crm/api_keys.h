@@ -1,6 +1,6 @@
 /*
- * api_keys.h - API keys over HTTP (src/api_keys.c) and their data layer beyond what
- * auth_store.h already offers (src/api_keys_store.c).
+ * api_keys.h - API keys over HTTP (src/http/api_keys.c) and their data layer beyond what
+ * auth_store.h already offers (src/store/api_keys_store.c).
  *
  *   GET    /api/v1/api-keys        ?limit=1..500&cursor=&user_id=  keys by id; administrators
  *                                  see every key (user_id filters), others their own

@@ -1,6 +1,6 @@
 /*
  * audit_api.h - reading the audit log that audit.h writes: GET /api/v1/audit for
- * administrators (src/audit_api.c) and its data layer (src/audit_store.c), which the GDPR
+ * administrators (src/http/audit_api.c) and its data layer (src/store/audit_store.c), which the GDPR
  * module shares.
  *
  *   GET /api/v1/audit?entity=contacts&entity_id=12&user_id=3&action=update
@@ -36,7 +36,7 @@ struct router;
 /* Registers GET /api/v1/audit. */
 void audit_api_routes_register(struct router *router);
 
-/* ---- the data layer (src/audit_store.c) -------------------------------------------------- */
+/* ---- the data layer (src/store/audit_store.c) -------------------------------------------------- */
 
 /* A page of the log, newest first. Strings are borrowed; NULL or 0 means no filter. */
 struct audit_query {

@@ -1,5 +1,5 @@
 /*
- * auth_store.h - the data layer of authentication (SQL in src/auth_store.c): API keys,
+ * auth_store.h - the data layer of authentication (SQL in src/store/auth_store.c): API keys,
  * sessions and login failures. Private to the auth module, crmctl's key and session
  * commands and users_store.c; handlers use auth.h.
  *

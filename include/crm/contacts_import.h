@@ -152,7 +152,7 @@ void contacts_export_csv_row(struct buf *out, const json_t *contact, const char 
 /* Registers POST /api/v1/contacts/import. */
 void contacts_import_routes_register(struct router *router);
 
-/* ---- the data layer (src/contacts_import_store.c) ----------------------------------------- */
+/* ---- the data layer (src/store/contacts_import_store.c) ----------------------------------------- */
 
 /*
  * The oldest contact that is not erased whose email equals `email` without ASCII case:

@@ -1,6 +1,6 @@
 /*
  * contacts_merge.h - merging duplicate contacts and finding likely duplicates
- * (src/contacts_merge.c, the SQL in src/contacts_merge_store.c).
+ * (src/http/contacts_merge.c, the SQL in src/store/contacts_merge_store.c).
  *
  *   POST /api/v1/contacts/{id}/merge   {"from": [ids]}  (1 to CONTACTS_MERGE_MAX ids)
  *        Merges the `from` contacts into contact {id}, the kept one, in one transaction:
@@ -78,7 +78,7 @@ char *contacts_name_key(const char *first_name, const char *last_name);
 /* Whether two name keys count as the same person (the rule above). */
 bool contacts_names_similar(const char *a, const char *b);
 
-/* ---- the data layer (src/contacts_merge_store.c) -------------------------------------- */
+/* ---- the data layer (src/store/contacts_merge_store.c) -------------------------------------- */
 
 /* Whether contact `id` is erased (gdpr.h). DB_OK, DB_NOT_FOUND or an error. */
 int contacts_merge_store_erased(struct db *db, int64_t id, bool *erased);

@@ -1,15 +1,15 @@
 /*
- * db.h - the SQLite store: opening a connection with our settings, migrations, a
- * per-connection cache of prepared statements, and write transactions.
+ * db.h - the storage seam: a database connection, its status codes, migrations and
+ * transactions, with nothing of the engine in it.
  *
- * crmd keeps one connection per worker thread (db_thread()); crmctl opens one. Only the
- * data-layer modules (the *_store.c files and the resource stores) use this header and
- * SQLite directly; HTTP handlers never do.
+ * crmd keeps one connection per worker thread (db_thread()); crmctl opens one. Everything
+ * above the store layer (core, http, jobs, analytics, cli) sees a `struct db` only through
+ * this header and passes it to store functions; the SQL and the engine's own API live in
+ * src/store/ (its private header src/store/db_sqlite.h).
  */
 #ifndef CRM_DB_H
 #define CRM_DB_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +41,6 @@ struct db *db_open(const char *path, enum db_sync_mode sync);
 /* The same through the registered SQLite VFS named `vfs` (NULL: the default; for tests). */
 struct db *db_open_vfs(const char *path, enum db_sync_mode sync, const char *vfs);
 void db_close(struct db *db);
-sqlite3 *db_handle(struct db *db);
 
 /*
  * Applies the embedded migrations that the database has not recorded yet, each in its
@@ -56,15 +55,6 @@ int db_migrate_from(struct db *db, const struct embedded_file *migrations, int *
 int db_schema_version(struct db *db);
 /* The highest migration version compiled into this binary. */
 int db_latest_migration(void);
-
-/*
- * Returns a prepared statement for `sql` from the connection's cache, preparing it on
- * first use. The statement is reset and its bindings cleared; the caller binds, steps and
- * must not finalize it. Returns NULL (and logs) if `sql` does not compile.
- * For tests: with CRM_QUERY_PLAN_LOG=<file> in the environment, the EXPLAIN QUERY PLAN of
- * each newly prepared statement is appended to that file as a JSON line (db.c).
- */
-sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 
 /*
  * Tidies the connection between two requests: resets statements left mid-step (a
@@ -133,17 +123,6 @@ void db_batch_rollback(struct db *db);
 bool db_bulk_begin(struct db *db);
 void db_bulk_end(struct db *db);
 
-/* Runs one statement without parameters or rows (cached, like db_prepare()); a db_status. */
-int db_run(struct db *db, const char *sql, const char *context);
-
-/* Maps a SQLite result code to a db_status, logging unexpected errors with `context`. */
-int db_status_from_sqlite(struct db *db, int rc, const char *context);
-
-/* The rowid of the last insert on this connection. */
-int64_t db_last_insert_id(struct db *db);
-/* Rows changed by the last statement. */
-int db_changes(struct db *db);
-
 /*
  * Per-thread connections for the server: db_thread_setup() records the path and mode once
  * at start-up; db_thread() opens this thread's connection on first use and returns it
@@ -160,6 +139,12 @@ void db_thread_setup(const char *path, enum db_sync_mode sync);
  */
 void db_thread_checkpoints_elsewhere(void (*wal_grew)(int frames));
 struct db *db_thread(void);
+/*
+ * One checkpoint that waits for nobody (the checkpointer thread): copies what it can of the
+ * WAL into the database. Returns the frames left in the WAL after it, or -1 on an error
+ * (logged); a busy database is not an error.
+ */
+int db_checkpoint_passive(struct db *db);
 void db_thread_close(void);
 
 /*
@@ -192,12 +177,5 @@ int db_server_lock(const char *path);
  */
 int db_restore_lock(const char *path, int *fd_out);
 
-/* Binds a NUL-terminated string or NULL at 1-based `index`. */
-void db_bind_text(sqlite3_stmt *stmt, int index, const char *text);
-struct json_t;
-/* Binds a JSON string, integer or real (borrowed) at `index`; anything else as NULL. */
-void db_bind_json_scalar(sqlite3_stmt *stmt, int index, const struct json_t *value);
-/* Column text, or NULL. */
-const char *db_column_text(sqlite3_stmt *stmt, int column);
 
 #endif

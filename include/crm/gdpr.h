@@ -93,7 +93,7 @@ struct gdpr_erase_counts {
 int gdpr_contact_erase(struct db *db, int64_t contact_id, int64_t expected_version,
 		       int64_t user_id, const char *actor, struct gdpr_erase_counts *counts);
 
-/* ---- the data layer (src/gdpr_store.c) ---------------------------------------------------- */
+/* ---- the data layer (src/store/gdpr_store.c) ---------------------------------------------------- */
 
 enum gdpr_related {
 	GDPR_INTERACTIONS,  /* by contact_id */
@@ -173,7 +173,7 @@ int gdpr_store_vacuum(struct db *db);
  */
 int gdpr_store_checkpoint(struct db *db, bool *complete);
 
-/* ---- the purge (src/gdpr_purge.c) ----------------------------------------------------------- */
+/* ---- the purge (src/jobs/gdpr_purge.c) ----------------------------------------------------------- */
 
 #define GDPR_FTS_TABLES_MAX 8
 

@@ -77,7 +77,7 @@ void metrics_handle(struct request *req, struct response *res);
 /* GET /readyz. */
 void metrics_handle_ready(struct request *req, struct response *res);
 
-/* ---- the data layer (src/metrics_store.c) ------------------------------------------ */
+/* ---- the data layer (src/store/metrics_store.c) ------------------------------------------ */
 
 /*
  * Counts the browser sessions that are usable now: not revoked, `expires_at` after `now`

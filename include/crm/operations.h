@@ -1,8 +1,8 @@
 /*
  * operations.h - what the operational resources (interactions, tasks, opportunities,
  * purchases) share beyond the generic resource mechanism: the query parameters of their
- * own routes (stage history, pipeline, timeline; src/operations.c) and the data layer of
- * those routes (src/operations_store.c: the default currency, stage history, pipeline
+ * own routes (stage history, pipeline, timeline; src/http/operations.c) and the data layer of
+ * those routes (src/store/operations_store.c: the default currency, stage history, pipeline
  * sums, the timeline query). Handlers call these; only operations_store.c runs SQL.
  */
 #ifndef CRM_OPERATIONS_H
@@ -18,7 +18,7 @@
 struct db;
 struct auth_context;
 
-/* ---- query parameters of the sub-routes (src/operations.c) ---------------------------- */
+/* ---- query parameters of the sub-routes (src/http/operations.c) ---------------------------- */
 
 #define OPERATIONS_MAX_PARAMS 8
 
@@ -46,7 +46,7 @@ int operations_user_param_or_reply(struct response *res, const struct auth_conte
 /* Answers a db_status that is not DB_OK (404, 503 or 500) as problem+json. */
 void operations_reply_db_status(struct response *res, int status);
 
-/* ---- the data layer (src/operations_store.c) ------------------------------------------ */
+/* ---- the data layer (src/store/operations_store.c) ------------------------------------------ */
 
 /* A read scope to apply to owner columns, as a list query does. */
 struct operations_scope {

@@ -14,9 +14,9 @@
  *   GET    /api/v1/<name>/external/{external_id} one record by its external_id
  *   PUT    /api/v1/<name>/external/{external_id} create (201) or replace (200): idempotent sync
  *
- * The SQL is built in src/resource_store.c from the descriptor's compiled-in table and
+ * The SQL is built in src/store/resource_store.c from the descriptor's compiled-in table and
  * column names only; every value is a bound parameter. HTTP handling (validation,
- * permissions, problem answers) is src/resource.c. A resource module (src/contacts.c)
+ * permissions, problem answers) is src/core/resource.c. A resource module (src/core/contacts.c)
  * holds only its descriptor and its own rules (hooks) and registers with
  * resource_routes_register().
  *
@@ -429,7 +429,7 @@ bool resource_email_valid(const char *text);
  */
 int resource_if_match(const char *header, int64_t version);
 
-/* ---- the data layer (src/resource_store.c) --------------------------------------------- */
+/* ---- the data layer (src/store/resource_store.c) --------------------------------------------- */
 
 /* One list condition: column op value. */
 struct resource_condition {

@@ -1,5 +1,5 @@
 /*
- * roles.h - the data layer of roles and grants (SQL in src/roles_store.c). perm.c asks
+ * roles.h - the data layer of roles and grants (SQL in src/store/roles_store.c). perm.c asks
  * it for a role's scope; crmctl's role commands list, show, create and grant.
  *
  * Every change is written to the audit log in the same transaction.

@@ -1,6 +1,6 @@
 /*
  * routes.h - every module's route registration, called once by app_init(). A new
- * resource adds its *_routes_register() here and in src/routes.c.
+ * resource adds its *_routes_register() here and in src/http/routes.c.
  */
 #ifndef CRM_ROUTES_H
 #define CRM_ROUTES_H

@@ -1,7 +1,7 @@
 /*
  * segment_watch.h - membership events of dynamic segments: crmd's periodic pass that
- * announces "active list membership changed" (src/segment_watch.c, its SQL in
- * src/segment_watch_store.c, the table in migrations/0015_segment_watch.sql).
+ * announces "active list membership changed" (src/jobs/segment_watch.c, its SQL in
+ * src/store/segment_watch_store.c, the table in migrations/0015_segment_watch.sql).
  *
  * Static segments emit segment.member_added / segment.member_removed at once, in the
  * transaction that adds or removes the member (segments.c). A dynamic segment's members are
@@ -77,7 +77,7 @@ int segment_watch_start(const char *path, enum db_sync_mode sync, int interval_s
 /* Stops the thread (a running pass stops at its next window) and closes its connection. */
 void segment_watch_stop(void);
 
-/* ---- the data layer (src/segment_watch_store.c) ----------------------------------------- */
+/* ---- the data layer (src/store/segment_watch_store.c) ----------------------------------------- */
 
 /*
  * Whether an active endpoint is subscribed to a member event (*subscribed) and whether

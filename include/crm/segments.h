@@ -95,7 +95,7 @@ int segments_contact_merging(struct db *db, int64_t user_id, int64_t from_id, in
  */
 int segments_member_event(struct db *db, int64_t segment_id, int64_t contact_id, bool add);
 
-/* ---- the data layer (src/segments_store.c) ---------------------------------------------- */
+/* ---- the data layer (src/store/segments_store.c) ---------------------------------------------- */
 
 /* Which members to read: a static segment's stored ones, or those of a compiled rule. */
 struct segments_member_query {

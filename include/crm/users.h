@@ -1,6 +1,6 @@
 /*
- * users.h - user accounts: the data layer (SQL lives in src/users_store.c) and the
- * /api/v1/users routes (admin only, src/users.c). Passwords are write-only: never
+ * users.h - user accounts: the data layer (SQL lives in src/store/users_store.c) and the
+ * /api/v1/users routes (admin only, src/http/users.c). Passwords are write-only: never
  * returned, never in the audit log; only their Argon2id hash is stored.
  *
  * Every change (create, update, password, disable) is written to the audit log in the

@@ -1,5 +1,5 @@
 /*
- * webhook_delivery.h - crmd's webhook delivery thread (src/webhook_delivery.c).
+ * webhook_delivery.h - crmd's webhook delivery thread (src/jobs/webhook_delivery.c).
  *
  * One background thread with its own database connection sends the pending deliveries of
  * the outbox (webhooks.h), oldest due first, several at once with libcurl's multi

@@ -141,7 +141,7 @@ struct webhooks_url {
  */
 int webhooks_url_parse(const char *url, struct webhooks_url *parsed, char *why, size_t why_size);
 
-/* ---- the data layer (src/webhooks_store.c) -------------------------------------------- */
+/* ---- the data layer (src/store/webhooks_store.c) -------------------------------------------- */
 
 /* Whether an active endpoint is subscribed to `event`: 1, 0 or a negative db_status. */
 int webhooks_store_subscribed(struct db *db, const char *event);

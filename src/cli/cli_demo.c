@@ -25,6 +25,7 @@
 #include "crm/buf.h"
 #include "crm/cli.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/demo_activity.h"
 #include "crm/timeutil.h"
 #include "crm/users.h"

@@ -23,6 +23,7 @@
 #include "crm/buf.h"
 #include "crm/cli.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
 

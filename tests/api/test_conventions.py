@@ -1,5 +1,5 @@
 """test_conventions.py - API.md section 4 as every resource gets it from the generic
-mechanism (src/resource.c): status codes and problem details, ETag/If-Match/versions,
+mechanism (src/core/resource.c): status codes and problem details, ETag/If-Match/versions,
 JSON merge patch, Idempotency-Key, keyset pagination, query validation, audit entries,
 concurrency (If-Match races, busy database -> 503). Exercised on contacts and companies."""
 import json

@@ -1,4 +1,4 @@
-"""test_logging.py - crmd's log on stderr (src/log.c): --log-level error|warn|info|debug
+"""test_logging.py - crmd's log on stderr (src/base/log.c): --log-level error|warn|info|debug
 decides which lines are written (request lines and other info lines from info up, warnings
 from warn up; the start-up "listening" notice always), --log-format json writes one object
 per line with the request's fields, and a query string is never logged."""

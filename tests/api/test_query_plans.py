@@ -102,7 +102,7 @@ class QueryPlansTest(harness.ServerTestCase):
         finally:
             harness.ENV = saved
         # crmd builds the analytics scores on a background thread at start-up
-        # (src/analytics_scores.c): wait for it and leave its statements out, they are
+        # (src/analytics/analytics_scores.c): wait for it and leave its statements out, they are
         # not a request's.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not any(

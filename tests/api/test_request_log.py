@@ -1,5 +1,5 @@
-"""test_request_log.py - the access log line of a request (log_request() in src/log.c, one
-line per completed request, written by src/http.c): its fields for real requests in both
+"""test_request_log.py - the access log line of a request (log_request() in src/base/log.c, one
+line per completed request, written by src/http/http.c): its fields for real requests in both
 formats (text: "<time> info <method> <path> <status> <ms>ms user=<id|->[ client=<address>]",
 json: time, level, method, path, status, duration_ms, user_id[, client]), and what it must never carry: the query string
 (where a client may put api_key=, token= or a password), the bearer key, the session cookie,

@@ -12,6 +12,7 @@
 
 #include "crm/contacts_import.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/log.h"
 #include "fuzz.h"
 #include "crm/banned.h"

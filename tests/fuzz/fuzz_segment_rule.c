@@ -12,6 +12,7 @@
 #include "crm/analytics.h"
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/segment_rule.h"
 #include "fuzz.h"
 #include "crm/banned.h"

@@ -1,5 +1,5 @@
 /*
- * test_analytics.c - the rules of customer analytics (src/analytics_rules.c) on small
+ * test_analytics.c - the rules of customer analytics (src/analytics/analytics_rules.c) on small
  * hand-built histories whose answers are worked out here by hand: the model input, RFM
  * quintiles (with ties), tiers by share and by value, loyalty, relationship stage and value
  * class (one history per class and stage), the fallback P(alive) and prediction, settings,

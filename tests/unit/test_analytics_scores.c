@@ -1,5 +1,5 @@
 /*
- * test_analytics_scores.c - the scores of the customer base (src/analytics_scores.c) on a
+ * test_analytics_scores.c - the scores of the customer base (src/analytics/analytics_scores.c) on a
  * real database: the triggers of 0004 keep contact_summaries equal to a recomputation from
  * the purchases and interactions after inserts, changes and deletes; a build has one row
  * per contact with history; after writes, the incremental update gives exactly the table a
@@ -22,6 +22,7 @@
 #include "crm/analytics.h"
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 
 static char db_path[64];
 

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/embed.h"
 
 #define SQL(text) (const unsigned char *)text, sizeof(text) - 1

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/embed.h"
 #include "crm/fts_pending.h"
 

@@ -21,6 +21,7 @@
 #include "crm/buf.h"
 #include "crm/contacts.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/http.h"
 #include "crm/json.h"
 #include "crm/log.h"

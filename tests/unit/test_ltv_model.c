@@ -1,5 +1,5 @@
 /*
- * test_ltv_model.c - unit tests for the BG/NBD and Gamma-Gamma models (src/ltv_model.c).
+ * test_ltv_model.c - unit tests for the BG/NBD and Gamma-Gamma models (src/analytics/ltv_model.c).
  *
  * The reference is the CDNOW sample (tests/data/cdnow, or $CRM_TEST_DATA) and the values
  * published for it by Fader, Hardie & Lee (2005) and Fader & Hardie (2013). Predictions are

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/operations.h"
 #include "crm/opportunities.h"
 

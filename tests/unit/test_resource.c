@@ -15,6 +15,7 @@
 #include "crm/contacts.h"
 #include "crm/cursor.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/resource.h"
 
 /* ---------------------------------------------------------------- helpers */

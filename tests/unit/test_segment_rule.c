@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/segment_rule.h"
 #include "crm/segments.h"
 

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/segment_watch.h"
 #include "crm/banned.h"
 

@@ -17,6 +17,7 @@
 #include "crm/buf.h"
 #include "crm/contacts.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/resource.h"
 #include "crm/webhook_delivery.h"
 #include "crm/webhooks.h"

@@ -6,10 +6,10 @@
 #include "crm/checkpointer.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <time.h>
 
+#include "crm/db.h"
 #include "crm/gdpr.h"
 #include "crm/log.h"
 #include "crm/banned.h"
@@ -51,17 +51,11 @@ static bool stopping(void)
 /* One PASSIVE checkpoint; returns the frames left in the WAL after it (-1 on error). */
 static int checkpoint(struct db *db)
 {
-	int wal_frames = 0, copied = 0;
-	int rc = sqlite3_wal_checkpoint_v2(db_handle(db), NULL, SQLITE_CHECKPOINT_PASSIVE,
-					   &wal_frames, &copied);
+	int frames_left = db_checkpoint_passive(db);
 	pthread_mutex_lock(&checkpointer.lock);
 	checkpointer.count++;
 	pthread_mutex_unlock(&checkpointer.lock);
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-		log_warn("WAL checkpoint failed: %s", sqlite3_errmsg(db_handle(db)));
-		return -1;
-	}
-	return wal_frames - copied;
+	return frames_left;
 }
 
 static void *checkpointer_main(void *unused)

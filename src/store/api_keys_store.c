@@ -8,6 +8,7 @@
 #include "crm/api_keys.h"
 
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/banned.h"
 
 #define KEY_COLUMNS                                                                         \

@@ -9,6 +9,7 @@
 
 #include "crm/audit.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/json.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"

@@ -14,6 +14,7 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/json.h"
 #include "crm/log.h"
 #include "crm/banned.h"

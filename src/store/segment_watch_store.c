@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crm/buf.h"
+#include "store/db_sqlite.h"
 #include "crm/log.h"
 #include "crm/webhooks.h"
 #include "crm/banned.h"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/json.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"

@@ -1552,7 +1552,7 @@ static void visit_route(void *context, const struct route *route)
 	if (!operation) {
 		operation = json_pack("{s:s, s:b, s:[], s:{s:{s:s}}}", "summary",
 				      "Not documented yet: add an entry to openapi_entries[] in "
-				      "src/openapi.c",
+				      "src/http/openapi.c",
 				      "x-undocumented", 1, "parameters", "responses", "default",
 				      "description", "not documented");
 	}

@@ -13,6 +13,7 @@
 #include "crm/auth_store.h"
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/json.h"
 #include "crm/banned.h"
 

@@ -11,6 +11,7 @@
 
 #include "crm/analytics.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
 

@@ -10,7 +10,7 @@
  * from the row and the snapshot's cut points when read, so a moved cut point changes no row.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "analytics_scores_int.h"
+#include "analytics/analytics_scores_int.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -20,6 +20,7 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/log.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"

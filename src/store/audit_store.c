@@ -9,6 +9,7 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/banned.h"
 
 #define AUDIT_COLUMNS "id, at, user_id, actor, entity, entity_id, action, before, after"

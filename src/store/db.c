@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* flock() */
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1037,4 +1038,16 @@ int db_restore_lock(const char *path, int *fd_out)
 	}
 	*fd_out = fd;
 	return 0;
+}
+
+int db_checkpoint_passive(struct db *db)
+{
+	int wal_frames = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(db_handle(db), NULL, SQLITE_CHECKPOINT_PASSIVE,
+					   &wal_frames, &copied);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		log_warn("WAL checkpoint failed: %s", sqlite3_errmsg(db_handle(db)));
+		return -1;
+	}
+	return wal_frames - copied;
 }

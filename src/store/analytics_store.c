@@ -16,6 +16,8 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
+#include "store/analytics_scope.h"
 #include "crm/log.h"
 #include "crm/perm.h"
 #include "crm/timeutil.h"

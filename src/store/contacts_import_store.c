@@ -7,6 +7,7 @@
 #include "crm/contacts_import.h"
 
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/banned.h"
 
 /* Runs a one-text-parameter query whose single column is an id; *id is 0 without rows. */

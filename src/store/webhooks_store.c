@@ -15,6 +15,7 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/json.h"
 #include "crm/log.h"
 #include "crm/timeutil.h"

@@ -1,5 +1,5 @@
 /*
- * analytics_scores_int.h - private to src/analytics_scores.c and src/analytics_scores_table.c:
+ * analytics_scores_int.h - private to src/analytics/analytics_scores.c and src/store/analytics_scores_table.c:
  * the process-wide snapshots of the scores and the per-connection binding that the virtual
  * table temp.contact_scores reads them through (SQLite's btreeInt.h pattern: a private
  * header next to the two files that share these structures).

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/banned.h"
 
 int metrics_store_active_sessions(struct db *db, const char *now, const char *idle_limit,

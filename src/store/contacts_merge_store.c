@@ -12,6 +12,7 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/banned.h"
 
 int contacts_merge_store_erased(struct db *db, int64_t id, bool *erased)

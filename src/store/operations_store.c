@@ -13,6 +13,7 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/opportunities.h"
 #include "crm/banned.h"
 

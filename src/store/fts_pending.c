@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/banned.h"
 
 /* In this order: the DELETE (table NULL) last, once every table has taken its rows. Each

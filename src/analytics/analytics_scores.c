@@ -29,7 +29,7 @@
  * sees. Only one thread builds or derives at a time; the others wait and then reuse.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "analytics_scores_int.h"
+#include "analytics/analytics_scores_int.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -40,6 +40,7 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
+#include "store/db_sqlite.h"
 #include "crm/log.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
