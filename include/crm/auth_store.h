@@ -72,21 +72,20 @@ int auth_store_key_find(struct db *db, const unsigned char hash[AUTH_HASH_BYTES]
 /* Records that key `id` was used at `now`. */
 int auth_store_key_touch(struct db *db, int64_t id, const char *now);
 /*
- * Stores a new key (only its hash and a short visible prefix) and audits it, in one write
- * transaction. `expires_at` may be NULL. Sets *id_out. Returns a db_status.
+ * Inserts a new key (only its hash and a short visible prefix). `expires_at` may be NULL.
+ * Sets *id_out. Returns a db_status. In a write transaction: api_keys_create() (api_keys.h)
+ * is the whole audited write.
  */
-int auth_store_key_create(struct db *db, int64_t user_id, const char *name, const char *prefix,
+int auth_store_key_insert(struct db *db, int64_t user_id, const char *name, const char *prefix,
 			  const unsigned char hash[AUTH_HASH_BYTES], bool read_only,
-			  const char *expires_at, int64_t actor_user_id, const char *actor,
-			  int64_t *id_out);
+			  const char *expires_at, int64_t *id_out);
+/* Key `id` as the audit log shows it (never its hash; new reference), or NULL when absent. */
+json_t *auth_store_key_audit_json(struct db *db, int64_t id);
 /* Calls `visit` for every key, by id. Returns a db_status. */
 int auth_store_key_list(struct db *db, void (*visit)(void *context, const struct auth_key_info *),
 			void *context);
-/*
- * Revokes key `id` and audits it. Returns DB_OK, DB_NOT_FOUND, or DB_CONFLICT when it was
- * revoked already.
- */
-int auth_store_key_revoke(struct db *db, int64_t id, int64_t actor_user_id, const char *actor);
+/* Marks key `id` revoked now. In a write transaction (api_keys_revoke() audits it). */
+int auth_store_key_set_revoked(struct db *db, int64_t id);
 
 /* ---- sessions */
 
@@ -107,9 +106,6 @@ int auth_store_session_revoke(struct db *db, int64_t id);
  * caller's transaction (or autocommit). Sets *count (optional). Returns a db_status.
  */
 int auth_store_sessions_revoke_user(struct db *db, int64_t user_id, int64_t keep_id, int *count);
-/* The same in its own write transaction, audited. */
-int auth_store_sessions_revoke_user_audited(struct db *db, int64_t user_id, int64_t actor_user_id,
-					    const char *actor, int *count);
 
 /* ---- login throttling: one row per failure, subject "account:<email>" or "address:<ip>" */
 

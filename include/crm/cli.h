@@ -41,6 +41,16 @@ extern const struct cli_command cli_commands[];
 bool cli_database_exists(const char *path);
 /* Prints "crmctl: <message>" on stderr. */
 void cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+struct write_actor;
+struct outcome;
+/* The write actor of crmctl for the write pipeline (resource_save.h): trusted, no user. */
+struct write_actor cli_write_actor(struct cli_context *cli);
+/*
+ * Prints a failed outcome on stderr ("what: detail", each field error on a line of its own)
+ * and releases it. Returns CLI_FAILED.
+ */
+int cli_fail_outcome(struct outcome *outcome, const char *what);
 /* True when argv (the command's own arguments) contains --help or -h. */
 bool cli_wants_help(int argc, char **argv);
 /* Prints the usage of `command` on stdout (help) or stderr (error) and returns CLI_OK/CLI_USAGE. */

@@ -1,6 +1,6 @@
 /*
  * contacts.h - the contacts resource (API.md section 5) on the generic resource mechanism
- * (resource.h): its descriptor and route registration. Other modules that serve
+ * (resource.h): its descriptor. Other modules that serve
  * contacts/{id}/... routes use `contacts_resource` with resource_read_or_reply().
  */
 #ifndef CRM_CONTACTS_H
@@ -8,14 +8,11 @@
 
 #include "crm/resource.h"
 
-struct router;
 
 extern const struct resource contacts_resource;
 
 /* Lifecycle values, NULL-terminated: lead, prospect, customer, churned. */
 extern const char *const contacts_lifecycles[];
 
-/* Registers the generic routes of /api/v1/contacts. */
-void contacts_routes_register(struct router *router);
 
 #endif

@@ -23,7 +23,6 @@
 
 #include "crm/resource.h"
 
-struct router;
 
 extern const struct resource interactions_resource;
 
@@ -32,7 +31,5 @@ extern const char *const interactions_kinds[];
 /* Ticket statuses, NULL-terminated: open, pending, closed. */
 extern const char *const interactions_statuses[];
 
-/* Registers the generic routes of /api/v1/interactions. */
-void interactions_routes_register(struct router *router);
 
 #endif

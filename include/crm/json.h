@@ -1,5 +1,6 @@
 /*
- * json.h - JSON in and out of handlers (over jansson) and RFC 9457 problem details.
+ * json.h - JSON text helpers over jansson and the field errors validation collects; no HTTP
+ * (the answers built from them are crm/reply.h).
  *
  * Reference rules follow jansson: functions documented as "steals" take over the
  * caller's reference; the others borrow.
@@ -10,30 +11,6 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "crm/http.h"
-
-/* Sends `value` (steals) as application/json with `status`. */
-void response_json(struct response *res, int status, json_t *value);
-/* Sends a problem+json answer with the standard title for `status` and `detail`. */
-void response_problem(struct response *res, int status, const char *detail);
-/* Same, formatting the detail. */
-void response_problemf(struct response *res, int status, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Sends a problem with an "errors" array (steals `errors`), as for a 422. */
-void response_problem_errors(struct response *res, int status, const char *detail,
-			     json_t *errors);
-/* The standard reason phrase of `status` ("Unprocessable Content"). */
-const char *http_status_title(int status);
-
-/* Bodies nested deeper than this (arrays and objects) answer 422 before parsing. */
-#define JSON_MAX_DEPTH 64
-
-/*
- * Parses the request body as a JSON object. On failure answers 415 (no JSON content
- * type), 400 (malformed), 422 (not an object, or nested deeper than JSON_MAX_DEPTH) and
- * returns NULL. Returns a new reference the caller must json_decref().
- */
-json_t *request_json_object_or_reply(struct request *req, struct response *res);
 
 /* Collects field errors for one 422 answer. */
 struct field_errors {
@@ -42,9 +19,13 @@ struct field_errors {
 void field_errors_add(struct field_errors *errors, const char *field, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 bool field_errors_any(const struct field_errors *errors);
-/* Sends the 422 with the collected errors and clears them. */
-void field_errors_reply(struct field_errors *errors, struct response *res);
 void field_errors_release(struct field_errors *errors);
+
+/*
+ * A JSON string of `text` even when it is not valid UTF-8 (a detail or field name that
+ * quotes input as sent): invalid bytes become U+FFFD. New reference.
+ */
+json_t *json_string_lossy(const char *text);
 
 /* Serialises compactly; the caller frees the text. */
 char *json_to_text(const json_t *value, size_t *len_out);

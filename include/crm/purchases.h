@@ -22,13 +22,10 @@
 
 #include "crm/resource.h"
 
-struct router;
 
 #define PURCHASES_AMOUNT_MAX 10000000000000LL /* 10^13 minor units, either sign */
 
 extern const struct resource purchases_resource;
 
-/* Registers the generic routes of /api/v1/purchases. */
-void purchases_routes_register(struct router *router);
 
 #endif

@@ -122,7 +122,6 @@
 #include <stdint.h>
 
 #include "crm/buf.h"
-#include "crm/http.h"
 #include "crm/json.h"
 #include "crm/perm.h"
 
@@ -223,7 +222,8 @@ enum resource_operation {
 struct resource_change {
 	enum resource_operation operation;
 	struct db *db;                     /* for store lookups; hooks never run SQL themselves */
-	const struct auth_context *caller;
+	const struct auth_context *caller; /* NULL for crmctl and jobs (resource_save.h) */
+	int64_t user_id;                   /* the acting user for defaults and history, or 0 */
 	const json_t *input;               /* the body (create/replace) or patch, as sent */
 	const json_t *before;              /* the stored record; NULL on create */
 	json_t *record;                    /* every writable field, normalized; may be changed
@@ -316,13 +316,11 @@ bool resource_answered_as_stored(const struct resource *resource);
 
 /* ---- registration -------------------------------------------------------------------- */
 
-/*
- * Registers the routes listed above for `resource` (static storage) and remembers it for
- * resource_find(). Call at start-up, before serving (not thread-safe).
- */
-void resource_routes_register(struct router *router, const struct resource *resource);
 /* Remembers `resource` without routes (tests, crmctl). Registering twice is harmless. */
 void resource_register(const struct resource *resource);
+/* The number of registered resources, and the one at `index` (0 ..), for walks. */
+int resource_count(void);
+const struct resource *resource_at(int index);
 /* The registered resource called `name`, or NULL. */
 const struct resource *resource_find(const char *name);
 /* The field `name` of `resource`, or NULL. */
@@ -337,21 +335,7 @@ const struct resource_field *resource_field_find(const struct resource *resource
  */
 int resource_parse_id(const char *text, int64_t *id);
 
-/*
- * Loads record `id` of `resource` if the caller may read it. Returns 0 and sets *record (a
- * new reference the caller json_decrefs). Otherwise answers 401 (no caller), 404 (absent or
- * not readable, also for a malformed id) or 503, and returns -1.
- */
-int resource_read_or_reply(const struct resource *resource, struct request *req,
-			   struct response *res, const char *id_text, json_t **record);
 
-/*
- * Whether the caller may use record `id` of the resource named `references` ("users" for
- * users) as a reference: it exists and the caller may read it. Returns 1 yes, 0 no, or a
- * negative db_status on a database error.
- */
-int resource_reference_usable(struct db *db, const struct auth_context *caller,
-			      const char *references, int64_t id);
 
 /*
  * The owner of `record` by the resource's owner_field (0 when none). For a resource with
@@ -359,13 +343,6 @@ int resource_reference_usable(struct db *db, const struct auth_context *caller,
  * resource_record_owner_lookup() for those.
  */
 int64_t resource_record_owner(const struct resource *resource, const json_t *record);
-/*
- * The owner of `record` (borrowed) for permission checks, also through owner_via_reference
- * (then looked up: 0 when the referenced record is gone or on a database error, so that
- * only scope `all` covers it).
- */
-int64_t resource_record_owner_lookup(struct db *db, const struct resource *resource,
-				     const json_t *record);
 
 /* ---- validation (pure; exposed for unit tests and for other modules) ---------------------- */
 
@@ -419,6 +396,13 @@ json_t *resource_merge_patch(const json_t *target, const json_t *patch);
  */
 char *resource_fts_query(const char *text);
 
+/* Code points in `text` (valid UTF-8). */
+size_t resource_utf8_length(const char *text);
+/* A malloc'd copy of `text` without leading and trailing white space; the caller frees. */
+char *resource_trimmed_copy(const char *text);
+/* The "id" member of a record (0 when absent). */
+int64_t resource_record_id(const json_t *record);
+
 /* Whether `text` looks like an e-mail address (local@domain.tld, sane lengths). */
 bool resource_email_valid(const char *text);
 
@@ -428,151 +412,5 @@ bool resource_email_valid(const char *text);
  * Returns 1 match, 0 no match, -1 malformed.
  */
 int resource_if_match(const char *header, int64_t version);
-
-/* ---- the data layer (src/store/resource_store.c) --------------------------------------------- */
-
-/* One list condition: column op value. */
-struct resource_condition {
-	const char *column;   /* compiled-in column name */
-	const char *op;       /* "=", ">=", "<", "<=" or ">" */
-	json_t *value;        /* owned: string, integer or boolean */
-	bool nocase;          /* compare with COLLATE NOCASE */
-};
-
-#define RESOURCE_MAX_CONDITIONS 24
-
-/* A list request, as the store runs it. Release with resource_query_release(). */
-struct resource_query {
-	const struct resource_field *sort_field; /* NULL: sort_column is id/created_at/updated_at */
-	const char *sort_column;
-	bool descending;
-	bool has_cursor;
-	json_t *cursor_value;                    /* owned; json null for a NULL sort value */
-	int64_t cursor_id;
-	int limit;                               /* rows wanted (the store reads one more) */
-	enum perm_scope scope;                   /* read scope: filters by owner_field */
-	int64_t caller_id;
-	const char *caller_team;                 /* borrowed; "" when none */
-	struct resource_condition conditions[RESOURCE_MAX_CONDITIONS];
-	int condition_count;
-	char *match;                             /* owned FTS5 expression, or NULL */
-	bool match_nothing;                      /* q had no searchable word */
-	char *tag;                               /* owned, or NULL */
-};
-
-void resource_query_init(struct resource_query *query);
-void resource_query_release(struct resource_query *query);
-
-/*
- * Loads record `id` (a new reference in *record). Returns DB_OK, DB_NOT_FOUND or an error.
- */
-int resource_store_get(struct db *db, const struct resource *resource, int64_t id,
-		       json_t **record);
-/* Record `id` as JSON text (resource_store_get_text()). Release with the function below. */
-struct resource_record_text {
-	struct buf text;  /* what json_to_text() prints for resource_store_get()'s record */
-	int64_t version;
-	int64_t owner;    /* resource_record_owner() of that record */
-};
-void resource_record_text_init(struct resource_record_text *record);
-void resource_record_text_release(struct resource_record_text *record);
-/*
- * resource_store_get() written as JSON text straight from the row (for records answered as
- * stored, see resource_store_list_text()). `record` is initialised by the caller. Returns
- * DB_OK, DB_NOT_FOUND or an error.
- */
-int resource_store_get_text(struct db *db, const struct resource *resource, int64_t id,
-			    struct resource_record_text *record);
-/* The same by external_id. */
-int resource_store_get_by_external_id(struct db *db, const struct resource *resource,
-				      const char *external_id, json_t **record);
-/*
- * The owner of record `id` by the owner_field (0 when none or without owner_field), also
- * through owner_via_reference. Returns DB_OK, DB_NOT_FOUND or an error. Used for
- * reference checks.
- */
-int resource_store_owner_of(struct db *db, const struct resource *resource, int64_t id,
-			    int64_t *owner_id);
-/*
- * Whether another record than `except_id` has `value` (borrowed) in UNIQUE field `field`.
- * Returns 1, 0, or a negative db_status.
- */
-int resource_store_value_taken(struct db *db, const struct resource *resource,
-			       const struct resource_field *field, const json_t *value,
-			       int64_t except_id);
-/*
- * Inserts `record` (borrowed; its writable fields) with version 1 and created_at =
- * updated_at = now, and its tags. On DB_OK sets *stored to the record as stored (new
- * reference). Call inside a write transaction.
- */
-int resource_store_insert(struct db *db, const struct resource *resource, const json_t *record,
-			  json_t **stored);
-/*
- * Replaces the writable fields of record `id`, which must still be at `version`
- * (else DB_STALE), with version + 1 and updated_at = now, and its tags. On DB_OK sets
- * *stored (new reference). Call inside a write transaction.
- */
-int resource_store_update(struct db *db, const struct resource *resource, int64_t id,
-			  int64_t version, const json_t *record, json_t **stored);
-/* Deletes record `id` at `version` (DB_STALE otherwise) and its tags. In a transaction. */
-int resource_store_delete(struct db *db, const struct resource *resource, int64_t id,
-			  int64_t version);
-/* What the schema's foreign key on a REFERENCE column does when its target is deleted. */
-enum resource_on_delete {
-	RESOURCE_ON_DELETE_NONE,     /* no action / restrict: the delete fails while referenced */
-	RESOURCE_ON_DELETE_CASCADE,  /* the referencing row is deleted with it */
-	RESOURCE_ON_DELETE_SET_NULL, /* the column is set to NULL */
-};
-/* Sets *action to the ON DELETE of `resource`'s column `column` (from the schema). */
-int resource_store_on_delete(struct db *db, const struct resource *resource,
-			     const char *column, enum resource_on_delete *action);
-/* Sets *records to a new array of `resource`'s records whose `column` is `id`. */
-int resource_store_referencing(struct db *db, const struct resource *resource,
-			       const char *column, int64_t id, json_t **records);
-/*
- * Runs a list query: sets *rows to a new array of at most query->limit records and *more
- * to whether further rows follow. Returns a db_status.
- */
-int resource_store_list(struct db *db, const struct resource *resource,
-			const struct resource_query *query, json_t **rows, bool *more);
-
-/* A list page as JSON text (resource_store_list_text()). Release with the function below. */
-struct resource_page_text {
-	struct buf rows;          /* the records, "{...},{...}": what json_to_text() prints for
-				     each record of resource_store_list() */
-	int count;                /* records in `rows` */
-	bool more;                /* further rows follow */
-	int64_t last_id;          /* id of the last record, when `more` */
-	json_t *last_sort_value;  /* owned: its value of the sort column, when `more` and the
-				     query has a sort_field (NULL otherwise) */
-};
-void resource_page_text_init(struct resource_page_text *page);
-void resource_page_text_release(struct resource_page_text *page);
-/*
- * resource_store_list() written as JSON text straight from the rows, for resources whose
- * records are answered as stored (no shape hook, no WRITE_ONLY fields): stored JSON (tags,
- * custom fields) is copied instead of parsed and printed again. `page` is initialised by
- * the caller; on failure it is released. Returns a db_status.
- */
-int resource_store_list_text(struct db *db, const struct resource *resource,
-			     const struct resource_query *query, struct resource_page_text *page);
-
-/* A stored answer to a POST with an Idempotency-Key. Release with the function below. */
-struct resource_idempotent_answer {
-	char *method, *path, *request_hash, *body, *location; /* owned; location may be NULL */
-	int status;
-};
-void resource_idempotent_answer_release(struct resource_idempotent_answer *answer);
-/*
- * Finds the answer stored for (`user_id`, `key`) at or after `since` (seconds since the
- * epoch); older ones are deleted. Returns DB_OK (filled), DB_NOT_FOUND or an error. Call
- * inside the write transaction of the create.
- */
-int resource_store_idempotency_find(struct db *db, int64_t user_id, const char *key,
-				    int64_t since, struct resource_idempotent_answer *answer);
-/* Stores an answer (strings borrowed) at `now`; forgets answers older than `since`. */
-int resource_store_idempotency_save(struct db *db, int64_t user_id, const char *key,
-				    const struct resource_idempotent_answer *answer, int64_t now,
-				    int64_t since);
 
 #endif

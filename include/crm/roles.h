@@ -7,6 +7,7 @@
 #ifndef CRM_ROLES_H
 #define CRM_ROLES_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -60,19 +61,38 @@ int roles_store_grants(struct db *db, const char *role,
 		       void *context);
 
 /*
+ * Inserts role `name` (copying the grants of `from`, unless NULL). Returns DB_OK,
+ * DB_CONFLICT (exists), DB_NOT_FOUND (`from` does not exist) or another db_status. Call
+ * inside a write transaction; roles_create() is the whole write.
+ */
+int roles_store_insert(struct db *db, const char *name, const char *description,
+		       const char *from);
+/* The grants of `role` as {resource: {action: scope}} (new reference). */
+json_t *roles_store_grants_json(struct db *db, const char *role);
+/*
+ * Sets the scope of (role, resource, action), replacing an earlier grant; *old_scope is
+ * what it was. Returns DB_OK, DB_NOT_FOUND (no such role) or another db_status. Call
+ * inside a write transaction; roles_grant() is the whole write.
+ */
+int roles_store_grant_set(struct db *db, const char *role, const char *resource,
+			  enum perm_action action, enum perm_scope scope,
+			  enum perm_scope *old_scope);
+
+/* ---- the writes (src/core/roles_write.c): one transaction each, audited ---------------- */
+
+/*
  * Creates role `name` (copying the grants of `from`, unless NULL). Returns DB_OK,
  * DB_CONFLICT (exists), DB_NOT_FOUND (`from` does not exist) or another db_status.
  * `actor_user_id`/`actor` are for the audit log.
  */
-int roles_store_create(struct db *db, const char *name, const char *description,
-		       const char *from, int64_t actor_user_id, const char *actor);
+int roles_create(struct db *db, const char *name, const char *description, const char *from,
+		 int64_t actor_user_id, const char *actor);
 
 /*
  * Sets the scope of (role, resource, action), replacing an earlier grant. Returns DB_OK,
  * DB_NOT_FOUND (no such role) or another db_status.
  */
-int roles_store_grant(struct db *db, const char *role, const char *resource,
-		      enum perm_action action, enum perm_scope scope, int64_t actor_user_id,
-		      const char *actor);
+int roles_grant(struct db *db, const char *role, const char *resource, enum perm_action action,
+		enum perm_scope scope, int64_t actor_user_id, const char *actor);
 
 #endif

@@ -139,4 +139,27 @@ int segments_store_members_remove(struct db *db, int64_t segment_id, const int64
  */
 int segments_store_contact_segment_ids(struct db *db, int64_t contact_id, json_t **ids);
 
+/*
+ * Reads members in one read transaction: `page` receives at most query->limit contacts
+ * after query->after_id and *more whether more follow; `total` (optional) the number of
+ * all members (query->after_id must then be 0). Returns a db_status.
+ */
+int segments_read_members(struct db *db, const struct segments_member_query *query,
+			  json_t *page, bool *more, int64_t *total);
+
+/*
+ * Records that `count` contacts (`contact_ids`, borrowed) joined (`add`) or left static
+ * segment `segment` (the stored record, borrowed): its version + 1 (the stored record in
+ * *stored unless `stored` is NULL) and the audit entry. The actor is the API, or crmctl
+ * when there is no user. Inside the caller's write transaction. Returns a db_status.
+ */
+int segments_record_member_change(struct db *db, int64_t user_id, const json_t *segment,
+				   const json_t *contact_ids, int64_t count, bool add,
+				   json_t **stored);
+
+/* Whether a stored segment (borrowed) is dynamic. */
+bool segments_is_dynamic(const json_t *segment);
+/* Compiles a stored segment's rule at the current time. Returns 0, or -1 (rule invalid). */
+int segments_compile_stored_rule(const json_t *segment, struct segment_rule_sql *rule);
+
 #endif

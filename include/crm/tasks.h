@@ -20,11 +20,8 @@
 
 #include "crm/resource.h"
 
-struct router;
 
 extern const struct resource tasks_resource;
 
-/* Registers the generic routes of /api/v1/tasks. */
-void tasks_routes_register(struct router *router);
 
 #endif

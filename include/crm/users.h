@@ -81,12 +81,30 @@ int users_store_get_by_email(struct db *db, const char *email, struct user *out,
 			     char *password_hash, size_t password_hash_size);
 
 /*
- * Creates a user from `fields` (email, name and role required) in one write transaction
- * with its audit entry. Returns DB_OK and fills *created, DB_CONFLICT (email taken),
- * DB_INVALID (no such role) or another db_status.
+ * Inserts a user from `fields` (email, name and role required) with version 1 and fills
+ * *created. Returns DB_OK, DB_CONFLICT (email taken), DB_INVALID (no such role) or another
+ * db_status. Call inside a write transaction; users_create() (below) is the whole write.
  */
-int users_store_create(struct db *db, const struct user_change *fields,
-		       const struct user_actor *actor, struct user *created);
+int users_store_insert(struct db *db, const struct user_change *fields, struct user *created);
+/* Whether `change` would change `user` at all (a no-op PATCH keeps the version). */
+bool users_change_differs(const struct user *user, const struct user_change *change);
+/*
+ * Applies `change` to user `id`: version + 1, updated_at now; fills *after. Returns DB_OK,
+ * DB_CONFLICT (email taken), DB_INVALID (no such role) or another db_status. Call inside a
+ * write transaction.
+ */
+int users_store_apply(struct db *db, int64_t id, const struct user_change *change,
+		      struct user *after);
+
+/* ---- the writes (src/core/users_write.c): one transaction each, audited ---------------- */
+
+/*
+ * Creates a user from `fields` in one write transaction with its audit entry. Returns
+ * DB_OK and fills *created, DB_CONFLICT (email taken), DB_INVALID (no such role) or
+ * another db_status.
+ */
+int users_create(struct db *db, const struct user_change *fields,
+		 const struct user_actor *actor, struct user *created);
 
 /*
  * Changes user `id` in one write transaction with its audit entry: version + 1 and
@@ -96,9 +114,9 @@ int users_store_create(struct db *db, const struct user_change *fields,
  * DB_OK and fills *after, or DB_NOT_FOUND, DB_STALE, DB_CONFLICT (email taken),
  * DB_INVALID (no such role), another db_status.
  */
-int users_store_update(struct db *db, int64_t id, int64_t expected_version,
-		       const struct user_change *change, const struct user_actor *actor,
-		       int64_t keep_session_id, struct user *after);
+int users_update(struct db *db, int64_t id, int64_t expected_version,
+		 const struct user_change *change, const struct user_actor *actor,
+		 int64_t keep_session_id, struct user *after);
 
 /* Filters and paging of users_store_list. */
 struct users_query {

@@ -244,4 +244,7 @@ int webhooks_store_release(struct db *db, int64_t delivery_id, int64_t now);
  */
 int webhooks_store_prune(struct db *db, const char *before);
 
+/* Whether `name` is one of the event names (not a "family.*" pattern). */
+bool webhooks_event_known(const char *name);
+
 #endif

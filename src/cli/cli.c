@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "crm/analytics.h"
+#include "crm/audit.h"
+#include "crm/outcome.h"
+#include "crm/resource_save.h"
 #include "crm/buf.h"
 #include "crm/banned.h"
 
@@ -201,4 +204,27 @@ char *cli_read_password(bool from_stdin, bool confirm)
 	}
 	free(second);
 	return first;
+}
+
+struct write_actor cli_write_actor(struct cli_context *cli)
+{
+	return (struct write_actor){ cli->db, NULL, 0, AUDIT_ACTOR_CLI };
+}
+
+int cli_fail_outcome(struct outcome *outcome, const char *what)
+{
+	size_t index;
+	json_t *error;
+	if (field_errors_any(&outcome->errors)) {
+		json_array_foreach(outcome->errors.list, index, error)
+			cli_error("%s: %s", json_string_value(json_object_get(error, "field")),
+				  json_string_value(json_object_get(error, "message")));
+	} else {
+		struct buf detail = BUF_INIT;
+		outcome_detail_text(outcome, &detail);
+		cli_error("%s: %s", what, detail.data);
+		buf_release(&detail);
+	}
+	outcome_release(outcome);
+	return CLI_FAILED;
 }

@@ -66,7 +66,7 @@ static int create_first_admin(struct cli_context *cli, const char *email)
 	fields.set_password = true;
 	fields.password_hash = hash;
 	struct user_actor actor = { 0, AUDIT_ACTOR_CLI };
-	status = users_store_create(cli->db, &fields, &actor, &user);
+	status = users_create(cli->db, &fields, &actor, &user);
 	sodium_memzero(hash, sizeof(hash));
 	if (status != DB_OK) {
 		sodium_memzero(password, sizeof(password));

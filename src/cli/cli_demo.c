@@ -486,7 +486,7 @@ static int demo_ensure_users(struct demo_context *demo, int *created_count)
 			change.role = spec->role;
 			change.set_team = true;
 			change.team = spec->team;
-			status = users_store_create(demo->db, &change, &actor, &user);
+			status = users_create(demo->db, &change, &actor, &user);
 			if (status == DB_OK)
 				(*created_count)++;
 		}

@@ -18,6 +18,7 @@
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/resource.h"
+#include "crm/resource_store.h"
 #include "crm/banned.h"
 
 #define EXPORT_PAGE 500

@@ -14,6 +14,7 @@
 #include "crm/audit.h"
 #include "crm/auth.h"
 #include "crm/auth_store.h"
+#include "crm/credentials.h"
 #include "crm/cli.h"
 #include "crm/db.h"
 #include "crm/timeutil.h"
@@ -139,7 +140,7 @@ int cli_key_revoke(struct cli_context *cli, int argc, char **argv)
 	long long id = parse_positive(id_text, INT64_MAX);
 	if (id < 0)
 		return cli_usage_error("key revoke", "the key ID is a number (see crmctl key list)");
-	int status = auth_store_key_revoke(cli->db, id, 0, AUDIT_ACTOR_CLI);
+	int status = credentials_key_revoke(cli->db, id, 0, AUDIT_ACTOR_CLI);
 	if (status == DB_NOT_FOUND) {
 		cli_error("no API key with ID %lld", id);
 		return CLI_FAILED;
@@ -172,7 +173,7 @@ int cli_session_revoke(struct cli_context *cli, int argc, char **argv)
 	if ((result = lookup_user(cli->db, email, &user)) != CLI_OK)
 		return result;
 	int count = 0;
-	if (auth_store_sessions_revoke_user_audited(cli->db, user.id, 0, AUDIT_ACTOR_CLI, &count) !=
+	if (credentials_sessions_revoke(cli->db, user.id, 0, AUDIT_ACTOR_CLI, &count) !=
 	    DB_OK) {
 		cli_error("cannot revoke the sessions of %s", user.email);
 		return CLI_FAILED;

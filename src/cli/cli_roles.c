@@ -94,7 +94,7 @@ int cli_role_create(struct cli_context *cli, int argc, char **argv)
 		cli_error("the description is longer than 200 bytes");
 		return CLI_FAILED;
 	}
-	int status = roles_store_create(cli->db, name, description, from, 0, AUDIT_ACTOR_CLI);
+	int status = roles_create(cli->db, name, description, from, 0, AUDIT_ACTOR_CLI);
 	switch (status) {
 	case DB_OK:
 		printf("created role %s%s%s\n", name, from ? " with the grants of " : "",
@@ -137,7 +137,7 @@ int cli_role_grant(struct cli_context *cli, int argc, char **argv)
 		return cli_usage_error("role grant", "unknown scope '%s' (all, team, own or none)",
 				       words[3]);
 	int status = roles_name_valid(role)
-			     ? roles_store_grant(cli->db, role, resource, (enum perm_action)action,
+			     ? roles_grant(cli->db, role, resource, (enum perm_action)action,
 						 (enum perm_scope)scope, 0, AUDIT_ACTOR_CLI)
 			     : DB_NOT_FOUND;
 	if (status == DB_NOT_FOUND) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "crm/buf.h"
+#include "crm/resource_store.h"
 #include "crm/cli.h"
 #include "crm/db.h"
 #include "crm/segments.h"

@@ -145,7 +145,7 @@ int cli_user_add(struct cli_context *cli, int argc, char **argv)
 	fields.set_password = !no_password;
 	fields.password_hash = no_password ? NULL : hash;
 	struct user created;
-	int status = users_store_create(cli->db, &fields, &cli_actor, &created);
+	int status = users_create(cli->db, &fields, &cli_actor, &created);
 	sodium_memzero(hash, sizeof(hash));
 	if (status != DB_OK)
 		return store_failure(status, email);
@@ -198,7 +198,7 @@ static int update_user(struct cli_context *cli, const char *email, const struct 
 	int result = find_user(cli->db, email, &user);
 	if (result != CLI_OK)
 		return result;
-	int status = users_store_update(cli->db, user.id, 0, change, &cli_actor, 0, &after);
+	int status = users_update(cli->db, user.id, 0, change, &cli_actor, 0, &after);
 	if (status != DB_OK)
 		return store_failure(status, email);
 	printf("%s%s%s\n", before, after.email, after_text);

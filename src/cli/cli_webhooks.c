@@ -16,6 +16,8 @@
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/resource.h"
+#include "crm/resource_save.h"
+#include "crm/resource_store.h"
 #include "crm/webhooks.h"
 #include "crm/banned.h"
 
@@ -69,14 +71,6 @@ static json_t *split_events(const char *text)
 	return events;
 }
 
-/* A copy of a stored webhook without its secret (new reference), for the audit log. */
-static json_t *without_secret(const json_t *record)
-{
-	json_t *copy = json_deep_copy(record);
-	json_object_del(copy, "secret");
-	return copy;
-}
-
 int cli_webhook_add(struct cli_context *cli, int argc, char **argv)
 {
 	const char *url_text = NULL, *events_text = NULL, *secret_text = NULL;
@@ -124,23 +118,19 @@ int cli_webhook_add(struct cli_context *cli, int argc, char **argv)
 	json_object_set_new(record, "active", json_boolean(!inactive));
 	json_object_set(record, "description", text);
 
+	struct write_actor actor = cli_write_actor(cli);
+	struct outcome outcome = OUTCOME_INIT;
+	bool changed;
 	int status = db_begin_write(cli->db);
-	if (status == DB_OK)
-		status = resource_store_insert(cli->db, &webhooks_resource, record, &stored);
-	if (status == DB_OK) {
-		json_t *after = without_secret(stored);
-		status = audit_record(cli->db, 0, AUDIT_ACTOR_CLI, "webhooks",
-				      json_integer_value(json_object_get(stored, "id")), "create",
-				      NULL, after);
-		json_decref(after);
-	}
-	if (status == DB_OK)
-		status = db_commit(cli->db);
-	else
+	if (status != DB_OK)
+		outcome_from_db(&outcome, status, "webhook");
+	else if (resource_save(&actor, &webhooks_resource, RESOURCE_CREATE, record, NULL, record,
+			       &errors, &stored, &changed, &outcome) != 0)
 		db_rollback(cli->db);
-	if (status != DB_OK) {
-		cli_error("cannot store the webhook");
-		result = CLI_FAILED;
+	else if ((status = db_commit(cli->db)) != DB_OK)
+		outcome_from_db(&outcome, status, "webhook");
+	if (outcome_failed(&outcome)) {
+		result = cli_fail_outcome(&outcome, "cannot store the webhook");
 		goto cleanup;
 	}
 	printf("created webhook %lld\n", (long long)json_integer_value(json_object_get(stored, "id")));
@@ -205,31 +195,27 @@ int cli_webhook_remove(struct cli_context *cli, int argc, char **argv)
 		return cli_usage_error("webhook remove",
 				       "the webhook ID is a number (see crmctl webhook list)");
 	json_t *before = NULL;
+	struct write_actor actor = cli_write_actor(cli);
+	struct outcome outcome = OUTCOME_INIT;
 	int status = db_begin_write(cli->db);
 	if (status == DB_OK)
 		status = resource_store_get(cli->db, &webhooks_resource, id, &before);
-	if (status == DB_OK)
-		status = resource_store_delete(cli->db, &webhooks_resource, id,
-					       json_integer_value(json_object_get(before, "version")));
-	if (status == DB_OK) {
-		json_t *audited = without_secret(before);
-		status = audit_record(cli->db, 0, AUDIT_ACTOR_CLI, "webhooks", id, "delete", audited,
-				      NULL);
-		json_decref(audited);
-	}
-	if (status == DB_OK)
-		status = db_commit(cli->db);
-	else
+	if (status != DB_OK) {
 		db_rollback(cli->db);
+		outcome_from_db(&outcome, status, "webhook");
+	} else if (resource_remove(&actor, &webhooks_resource, before, &outcome) != 0) {
+		db_rollback(cli->db);
+	} else if ((status = db_commit(cli->db)) != DB_OK) {
+		outcome_from_db(&outcome, status, "webhook");
+	}
 	json_decref(before);
-	if (status == DB_NOT_FOUND) {
+	if (outcome.db_status == DB_NOT_FOUND) {
+		outcome_release(&outcome);
 		cli_error("no webhook with ID %lld", (long long)id);
 		return CLI_FAILED;
 	}
-	if (status != DB_OK) {
-		cli_error("cannot remove webhook %lld", (long long)id);
-		return CLI_FAILED;
-	}
+	if (outcome_failed(&outcome))
+		return cli_fail_outcome(&outcome, "cannot remove the webhook");
 	printf("removed webhook %lld\n", (long long)id);
 	return CLI_OK;
 }

@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "crm/router.h"
 #include "crm/banned.h"
 
 static const struct resource_field company_fields[] = {
@@ -71,8 +70,3 @@ const struct resource companies_resource = {
 	.prepare = companies_prepare,
 	.shape = NULL,
 };
-
-void companies_routes_register(struct router *router)
-{
-	resource_routes_register(router, &companies_resource);
-}

@@ -7,7 +7,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "crm/contacts.h"
 
-#include "crm/router.h"
 #include "crm/segments.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
@@ -95,8 +94,3 @@ const struct resource contacts_resource = {
 	.list_filter = "erased_at IS NULL", /* erased contacts (gdpr.h) are not listed */
 	.delete_dependants = segments_contact_deleted, /* static memberships, audited */
 };
-
-void contacts_routes_register(struct router *router)
-{
-	resource_routes_register(router, &contacts_resource);
-}

@@ -8,7 +8,6 @@
 
 #include <string.h>
 
-#include "crm/router.h"
 #include "crm/banned.h"
 
 const char *const interactions_kinds[] = { "call", "email", "meeting", "note", "ticket",
@@ -84,8 +83,3 @@ const struct resource interactions_resource = {
 	.after_save = NULL,
 	.owner_via_reference = false,
 };
-
-void interactions_routes_register(struct router *router)
-{
-	resource_routes_register(router, &interactions_resource);
-}

@@ -14,55 +14,6 @@
 #include "crm/users.h"
 #include "crm/banned.h"
 
-const char *perm_action_name(enum perm_action action)
-{
-	switch (action) {
-	case PERM_READ: return "read";
-	case PERM_WRITE: return "write";
-	case PERM_DELETE: return "delete";
-	}
-	return "read";
-}
-
-const char *perm_scope_name(enum perm_scope scope)
-{
-	switch (scope) {
-	case PERM_SCOPE_NONE: return "none";
-	case PERM_SCOPE_OWN: return "own";
-	case PERM_SCOPE_TEAM: return "team";
-	case PERM_SCOPE_ALL: return "all";
-	}
-	return "none";
-}
-
-int perm_action_parse(const char *text)
-{
-	if (!text)
-		return -1;
-	if (strcmp(text, "read") == 0)
-		return PERM_READ;
-	if (strcmp(text, "write") == 0)
-		return PERM_WRITE;
-	if (strcmp(text, "delete") == 0)
-		return PERM_DELETE;
-	return -1;
-}
-
-int perm_scope_parse(const char *text)
-{
-	if (!text)
-		return -1;
-	if (strcmp(text, "none") == 0)
-		return PERM_SCOPE_NONE;
-	if (strcmp(text, "own") == 0)
-		return PERM_SCOPE_OWN;
-	if (strcmp(text, "team") == 0)
-		return PERM_SCOPE_TEAM;
-	if (strcmp(text, "all") == 0)
-		return PERM_SCOPE_ALL;
-	return -1;
-}
-
 /*
  * A read-only API key never writes or deletes, whatever its user's role says (the
  * request pipeline refuses unsafe methods already; this keeps handlers honest too).

@@ -6,13 +6,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/purchases.h"
+#include "crm/resource_save.h"
+#include "crm/resource_store.h"
 
 #include <string.h>
 
 #include "crm/db.h"
 #include "crm/operations.h"
 #include "crm/opportunities.h"
-#include "crm/router.h"
 #include "crm/banned.h"
 
 static const struct resource_field purchase_fields[] = {
@@ -85,8 +86,3 @@ const struct resource purchases_resource = {
 	.after_save = NULL,
 	.owner_via_reference = true,
 };
-
-void purchases_routes_register(struct router *router)
-{
-	resource_routes_register(router, &purchases_resource);
-}

@@ -6,7 +6,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "crm/tasks.h"
 
-#include "crm/router.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
 
@@ -67,8 +66,3 @@ const struct resource tasks_resource = {
 	.after_save = NULL,
 	.owner_via_reference = false,
 };
-
-void tasks_routes_register(struct router *router)
-{
-	resource_routes_register(router, &tasks_resource);
-}

@@ -28,8 +28,10 @@
 #include "crm/contacts.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/perm.h"
 #include "crm/resource.h"
+#include "crm/resource_http.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
@@ -156,11 +158,10 @@ static void reply_report(struct response *res, int status, json_t *body)
 		return;
 	}
 	json_decref(body);
-	if (status == DB_BUSY || status == DB_FULL)
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE,
-				 "the database is busy; try again in a moment");
-	else
+	if (status == DB_OK || status == DB_ERROR)
 		response_problem(res, HTTP_INTERNAL_ERROR, "the analytics could not be computed");
+	else
+		db_status_reply(res, status, NULL);
 }
 
 /*

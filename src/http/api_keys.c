@@ -19,9 +19,11 @@
 #include "crm/audit.h"
 #include "crm/auth.h"
 #include "crm/auth_store.h"
+#include "crm/credentials.h"
 #include "crm/cursor.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/perm.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
@@ -37,22 +39,13 @@ static bool caller_is_admin(struct db *db, const struct request *req)
 	return perm_scope_for(db, req->auth, "users", PERM_WRITE) == PERM_SCOPE_ALL;
 }
 
+/* Store failures of the key routes: the one mapping, with the keys' own wording. */
 static void reply_db_error(struct response *res, int status)
 {
-	switch (status) {
-	case DB_NOT_FOUND:
-		response_problem(res, HTTP_NOT_FOUND, "no such API key");
-		break;
-	case DB_CONFLICT:
+	if (status == DB_CONFLICT)
 		response_problem(res, HTTP_CONFLICT, "the API key is revoked already");
-		break;
-	case DB_BUSY:
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database is busy; try again");
-		break;
-	default:
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database cannot do this now");
-		break;
-	}
+	else
+		db_status_reply(res, status, "API key");
 }
 
 /* A positive decimal id of at most 18 digits; 0 when `text` is not one. */
@@ -446,7 +439,7 @@ static void handle_delete(struct request *req, struct response *res)
 	int status = read_visible_key(db, req, id, &read);
 	if (status == DB_OK) {
 		json_decref(read.json);
-		status = auth_store_key_revoke(db, id, req->auth->user_id, AUDIT_ACTOR_API);
+		status = credentials_key_revoke(db, id, req->auth->user_id, AUDIT_ACTOR_API);
 	}
 	if (status != DB_OK) {
 		reply_db_error(res, status);

@@ -12,6 +12,7 @@
 #include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/log.h"
 #include "crm/metrics.h"
 #include "crm/router.h"

@@ -13,6 +13,7 @@
 #include "crm/cursor.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/operations.h"
 #include "crm/perm.h"
 #include "crm/resource.h"

@@ -22,9 +22,11 @@
 
 #include "crm/app.h"
 #include "crm/auth_store.h"
+#include "crm/credentials.h"
 #include "crm/buf.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/log.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
@@ -456,7 +458,7 @@ int auth_key_create(struct db *db, int64_t user_id, const char *name, bool read_
 	secret_hash(key_out, hash);
 	char prefix[16];
 	snprintf(prefix, sizeof(prefix), "%.12s", key_out); /* "crm_" + 8: enough to recognise */
-	int status = auth_store_key_create(db, user_id, name, prefix, hash, read_only, expires_at,
+	int status = credentials_key_create(db, user_id, name, prefix, hash, read_only, expires_at,
 					   actor_user_id, actor, id_out);
 	if (status != DB_OK)
 		sodium_memzero(key_out, AUTH_KEY_TEXT_SIZE);

@@ -22,8 +22,10 @@
 #include "crm/cursor.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/perm.h"
 #include "crm/resource.h"
+#include "crm/resource_store.h"
 #include "crm/router.h"
 #include "crm/segments.h"
 #include "crm/timeutil.h"
@@ -650,9 +652,7 @@ static bool caller_may(struct db *db, const struct auth_context *caller, enum pe
 
 static void reply_status(struct response *res, int status)
 {
-	if (status == DB_BUSY)
-		response_set_header(res, "Retry-After", "1");
-	operations_reply_db_status(res, status);
+	db_status_reply(res, status, NULL);
 }
 
 /*

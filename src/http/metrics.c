@@ -24,6 +24,7 @@
 #include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/router.h"
 #include "crm/write_batch.h"
 #include "crm/checkpointer.h"

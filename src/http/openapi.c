@@ -24,6 +24,7 @@
 #include "crm/auth.h"
 #include "crm/buf.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/openapi_webhooks.h"
 #include "crm/resource.h"
 #include "crm/router.h"

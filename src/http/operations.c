@@ -14,6 +14,7 @@
 #include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/resource.h"
 #include "crm/banned.h"
 
@@ -110,21 +111,5 @@ int operations_user_param_or_reply(struct response *res, const struct auth_conte
 
 void operations_reply_db_status(struct response *res, int status)
 {
-	switch (status) {
-	case DB_NOT_FOUND:
-		response_problem(res, HTTP_NOT_FOUND, "no such record");
-		break;
-	case DB_BUSY:
-		response_set_header(res, "Retry-After", "1");
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database is busy; try again");
-		break;
-	case DB_FULL:
-		response_set_header(res, "Retry-After", "5");
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE,
-				 "the database cannot be written at the moment");
-		break;
-	default:
-		response_problem(res, HTTP_INTERNAL_ERROR, "database error");
-		break;
-	}
+	db_status_reply(res, status, NULL);
 }

@@ -14,6 +14,7 @@
 #include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/operations.h"
 #include "crm/opportunities.h"
 #include "crm/router.h"

@@ -17,6 +17,7 @@
 #include "crm/opportunities.h"
 #include "crm/pipeline.h"
 #include "crm/purchases.h"
+#include "crm/resource_http.h"
 #include "crm/router.h"
 #include "crm/segments.h"
 #include "crm/tasks.h"
@@ -28,20 +29,19 @@
 
 void routes_register_all(struct router *router)
 {
-	(void)router;
 	auth_routes_register(router);
 	users_routes_register(router);
 	user_directory_routes_register(router);
 	api_keys_routes_register(router);
 	openapi_routes_register(router);
-	companies_routes_register(router);
-	contacts_routes_register(router);
+	resource_routes_register(router, &companies_resource);
+	resource_routes_register(router, &contacts_resource);
 	segments_routes_register(router);
-	interactions_routes_register(router);
-	tasks_routes_register(router);
+	resource_routes_register(router, &interactions_resource);
+	resource_routes_register(router, &tasks_resource);
 	opportunities_routes_register(router);
 	pipeline_routes_register(router);
-	purchases_routes_register(router);
+	resource_routes_register(router, &purchases_resource);
 	timeline_routes_register(router);
 	analytics_routes_register(router);
 	audit_api_routes_register(router);

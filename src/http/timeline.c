@@ -7,6 +7,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/timeline.h"
+#include "crm/resource_save.h"
+#include "crm/resource_http.h"
+#include "crm/resource_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "crm/db.h"
 #include "crm/interactions.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/operations.h"
 #include "crm/opportunities.h"
 #include "crm/purchases.h"

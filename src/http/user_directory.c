@@ -12,6 +12,7 @@
 #include "crm/app.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/router.h"
 #include "crm/users.h"
 #include "crm/banned.h"

@@ -21,6 +21,7 @@
 #include "crm/cursor.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/perm.h"
 #include "crm/roles.h"
 #include "crm/router.h"
@@ -39,12 +40,10 @@ static bool users_allowed_or_reply(struct db *db, struct request *req, struct re
 	return false;
 }
 
+/* Store failures of the user routes: the one mapping, with the users' own wording. */
 static void reply_db_error(struct response *res, int status)
 {
 	switch (status) {
-	case DB_NOT_FOUND:
-		response_problem(res, HTTP_NOT_FOUND, "no such user");
-		break;
 	case DB_CONFLICT:
 		response_problem_errors(
 			res, HTTP_CONFLICT, "a user with this email exists already",
@@ -59,11 +58,8 @@ static void reply_db_error(struct response *res, int status)
 			res, HTTP_UNPROCESSABLE, "role: no such role",
 			json_pack("[{s:s, s:s}]", "field", "role", "message", "no such role"));
 		break;
-	case DB_BUSY:
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database is busy; try again");
-		break;
 	default:
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database cannot do this now");
+		db_status_reply(res, status, "user");
 		break;
 	}
 }
@@ -404,7 +400,7 @@ static void handle_create(struct request *req, struct response *res)
 	if (user_input_finish(db, &input, &errors, res) == 0) {
 		struct user_actor actor = { req->auth->user_id, AUDIT_ACTOR_API };
 		struct user created;
-		int status = users_store_create(db, &input.change, &actor, &created);
+		int status = users_create(db, &input.change, &actor, &created);
 		if (status == DB_OK) {
 			char location[64];
 			snprintf(location, sizeof(location), "/api/v1/users/%lld",
@@ -473,7 +469,7 @@ static void handle_patch(struct request *req, struct response *res)
 		struct user_actor actor = { req->auth->user_id, AUDIT_ACTOR_API };
 		struct user after;
 		int64_t keep = req->auth->method == AUTH_METHOD_SESSION ? req->auth->session_id : 0;
-		int status = users_store_update(db, id, expected, &input.change, &actor, keep, &after);
+		int status = users_update(db, id, expected, &input.change, &actor, keep, &after);
 		if (status == DB_OK)
 			reply_user(res, HTTP_OK, &after);
 		else

@@ -13,6 +13,7 @@
 
 #include "crm/embed.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/banned.h"
 
 #define WEB_CSP                                                                              \

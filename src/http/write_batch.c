@@ -21,6 +21,7 @@
 #include "crm/db.h"
 #include "crm/fts_pending.h"
 #include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/log.h"
 #include "crm/banned.h"
 

@@ -1,7 +1,7 @@
 /*
  * api_keys_store.c - the SQL behind /api/v1/api-keys that auth_store.c does not have:
  * listing keys with their user (id and name) per user and keyset-paged, and reading one
- * key. Creating and revoking go through auth_key_create() and auth_store_key_revoke(),
+ * key. Creating and revoking go through credentials_key_create() and credentials_key_revoke() (credentials.h),
  * which audit. The key hash is never selected here.
  */
 #define _POSIX_C_SOURCE 200809L

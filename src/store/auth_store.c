@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crm/audit.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/json.h"
@@ -91,7 +90,7 @@ int auth_store_key_touch(struct db *db, int64_t id, const char *now)
 }
 
 /* The key as the audit log shows it: never its hash. */
-static json_t *key_audit_json(struct db *db, int64_t id)
+json_t *auth_store_key_audit_json(struct db *db, int64_t id)
 {
 	sqlite3_stmt *stmt = db_prepare(
 		db, "SELECT k.user_id, u.email, k.name, k.prefix, k.read_only, k.created_at,"
@@ -116,22 +115,15 @@ static json_t *key_audit_json(struct db *db, int64_t id)
 	return value;
 }
 
-int auth_store_key_create(struct db *db, int64_t user_id, const char *name, const char *prefix,
+int auth_store_key_insert(struct db *db, int64_t user_id, const char *name, const char *prefix,
 			  const unsigned char hash[AUTH_HASH_BYTES], bool read_only,
-			  const char *expires_at, int64_t actor_user_id, const char *actor,
-			  int64_t *id_out)
+			  const char *expires_at, int64_t *id_out)
 {
-	json_t *after = NULL;
-	int status = db_begin_write(db);
-	if (status != DB_OK)
-		return status;
 	sqlite3_stmt *stmt = db_prepare(
 		db, "INSERT INTO api_keys (user_id, name, prefix, key_hash, read_only, created_at,"
 		    " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-	if (!stmt) {
-		status = DB_ERROR;
-		goto cleanup;
-	}
+	if (!stmt)
+		return DB_ERROR;
 	char now[TIME_RFC3339_SIZE];
 	time_now_rfc3339(now);
 	sqlite3_bind_int64(stmt, 1, user_id);
@@ -141,17 +133,9 @@ int auth_store_key_create(struct db *db, int64_t user_id, const char *name, cons
 	sqlite3_bind_int(stmt, 5, read_only);
 	db_bind_text(stmt, 6, now);
 	db_bind_text(stmt, 7, expires_at);
-	if ((status = step_change(db, stmt, "key create")) != DB_OK)
-		goto cleanup;
-	*id_out = db_last_insert_id(db);
-	after = key_audit_json(db, *id_out);
-	status = audit_record(db, actor_user_id, actor, "api_keys", *id_out, "create", NULL, after);
+	int status = step_change(db, stmt, "key create");
 	if (status == DB_OK)
-		status = db_commit(db);
-cleanup:
-	if (status != DB_OK)
-		db_rollback(db);
-	json_decref(after);
+		*id_out = db_last_insert_id(db);
 	return status;
 }
 
@@ -183,42 +167,16 @@ int auth_store_key_list(struct db *db, void (*visit)(void *context, const struct
 	return rc == SQLITE_DONE ? DB_OK : db_status_from_sqlite(db, rc, "key list");
 }
 
-int auth_store_key_revoke(struct db *db, int64_t id, int64_t actor_user_id, const char *actor)
+int auth_store_key_set_revoked(struct db *db, int64_t id)
 {
-	json_t *before = NULL, *after = NULL;
-	int status = db_begin_write(db);
-	if (status != DB_OK)
-		return status;
-	before = key_audit_json(db, id);
-	if (!before) {
-		status = DB_NOT_FOUND;
-		goto cleanup;
-	}
-	if (!json_is_null(json_object_get(before, "revoked_at"))) {
-		status = DB_CONFLICT;
-		goto cleanup;
-	}
 	sqlite3_stmt *stmt = db_prepare(db, "UPDATE api_keys SET revoked_at = ? WHERE id = ?");
-	if (!stmt) {
-		status = DB_ERROR;
-		goto cleanup;
-	}
+	if (!stmt)
+		return DB_ERROR;
 	char now[TIME_RFC3339_SIZE];
 	time_now_rfc3339(now);
 	db_bind_text(stmt, 1, now);
 	sqlite3_bind_int64(stmt, 2, id);
-	if ((status = step_change(db, stmt, "key revoke")) != DB_OK)
-		goto cleanup;
-	after = key_audit_json(db, id);
-	status = audit_record(db, actor_user_id, actor, "api_keys", id, "revoke", before, after);
-	if (status == DB_OK)
-		status = db_commit(db);
-cleanup:
-	if (status != DB_OK)
-		db_rollback(db);
-	json_decref(before);
-	json_decref(after);
-	return status;
+	return step_change(db, stmt, "key revoke");
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -314,29 +272,6 @@ int auth_store_sessions_revoke_user(struct db *db, int64_t user_id, int64_t keep
 	int status = step_change(db, stmt, "session revoke");
 	if (count)
 		*count = status == DB_OK ? db_changes(db) : 0;
-	return status;
-}
-
-int auth_store_sessions_revoke_user_audited(struct db *db, int64_t user_id, int64_t actor_user_id,
-					    const char *actor, int *count)
-{
-	json_t *after = NULL;
-	int revoked = 0;
-	int status = db_begin_write(db);
-	if (status != DB_OK)
-		return status;
-	if ((status = auth_store_sessions_revoke_user(db, user_id, 0, &revoked)) != DB_OK)
-		goto cleanup;
-	after = json_pack("{s:I, s:i}", "user_id", (json_int_t)user_id, "sessions_revoked", revoked);
-	status = audit_record(db, actor_user_id, actor, "sessions", user_id, "revoke", NULL, after);
-	if (status == DB_OK)
-		status = db_commit(db);
-cleanup:
-	if (status != DB_OK)
-		db_rollback(db);
-	else if (count)
-		*count = revoked;
-	json_decref(after);
 	return status;
 }
 

@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/resource.h"
+#include "crm/resource_store.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,6 @@
 
 #include <string.h>
 
-#include "crm/audit.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/json.h"
@@ -160,21 +159,16 @@ static json_t *grants_json(struct db *db, const char *role)
 	return all;
 }
 
-int roles_store_create(struct db *db, const char *name, const char *description,
-		       const char *from, int64_t actor_user_id, const char *actor)
+int roles_store_insert(struct db *db, const char *name, const char *description,
+		       const char *from)
 {
-	json_t *after = NULL;
-	int status = db_begin_write(db);
-	if (status != DB_OK)
-		return status;
+	int status;
 	if (from && (status = roles_store_exists(db, from)) != DB_OK)
-		goto cleanup;
+		return status;
 	sqlite3_stmt *stmt = db_prepare(
 		db, "INSERT INTO roles (name, description, builtin, created_at) VALUES (?, ?, 0, ?)");
-	if (!stmt) {
-		status = DB_ERROR;
-		goto cleanup;
-	}
+	if (!stmt)
+		return DB_ERROR;
 	char now[TIME_RFC3339_SIZE];
 	time_now_rfc3339(now);
 	db_bind_text(stmt, 1, name);
@@ -182,75 +176,43 @@ int roles_store_create(struct db *db, const char *name, const char *description,
 	db_bind_text(stmt, 3, now);
 	int rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
-	if ((status = db_status_from_sqlite(db, rc, "role create")) != DB_OK)
-		goto cleanup;
-	if (from) {
-		stmt = db_prepare(db, "INSERT INTO grants (role, resource, action, scope)"
-				      " SELECT ?, resource, action, scope FROM grants WHERE role = ?");
-		if (!stmt) {
-			status = DB_ERROR;
-			goto cleanup;
-		}
-		db_bind_text(stmt, 1, name);
-		db_bind_text(stmt, 2, from);
-		rc = sqlite3_step(stmt);
-		sqlite3_reset(stmt);
-		if ((status = db_status_from_sqlite(db, rc, "role copy")) != DB_OK)
-			goto cleanup;
-	}
-	after = json_pack("{s:s, s:s, s:o}", "name", name, "description",
-			  description ? description : "", "grants", grants_json(db, name));
-	if (from)
-		json_object_set_new(after, "from", json_string(from));
-	status = audit_record(db, actor_user_id, actor, "roles", 0, "create", NULL, after);
-	if (status == DB_OK)
-		status = db_commit(db);
-cleanup:
-	if (status != DB_OK)
-		db_rollback(db);
-	json_decref(after);
-	return status;
+	if ((status = db_status_from_sqlite(db, rc, "role create")) != DB_OK || !from)
+		return status;
+	stmt = db_prepare(db, "INSERT INTO grants (role, resource, action, scope)"
+			      " SELECT ?, resource, action, scope FROM grants WHERE role = ?");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, name);
+	db_bind_text(stmt, 2, from);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return db_status_from_sqlite(db, rc, "role copy");
 }
 
-int roles_store_grant(struct db *db, const char *role, const char *resource,
-		      enum perm_action action, enum perm_scope scope, int64_t actor_user_id,
-		      const char *actor)
+json_t *roles_store_grants_json(struct db *db, const char *role)
 {
-	json_t *before = NULL, *after = NULL;
-	int status = db_begin_write(db);
-	if (status != DB_OK)
-		return status;
+	return grants_json(db, role);
+}
+
+int roles_store_grant_set(struct db *db, const char *role, const char *resource,
+			  enum perm_action action, enum perm_scope scope,
+			  enum perm_scope *old_scope)
+{
+	int status;
 	if ((status = roles_store_exists(db, role)) != DB_OK)
-		goto cleanup;
-	enum perm_scope old_scope;
-	if ((status = roles_store_scope(db, role, resource, action, &old_scope)) != DB_OK)
-		goto cleanup;
+		return status;
+	if ((status = roles_store_scope(db, role, resource, action, old_scope)) != DB_OK)
+		return status;
 	sqlite3_stmt *stmt = db_prepare(db, "INSERT INTO grants (role, resource, action, scope)"
 					    " VALUES (?, ?, ?, ?) ON CONFLICT (role, resource, action)"
 					    " DO UPDATE SET scope = excluded.scope");
-	if (!stmt) {
-		status = DB_ERROR;
-		goto cleanup;
-	}
+	if (!stmt)
+		return DB_ERROR;
 	db_bind_text(stmt, 1, role);
 	db_bind_text(stmt, 2, resource);
 	db_bind_text(stmt, 3, perm_action_name(action));
 	db_bind_text(stmt, 4, perm_scope_name(scope));
 	int rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
-	if ((status = db_status_from_sqlite(db, rc, "grant")) != DB_OK)
-		goto cleanup;
-	before = json_pack("{s:s, s:s, s:s, s:s}", "role", role, "resource", resource, "action",
-			   perm_action_name(action), "scope", perm_scope_name(old_scope));
-	after = json_pack("{s:s, s:s, s:s, s:s}", "role", role, "resource", resource, "action",
-			  perm_action_name(action), "scope", perm_scope_name(scope));
-	status = audit_record(db, actor_user_id, actor, "grants", 0, "grant", before, after);
-	if (status == DB_OK)
-		status = db_commit(db);
-cleanup:
-	if (status != DB_OK)
-		db_rollback(db);
-	json_decref(before);
-	json_decref(after);
-	return status;
+	return db_status_from_sqlite(db, rc, "grant");
 }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crm/audit.h"
 #include "crm/auth_store.h"
 #include "crm/buf.h"
 #include "crm/db.h"
@@ -137,20 +136,13 @@ static void bind_team(sqlite3_stmt *stmt, int index, const char *team)
 	db_bind_text(stmt, index, team && team[0] ? team : NULL);
 }
 
-int users_store_create(struct db *db, const struct user_change *fields,
-		       const struct user_actor *actor, struct user *created)
+int users_store_insert(struct db *db, const struct user_change *fields, struct user *created)
 {
-	json_t *after = NULL;
-	int status = db_begin_write(db);
-	if (status != DB_OK)
-		return status;
 	sqlite3_stmt *stmt = db_prepare(
 		db, "INSERT INTO users (email, name, role, team, password_hash, disabled, created_at,"
 		    " updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)");
-	if (!stmt) {
-		status = DB_ERROR;
-		goto cleanup;
-	}
+	if (!stmt)
+		return DB_ERROR;
 	char now[TIME_RFC3339_SIZE];
 	time_now_rfc3339(now);
 	db_bind_text(stmt, 1, fields->email);
@@ -163,20 +155,10 @@ int users_store_create(struct db *db, const struct user_change *fields,
 	db_bind_text(stmt, 8, now);
 	int rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
-	if ((status = db_status_from_sqlite(db, rc, "user create")) != DB_OK)
-		goto cleanup;
-	int64_t id = db_last_insert_id(db);
-	if ((status = users_store_get(db, id, created)) != DB_OK)
-		goto cleanup;
-	after = users_user_to_json(created);
-	status = audit_record(db, actor->user_id, actor->actor, "users", id, "create", NULL, after);
-	if (status == DB_OK)
-		status = db_commit(db);
-cleanup:
+	int status = db_status_from_sqlite(db, rc, "user create");
 	if (status != DB_OK)
-		db_rollback(db);
-	json_decref(after);
-	return status;
+		return status;
+	return users_store_get(db, db_last_insert_id(db), created);
 }
 
 /* Whether `change` differs from `user` at all (a no-op PATCH keeps the version). */
@@ -200,36 +182,22 @@ static bool change_differs(const struct user *user, const struct user_change *ch
 	return false;
 }
 
-int users_store_update(struct db *db, int64_t id, int64_t expected_version,
-		       const struct user_change *change, const struct user_actor *actor,
-		       int64_t keep_session_id, struct user *after)
+bool users_change_differs(const struct user *user, const struct user_change *change)
 {
-	json_t *before_json = NULL, *after_json = NULL;
-	struct user before;
-	int status = db_begin_write(db);
-	if (status != DB_OK)
-		return status;
-	if ((status = users_store_get(db, id, &before)) != DB_OK)
-		goto cleanup;
-	if (expected_version > 0 && before.version != expected_version) {
-		status = DB_STALE;
-		goto cleanup;
-	}
-	if (!change_differs(&before, change)) {
-		*after = before;
-		status = db_commit(db);
-		goto cleanup;
-	}
+	return change_differs(user, change);
+}
+
+int users_store_apply(struct db *db, int64_t id, const struct user_change *change,
+		      struct user *after)
+{
 	sqlite3_stmt *stmt = db_prepare(
 		db, "UPDATE users SET email = coalesce(?1, email), name = coalesce(?2, name),"
 		    " role = coalesce(?3, role), team = CASE WHEN ?4 THEN ?5 ELSE team END,"
 		    " password_hash = CASE WHEN ?6 THEN ?7 ELSE password_hash END,"
 		    " disabled = CASE WHEN ?8 >= 0 THEN ?8 ELSE disabled END,"
 		    " updated_at = ?9, version = version + 1 WHERE id = ?10");
-	if (!stmt) {
-		status = DB_ERROR;
-		goto cleanup;
-	}
+	if (!stmt)
+		return DB_ERROR;
 	char now[TIME_RFC3339_SIZE];
 	time_now_rfc3339(now);
 	db_bind_text(stmt, 1, change->email);
@@ -244,29 +212,10 @@ int users_store_update(struct db *db, int64_t id, int64_t expected_version,
 	sqlite3_bind_int64(stmt, 10, id);
 	int rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
-	if ((status = db_status_from_sqlite(db, rc, "user update")) != DB_OK)
-		goto cleanup;
-	if (change->set_password || change->disabled == 1) {
-		status = auth_store_sessions_revoke_user(db, id, keep_session_id, NULL);
-		if (status != DB_OK)
-			goto cleanup;
-	}
-	if ((status = users_store_get(db, id, after)) != DB_OK)
-		goto cleanup;
-	before_json = users_user_to_json(&before);
-	after_json = users_user_to_json(after);
-	if (change->set_password) /* that it changed, never what to */
-		json_object_set_new(after_json, "password_changed", json_true());
-	status = audit_record(db, actor->user_id, actor->actor, "users", id, "update", before_json,
-			      after_json);
-	if (status == DB_OK)
-		status = db_commit(db);
-cleanup:
+	int status = db_status_from_sqlite(db, rc, "user update");
 	if (status != DB_OK)
-		db_rollback(db);
-	json_decref(before_json);
-	json_decref(after_json);
-	return status;
+		return status;
+	return users_store_get(db, id, after);
 }
 
 /* ---------------------------------------------------------------- lists */

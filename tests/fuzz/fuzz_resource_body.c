@@ -16,7 +16,7 @@
 #include "crm/banned.h"
 
 static const struct resource *resources[RESOURCE_MAX_RESOURCES];
-static int resource_count;
+static int routed_count;
 
 /* Collects the resources behind "/api/v1/<name>" routes. */
 static void collect(void *context, const struct route *route)
@@ -29,11 +29,11 @@ static void collect(void *context, const struct route *route)
 	if (strchr(name, '/'))
 		return;
 	const struct resource *resource = resource_find(name);
-	for (int i = 0; i < resource_count; i++)
+	for (int i = 0; i < routed_count; i++)
 		if (resources[i] == resource)
 			return;
-	if (resource && resource_count < RESOURCE_MAX_RESOURCES)
-		resources[resource_count++] = resource;
+	if (resource && routed_count < RESOURCE_MAX_RESOURCES)
+		resources[routed_count++] = resource;
 }
 
 static void check_resource(const struct resource *resource, const json_t *body)
@@ -84,17 +84,17 @@ static void check_resource(const struct resource *resource, const json_t *body)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!resource_count) {
+	if (!routed_count) {
 		app_init();
 		router_each(app_router(), collect, NULL);
-		if (!resource_count)
+		if (!routed_count)
 			fuzz_fail("no resources registered");
 	}
 	json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
 	if (!body)
 		return 0;
 	if (json_is_object(body)) {
-		for (int i = 0; i < resource_count; i++)
+		for (int i = 0; i < routed_count; i++)
 			check_resource(resources[i], body);
 	}
 	json_t *target = json_pack("{s:s, s:{s:i}}", "a", "b", "c", "d", 1);

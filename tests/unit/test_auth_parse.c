@@ -222,7 +222,7 @@ static void test_authenticate_sessions_keys_and_csrf(void)
 	fields.role = "admin";
 	const struct user_actor actor = { 0, AUDIT_ACTOR_CLI };
 	struct user ann;
-	CHECK_INT(DB_OK, users_store_create(db, &fields, &actor, &ann));
+	CHECK_INT(DB_OK, users_create(db, &fields, &actor, &ann));
 
 	const char *token = "session-token-0123456789abcdefghijklmnopqrstuv";
 	const char *csrf = "csrf-token-0123456789abcdefghijklmnopqrstuvwxyz";

@@ -27,6 +27,7 @@
 #include "crm/log.h"
 #include "crm/operations.h"
 #include "crm/resource.h"
+#include "crm/resource_store.h"
 #include "crm/users.h"
 
 /* ---------------------------------------------------------------- the faulty VFS */
@@ -451,7 +452,7 @@ static void test_the_api_answers_503_for_an_io_error_and_201_after_it(void)
 	struct user admin;
 	char key[AUTH_KEY_TEXT_SIZE];
 	int64_t key_id;
-	CHECK_INT(DB_OK, users_store_create(db, &change, &actor, &admin));
+	CHECK_INT(DB_OK, users_create(db, &change, &actor, &admin));
 	CHECK_INT(DB_OK, auth_key_create(db, admin.id, "test", false, NULL, 0, AUDIT_ACTOR_CLI, key,
 					 &key_id));
 	char authorization[AUTH_KEY_TEXT_SIZE + 16];

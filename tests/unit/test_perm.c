@@ -55,7 +55,7 @@ static int64_t add_user(struct db *db, const char *email, const char *role, cons
 	fields.team = team;
 	struct user_actor actor = { 0, AUDIT_ACTOR_CLI };
 	struct user created;
-	CHECK_INT(DB_OK, users_store_create(db, &fields, &actor, &created));
+	CHECK_INT(DB_OK, users_create(db, &fields, &actor, &created));
 	return created.id;
 }
 
@@ -167,7 +167,7 @@ static void test_scope_coverage(void)
 	change.team = "west";
 	struct user_actor actor = { 0, AUDIT_ACTOR_CLI };
 	struct user after;
-	CHECK_INT(DB_OK, users_store_update(db, teammate, 0, &change, &actor, 0, &after));
+	CHECK_INT(DB_OK, users_update(db, teammate, 0, &change, &actor, 0, &after));
 	CHECK(!perm_scope_covers(db, PERM_SCOPE_TEAM, &me, teammate));
 
 	char team[64];
@@ -193,22 +193,22 @@ static void test_read_only_keys_never_write(void)
 static void test_custom_roles_and_changed_grants(void)
 {
 	struct db *db = fresh_db();
-	CHECK_INT(DB_OK, roles_store_create(db, "lead", "team lead", "rep", 0, AUDIT_ACTOR_CLI));
-	CHECK_INT(DB_CONFLICT, roles_store_create(db, "lead", NULL, NULL, 0, AUDIT_ACTOR_CLI));
-	CHECK_INT(DB_NOT_FOUND, roles_store_create(db, "x", NULL, "emperor", 0, AUDIT_ACTOR_CLI));
+	CHECK_INT(DB_OK, roles_create(db, "lead", "team lead", "rep", 0, AUDIT_ACTOR_CLI));
+	CHECK_INT(DB_CONFLICT, roles_create(db, "lead", NULL, NULL, 0, AUDIT_ACTOR_CLI));
+	CHECK_INT(DB_NOT_FOUND, roles_create(db, "x", NULL, "emperor", 0, AUDIT_ACTOR_CLI));
 	CHECK_INT(DB_NOT_FOUND, roles_store_exists(db, "x"));
 	struct auth_context lead = caller_for(add_user(db, "l@x.io", "lead", "east"), "lead", "east");
 	CHECK_INT(PERM_SCOPE_OWN, perm_scope_for(db, &lead, "contacts", PERM_WRITE));
-	CHECK_INT(DB_OK, roles_store_grant(db, "lead", "contacts", PERM_WRITE, PERM_SCOPE_TEAM, 0,
+	CHECK_INT(DB_OK, roles_grant(db, "lead", "contacts", PERM_WRITE, PERM_SCOPE_TEAM, 0,
 					   AUDIT_ACTOR_CLI));
 	CHECK_INT(PERM_SCOPE_TEAM, perm_scope_for(db, &lead, "contacts", PERM_WRITE));
-	CHECK_INT(DB_OK, roles_store_grant(db, "lead", "audit", PERM_READ, PERM_SCOPE_ALL, 0,
+	CHECK_INT(DB_OK, roles_grant(db, "lead", "audit", PERM_READ, PERM_SCOPE_ALL, 0,
 					   AUDIT_ACTOR_CLI));
 	CHECK_INT(PERM_SCOPE_ALL, perm_scope_for(db, &lead, "audit", PERM_READ));
-	CHECK_INT(DB_NOT_FOUND, roles_store_grant(db, "emperor", "audit", PERM_READ, PERM_SCOPE_ALL,
+	CHECK_INT(DB_NOT_FOUND, roles_grant(db, "emperor", "audit", PERM_READ, PERM_SCOPE_ALL,
 						  0, AUDIT_ACTOR_CLI));
 	/* An empty role can do nothing. */
-	CHECK_INT(DB_OK, roles_store_create(db, "nobody", NULL, NULL, 0, AUDIT_ACTOR_CLI));
+	CHECK_INT(DB_OK, roles_create(db, "nobody", NULL, NULL, 0, AUDIT_ACTOR_CLI));
 	struct auth_context nobody = caller_for(add_user(db, "n@x.io", "nobody", NULL), "nobody", NULL);
 	CHECK_INT(PERM_SCOPE_NONE, perm_scope_for(db, &nobody, "contacts", PERM_READ));
 	remove_db(db);

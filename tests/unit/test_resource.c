@@ -17,6 +17,7 @@
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/resource.h"
+#include "crm/resource_store.h"
 
 /* ---------------------------------------------------------------- helpers */
 

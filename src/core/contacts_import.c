@@ -1,6 +1,7 @@
 /*
  * contacts_import.c - CSV import of contacts (contacts_import.h), shared by the API and
- * crmctl, the export rows crmctl prints, and the POST /api/v1/contacts/import handler.
+ * crmctl. Columns and mapping: contacts_import_columns.c; export rows: contacts_export.c;
+ * the HTTP handler: src/http/contacts_import_http.c.
  *
  * The import reads the text twice inside one write transaction: the first pass checks
  * every row with the contact resource's own rules (resource.h) and counts what would
@@ -10,6 +11,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/contacts_import.h"
+#include "core/contacts_import_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,7 +20,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crm/app.h"
 #include "crm/audit.h"
 #include "crm/auth.h"
 #include "crm/companies.h"
@@ -29,103 +30,10 @@
 #include "crm/operations.h"
 #include "crm/perm.h"
 #include "crm/resource.h"
-#include "crm/router.h"
+#include "crm/resource_save.h"
+#include "crm/resource_store.h"
 #include "crm/users.h"
 #include "crm/banned.h"
-
-/* ================================================================ columns */
-
-enum column_kind {
-	COLUMN_FIELD,               /* a contact field of the same name */
-	COLUMN_COMPANY,             /* a company by name */
-	COLUMN_OWNER_EMAIL,         /* a user by email */
-	COLUMN_CONSENT_EMAIL,       /* consent.email */
-	COLUMN_CONSENT_RECORDED_AT, /* consent.recorded_at */
-	COLUMN_CUSTOM_MEMBER,       /* custom.<key> */
-	COLUMN_IGNORED,             /* read-only columns of an export */
-};
-
-struct column {
-	enum column_kind kind;
-	const struct resource_field *field; /* COLUMN_FIELD */
-	char *custom_key;                   /* COLUMN_CUSTOM_MEMBER, owned */
-	char *header;                       /* as written, owned */
-};
-
-/* Header names (normalized: lower case, '_' for spaces and '-') and what they mean. */
-static const struct {
-	const char *name;
-	enum column_kind kind;
-	const char *field; /* COLUMN_FIELD: the contact field */
-} column_names[] = {
-	{ "first_name", COLUMN_FIELD, "first_name" },
-	{ "firstname", COLUMN_FIELD, "first_name" },
-	{ "first", COLUMN_FIELD, "first_name" },
-	{ "given_name", COLUMN_FIELD, "first_name" },
-	{ "forename", COLUMN_FIELD, "first_name" },
-	{ "last_name", COLUMN_FIELD, "last_name" },
-	{ "lastname", COLUMN_FIELD, "last_name" },
-	{ "last", COLUMN_FIELD, "last_name" },
-	{ "surname", COLUMN_FIELD, "last_name" },
-	{ "family_name", COLUMN_FIELD, "last_name" },
-	{ "email", COLUMN_FIELD, "email" },
-	{ "e_mail", COLUMN_FIELD, "email" },
-	{ "email_address", COLUMN_FIELD, "email" },
-	{ "e_mail_address", COLUMN_FIELD, "email" },
-	{ "mail", COLUMN_FIELD, "email" },
-	{ "phone", COLUMN_FIELD, "phone" },
-	{ "phone_number", COLUMN_FIELD, "phone" },
-	{ "telephone", COLUMN_FIELD, "phone" },
-	{ "tel", COLUMN_FIELD, "phone" },
-	{ "mobile", COLUMN_FIELD, "phone" },
-	{ "title", COLUMN_FIELD, "title" },
-	{ "job_title", COLUMN_FIELD, "title" },
-	{ "position", COLUMN_FIELD, "title" },
-	{ "company_id", COLUMN_FIELD, "company_id" },
-	{ "owner_id", COLUMN_FIELD, "owner_id" },
-	{ "lifecycle", COLUMN_FIELD, "lifecycle" },
-	{ "lifecycle_stage", COLUMN_FIELD, "lifecycle" },
-	{ "relationship_level", COLUMN_FIELD, "relationship_level" },
-	{ "tags", COLUMN_FIELD, "tags" },
-	{ "tag", COLUMN_FIELD, "tags" },
-	{ "labels", COLUMN_FIELD, "tags" },
-	{ "source", COLUMN_FIELD, "source" },
-	{ "external_id", COLUMN_FIELD, "external_id" },
-	{ "custom", COLUMN_FIELD, "custom" },
-	{ "company", COLUMN_COMPANY, NULL },
-	{ "company_name", COLUMN_COMPANY, NULL },
-	{ "organization", COLUMN_COMPANY, NULL },
-	{ "organisation", COLUMN_COMPANY, NULL },
-	{ "owner_email", COLUMN_OWNER_EMAIL, NULL },
-	{ "owner", COLUMN_OWNER_EMAIL, NULL },
-	{ "consent_email", COLUMN_CONSENT_EMAIL, NULL },
-	{ "consent.email", COLUMN_CONSENT_EMAIL, NULL },
-	{ "email_consent", COLUMN_CONSENT_EMAIL, NULL },
-	{ "consent_recorded_at", COLUMN_CONSENT_RECORDED_AT, NULL },
-	{ "consent.recorded_at", COLUMN_CONSENT_RECORDED_AT, NULL },
-	{ "id", COLUMN_IGNORED, NULL },
-	{ "created_at", COLUMN_IGNORED, NULL },
-	{ "updated_at", COLUMN_IGNORED, NULL },
-	{ "version", COLUMN_IGNORED, NULL },
-};
-
-/* A header name for matching: trimmed, ASCII lower case, spaces and '-' as '_'. Caller frees. */
-static char *normalized_header(const char *header)
-{
-	while (*header == ' ' || *header == '\t')
-		header++;
-	size_t len = strlen(header);
-	while (len && (header[len - 1] == ' ' || header[len - 1] == '\t'))
-		len--;
-	char *name = xstrndup(header, len);
-	for (char *p = name; *p; p++) {
-		if (*p == ' ' || *p == '-')
-			*p = '_';
-		else
-			*p = (char)tolower((unsigned char)*p);
-	}
-	return name;
-}
 
 /* ================================================================ the import's state */
 
@@ -197,130 +105,6 @@ static void columns_release(struct import_context *ctx)
 	ctx->column_count = 0;
 }
 
-/* `text` without leading and trailing spaces and tabs. Caller frees. */
-static char *cell_text_trimmed(const char *text)
-{
-	while (*text == ' ' || *text == '\t')
-		text++;
-	size_t len = strlen(text);
-	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
-		len--;
-	return xstrndup(text, len);
-}
-
-/*
- * What the header (or mapping target) `written` means, into column->kind, ->field and
- * ->custom_key (owned). Returns false when it names no column.
- */
-static bool column_from_name(const char *written, struct column *column)
-{
-	char *name = normalized_header(written);
-	bool known = false;
-	if (strncmp(name, "custom.", 7) == 0 && name[7]) {
-		/* the key as written, after "custom." */
-		const char *key = strchr(written, '.') + 1;
-		column->kind = COLUMN_CUSTOM_MEMBER;
-		column->custom_key = xstrdup(key);
-		known = true;
-	}
-	for (size_t n = 0; !known && n < sizeof(column_names) / sizeof(column_names[0]); n++) {
-		if (strcmp(column_names[n].name, name) != 0)
-			continue;
-		column->kind = column_names[n].kind;
-		if (column->kind == COLUMN_FIELD)
-			column->field = resource_field_find(&contacts_resource, column_names[n].field);
-		known = column->kind != COLUMN_FIELD || column->field;
-	}
-	free(name);
-	return known;
-}
-
-/* ================================================================ explicit mapping */
-
-void contacts_import_mapping_init(struct contacts_import_mapping *mapping)
-{
-	mapping->entries = NULL;
-	mapping->count = 0;
-}
-
-void contacts_import_mapping_release(struct contacts_import_mapping *mapping)
-{
-	for (size_t i = 0; i < mapping->count; i++) {
-		free(mapping->entries[i].header);
-		free(mapping->entries[i].target);
-	}
-	free(mapping->entries);
-	contacts_import_mapping_init(mapping);
-}
-
-/* The entry whose header matches `header` (normalized), or NULL. */
-static struct contacts_import_mapping_entry *
-mapping_find(const struct contacts_import_mapping *mapping, const char *header)
-{
-	if (!mapping)
-		return NULL;
-	char *name = normalized_header(header);
-	struct contacts_import_mapping_entry *found = NULL;
-	for (size_t i = 0; !found && i < mapping->count; i++) {
-		char *other = normalized_header(mapping->entries[i].header);
-		if (strcmp(name, other) == 0)
-			found = &mapping->entries[i];
-		free(other);
-	}
-	free(name);
-	return found;
-}
-
-int contacts_import_mapping_add(struct contacts_import_mapping *mapping, const char *spec,
-				char separator, bool ignore, struct buf *error)
-{
-	char *header = NULL, *target = NULL;
-	if (mapping->count >= CONTACTS_IMPORT_MAX_MAPPINGS) {
-		buf_addf(error, "at most %d columns can be mapped or ignored",
-			 CONTACTS_IMPORT_MAX_MAPPINGS);
-		return -1;
-	}
-	if (ignore) {
-		header = xstrdup(spec);
-	} else {
-		const char *split = strrchr(spec, separator);
-		if (!split) {
-			buf_addf(error, "a mapping is HEADER%cFIELD, not '%.200s'", separator, spec);
-			return -1;
-		}
-		header = xstrndup(spec, (size_t)(split - spec));
-		target = cell_text_trimmed(split + 1);
-		struct column column = { .kind = COLUMN_IGNORED };
-		bool known = column_from_name(target, &column);
-		free(column.custom_key);
-		if (!known || column.kind == COLUMN_IGNORED) {
-			buf_addf(error, "unknown field '%.200s' to map column '%.200s' to", target,
-				 header);
-			goto failed;
-		}
-	}
-	char *name = normalized_header(header);
-	bool empty = !name[0];
-	free(name);
-	if (empty) {
-		buf_addf(error, "a mapped or ignored column needs a name");
-		goto failed;
-	}
-	if (mapping_find(mapping, header)) {
-		buf_addf(error, "column '%.200s' is mapped or ignored twice", header);
-		goto failed;
-	}
-	mapping->entries = xrealloc(mapping->entries, (mapping->count + 1) * sizeof(*mapping->entries));
-	mapping->entries[mapping->count].header = header;
-	mapping->entries[mapping->count].target = target;
-	mapping->count++;
-	return 0;
-failed:
-	free(header);
-	free(target);
-	return -1;
-}
-
 /* Maps the header row to columns (through the mapping first); errors name line 1. */
 static void read_header(struct import_context *ctx, const struct csv_record *record)
 {
@@ -332,14 +116,14 @@ static void read_header(struct import_context *ctx, const struct csv_record *rec
 		const char *header = csv_record_field(record, i);
 		struct column *column = &ctx->columns[i];
 		column->header = xstrdup(header);
-		const struct contacts_import_mapping_entry *entry = mapping_find(mapping, header);
+		const struct contacts_import_mapping_entry *entry = contacts_import_mapping_find(mapping, header);
 		bool known;
 		if (entry) {
 			used[entry - mapping->entries] = true;
 			column->kind = COLUMN_IGNORED;
-			known = !entry->target || column_from_name(entry->target, column);
+			known = !entry->target || contacts_import_column_from_name(entry->target, column);
 		} else {
-			known = column_from_name(header, column);
+			known = contacts_import_column_from_name(header, column);
 		}
 		if (!known) {
 			column->kind = COLUMN_IGNORED;
@@ -572,13 +356,41 @@ static int row_body(struct import_context *ctx, const struct csv_record *record,
 	return bad ? -1 : 0;
 }
 
+/* The import's writer for the write pipeline: the API caller, or crmctl (trusted). */
+static struct write_actor import_actor(const struct import_context *ctx)
+{
+	return (struct write_actor){ ctx->db, ctx->is_cli ? NULL : ctx->caller,
+				     ctx->actor_user_id, ctx->actor };
+}
+
+/*
+ * Stores a checked record through the write pipeline (resource_apply(): store, event,
+ * audit). Sets *stored (new reference) when not NULL. Returns a db_status.
+ */
+static int import_apply(const struct import_context *ctx, const struct resource *resource,
+			const json_t *before, const json_t *record, json_t **stored)
+{
+	struct write_actor actor = import_actor(ctx);
+	struct outcome outcome = OUTCOME_INIT;
+	json_t *written = NULL;
+	bool changed;
+	int status = DB_OK;
+	if (resource_apply(&actor, resource, before ? RESOURCE_UPDATE : RESOURCE_CREATE, record,
+			   before, record, &written, &changed, &outcome) != 0)
+		status = outcome.db_status != DB_OK ? outcome.db_status : DB_ERROR;
+	outcome_release(&outcome);
+	if (stored)
+		*stored = written;
+	else
+		json_decref(written);
+	return status;
+}
+
 /* Whether the caller's write scope on `resource` covers a record owned by `owner_id`. */
 static bool caller_may_write(struct import_context *ctx, const char *resource, int64_t owner_id)
 {
-	if (ctx->is_cli)
-		return true;
-	return perm_scope_covers(ctx->db, perm_scope_for(ctx->db, ctx->caller, resource, PERM_WRITE),
-				 ctx->caller, owner_id);
+	struct write_actor actor = import_actor(ctx);
+	return resource_actor_may(&actor, resource_find(resource), PERM_WRITE, owner_id);
 }
 
 /* The owner of records this import creates without one: the caller, or crmctl's --owner. */
@@ -642,15 +454,9 @@ static int resolve_company(struct import_context *ctx, size_t line, const char *
 	int64_t owner = default_owner(ctx);
 	json_object_set_new(record, "owner_id", owner > 0 ? json_integer(owner) : json_null());
 	json_t *stored = NULL;
-	status = resource_store_insert(ctx->db, &companies_resource, record, &stored);
+	status = import_apply(ctx, &companies_resource, NULL, record, &stored);
 	if (status == DB_OK) {
 		*id = json_integer_value(json_object_get(stored, "id"));
-		status = resource_event_emit(ctx->db, &companies_resource, RESOURCE_EVENT_CREATED,
-					     NULL, stored);
-	}
-	if (status == DB_OK) {
-		status = audit_record(ctx->db, ctx->actor_user_id, ctx->actor, "companies", *id,
-				      "create", NULL, stored);
 		json_object_set_new(ctx->companies, name, json_integer(*id));
 	}
 	json_decref(stored);
@@ -685,17 +491,8 @@ static int resolve_owner(struct import_context *ctx, size_t line, const char *em
 static int reference_usable(struct import_context *ctx, const struct resource_field *field,
 			    int64_t value)
 {
-	if (!ctx->is_cli)
-		return resource_reference_usable(ctx->db, ctx->caller, field->references, value);
-	if (strcmp(field->references, "users") == 0) {
-		char team[256];
-		int status = users_store_team_of(ctx->db, value, team, sizeof(team));
-		return status == DB_OK ? 1 : status == DB_NOT_FOUND ? 0 : status;
-	}
-	const struct resource *target = resource_find(field->references);
-	int64_t owner;
-	int status = target ? resource_store_owner_of(ctx->db, target, value, &owner) : DB_NOT_FOUND;
-	return status == DB_OK ? 1 : status == DB_NOT_FOUND ? 0 : status;
+	return resource_reference_usable(ctx->db, ctx->is_cli ? NULL : ctx->caller,
+					 field->references, value);
 }
 
 static bool value_changed(const json_t *record, const json_t *before, const char *name)
@@ -803,8 +600,9 @@ static int plan_row(struct import_context *ctx, const struct csv_record *record,
 	}
 	if (!field_errors_any(&errors) && contacts_resource.prepare) {
 		struct resource_change change = {
-			plan->before ? RESOURCE_UPDATE : RESOURCE_CREATE, ctx->db, ctx->caller, body,
-			plan->before, plan->record,
+			.operation = plan->before ? RESOURCE_UPDATE : RESOURCE_CREATE,
+			.db = ctx->db, .caller = ctx->caller, .user_id = ctx->actor_user_id,
+			.input = body, .before = plan->before, .record = plan->record,
 		};
 		contacts_resource.prepare(&change, &errors);
 	}
@@ -875,30 +673,12 @@ done:
 	return status;
 }
 
-/* Writes a planned row with its audit entry. Returns a db_status. */
+/* Writes a planned row (contact.created / .updated and its audit entry, as the API). */
 static int write_row(struct import_context *ctx, const struct row_plan *plan)
 {
 	if (plan->unchanged)
 		return DB_OK;
-	json_t *stored = NULL;
-	int status;
-	if (plan->before)
-		status = resource_store_update(
-			ctx->db, &contacts_resource, json_integer_value(json_object_get(plan->before, "id")),
-			json_integer_value(json_object_get(plan->before, "version")), plan->record,
-			&stored);
-	else
-		status = resource_store_insert(ctx->db, &contacts_resource, plan->record, &stored);
-	if (status == DB_OK) /* contact.created / contact.updated to the webhooks, as the API */
-		status = resource_event_emit(ctx->db, &contacts_resource,
-					     plan->before ? RESOURCE_EVENT_UPDATED : RESOURCE_EVENT_CREATED,
-					     plan->before, stored);
-	if (status == DB_OK)
-		status = audit_record(ctx->db, ctx->actor_user_id, ctx->actor, "contacts",
-				      json_integer_value(json_object_get(stored, "id")),
-				      plan->before ? "update" : "create", plan->before, stored);
-	json_decref(stored);
-	return status;
+	return import_apply(ctx, &contacts_resource, plan->before, plan->record, NULL);
 }
 
 /* ================================================================ the passes */
@@ -1048,204 +828,3 @@ cleanup:
 	return status;
 }
 
-/* ================================================================ export rows */
-
-static const char *const export_columns[] = {
-	"id", "first_name", "last_name", "email", "phone", "title", "company_id", "company",
-	"owner_id", "lifecycle", "relationship_level", "tags", "source", "consent_email",
-	"consent_recorded_at", "external_id", "custom", "created_at", "updated_at", NULL,
-};
-
-void contacts_export_csv_header(struct buf *out)
-{
-	for (int i = 0; export_columns[i]; i++) {
-		if (i)
-			buf_addch(out, ',');
-		buf_adds(out, export_columns[i]);
-	}
-	buf_adds(out, "\r\n");
-}
-
-/* Appends one value as a cell: strings guarded, numbers and booleans as text. */
-static void add_value_cell(struct buf *out, const json_t *value)
-{
-	if (json_is_string(value)) {
-		csv_add_cell(out, json_string_value(value));
-	} else if (json_is_integer(value)) {
-		buf_addf(out, "%lld", (long long)json_integer_value(value));
-	} else if (json_is_boolean(value)) {
-		buf_adds(out, json_is_true(value) ? "true" : "false");
-	} else if (json_is_object(value) || json_is_array(value)) {
-		char *text = json_to_text(value, NULL);
-		csv_add_cell(out, text);
-		free(text);
-	}
-}
-
-void contacts_export_csv_row(struct buf *out, const json_t *contact, const char *company_name)
-{
-	const json_t *consent = json_object_get(contact, "consent");
-	for (int i = 0; export_columns[i]; i++) {
-		const char *name = export_columns[i];
-		if (i)
-			buf_addch(out, ',');
-		if (strcmp(name, "company") == 0) {
-			csv_add_cell(out, company_name);
-		} else if (strcmp(name, "tags") == 0) {
-			struct buf joined = BUF_INIT;
-			size_t index;
-			json_t *tag;
-			json_array_foreach(json_object_get(contact, "tags"), index, tag)
-				buf_addf(&joined, "%s%s", index ? ";" : "", json_string_value(tag));
-			csv_add_cell(out, joined.data);
-			buf_release(&joined);
-		} else if (strcmp(name, "consent_email") == 0) {
-			add_value_cell(out, json_object_get(consent, "email"));
-		} else if (strcmp(name, "consent_recorded_at") == 0) {
-			add_value_cell(out, json_object_get(consent, "recorded_at"));
-		} else if (strcmp(name, "custom") == 0) {
-			const json_t *custom = json_object_get(contact, "custom");
-			if (json_object_size(custom))
-				add_value_cell(out, custom);
-		} else {
-			add_value_cell(out, json_object_get(contact, name));
-		}
-	}
-	buf_adds(out, "\r\n");
-}
-
-/* ================================================================ POST /api/v1/contacts/import */
-
-/* Whether the body is CSV: text/csv (parameters such as charset allowed). */
-static bool is_csv_content_type(const char *type)
-{
-	if (!type)
-		return false;
-	while (*type == ' ')
-		type++;
-	size_t len = strlen("text/csv");
-	return strncasecmp(type, "text/csv", len) == 0 &&
-	       (type[len] == '\0' || type[len] == ';' || type[len] == ' ');
-}
-
-/*
- * Answers 422: a problem+json whose "errors" are the rows' {line, field, message}, with
- * "rows", "written": false, "dry_run" and "errors_truncated".
- */
-static void reply_import_errors(struct response *res, const struct contacts_import_report *report)
-{
-	size_t count = json_array_size(report->errors);
-	json_t *first = json_array_get(report->errors, 0);
-	struct buf detail = BUF_INIT;
-	buf_addf(&detail, "line %lld: %s: %s",
-		 (long long)json_integer_value(json_object_get(first, "line")),
-		 json_string_value(json_object_get(first, "field")),
-		 json_string_value(json_object_get(first, "message")));
-	if (report->errors_truncated)
-		buf_adds(&detail, " (and more)");
-	else if (count > 1)
-		buf_addf(&detail, " (and %zu more)", count - 1);
-	buf_adds(&detail, "; nothing was imported");
-	json_t *detail_text = json_string(detail.data);
-	buf_release(&detail);
-	json_t *problem = json_pack(
-		"{s:s, s:s, s:i, s:o, s:O, s:I, s:b, s:b, s:b}", "type", "about:blank", "title",
-		http_status_title(HTTP_UNPROCESSABLE), "status", HTTP_UNPROCESSABLE, "detail",
-		detail_text ? detail_text : json_string("some rows are not valid"), "errors",
-		report->errors, "rows", (json_int_t)report->rows, "written", false, "dry_run",
-		report->dry_run, "errors_truncated", report->errors_truncated);
-	size_t len;
-	char *text = json_to_text(problem, &len);
-	json_decref(problem);
-	response_set_body(res, HTTP_UNPROCESSABLE, "application/problem+json", text, len);
-}
-
-/*
- * The import's query: dedupe and dry_run at most once each, map and ignore any number of
- * times (into `mapping`); the first problem goes into `error`.
- */
-struct import_query {
-	const char *dedupe, *dry_run;
-	struct contacts_import_mapping *mapping;
-	struct buf *error;
-};
-
-static int read_import_param(void *context, const char *name, const char *value)
-{
-	struct import_query *query = context;
-	if (!name || !name[0]) /* "?a=1&&b=2": nothing asked */
-		return 0;
-	bool is_map = strcmp(name, "map") == 0, is_ignore = strcmp(name, "ignore") == 0;
-	if (is_map || is_ignore)
-		return contacts_import_mapping_add(query->mapping, value ? value : "", ':',
-						   is_ignore, query->error) != 0;
-	const char **slot = strcmp(name, "dedupe") == 0    ? &query->dedupe
-			    : strcmp(name, "dry_run") == 0 ? &query->dry_run
-							   : NULL;
-	if (!slot) {
-		buf_addf(query->error, "unknown query parameter '%.64s'", name);
-		return 1;
-	}
-	if (*slot) {
-		buf_addf(query->error, "query parameter '%.64s' is given twice", name);
-		return 1;
-	}
-	*slot = value ? value : "";
-	return 0;
-}
-
-static void handle_import(struct request *req, struct response *res)
-{
-	struct contacts_import_mapping mapping;
-	contacts_import_mapping_init(&mapping);
-	struct buf error = BUF_INIT;
-	struct import_query query = { NULL, NULL, &mapping, &error };
-	struct contacts_import_options options = { .caller = req->auth, .mapping = &mapping };
-	struct contacts_import_report report;
-	contacts_import_report_init(&report);
-	if (request_query_each(req, read_import_param, &query) != 0) {
-		response_problem(res, HTTP_BAD_REQUEST, error.data);
-		goto cleanup;
-	}
-	if (query.dedupe && strcmp(query.dedupe, "email") == 0) {
-		options.dedupe = CONTACTS_IMPORT_DEDUPE_EMAIL;
-	} else if (query.dedupe && strcmp(query.dedupe, "none") != 0) {
-		response_problem(res, HTTP_BAD_REQUEST, "dedupe must be email or none");
-		goto cleanup;
-	}
-	if (query.dry_run && strcmp(query.dry_run, "true") == 0) {
-		options.dry_run = true;
-	} else if (query.dry_run && strcmp(query.dry_run, "false") != 0) {
-		response_problem(res, HTTP_BAD_REQUEST, "dry_run must be true or false");
-		goto cleanup;
-	}
-	if (!is_csv_content_type(request_header(req, "Content-Type"))) {
-		response_problem(res, HTTP_UNSUPPORTED_MEDIA_TYPE,
-				 "the body must be CSV with Content-Type: text/csv");
-		goto cleanup;
-	}
-	struct db *db = app_db_or_reply(res);
-	if (!db)
-		goto cleanup;
-	if (perm_scope_for(db, req->auth, "contacts", PERM_WRITE) == PERM_SCOPE_NONE) {
-		response_problem(res, HTTP_FORBIDDEN, "you may not create contacts");
-		goto cleanup;
-	}
-	int status = contacts_import_csv(db, req->body, req->body_len, &options, &report);
-	if (status != DB_OK) {
-		operations_reply_db_status(res, status == DB_NOT_FOUND ? DB_ERROR : status);
-	} else if (json_array_size(report.errors)) {
-		reply_import_errors(res, &report);
-	} else {
-		response_json(res, HTTP_OK, contacts_import_report_to_json(&report));
-	}
-cleanup:
-	contacts_import_report_release(&report);
-	contacts_import_mapping_release(&mapping);
-	buf_release(&error);
-}
-
-void contacts_import_routes_register(struct router *router)
-{
-	router_add(router, "POST", "/api/v1/contacts/import", handle_import, 0);
-}
