@@ -114,6 +114,182 @@ static int parse_seconds(const char *flag, const char *text)
 }
 
 /* Returns 0 to go on, 1 to exit 0 (--help, --version), 2 on a usage error. */
+/* --log-format and --log-level. Returns 0, or 2 after printing why. */
+static int apply_log_option(int option, struct crmd_options *options)
+{
+	switch (option) {
+	case 'f':
+		if (strcmp(optarg, "text") == 0) {
+			options->log_format = LOG_FORMAT_TEXT;
+		} else if (strcmp(optarg, "json") == 0) {
+			options->log_format = LOG_FORMAT_JSON;
+		} else {
+			fprintf(stderr, "crmd: --log-format is text or json\n");
+			return 2;
+		}
+		break;
+	case 'L': {
+		static const char *const levels[] = { "error", "warn", "info", "debug" };
+		int found = -1;
+		for (int i = 0; i < 4; i++)
+			if (strcmp(optarg, levels[i]) == 0)
+				found = i;
+		if (found < 0) {
+			fprintf(stderr, "crmd: --log-level is error, warn, info or debug\n");
+			return 2;
+		}
+		options->log_level = (enum log_level)found;
+		break;
+	}
+	}
+	return 0;
+}
+
+/* The options of the background work and of proxies. Returns 0, or 2 after printing why. */
+static int apply_background_option(int option, struct crmd_options *options)
+{
+	switch (option) {
+	case 'W':
+		if (webhook_delivery_parse_delays(optarg, &options->webhooks) != 0) {
+			fprintf(stderr, "crmd: --webhook-retry-delays takes seconds separated by "
+					"commas, such as 10,30,60 (1 to 86400 each, at most %d)\n",
+				WEBHOOK_DELIVERY_MAX_DELAYS);
+			return 2;
+		}
+		break;
+	case 'F':
+		if ((options->webhooks.retry_for_seconds =
+			     parse_seconds("--webhook-retry-for", optarg)) < 0)
+			return 2;
+		break;
+	case 'G':
+		options->segment_watch_interval = parse_seconds("--segment-watch-interval",
+								optarg);
+		if (options->segment_watch_interval < 0)
+			return 2;
+		if (options->segment_watch_interval > SEGMENT_WATCH_INTERVAL_MAX) {
+			fprintf(stderr, "crmd: --segment-watch-interval is at most %d seconds\n",
+				SEGMENT_WATCH_INTERVAL_MAX);
+			return 2;
+		}
+		break;
+	case 'P': /* a later setting replaces an earlier one (flags win over the file) */
+		memset(&options->trusted_proxies, 0, sizeof(options->trusted_proxies));
+		if (client_address_proxies_add(&options->trusted_proxies, optarg) != 0) {
+			fprintf(stderr, "crmd: --trusted-proxy takes IP addresses separated by "
+					"commas, such as 127.0.0.1,::1 (at most %d)\n",
+				CLIENT_ADDRESS_MAX_PROXIES);
+			return 2;
+		}
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Applies one parsed option to `options`. Returns 0 to go on, 1 to exit successfully
+ * (--version, --help) or 2 after printing why the option is wrong.
+ */
+static int apply_option(int option, char **argv, struct crmd_options *options)
+{
+	switch (option) {
+	case 'd':
+		options->db_path = optarg;
+		break;
+	case 'l':
+		options->listen = optarg;
+		break;
+	case 't': {
+		char *end;
+		long threads = strtol(optarg, &end, 10);
+		if (*end || threads < 1 || threads > 256) {
+			fprintf(stderr, "crmd: --threads takes a number from 1 to 256\n");
+			return 2;
+		}
+		options->threads = (unsigned)threads;
+		break;
+	}
+	case 'f':
+	case 'L':
+		return apply_log_option(option, options);
+	case 'D':
+		options->durable = true;
+		break;
+	case 'S':
+		options->secure_cookies = true;
+		break;
+	case 'C':
+		options->tls_cert = optarg;
+		break;
+	case 'K':
+		options->tls_key = optarg;
+		break;
+	case 'I':
+		if ((options->session_idle = parse_seconds("--session-idle", optarg)) < 0)
+			return 2;
+		break;
+	case 'A':
+		if ((options->session_lifetime = parse_seconds("--session-lifetime", optarg)) < 0)
+			return 2;
+		break;
+	case 'R':
+		options->print_routes = true;
+		break;
+	case 'M':
+		if (strcmp(optarg, "none") != 0 && strcmp(optarg, "key") != 0) {
+			fprintf(stderr, "crmd: --metrics-auth is none or key\n");
+			return 2;
+		}
+		options->metrics_auth = strcmp(optarg, "key") == 0;
+		break;
+	case 'W':
+	case 'F':
+	case 'G':
+	case 'P':
+		return apply_background_option(option, options);
+	case 'c': /* read before parsing (config_arguments_build) */
+		if (strcmp(argv[parse_position], "--config") != 0 &&
+		    strncmp(argv[parse_position], "--config=", 9) != 0) {
+			fprintf(stderr, "crmd: write --config in full\n");
+			return 2;
+		}
+		break;
+	case 'V':
+		printf("crmd %s\n", CRM_VERSION);
+		return 1;
+	case 'h':
+		fputs(usage_text, stdout);
+		return 1;
+	default:
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/* The defaults, before the config file, the environment and the flags. */
+static void options_set_defaults(struct crmd_options *options)
+{
+	options->db_path = "./crm.db";
+	options->listen = "127.0.0.1:8080";
+	options->threads = 0;
+	options->log_format = LOG_FORMAT_TEXT;
+	options->log_level = LOG_LEVEL_INFO;
+	options->durable = false;
+	options->secure_cookies = false;
+	options->tls_cert = NULL;
+	options->tls_key = NULL;
+	options->session_idle = 0;
+	options->session_lifetime = 0;
+	options->print_routes = false;
+	options->metrics_auth = false;
+	memset(&options->webhooks, 0, sizeof(options->webhooks));
+	memset(&options->trusted_proxies, 0, sizeof(options->trusted_proxies));
+	webhook_delivery_parse_delays(WEBHOOK_DELIVERY_DELAYS_DEFAULT, &options->webhooks);
+	options->webhooks.retry_for_seconds = WEBHOOK_DELIVERY_RETRY_FOR_DEFAULT;
+	options->segment_watch_interval = SEGMENT_WATCH_INTERVAL_DEFAULT;
+}
+
 static int parse_options(int argc, char **argv, struct crmd_options *options)
 {
 	static const struct option long_options[] = {
@@ -139,24 +315,7 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	options->db_path = "./crm.db";
-	options->listen = "127.0.0.1:8080";
-	options->threads = 0;
-	options->log_format = LOG_FORMAT_TEXT;
-	options->log_level = LOG_LEVEL_INFO;
-	options->durable = false;
-	options->secure_cookies = false;
-	options->tls_cert = NULL;
-	options->tls_key = NULL;
-	options->session_idle = 0;
-	options->session_lifetime = 0;
-	options->print_routes = false;
-	options->metrics_auth = false;
-	memset(&options->webhooks, 0, sizeof(options->webhooks));
-	memset(&options->trusted_proxies, 0, sizeof(options->trusted_proxies));
-	webhook_delivery_parse_delays(WEBHOOK_DELIVERY_DELAYS_DEFAULT, &options->webhooks);
-	options->webhooks.retry_for_seconds = WEBHOOK_DELIVERY_RETRY_FOR_DEFAULT;
-	options->segment_watch_interval = SEGMENT_WATCH_INTERVAL_DEFAULT;
+	options_set_defaults(options);
 	/* Precedence by order: the file's settings, then CRM_DB/CRM_LISTEN, then the flags. */
 	static const char *const not_settings[] = { "config", "help", "version", "routes", NULL };
 	static const struct config_env environment[] = {
@@ -174,126 +333,9 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 	int option;
 	while ((parse_position = optind,
 		option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-		switch (option) {
-		case 'd':
-			options->db_path = optarg;
-			break;
-		case 'l':
-			options->listen = optarg;
-			break;
-		case 't': {
-			char *end;
-			long threads = strtol(optarg, &end, 10);
-			if (*end || threads < 1 || threads > 256) {
-				fprintf(stderr, "crmd: --threads takes a number from 1 to 256\n");
-				return 2;
-			}
-			options->threads = (unsigned)threads;
-			break;
-		}
-		case 'f':
-			if (strcmp(optarg, "text") == 0) {
-				options->log_format = LOG_FORMAT_TEXT;
-			} else if (strcmp(optarg, "json") == 0) {
-				options->log_format = LOG_FORMAT_JSON;
-			} else {
-				fprintf(stderr, "crmd: --log-format is text or json\n");
-				return 2;
-			}
-			break;
-		case 'L': {
-			static const char *const levels[] = { "error", "warn", "info", "debug" };
-			int found = -1;
-			for (int i = 0; i < 4; i++)
-				if (strcmp(optarg, levels[i]) == 0)
-					found = i;
-			if (found < 0) {
-				fprintf(stderr, "crmd: --log-level is error, warn, info or debug\n");
-				return 2;
-			}
-			options->log_level = (enum log_level)found;
-			break;
-		}
-		case 'D':
-			options->durable = true;
-			break;
-		case 'S':
-			options->secure_cookies = true;
-			break;
-		case 'C':
-			options->tls_cert = optarg;
-			break;
-		case 'K':
-			options->tls_key = optarg;
-			break;
-		case 'I':
-			if ((options->session_idle = parse_seconds("--session-idle", optarg)) < 0)
-				return 2;
-			break;
-		case 'A':
-			if ((options->session_lifetime = parse_seconds("--session-lifetime", optarg)) < 0)
-				return 2;
-			break;
-		case 'R':
-			options->print_routes = true;
-			break;
-		case 'M':
-			if (strcmp(optarg, "none") != 0 && strcmp(optarg, "key") != 0) {
-				fprintf(stderr, "crmd: --metrics-auth is none or key\n");
-				return 2;
-			}
-			options->metrics_auth = strcmp(optarg, "key") == 0;
-			break;
-		case 'W':
-			if (webhook_delivery_parse_delays(optarg, &options->webhooks) != 0) {
-				fprintf(stderr, "crmd: --webhook-retry-delays takes seconds separated by "
-						"commas, such as 10,30,60 (1 to 86400 each, at most %d)\n",
-					WEBHOOK_DELIVERY_MAX_DELAYS);
-				return 2;
-			}
-			break;
-		case 'F':
-			if ((options->webhooks.retry_for_seconds =
-				     parse_seconds("--webhook-retry-for", optarg)) < 0)
-				return 2;
-			break;
-		case 'G':
-			options->segment_watch_interval = parse_seconds("--segment-watch-interval",
-									optarg);
-			if (options->segment_watch_interval < 0)
-				return 2;
-			if (options->segment_watch_interval > SEGMENT_WATCH_INTERVAL_MAX) {
-				fprintf(stderr, "crmd: --segment-watch-interval is at most %d seconds\n",
-					SEGMENT_WATCH_INTERVAL_MAX);
-				return 2;
-			}
-			break;
-		case 'P': /* a later setting replaces an earlier one (flags win over the file) */
-			memset(&options->trusted_proxies, 0, sizeof(options->trusted_proxies));
-			if (client_address_proxies_add(&options->trusted_proxies, optarg) != 0) {
-				fprintf(stderr, "crmd: --trusted-proxy takes IP addresses separated by "
-						"commas, such as 127.0.0.1,::1 (at most %d)\n",
-					CLIENT_ADDRESS_MAX_PROXIES);
-				return 2;
-			}
-			break;
-		case 'c': /* read before parsing (config_arguments_build) */
-			if (strcmp(argv[parse_position], "--config") != 0 &&
-			    strncmp(argv[parse_position], "--config=", 9) != 0) {
-				fprintf(stderr, "crmd: write --config in full\n");
-				return 2;
-			}
-			break;
-		case 'V':
-			printf("crmd %s\n", CRM_VERSION);
-			return 1;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 1;
-		default:
-			fputs(usage_text, stderr);
-			return 2;
-		}
+		int applied = apply_option(option, argv, options);
+		if (applied != 0)
+			return applied;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "crmd: unexpected argument '%s'\n", argv[optind]);
@@ -337,6 +379,102 @@ static int read_small_file(const char *path, struct buf *out)
 	return 0;
 }
 
+/* Opens, locks and migrates the database once before serving. Returns 0, or -1 (said). */
+static int prepare_database(const struct crmd_options *options, enum db_sync_mode sync)
+{
+	struct db *db = db_open(options->db_path, sync);
+	if (!db)
+		return -1;
+	int applied;
+	if (db_server_lock(options->db_path) != 0 || db_migrate(db, &applied) != 0) {
+		db_close(db);
+		return -1;
+	}
+	if (applied)
+		log_info("applied %d migration(s) to %s", applied, options->db_path);
+	db_close(db);
+	return 0;
+}
+
+/* What main started, stopped in the reverse order by stop_running(). */
+struct running {
+	bool checkpointer, app, jobs, hashers, batch, warm_up;
+};
+
+static void stop_running(const struct running *running)
+{
+	if (running->jobs)
+		segment_watch_stop(); /* before the scores it may use are released */
+	if (running->warm_up) {
+		analytics_scores_warm_up_wait();
+		analytics_scores_release_all();
+	}
+	if (running->batch)
+		write_batch_stop(); /* after the last suspended write was answered */
+	if (running->hashers)
+		auth_hash_threads_stop(); /* after the last suspended login was answered */
+	if (running->jobs)
+		webhook_delivery_stop(); /* after the last request's events */
+	if (running->app)
+		app_free();
+	if (running->checkpointer)
+		checkpointer_stop();
+}
+
+/*
+ * Starts everything but the server: connections, the checkpointer, authentication, the
+ * route table, webhook delivery, segment watch, the login hash threads and the batch
+ * writer. Returns 0, or -1 with what was started in `running`.
+ */
+static int start_running(struct crmd_options *options, enum db_sync_mode sync,
+			 struct running *running)
+{
+	db_thread_setup(options->db_path, sync);
+	/* WAL checkpoints (and their fsyncs) in a thread of their own, not in a request's commit */
+	if (checkpointer_start(options->db_path, sync) != 0)
+		return -1;
+	running->checkpointer = true;
+	auth_set_secure_cookies(options->secure_cookies);
+	auth_set_tls(options->tls_cert != NULL);
+	auth_set_session_limits(options->session_idle, options->session_lifetime);
+	auth_init();
+	metrics_set_auth_required(options->metrics_auth);
+	app_init();
+	running->app = true;
+	options->webhooks.db_path = options->db_path;
+	options->webhooks.sync = sync;
+	/* membership events of dynamic segments: a periodic pass on a thread of its own */
+	running->jobs = true;
+	if (webhook_delivery_start(&options->webhooks) != 0 ||
+	    segment_watch_start(options->db_path, sync, options->segment_watch_interval) != 0)
+		return -1;
+	/* Logins check passwords on the hash threads, their connections suspended: no worker
+	 * waits. Writes of the generic resources run on the batch writer, many to a
+	 * transaction (group commit). */
+	running->hashers = true;
+	if (auth_hash_threads_start() != 0)
+		return -1;
+	running->batch = true;
+	return write_batch_start();
+}
+
+/* Serves until SIGTERM or SIGINT (blocked in every thread: only sigwait takes them). */
+static void serve_until_stopped(struct http_server *server, const struct crmd_options *options,
+				const sigset_t *stop_signals)
+{
+	char host[128];
+	unsigned port;
+	http_parse_listen(options->listen, host, sizeof(host), &port);
+	log_notice("crmd %s listening on %s://%s:%u/ (database %s)", CRM_VERSION,
+		   options->tls_cert ? "https" : "http", host, http_server_port(server),
+		   options->db_path);
+	int signal_number = 0;
+	sigwait(stop_signals, &signal_number);
+	log_info("received %s: finishing running requests",
+		 signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+	http_server_stop(server);
+}
+
 int main(int argc, char **argv)
 {
 	struct crmd_options options;
@@ -358,18 +496,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	enum db_sync_mode sync = options.durable ? DB_SYNC_FULL : DB_SYNC_NORMAL;
-
-	struct db *db = db_open(options.db_path, sync);
-	if (!db)
+	if (prepare_database(&options, sync) != 0)
 		return 1;
-	int applied;
-	if (db_server_lock(options.db_path) != 0 || db_migrate(db, &applied) != 0) {
-		db_close(db);
-		return 1;
-	}
-	if (applied)
-		log_info("applied %d migration(s) to %s", applied, options.db_path);
-	db_close(db);
 	struct buf tls_cert = BUF_INIT, tls_key = BUF_INIT;
 	if (options.tls_cert && (read_small_file(options.tls_cert, &tls_cert) != 0 ||
 				 read_small_file(options.tls_key, &tls_key) != 0)) {
@@ -377,7 +505,6 @@ int main(int argc, char **argv)
 		buf_release(&tls_key);
 		return 1;
 	}
-
 	/* Worker threads inherit this mask; only the main thread takes the signals. */
 	sigset_t stop_signals;
 	sigemptyset(&stop_signals);
@@ -386,81 +513,31 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	db_thread_setup(options.db_path, sync);
-	/* WAL checkpoints (and their fsyncs) in a thread of their own, not in a request's commit */
-	if (checkpointer_start(options.db_path, sync) != 0)
-		return 1;
-	auth_set_secure_cookies(options.secure_cookies);
-	auth_set_tls(options.tls_cert != NULL);
-	auth_set_session_limits(options.session_idle, options.session_lifetime);
-	auth_init();
-	metrics_set_auth_required(options.metrics_auth);
-	app_init();
-	options.webhooks.db_path = options.db_path;
-	options.webhooks.sync = sync;
-	/* membership events of dynamic segments: a periodic pass on a thread of its own */
-	if (webhook_delivery_start(&options.webhooks) != 0 ||
-	    segment_watch_start(options.db_path, sync, options.segment_watch_interval) != 0) {
-		webhook_delivery_stop();
-		app_free();
-		checkpointer_stop();
-		return 1;
+	struct running running = { 0 };
+	struct http_server *server = NULL;
+	if (start_running(&options, sync, &running) == 0) {
+		struct http_server_options server_options = {
+			.listen = options.listen,
+			.threads = options.threads,
+			.handler = app_handle,
+			.tls_cert_pem = options.tls_cert ? tls_cert.data : NULL,
+			.tls_key_pem = options.tls_cert ? tls_key.data : NULL,
+			.trusted_proxies = &options.trusted_proxies,
+		};
+		server = http_server_start(&server_options);
 	}
-	struct http_server_options server_options = {
-		.listen = options.listen,
-		.threads = options.threads,
-		.handler = app_handle,
-		.tls_cert_pem = options.tls_cert ? tls_cert.data : NULL,
-		.tls_key_pem = options.tls_cert ? tls_key.data : NULL,
-		.trusted_proxies = &options.trusted_proxies,
-	};
-	/* Logins check passwords on the hash threads, their connections suspended: no worker
-	 * waits. Writes of the generic resources run on the batch writer, many to a
-	 * transaction (group commit). */
-	if (auth_hash_threads_start() != 0 || write_batch_start() != 0) {
-		auth_hash_threads_stop();
-		sodium_memzero(tls_key.data, tls_key.len);
-		buf_release(&tls_key);
-		buf_release(&tls_cert);
-		segment_watch_stop();
-		webhook_delivery_stop();
-		app_free();
-		checkpointer_stop();
-		return 1;
-	}
-	struct http_server *server = http_server_start(&server_options);
 	/* libmicrohttpd has parsed the key: the copy is wiped at once. */
 	sodium_memzero(tls_key.data, tls_key.len);
 	buf_release(&tls_key);
 	buf_release(&tls_cert);
 	if (!server) {
-		write_batch_stop();
-		auth_hash_threads_stop();
-		segment_watch_stop();
-		webhook_delivery_stop();
-		app_free();
-		checkpointer_stop();
+		stop_running(&running);
 		return 1;
 	}
 	analytics_scores_warm_up_start(); /* builds the scores while crmd serves */
-	char host[128];
-	unsigned port;
-	http_parse_listen(options.listen, host, sizeof(host), &port);
-	log_notice("crmd %s listening on %s://%s:%u/ (database %s)", CRM_VERSION,
-		 options.tls_cert ? "https" : "http", host, http_server_port(server), options.db_path);
-
-	int signal_number = 0;
-	sigwait(&stop_signals, &signal_number);
-	log_info("received %s: finishing running requests", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
-	http_server_stop(server);
-	segment_watch_stop(); /* before the scores it may use are released */
-	analytics_scores_warm_up_wait();
-	analytics_scores_release_all();
-	write_batch_stop(); /* after the last suspended write was answered */
-	auth_hash_threads_stop(); /* after the last suspended login was answered */
-	webhook_delivery_stop(); /* after the last request's events, before the database closes */
-	app_free();
-	checkpointer_stop();
+	running.warm_up = true;
+	serve_until_stopped(server, &options, &stop_signals);
+	stop_running(&running);
 	db_thread_close();
 	log_info("stopped");
 	config_arguments_release(&settings);

@@ -162,4 +162,16 @@ bool segments_is_dynamic(const json_t *segment);
 /* Compiles a stored segment's rule at the current time. Returns 0, or -1 (rule invalid). */
 int segments_compile_stored_rule(const json_t *segment, struct segment_rule_sql *rule);
 
+/*
+ * Adds (`add`) or removes the contacts `ids` (`count`; `contact_ids` is the same list as
+ * sent, for the audit entry) to or from static segment `segment` (stored record, borrowed),
+ * inside the caller's write transaction: an event for each contact that really joins or
+ * leaves, then the segment's version + 1 and its audit entry when any did. Sets *changed
+ * and *stored (the segment as stored, new reference, or NULL when nothing changed).
+ * Returns a db_status.
+ */
+int segments_change_members(struct db *db, int64_t user_id, const json_t *segment,
+			    const int64_t *ids, size_t count, const json_t *contact_ids, bool add,
+			    int64_t *changed, json_t **stored);
+
 #endif

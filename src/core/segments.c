@@ -403,3 +403,27 @@ int segments_contact_merging(struct db *db, int64_t user_id, int64_t from_id, in
 	return status;
 }
 
+
+int segments_change_members(struct db *db, int64_t user_id, const json_t *segment,
+			    const int64_t *ids, size_t count, const json_t *contact_ids, bool add,
+			    int64_t *changed, json_t **stored)
+{
+	/* One contact at a time, so that each one that really joins (or leaves) gets its
+	 * webhook event (segment.member_added / member_removed) in this transaction. */
+	int64_t segment_id = json_integer_value(json_object_get(segment, "id"));
+	int status = DB_OK;
+	*changed = 0;
+	*stored = NULL;
+	for (size_t i = 0; status == DB_OK && i < count; i++) {
+		int64_t one = 0;
+		status = add ? segments_store_members_add(db, segment_id, &ids[i], 1, &one)
+			     : segments_store_members_remove(db, segment_id, &ids[i], 1, &one);
+		*changed += one;
+		if (status == DB_OK && one > 0)
+			status = segments_member_event(db, segment_id, ids[i], add);
+	}
+	if (status == DB_OK && *changed > 0)
+		status = segments_record_member_change(db, user_id, segment, contact_ids, *changed,
+						       add, stored);
+	return status;
+}

@@ -169,6 +169,121 @@ static int add_condition(struct resource_query *query, const char *column, const
  * Applies one query parameter to `query`. Returns 0, or -1 with `message` set (400).
  * `sort_text`/`cursor_text` receive the sort and cursor parameters for later.
  */
+/* ?q=: full-text search words. Returns 0, or -1 with `message`. */
+static int apply_search(struct resource_query *query, const char *text, struct buf *message)
+{
+	json_t *checked = json_string(text);
+	if (!checked || resource_utf8_length(text) > RESOURCE_QUERY_TEXT_MAX) {
+		json_decref(checked);
+		buf_addf(message, "q must be UTF-8 text of at most %d characters",
+			 RESOURCE_QUERY_TEXT_MAX);
+		return -1;
+	}
+	json_decref(checked);
+	char *trimmed = resource_trimmed_copy(text);
+	if (trimmed[0]) {
+		query->match = resource_fts_query(trimmed);
+		query->match_nothing = query->match == NULL;
+	}
+	free(trimmed);
+	return 0;
+}
+
+/* ?tag=: one tag of the TAGS field `tags`. Returns 0, or -1 with `message`. */
+static int apply_tag(const struct resource_field *tags, struct resource_query *query,
+		     const char *text, struct buf *message)
+{
+	json_t *raw = json_pack("[s?]", text);
+	struct field_errors errors = { NULL };
+	json_t *normalized = raw ? resource_field_normalize(tags, raw, "tag", &errors) : NULL;
+	field_errors_release(&errors);
+	json_decref(raw);
+	if (!normalized || json_array_size(normalized) != 1) {
+		json_decref(normalized);
+		buf_addf(message, "tag must be a non-empty tag of at most %d characters",
+			 RESOURCE_TAG_MAX_LENGTH);
+		return -1;
+	}
+	query->tag = xstrdup(json_string_value(json_array_get(normalized, 0)));
+	json_decref(normalized);
+	return 0;
+}
+
+/*
+ * A range filter: the built-in updated_since and the resource's own. Returns 1 when `name`
+ * is none, 0 when applied, -1 with `message`.
+ */
+static int apply_range(const struct resource *resource, struct resource_query *query,
+		       const char *name, const char *text, struct buf *message)
+{
+	const char *range_field = NULL;
+	enum resource_range range = RESOURCE_RANGE_FROM;
+	if (strcmp(name, "updated_since") == 0) {
+		range_field = "updated_at";
+	} else {
+		for (const struct resource_range_filter *filter = resource->range_filters;
+		     filter && filter->param; filter++) {
+			if (strcmp(filter->param, name) == 0) {
+				range_field = filter->field;
+				range = filter->range;
+			}
+		}
+	}
+	if (!range_field)
+		return 1;
+	const struct resource_field *field = field_or_builtin(resource, range_field);
+	if (!field) {
+		buf_addf(message, "%s cannot be used", name);
+		return -1;
+	}
+	json_t *value = filter_value(field, text, message);
+	if (!value) {
+		buf_reset(message);
+		buf_addf(message, "%s must be %s", name,
+			 field->type == RESOURCE_FIELD_DATE ? "a date such as 2026-11-23"
+			 : field->type == RESOURCE_FIELD_TIMESTAMP
+				 ? "an RFC 3339 timestamp such as 2026-11-23T16:00:00Z"
+				 : "a number");
+		return -1;
+	}
+	static const char *const range_ops[] = {
+		[RESOURCE_RANGE_FROM] = ">=", [RESOURCE_RANGE_BEFORE] = "<",
+		[RESOURCE_RANGE_TO] = "<=", [RESOURCE_RANGE_AFTER] = ">",
+	};
+	if (add_condition(query, field->name, range_ops[range], value, false) != 0) {
+		buf_adds(message, "too many filters");
+		return -1;
+	}
+	return 0;
+}
+
+/* ?<field>=value on a FILTER field (`me` for a user reference). 0, or -1 with `message`. */
+static int apply_equality(const struct resource_field *field, struct resource_query *query,
+			  const char *text, struct buf *message)
+{
+	bool me = field->type == RESOURCE_FIELD_REFERENCE &&
+		  strcmp(field->references, "users") == 0 && strcmp(text, "me") == 0;
+	json_t *value = me ? json_integer(query->caller_id) : filter_value(field, text, message);
+	if (!value)
+		return -1;
+	if (add_condition(query, field->name, "=", value,
+			  (field->flags & RESOURCE_FIELD_NOCASE) != 0) != 0) {
+		buf_adds(message, "too many filters");
+		return -1;
+	}
+	return 0;
+}
+
+/* The resource's TAGS field, or NULL. */
+static const struct resource_field *tags_field(const struct resource *resource)
+{
+	const struct resource_field *tags = NULL;
+	for (const struct resource_field *field = resource->fields; field->name; field++)
+		if (field->type == RESOURCE_FIELD_TAGS)
+			tags = field;
+	return tags;
+}
+
 static int apply_param(const struct resource *resource, const struct query_param *param,
 		       struct resource_query *query, const char **sort_text,
 		       const char **cursor_text, struct buf *message)
@@ -191,97 +306,17 @@ static int apply_param(const struct resource *resource, const struct query_param
 		*sort_text = text;
 		return 0;
 	}
-	if (strcmp(name, "q") == 0 && resource->fts_table) {
-		json_t *checked = json_string(text);
-		if (!checked || resource_utf8_length(text) > RESOURCE_QUERY_TEXT_MAX) {
-			json_decref(checked);
-			buf_addf(message, "q must be UTF-8 text of at most %d characters",
-				 RESOURCE_QUERY_TEXT_MAX);
-			return -1;
-		}
-		json_decref(checked);
-		char *trimmed = resource_trimmed_copy(text);
-		if (trimmed[0]) {
-			query->match = resource_fts_query(trimmed);
-			query->match_nothing = query->match == NULL;
-		}
-		free(trimmed);
-		return 0;
-	}
-	const struct resource_field *tags = NULL;
-	for (const struct resource_field *field = resource->fields; field->name; field++)
-		if (field->type == RESOURCE_FIELD_TAGS)
-			tags = field;
-	if (strcmp(name, "tag") == 0 && tags) {
-		json_t *raw = json_pack("[s?]", text);
-		struct field_errors errors = { NULL };
-		json_t *normalized = raw ? resource_field_normalize(tags, raw, "tag", &errors) : NULL;
-		field_errors_release(&errors);
-		json_decref(raw);
-		if (!normalized || json_array_size(normalized) != 1) {
-			json_decref(normalized);
-			buf_addf(message, "tag must be a non-empty tag of at most %d characters",
-				 RESOURCE_TAG_MAX_LENGTH);
-			return -1;
-		}
-		query->tag = xstrdup(json_string_value(json_array_get(normalized, 0)));
-		json_decref(normalized);
-		return 0;
-	}
-	/* range filters: the built-in updated_since and the resource's own */
-	const char *range_field = NULL;
-	enum resource_range range = RESOURCE_RANGE_FROM;
-	if (strcmp(name, "updated_since") == 0) {
-		range_field = "updated_at";
-	} else {
-		for (const struct resource_range_filter *filter = resource->range_filters;
-		     filter && filter->param; filter++) {
-			if (strcmp(filter->param, name) == 0) {
-				range_field = filter->field;
-				range = filter->range;
-			}
-		}
-	}
-	if (range_field) {
-		const struct resource_field *field = field_or_builtin(resource, range_field);
-		if (!field) {
-			buf_addf(message, "%s cannot be used", name);
-			return -1;
-		}
-		json_t *value = filter_value(field, text, message);
-		if (!value) {
-			buf_reset(message);
-			buf_addf(message, "%s must be %s", name,
-				 field->type == RESOURCE_FIELD_DATE ? "a date such as 2026-11-23"
-				 : field->type == RESOURCE_FIELD_TIMESTAMP
-					 ? "an RFC 3339 timestamp such as 2026-11-23T16:00:00Z"
-					 : "a number");
-			return -1;
-		}
-		static const char *const range_ops[] = {
-			[RESOURCE_RANGE_FROM] = ">=", [RESOURCE_RANGE_BEFORE] = "<",
-			[RESOURCE_RANGE_TO] = "<=", [RESOURCE_RANGE_AFTER] = ">",
-		};
-		if (add_condition(query, field->name, range_ops[range], value, false) != 0) {
-			buf_adds(message, "too many filters");
-			return -1;
-		}
-		return 0;
-	}
+	if (strcmp(name, "q") == 0 && resource->fts_table)
+		return apply_search(query, text, message);
+	const struct resource_field *tags = tags_field(resource);
+	if (strcmp(name, "tag") == 0 && tags)
+		return apply_tag(tags, query, text, message);
+	int ranged = apply_range(resource, query, name, text, message);
+	if (ranged <= 0)
+		return ranged;
 	const struct resource_field *field = resource_field_find(resource, name);
-	if (field && (field->flags & RESOURCE_FIELD_FILTER)) {
-		bool me = field->type == RESOURCE_FIELD_REFERENCE &&
-			  strcmp(field->references, "users") == 0 && strcmp(text, "me") == 0;
-		json_t *value = me ? json_integer(query->caller_id) : filter_value(field, text, message);
-		if (!value)
-			return -1;
-		if (add_condition(query, field->name, "=", value,
-				  (field->flags & RESOURCE_FIELD_NOCASE) != 0) != 0) {
-			buf_adds(message, "too many filters");
-			return -1;
-		}
-		return 0;
-	}
+	if (field && (field->flags & RESOURCE_FIELD_FILTER))
+		return apply_equality(field, query, text, message);
 	buf_adds(message, "unknown query parameter '");
 	add_client_name(message, name);
 	buf_addch(message, '\'');

@@ -371,21 +371,9 @@ static void change_members(struct request *req, struct response *res, bool add)
 		buf_release(&detail);
 		goto cleanup;
 	}
-	/* One contact at a time, so that each one that really joins (or leaves) gets its
-	 * webhook event (segment.member_added / member_removed) in this transaction. */
 	int64_t changed = 0;
-	for (size_t i = 0; status == DB_OK && i < count; i++) {
-		int64_t one = 0;
-		status = add ? segments_store_members_add(db, segment_id, &ids[i], 1, &one)
-			     : segments_store_members_remove(db, segment_id, &ids[i], 1, &one);
-		changed += one;
-		if (status == DB_OK && one > 0)
-			status = segments_member_event(db, segment_id, ids[i], add);
-	}
-	if (status == DB_OK && changed > 0)
-		status = segments_record_member_change(db, caller->user_id, segment,
-					      json_object_get(body, "contact_ids"), changed, add,
-					      &stored);
+	status = segments_change_members(db, caller->user_id, segment, ids, count,
+					 json_object_get(body, "contact_ids"), add, &changed, &stored);
 	if (status == DB_OK)
 		status = db_commit(db);
 	in_transaction = false;
