@@ -12,6 +12,7 @@
 #include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/outcome.h"
 #include "crm/reply.h"
 #include "crm/log.h"
 #include "crm/metrics.h"
@@ -48,8 +49,11 @@ const struct router *app_router(void)
 struct db *app_db_or_reply(struct response *res)
 {
 	struct db *db = db_thread();
-	if (!db)
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database cannot be opened");
+	if (!db) {
+		struct outcome outcome = OUTCOME_INIT;
+		outcome_fail(&outcome, OUTCOME_UNAVAILABLE, "the database cannot be opened");
+		outcome_reply(res, &outcome);
+	}
 	return db;
 }
 
@@ -65,7 +69,9 @@ static void handle_health(struct request *req, struct response *res)
 	if (!db)
 		return;
 	if (db_schema_version(db) < 0) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+		struct outcome outcome = OUTCOME_INIT;
+		outcome_fail(&outcome, OUTCOME_BUSY, "the database does not answer");
+		outcome_reply(res, &outcome);
 		return;
 	}
 	response_json(res, HTTP_OK, json_pack("{s:s}", "status", "ok"));

@@ -86,7 +86,7 @@ static void handle_directory(struct request *req, struct response *res)
 		db_rollback(db);
 	if (status != DB_OK) {
 		json_decref(state.data);
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database cannot answer now");
+		db_status_reply(res, status, NULL);
 		return;
 	}
 	response_json(res, HTTP_OK, json_pack("{s:o}", "data", state.data));

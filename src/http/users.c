@@ -21,6 +21,7 @@
 #include "crm/cursor.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/outcome.h"
 #include "crm/reply.h"
 #include "crm/perm.h"
 #include "crm/roles.h"
@@ -240,7 +241,9 @@ static int user_input_finish(struct db *db, struct user_input *input, struct fie
 	}
 	if (input->password) {
 		if (auth_password_hash(input->password, input->password_hash) != 0) {
-			response_problem(res, HTTP_SERVICE_UNAVAILABLE, "cannot hash the password now");
+			struct outcome outcome = OUTCOME_INIT;
+			outcome_fail(&outcome, OUTCOME_BUSY, "cannot hash the password now");
+			outcome_reply(res, &outcome);
 			return -1;
 		}
 		input->change.set_password = true;

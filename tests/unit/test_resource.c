@@ -18,6 +18,8 @@
 #include "store/db_sqlite.h"
 #include "crm/resource.h"
 #include "crm/resource_store.h"
+#include "crm/outcome.h"
+#include "crm/resource_save.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -820,6 +822,117 @@ static void test_store_list_text_matches_records(void)
 	remove_db(db);
 }
 
+/* ---------------------------------------------------------------- the write pipeline */
+
+static int pipeline_events;
+
+static int count_event(struct db *db, const struct resource *resource, enum resource_event event,
+		       const json_t *before, const json_t *after)
+{
+	(void)db;
+	(void)resource;
+	(void)event;
+	(void)before;
+	(void)after;
+	pipeline_events++;
+	return DB_OK;
+}
+
+/* Audit rows of `entity` `id` as "action/actor,..." (caller frees). */
+static char *audit_trail(struct db *db, const char *entity, int64_t id)
+{
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT action, actor FROM audit_log"
+					    " WHERE entity = ? AND entity_id = ? ORDER BY id");
+	db_bind_text(stmt, 1, entity);
+	sqlite3_bind_int64(stmt, 2, id);
+	struct buf out = BUF_INIT;
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		buf_addf(&out, "%s%s/%s", out.len ? "," : "", db_column_text(stmt, 0),
+			 db_column_text(stmt, 1));
+	sqlite3_reset(stmt);
+	return buf_detach(&out, NULL);
+}
+
+/* Saves `json_text` as a new record (or a merge patch of `before`) through the pipeline. */
+static int pipeline_save(const struct write_actor *actor, const struct resource *resource,
+			 const json_t *before, const char *json_text, json_t **stored,
+			 struct outcome *outcome)
+{
+	json_t *body = json_loads(json_text, 0, NULL);
+	struct field_errors errors = { NULL };
+	json_t *record = before ? resource_record_merge(resource, before, body, &errors)
+				: resource_record_from_body(resource, body, &errors);
+	if (!before)
+		resource_fill_create_defaults(actor, resource, record);
+	bool changed;
+	CHECK_INT(DB_OK, db_begin_write(actor->db));
+	int result = resource_save(actor, resource, before ? RESOURCE_UPDATE : RESOURCE_CREATE,
+				   body, before, record, &errors, stored, &changed, outcome);
+	if (result == 0)
+		CHECK_INT(DB_OK, db_commit(actor->db));
+	else
+		db_rollback(actor->db);
+	json_decref(record);
+	json_decref(body);
+	return result;
+}
+
+static void test_pipeline_audits_and_announces_once(void)
+{
+	struct db *db = fresh_db();
+	resource_set_event_hook(count_event);
+	pipeline_events = 0;
+	struct write_actor cli = { db, NULL, 0, "crmctl" };
+	struct outcome outcome = OUTCOME_INIT;
+	json_t *company = NULL, *contact = NULL, *again = NULL;
+	CHECK_INT(0, pipeline_save(&cli, &companies_resource, NULL, "{\"name\":\"Acme\"}",
+				   &company, &outcome));
+	int64_t company_id = json_integer_value(json_object_get(company, "id"));
+	CHECK(json_is_null(json_object_get(company, "owner_id"))); /* crmctl: nobody */
+	char *text = NULL;
+	char body[160];
+	snprintf(body, sizeof(body), "{\"first_name\":\"Ann\",\"company_id\":%lld}",
+		 (long long)company_id);
+	CHECK_INT(0, pipeline_save(&cli, &contacts_resource, NULL, body, &contact, &outcome));
+	int64_t contact_id = json_integer_value(json_object_get(contact, "id"));
+	CHECK_INT(2, pipeline_events);
+	CHECK_STR("create/crmctl", (text = audit_trail(db, "contacts", contact_id)));
+	free(text);
+
+	/* a change that changes nothing: no version, no audit entry, no event */
+	CHECK_INT(0, pipeline_save(&cli, &contacts_resource, contact, "{\"first_name\":\"Ann\"}",
+				   &again, &outcome));
+	CHECK_INT(1, (int)json_integer_value(json_object_get(again, "version")));
+	CHECK_INT(2, pipeline_events);
+	json_decref(again);
+	again = NULL;
+
+	/* a reference to nothing: INVALID naming the field, nothing stored */
+	CHECK_INT(-1, pipeline_save(&cli, &contacts_resource, NULL,
+				    "{\"first_name\":\"Bo\",\"company_id\":999}", &again, &outcome));
+	CHECK_INT(OUTCOME_INVALID, outcome.status);
+	CHECK_STR("company_id", json_string_value(json_object_get(
+					json_array_get(outcome.errors.list, 0), "field")));
+	outcome_release(&outcome);
+	outcome_init(&outcome);
+	CHECK_INT(2, pipeline_events);
+
+	/* removing the company detaches the contact (SET NULL) as a write of its own */
+	CHECK_INT(DB_OK, db_begin_write(db));
+	CHECK_INT(0, resource_remove(&cli, &companies_resource, company, &outcome));
+	CHECK_INT(DB_OK, db_commit(db));
+	CHECK_INT(4, pipeline_events); /* contact.updated, company.deleted */
+	CHECK_STR("create/crmctl,update/crmctl", (text = audit_trail(db, "contacts", contact_id)));
+	free(text);
+	CHECK_STR("create/crmctl,delete/crmctl",
+		  (text = audit_trail(db, "companies", company_id)));
+	free(text);
+	resource_set_event_hook(NULL);
+	json_decref(company);
+	json_decref(contact);
+	remove_db(db);
+}
+
 int main(void)
 {
 	resource_register(&companies_resource);
@@ -836,5 +949,6 @@ int main(void)
 	RUN(test_store_filters_tags_and_search);
 	RUN(test_store_idempotency_keys);
 	RUN(test_store_list_text_matches_records);
+	RUN(test_pipeline_audits_and_announces_once);
 	return check_finish();
 }
