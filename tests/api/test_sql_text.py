@@ -51,15 +51,15 @@ IDENTIFIER_ARGUMENT = re.compile(
 ALLOWED = {
     # db.c: the migrations are the files migrations/NNNN_*.sql, which the build compiles
     # into this table (tools/embed); nothing else is ever added to it.
-    ("db.c", "db_migrate", "embedded_migrations"),
+    ("store/db.c", "db_migrate", "embedded_migrations"),
     # db.c: CRM_QUERY_PLAN_LOG (tests only) explains the statement that db_prepare() is
     # preparing: `sql` is db_prepare's own argument, which this check follows at every
     # caller of db_prepare.
-    ("db.c", "plan_log_write", 'buf_addf(&explain, "EXPLAIN QUERY PLAN %s", sql)'),
+    ("store/db.c", "plan_log_write", 'buf_addf(&explain, "EXPLAIN QUERY PLAN %s", sql)'),
     # segment_rule.c: field->expression comes from the static const table of rule fields
     # (rule_fields[]: SQL expressions over the contact's columns, all string literals);
     # the user's rule picks a field by name, never supplies the text.
-    ("segment_rule.c", "emit_expression", "buf_adds(c->sql, field->expression)"),
+    ("store/segment_rule.c", "emit_expression", "buf_adds(c->sql, field->expression)"),
 }
 
 
