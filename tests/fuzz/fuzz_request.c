@@ -53,7 +53,7 @@ static void database_setup(void)
 	struct user_actor actor = { 0, AUDIT_ACTOR_CLI };
 	struct user admin;
 	int64_t key_id, session_id;
-	if (users_store_create(db, &change, &actor, &admin) != DB_OK ||
+	if (users_create(db, &change, &actor, &admin) != DB_OK ||
 	    auth_key_create(db, admin.id, "fuzz", false, NULL, 0, AUDIT_ACTOR_CLI, api_key,
 			    &key_id) != DB_OK)
 		fuzz_fail("cannot create the admin");
