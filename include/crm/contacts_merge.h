@@ -112,4 +112,46 @@ int contacts_merge_store_scan(struct db *db, enum contacts_duplicate_reason reas
 					   const char *a, const char *b),
 			      void *context);
 
+/* ---- the report and the merge (src/core/contacts_merge.c) ------------------------------ */
+
+/* A group of likely duplicates; a list of them. */
+struct contacts_duplicate_group {
+	enum contacts_duplicate_reason reason;
+	int64_t min_id;
+	int64_t company_id; /* name groups */
+	char *key;          /* owned */
+	int64_t *ids;       /* owned, ascending */
+	size_t count;
+};
+
+struct contacts_duplicate_groups {
+	struct contacts_duplicate_group *items;
+	size_t count, alloc;
+};
+
+void contacts_duplicate_groups_release(struct contacts_duplicate_groups *groups);
+/* Adds the groups of `reason` the scope sees to `groups`. Returns a db_status. */
+int contacts_duplicates_collect(struct db *db, enum contacts_duplicate_reason reason,
+				const struct operations_scope *scope,
+				struct contacts_duplicate_groups *groups);
+/* Puts the groups in report order: by reason, then by smallest id. */
+void contacts_duplicates_sort(struct contacts_duplicate_groups *groups);
+
+/* What one merge holds; released by contacts_merge_release(). */
+struct contacts_merge {
+	int64_t ids[CONTACTS_MERGE_MAX];
+	json_t *others[CONTACTS_MERGE_MAX]; /* the merged contacts as stored */
+	size_t count;
+	json_t *kept, *record, *stored, *moved, *body;
+};
+void contacts_merge_release(struct contacts_merge *m);
+/*
+ * Merges m->others into the kept contact `kept_id` (m->kept), inside the caller's write
+ * transaction: references and static memberships move, the others are deleted, the kept
+ * one takes their missing fields (m->record, m->stored, m->moved are set), one "merge"
+ * audit entry by `user_id`, the events. Returns a db_status.
+ */
+int contacts_merge_apply(struct db *db, int64_t user_id, struct contacts_merge *m,
+			 int64_t kept_id);
+
 #endif
