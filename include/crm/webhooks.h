@@ -247,4 +247,10 @@ int webhooks_store_prune(struct db *db, const char *before);
 /* Whether `name` is one of the event names (not a "family.*" pattern). */
 bool webhooks_event_known(const char *name);
 
+/*
+ * Installs the function called after a change queued deliveries (the sending thread wakes
+ * up; it claims them once the change has committed). NULL: none. Call before serving.
+ */
+void webhooks_set_queued_hook(void (*hook)(void));
+
 #endif

@@ -4,7 +4,8 @@
  * every change reaches through the write pipeline's event hook (and modules call
  * directly), and the private-address policy. The routes are src/http/webhooks_http.c.
  *
- * The SQL is in webhooks_store.c; sending is webhook_delivery.c.
+ * The SQL is in webhooks_store.c; sending is src/jobs/webhook_delivery.c, which asks to
+ * be woken when deliveries are queued (webhooks_set_queued_hook()).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/webhooks.h"
@@ -24,7 +25,6 @@
 #include "crm/log.h"
 #include "crm/perm.h"
 #include "crm/timeutil.h"
-#include "crm/webhook_delivery.h"
 #include "crm/banned.h"
 
 /* ================================================================ event names */
@@ -381,6 +381,13 @@ static json_t *previous_values(const json_t *before, const json_t *after)
 	return previous;
 }
 
+static void (*queued_hook)(void);
+
+void webhooks_set_queued_hook(void (*hook)(void))
+{
+	queued_hook = hook;
+}
+
 int webhooks_emit(struct db *db, const char *event, const json_t *data, const json_t *previous)
 {
 	int subscribed = webhooks_store_subscribed(db, event);
@@ -395,8 +402,8 @@ int webhooks_emit(struct db *db, const char *event, const json_t *data, const js
 					    (int64_t)time(NULL), &deliveries);
 	free(data_text);
 	free(previous_text);
-	if (status == DB_OK && deliveries > 0)
-		webhook_delivery_notify(); /* the thread's claim waits for this transaction */
+	if (status == DB_OK && deliveries > 0 && queued_hook)
+		queued_hook(); /* the sender's claim waits for this transaction */
 	return status;
 }
 

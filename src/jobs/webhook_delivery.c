@@ -510,6 +510,7 @@ int webhook_delivery_start(const struct webhook_delivery_options *options)
 {
 	if (worker.running)
 		return 0;
+	webhooks_set_queued_hook(webhook_delivery_notify);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("webhook delivery: libcurl cannot start");
 		return -1;
