@@ -10,6 +10,7 @@
 
 #include "crm/cli.h"
 #include "crm/db.h"
+#include "crm/routes.h"
 #include "crm/version.h"
 #include "crm/webhooks.h"
 #include "crm/banned.h"
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
 	if (cli_wants_help(command_argc, command_argv))
 		return cli_usage(found, false);
 
+	routes_register_resources(); /* what they index, announce and permit (registry.h) */
 	webhooks_install_event_hook(); /* changes made here queue their webhook events too */
 	struct cli_context cli = { .db_path = db_path, .db = NULL };
 	if (found->database == CLI_DATABASE_MIGRATED && !cli_database_exists(db_path))

@@ -25,6 +25,7 @@
 #include "crm/log.h"
 #include "crm/metrics.h"
 #include "crm/router.h"
+#include "crm/routes.h"
 #include "crm/segment_watch.h"
 #include "crm/version.h"
 #include "crm/webhook_delivery.h"
@@ -496,6 +497,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	enum db_sync_mode sync = options.durable ? DB_SYNC_FULL : DB_SYNC_NORMAL;
+
+	routes_register_resources(); /* before the migrations' commits index full-text rows */
 	if (prepare_database(&options, sync) != 0)
 		return 1;
 	struct buf tls_cert = BUF_INIT, tls_key = BUF_INIT;

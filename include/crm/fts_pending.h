@@ -1,11 +1,10 @@
 /*
  * fts_pending.h - full-text indexing of new rows in bulk, at the end of a write transaction.
  *
- * The FTS5 tables contacts_fts, companies_fts, interactions_fts, tasks_fts and
- * opportunities_fts (the last two of migration 0014; external content, rowid = the
- * table's id) are not written by the insert triggers any more (migration 0011): FTS5
- * writes a new on-disk segment at every statement savepoint, so indexing row by row cost a
- * segment write and an automerge per insert. An insert records its row in the table
+ * The FTS5 tables of the resources (their descriptors' fts_table and search_columns, e.g.
+ * contacts_fts; external content, rowid = the table's id) are not written by the insert
+ * triggers any more (migration 0011): FTS5 writes a new on-disk segment at every statement
+ * savepoint, so indexing row by row cost a segment write and an automerge per insert. An insert records its row in the table
  * fts_pending instead, and fts_pending_flush() indexes all pending rows of the transaction
  * with one INSERT ... SELECT per FTS table. Updates and deletes of pending rows leave the
  * index alone (see the migration for the invariant: a row is pending exactly when it is not
@@ -27,6 +26,15 @@
 #define CRM_FTS_PENDING_H
 
 struct db;
+
+/*
+ * Makes fts_pending_flush() index the pending rows of `fts_table` (FTS5, external content
+ * `table`, rowid = id) with `columns` (NULL-terminated, its columns in order). All strings
+ * are compiled-in names of static storage. Called by resource_register() at start-up, before
+ * the first write (not thread-safe); registering a table twice is harmless. Rows of a table
+ * nobody registered stay pending (and out of the index).
+ */
+void fts_pending_register(const char *fts_table, const char *table, const char *const *columns);
 
 /*
  * Indexes every row pending in fts_pending with its current values and empties

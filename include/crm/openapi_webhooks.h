@@ -1,6 +1,6 @@
 /*
  * openapi_webhooks.h - the top-level "webhooks" section of the OpenAPI 3.1 document: one
- * POST operation per event name of webhooks_event_names[], describing the request the
+ * POST operation per event name (registry.h), describing the request the
  * delivery thread (webhook_delivery.c) sends: the signed headers, the payload
  * {id, event, occurred_at, data, previous} and the 2xx answer it expects.
  */

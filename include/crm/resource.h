@@ -237,6 +237,19 @@ struct resource {
 	const struct resource_field *fields; /* terminated by an entry with NULL name */
 	const char *owner_field;             /* decides own/team scopes ("owner_id"), or NULL */
 	const char *fts_table;               /* FTS5 table for ?q=, or NULL */
+	/*
+	 * The columns of fts_table, in its order (NULL-terminated; with fts_table only): text
+	 * fields of `table` that ?q= searches. fts_pending.c indexes new rows from them and
+	 * `crmctl resource sql` writes the FTS table and its triggers from them.
+	 */
+	const char *const *search_columns;
+	/*
+	 * The webhook events of the resource, as verbs (NULL-terminated, or NULL for none):
+	 * the event names are "<singular>.<verb>". The generic mechanism emits "created",
+	 * "updated" and "deleted" when listed (resource_change_events lists just these);
+	 * the resource's own code emits the others ("merged").
+	 */
+	const char *const *events;
 	const struct resource_range_filter *range_filters; /* {NULL}-terminated, or NULL */
 	/*
 	 * Optional: resource-specific rules and derived values (contacts: a name or an email
@@ -323,6 +336,8 @@ int resource_count(void);
 const struct resource *resource_at(int index);
 /* The registered resource called `name`, or NULL. */
 const struct resource *resource_find(const char *name);
+/* The events "created", "updated" and "deleted": `events` of most resources. */
+extern const char *const resource_change_events[];
 /* The field `name` of `resource`, or NULL. */
 const struct resource_field *resource_field_find(const struct resource *resource,
 						 const char *name);

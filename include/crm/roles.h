@@ -26,16 +26,11 @@ struct role_info {
 
 /* Whether `name` is a well-formed role name: [a-z][a-z0-9_-]{0,62}. */
 bool roles_name_valid(const char *name);
-/* Whether `resource` is one that grants can name (contacts, users, audit, ...). */
-bool roles_resource_known(const char *resource);
-/* The resources that grants can name, NULL-terminated. */
-extern const char *const roles_resources[];
-
 /*
- * Whether grants can name `resource`: one of roles_resources, or one that a grant names
- * already (resources added by later migrations come with their default grants).
+ * Whether a grant names `resource` already: grants may name it although no registered
+ * resource has that name (registry_permission_known() is the other half of the check).
  */
-bool roles_store_resource_known(struct db *db, const char *resource);
+bool roles_store_resource_granted(struct db *db, const char *resource);
 
 /* DB_OK when role `name` exists, DB_NOT_FOUND when not, DB_ERROR on failure. */
 int roles_store_exists(struct db *db, const char *name);

@@ -8,7 +8,7 @@
  *   url          http:// or https://, at most WEBHOOKS_URL_MAX characters, no user:password@,
  *                no #fragment. A literal IP address in it must be a public one unless the
  *                operator allowed private addresses (below): else 422.
- *   events       names from webhooks_event_names[], "<entity>.*" (contact.*) or "*" for all;
+ *   events       event names (registry.h), "<entity>.*" (contact.*) or "*" for all;
  *                default ["*"] when a create or a PUT leaves it out; [] is refused.
  *   secret       write-only: the HMAC-SHA256 key (at least WEBHOOKS_SECRET_MIN characters).
  *                Generated ("whsec_" + 64 hex digits) when a create leaves it out, and
@@ -73,8 +73,6 @@ struct sockaddr;
 
 extern const struct resource webhooks_resource;
 
-/* Every event name, NULL-terminated (the list GET /api/v1/webhooks/events answers). */
-extern const char *const webhooks_event_names[];
 
 /* Registers the generic webhook routes, the ones above, and the event hook. */
 void webhooks_routes_register(struct router *router);
@@ -88,7 +86,7 @@ void webhooks_install_event_hook(void);
 /* ---- events ------------------------------------------------------------------------ */
 
 /*
- * Emits `event` (a name of webhooks_event_names[]) with `data` (borrowed: the record as
+ * Emits `event` (an event name of registry.h) with `data` (borrowed: the record as
  * the API shows it) and `previous` (borrowed, NULL for none). Call inside the write
  * transaction of the change: the event commits or rolls back with it. Does nothing when
  * no active endpoint is subscribed; otherwise wakes the delivery thread. Returns a

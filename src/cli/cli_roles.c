@@ -12,6 +12,7 @@
 #include "crm/cli.h"
 #include "crm/db.h"
 #include "crm/perm.h"
+#include "crm/registry.h"
 #include "crm/roles.h"
 #include "crm/banned.h"
 
@@ -121,10 +122,11 @@ int cli_role_grant(struct cli_context *cli, int argc, char **argv)
 	const char *role = words[0], *resource = words[1];
 	int action = perm_action_parse(words[2]);
 	int scope = perm_scope_parse(words[3]);
-	if (!roles_store_resource_known(cli->db, resource)) {
+	if (!registry_permission_known(resource) &&
+	    !roles_store_resource_granted(cli->db, resource)) {
 		struct buf known = BUF_INIT;
-		for (int i = 0; roles_resources[i]; i++)
-			buf_addf(&known, "%s%s", i ? ", " : "", roles_resources[i]);
+		for (int i = 0; registry_permission_at(i); i++)
+			buf_addf(&known, "%s%s", i ? ", " : "", registry_permission_at(i));
 		result = cli_usage_error("role grant", "unknown resource '%s' (one of: %s)", resource,
 					 known.data);
 		buf_release(&known);

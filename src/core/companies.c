@@ -59,6 +59,8 @@ static void companies_prepare(struct resource_change *change, struct field_error
 		field_errors_add(errors, "domain", "must be a domain name such as example.com");
 }
 
+static const char *const companies_search_columns[] = { "name", "domain", "industry", NULL };
+
 const struct resource companies_resource = {
 	.name = "companies",
 	.singular = "company",
@@ -66,6 +68,8 @@ const struct resource companies_resource = {
 	.fields = company_fields,
 	.owner_field = "owner_id",
 	.fts_table = "companies_fts",
+	.search_columns = companies_search_columns,
+	.events = resource_change_events,
 	.range_filters = NULL,
 	.prepare = companies_prepare,
 	.shape = NULL,

@@ -81,6 +81,13 @@ static void contacts_prepare(struct resource_change *change, struct field_errors
 	}
 }
 
+static const char *const contacts_search_columns[] = {
+	"first_name", "last_name", "email", "phone", "title", NULL,
+};
+static const char *const contacts_events[] = {
+	"created", "updated", "deleted", "merged", "erased", NULL,
+};
+
 const struct resource contacts_resource = {
 	.name = "contacts",
 	.singular = "contact",
@@ -88,6 +95,8 @@ const struct resource contacts_resource = {
 	.fields = contact_fields,
 	.owner_field = "owner_id",
 	.fts_table = "contacts_fts",
+	.search_columns = contacts_search_columns,
+	.events = contacts_events,
 	.range_filters = NULL,
 	.prepare = contacts_prepare,
 	.shape = NULL,

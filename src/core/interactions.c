@@ -70,6 +70,8 @@ static void interactions_prepare(struct resource_change *change, struct field_er
 		json_object_set_new(record, "status", json_null());
 }
 
+static const char *const interactions_search_columns[] = { "subject", "body", NULL };
+
 const struct resource interactions_resource = {
 	.name = "interactions",
 	.singular = "interaction",
@@ -77,6 +79,8 @@ const struct resource interactions_resource = {
 	.fields = interaction_fields,
 	.owner_field = "user_id",
 	.fts_table = "interactions_fts",
+	.search_columns = interactions_search_columns,
+	.events = resource_change_events,
 	.range_filters = interaction_ranges,
 	.prepare = interactions_prepare,
 	.shape = NULL,

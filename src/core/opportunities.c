@@ -176,6 +176,11 @@ static int opportunities_after_save(const struct resource_change *change, const 
 	return status;
 }
 
+static const char *const opportunities_search_columns[] = { "name", "lost_reason", NULL };
+static const char *const opportunities_events[] = {
+	"created", "updated", "deleted", "stage_changed", "won", "lost", NULL,
+};
+
 const struct resource opportunities_resource = {
 	.name = "opportunities",
 	.singular = "opportunity",
@@ -183,6 +188,8 @@ const struct resource opportunities_resource = {
 	.fields = opportunity_fields,
 	.owner_field = "owner_id",
 	.fts_table = "opportunities_fts",
+	.search_columns = opportunities_search_columns,
+	.events = opportunities_events,
 	.range_filters = opportunity_ranges,
 	.prepare = opportunities_prepare,
 	.shape = NULL,

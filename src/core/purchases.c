@@ -80,6 +80,7 @@ const struct resource purchases_resource = {
 	.fields = purchase_fields,
 	.owner_field = "contact_id",
 	.fts_table = NULL,
+	.events = resource_change_events,
 	.range_filters = purchase_ranges,
 	.prepare = purchases_prepare,
 	.shape = NULL,

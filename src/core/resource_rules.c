@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "crm/buf.h"
+#include "crm/fts_pending.h"
 #include "crm/log.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
@@ -35,6 +36,8 @@ void resource_register(const struct resource *resource)
 			return;
 	assert(registered_count < RESOURCE_MAX_RESOURCES);
 	registered[registered_count++] = resource;
+	if (resource->fts_table) /* its flush statement: text only, no database access */
+		fts_pending_register(resource->fts_table, resource->table, resource->search_columns);
 	if (sodium_init() < 0)
 		log_error("libsodium failed to initialise");
 }

@@ -95,6 +95,10 @@ static void segments_prepare(struct resource_change *change, struct field_errors
 		field_errors_add(errors, "rule", "only dynamic segments have a rule");
 }
 
+static const char *const segments_events[] = {
+	"created", "updated", "deleted", "member_added", "member_removed", NULL,
+};
+
 const struct resource segments_resource = {
 	.name = "segments",
 	.singular = "segment",
@@ -102,6 +106,7 @@ const struct resource segments_resource = {
 	.fields = segment_fields,
 	.owner_field = "owner_id",
 	.fts_table = NULL,
+	.events = segments_events,
 	.range_filters = NULL,
 	.prepare = segments_prepare,
 	.shape = NULL,

@@ -53,6 +53,8 @@ static void tasks_prepare(struct resource_change *change, struct field_errors *e
 	}
 }
 
+static const char *const tasks_search_columns[] = { "title", NULL };
+
 const struct resource tasks_resource = {
 	.name = "tasks",
 	.singular = "task",
@@ -60,6 +62,8 @@ const struct resource tasks_resource = {
 	.fields = task_fields,
 	.owner_field = "assignee_id",
 	.fts_table = "tasks_fts",
+	.search_columns = tasks_search_columns,
+	.events = resource_change_events,
 	.range_filters = task_ranges,
 	.prepare = tasks_prepare,
 	.shape = NULL,

@@ -24,43 +24,11 @@
 #include "crm/db.h"
 #include "crm/log.h"
 #include "crm/perm.h"
+#include "crm/registry.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
 
 /* ================================================================ event names */
-
-const char *const webhooks_event_names[] = {
-	"contact.created",       "contact.updated",         "contact.deleted",
-	"contact.merged",        "contact.erased",          "company.created",         "company.updated",
-	"company.deleted",       "interaction.created",     "interaction.updated",
-	"interaction.deleted",   "task.created",            "task.updated",
-	"task.deleted",          "opportunity.created",     "opportunity.updated",
-	"opportunity.deleted",   "opportunity.stage_changed", "opportunity.won",
-	"opportunity.lost",      "purchase.created",        "purchase.updated",
-	"purchase.deleted",      "segment.created",         "segment.updated",
-	"segment.deleted",       "segment.member_added",    "segment.member_removed",
-	NULL,
-};
-
-static bool event_known(const char *name)
-{
-	for (int i = 0; webhooks_event_names[i]; i++)
-		if (strcmp(webhooks_event_names[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* Whether `name` is "<entity>.*" for an entity that has events. */
-static bool event_family_known(const char *name)
-{
-	size_t len = strlen(name);
-	if (len < 3 || strcmp(name + len - 2, ".*") != 0)
-		return false;
-	for (int i = 0; webhooks_event_names[i]; i++)
-		if (strncmp(webhooks_event_names[i], name, len - 1) == 0)
-			return true;
-	return false;
-}
 
 void webhooks_check_events(const json_t *events, struct field_errors *errors)
 {
@@ -73,8 +41,8 @@ void webhooks_check_events(const json_t *events, struct field_errors *errors)
 	const json_t *event;
 	json_array_foreach(events, index, event) {
 		const char *name = json_string_value(event);
-		if (!name || (strcmp(name, "*") != 0 && !event_known(name) &&
-			      !event_family_known(name))) {
+		if (!name || (strcmp(name, "*") != 0 && !registry_event_known(name) &&
+			      !registry_event_family_known(name))) {
 			field_errors_add(errors, "events",
 					 "unknown event (GET /api/v1/webhooks/events lists them)");
 			return;
@@ -355,6 +323,7 @@ const struct resource webhooks_resource = {
 	.fields = webhook_fields,
 	.owner_field = NULL, /* administrators only: scope all */
 	.fts_table = NULL,
+	.events = NULL, /* changes of webhooks are announced to nobody */
 	.range_filters = NULL,
 	.prepare = webhooks_prepare,
 	.shape = NULL,
@@ -419,17 +388,27 @@ int webhooks_emit_record(struct db *db, const char *event, const struct resource
 	return status;
 }
 
-/* The resource mechanism's event hook: "<singular>.created|updated|deleted". */
+/* Whether `verb` is one of the resource's events. */
+static bool resource_has_event(const struct resource *resource, const char *verb)
+{
+	for (int i = 0; resource->events && resource->events[i]; i++)
+		if (strcmp(resource->events[i], verb) == 0)
+			return true;
+	return false;
+}
+
+/* The resource mechanism's event hook: "<singular>.created|updated|deleted" for the
+ * resources that list them in their `events`. */
 static int webhooks_on_change(struct db *db, const struct resource *resource,
 			      enum resource_event kind, const json_t *before, const json_t *after)
 {
-	if (resource == &webhooks_resource)
-		return DB_OK;
 	static const char *const verbs[] = {
 		[RESOURCE_EVENT_CREATED] = "created",
 		[RESOURCE_EVENT_UPDATED] = "updated",
 		[RESOURCE_EVENT_DELETED] = "deleted",
 	};
+	if (!resource_has_event(resource, verbs[kind]))
+		return DB_OK;
 	char event[WEBHOOKS_EVENT_MAX + 1];
 	snprintf(event, sizeof(event), "%s.%s", resource->singular, verbs[kind]);
 	int subscribed = webhooks_store_subscribed(db, event);
@@ -455,5 +434,5 @@ void webhooks_install_event_hook(void)
 
 bool webhooks_event_known(const char *name)
 {
-	return event_known(name);
+	return registry_event_known(name);
 }

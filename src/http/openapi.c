@@ -456,6 +456,15 @@ static const struct openapi_entry openapi_entries[] = {
 			 "is in flight. Needs write on webhooks. The body is empty or {}. Audited.",
 	  .success = 200, .response = "WebhookDelivery", .errors = "400 404 409 415 422" },
 
+	/* ---- what the API serves (meta.h) */
+	{ .method = "GET", .pattern = "/api/v1/meta", .tag = "meta",
+	  .operation_id = "getMeta", .summary = "The resources, their fields and the permissions",
+	  .description = "Derived from the resource descriptors: per resource its fields (types, "
+			 "flags, enum values, lengths, references), list filters, sorts, search "
+			 "and event names; the permission vocabulary and the roles. Any "
+			 "authenticated caller. Sends an ETag; If-None-Match naming it answers 304.",
+	  .success = 200, .response = "Meta" },
+
 	/* ---- this document */
 	{ .method = "GET", .pattern = "/api/v1/openapi.json", .tag = "meta",
 	  .operation_id = "getOpenApi", .summary = "This document",
@@ -481,6 +490,42 @@ struct openapi_component {
 	"`disabled`:{`type`:`boolean`,`description`:`a disabled user cannot log in or use keys`}"
 
 static const struct openapi_component openapi_components[] = {
+	{ "Meta",
+	  "{`type`:`object`,`required`:[`resources`,`permissions`,`roles`],`properties`:{"
+	  "`resources`:{`type`:`array`,`items`:{`type`:`object`,"
+	  "`required`:[`name`,`singular`,`path`,`permission`,`owner_field`,`fields`,`filters`,"
+	  "`range_filters`,`sorts`,`search`,`external_id`,`events`],`properties`:{"
+	  "`name`:{`type`:`string`},`singular`:{`type`:`string`},`path`:{`type`:`string`},"
+	  "`permission`:{`type`:`string`},`owner_field`:{`type`:[`string`,`null`]},"
+	  "`fields`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/MetaField`}},"
+	  "`filters`:{`type`:`array`,`items`:{`type`:`string`}},"
+	  "`range_filters`:{`type`:`array`,`items`:{`type`:`object`,"
+	  "`required`:[`param`,`field`,`op`],`properties`:{`param`:{`type`:`string`},"
+	  "`field`:{`type`:`string`},`op`:{`type`:`string`,`enum`:[`>=`,`<`,`<=`,`>`]}}}},"
+	  "`sorts`:{`type`:`array`,`items`:{`type`:`string`}},"
+	  "`search`:{`type`:[`object`,`null`],`properties`:{`param`:{`type`:`string`},"
+	  "`columns`:{`type`:`array`,`items`:{`type`:`string`}}}},"
+	  "`external_id`:{`type`:`boolean`},"
+	  "`events`:{`type`:`array`,`items`:{`type`:`string`}}}}},"
+	  "`permissions`:{`type`:`object`,`required`:[`resources`,`actions`,`scopes`],"
+	  "`properties`:{`resources`:{`type`:`array`,`items`:{`type`:`object`,"
+	  "`required`:[`name`,`resource`],`properties`:{`name`:{`type`:`string`},"
+	  "`resource`:{`type`:`boolean`},`description`:{`type`:`string`}}}},"
+	  "`actions`:{`type`:`array`,`items`:{`type`:`string`}},"
+	  "`scopes`:{`type`:`array`,`items`:{`type`:`string`}}}},"
+	  "`roles`:{`type`:`array`,`items`:{`type`:`object`,`required`:[`name`,`builtin`],"
+	  "`properties`:{`name`:{`type`:`string`},`description`:{`type`:`string`},"
+	  "`builtin`:{`type`:`boolean`}}}}}}" },
+	{ "MetaField",
+	  "{`type`:`object`,`required`:[`name`,`type`,`flags`],`properties`:{"
+	  "`name`:{`type`:`string`},`type`:{`type`:`string`,`enum`:[`string`,`text`,`email`,"
+	  "`integer`,`boolean`,`timestamp`,`date`,`enum`,`currency`,`reference`,`tags`,`object`]},"
+	  "`flags`:{`type`:`array`,`items`:{`type`:`string`,`enum`:[`required`,`read_only`,"
+	  "`filter`,`sort`,`case_insensitive`,`lowercase`,`default_caller`,`unique`,"
+	  "`default_now`,`write_only`]}},`max_length`:{`type`:`integer`},"
+	  "`minimum`:{`type`:`integer`},`maximum`:{`type`:`integer`},"
+	  "`values`:{`type`:`array`,`items`:{`type`:`string`}},`references`:{`type`:`string`},"
+	  "`members`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/MetaField`}}}}" },
 	{ "Problem",
 	  "{`type`:`object`,`description`:`RFC 9457 problem details.`,"
 	  "`required`:[`type`,`title`,`status`],`properties`:{"

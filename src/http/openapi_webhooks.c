@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crm/buf.h"
+#include "crm/registry.h"
 #include "crm/webhook_delivery.h"
 #include "crm/webhooks.h"
 #include "crm/banned.h"
@@ -199,10 +200,12 @@ static json_t *webhook_operation(const json_t *schemas, const char *event)
 
 json_t *openapi_webhooks(const json_t *schemas)
 {
-	json_t *webhooks = json_object();
-	for (int i = 0; webhooks_event_names[i]; i++)
-		json_object_set_new(webhooks, webhooks_event_names[i],
+	json_t *webhooks = json_object(), *events = registry_events_json(), *event;
+	size_t i;
+	json_array_foreach(events, i, event)
+		json_object_set_new(webhooks, json_string_value(event),
 				    json_pack("{s:o}", "post",
-					      webhook_operation(schemas, webhooks_event_names[i])));
+					      webhook_operation(schemas, json_string_value(event))));
+	json_decref(events);
 	return webhooks;
 }

@@ -1,7 +1,11 @@
 /*
- * routes.c - the one list of modules that serve API routes.
+ * routes.c - the one list of modules that serve API routes, and of the built-in resource
+ * descriptors. A resource with only a descriptor (no module routes) is served by the
+ * generic routes once it is registered (resource_register()).
  */
 #include "crm/routes.h"
+
+#include <stdbool.h>
 
 #include "crm/analytics.h"
 #include "crm/api_keys.h"
@@ -13,6 +17,7 @@
 #include "crm/contacts_merge.h"
 #include "crm/gdpr.h"
 #include "crm/interactions.h"
+#include "crm/meta.h"
 #include "crm/openapi.h"
 #include "crm/opportunities.h"
 #include "crm/pipeline.h"
@@ -27,8 +32,30 @@
 #include "crm/webhooks.h"
 #include "crm/banned.h"
 
+/* In this order: permission names and event names follow it (registry.h). */
+static const struct resource *const builtin_resources[] = {
+	&contacts_resource, &companies_resource, &interactions_resource, &tasks_resource,
+	&opportunities_resource, &purchases_resource, &segments_resource, &webhooks_resource,
+	NULL,
+};
+
+void routes_register_resources(void)
+{
+	for (int i = 0; builtin_resources[i]; i++)
+		resource_register(builtin_resources[i]);
+}
+
+static bool builtin(const struct resource *resource)
+{
+	for (int i = 0; builtin_resources[i]; i++)
+		if (builtin_resources[i] == resource)
+			return true;
+	return false;
+}
+
 void routes_register_all(struct router *router)
 {
+	routes_register_resources();
 	auth_routes_register(router);
 	users_routes_register(router);
 	user_directory_routes_register(router);
@@ -49,4 +76,9 @@ void routes_register_all(struct router *router)
 	contacts_import_routes_register(router);
 	contacts_merge_routes_register(router);
 	webhooks_routes_register(router);
+	meta_routes_register(router);
+	const struct resource *resource;
+	for (int i = 0; (resource = resource_at(i)) != NULL; i++)
+		if (!builtin(resource))
+			resource_routes_register(router, resource);
 }

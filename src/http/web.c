@@ -60,7 +60,7 @@ static const char *skip_blanks(const char *p)
  * a comma-separated list, compared weakly as RFC 9110 13.1.2 asks (W/"x" matches "x").
  * A malformed member matches nothing.
  */
-static bool none_match(const char *header, const char *etag)
+bool web_etag_matches(const char *header, const char *etag)
 {
 	size_t etag_len = strlen(etag);
 	const char *p = header;
@@ -140,7 +140,7 @@ void web_serve(struct request *req, struct response *res)
 		response_set_header(res, "Cache-Control", "no-cache");
 		response_set_header(res, "Content-Security-Policy", WEB_CSP);
 		const char *if_none_match = request_header(req, "If-None-Match");
-		if (if_none_match && none_match(if_none_match, etag)) {
+		if (if_none_match && web_etag_matches(if_none_match, etag)) {
 			response_set_static_body(res, HTTP_NOT_MODIFIED, web_content_type(name), "", 0);
 			return;
 		}

@@ -18,6 +18,7 @@
 #include "crm/db.h"
 #include "crm/operations.h"
 #include "crm/perm.h"
+#include "crm/registry.h"
 #include "crm/reply.h"
 #include "crm/resource_http.h"
 #include "crm/router.h"
@@ -51,10 +52,7 @@ static void handle_events(struct request *req, struct response *res)
 		response_problem(res, HTTP_FORBIDDEN, "you may not read webhooks");
 		return;
 	}
-	json_t *data = json_array();
-	for (int i = 0; webhooks_event_names[i]; i++)
-		json_array_append_new(data, json_string(webhooks_event_names[i]));
-	response_json(res, HTTP_OK, json_pack("{s:o}", "data", data));
+	response_json(res, HTTP_OK, json_pack("{s:o}", "data", registry_events_json()));
 }
 
 #define DELIVERIES_CURSOR_SORT "deliveries"

@@ -13,11 +13,6 @@
 #include "crm/timeutil.h"
 #include "crm/banned.h"
 
-const char *const roles_resources[] = {
-	"contacts", "companies", "interactions", "tasks", "opportunities", "purchases",
-	"segments", "analytics", "users", "audit", "webhooks", NULL,
-};
-
 bool roles_name_valid(const char *name)
 {
 	size_t len = strlen(name);
@@ -31,18 +26,8 @@ bool roles_name_valid(const char *name)
 	return true;
 }
 
-bool roles_resource_known(const char *resource)
+bool roles_store_resource_granted(struct db *db, const char *resource)
 {
-	for (int i = 0; roles_resources[i]; i++)
-		if (strcmp(roles_resources[i], resource) == 0)
-			return true;
-	return false;
-}
-
-bool roles_store_resource_known(struct db *db, const char *resource)
-{
-	if (roles_resource_known(resource))
-		return true;
 	sqlite3_stmt *stmt = db_prepare(db, "SELECT 1 FROM grants WHERE resource = ? LIMIT 1");
 	if (!stmt)
 		return false;

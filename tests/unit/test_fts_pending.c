@@ -16,6 +16,7 @@
 #include "store/db_sqlite.h"
 #include "crm/embed.h"
 #include "crm/fts_pending.h"
+#include "crm/routes.h"
 
 static char db_path[64];
 
@@ -224,6 +225,7 @@ static void test_empty_flush_is_cheap(void)
 
 int main(void)
 {
+	routes_register_resources(); /* the full-text tables come from the descriptors */
 	RUN(test_commit_indexes_new_rows);
 	RUN(test_pending_rows_updated_and_deleted);
 	RUN(test_indexed_rows_updated_and_deleted);

@@ -13,7 +13,9 @@
 #include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/perm.h"
+#include "crm/registry.h"
 #include "crm/roles.h"
+#include "crm/routes.h"
 #include "crm/users.h"
 
 static char db_path[64];
@@ -89,9 +91,17 @@ static void test_names_parse_and_print(void)
 	CHECK(!roles_name_valid("Sales"));
 	CHECK(!roles_name_valid("2x"));
 	CHECK(!roles_name_valid(""));
-	CHECK(roles_resource_known("contacts"));
-	CHECK(roles_resource_known("users"));
-	CHECK(!roles_resource_known("spaceships"));
+	CHECK(registry_permission_known("contacts"));
+	CHECK(registry_permission_known("users"));
+	CHECK(!registry_permission_known("spaceships"));
+	/* the registered resources in their order, then the areas that are no resource */
+	static const char *const names[] = {
+		"contacts", "companies", "interactions", "tasks", "opportunities", "purchases",
+		"segments", "webhooks", "analytics", "users", "audit", NULL,
+	};
+	for (int i = 0; names[i]; i++)
+		CHECK_STR(names[i], registry_permission_at(i));
+	CHECK(registry_permission_at(11) == NULL);
 }
 
 static void test_default_grants_of_builtin_roles(void)
@@ -216,6 +226,7 @@ static void test_custom_roles_and_changed_grants(void)
 
 int main(void)
 {
+	routes_register_resources(); /* permission names come from the descriptors */
 	RUN(test_names_parse_and_print);
 	RUN(test_default_grants_of_builtin_roles);
 	RUN(test_scope_coverage);
