@@ -37,7 +37,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: bench all clean deps test-deps check unit-test api-test cli-test ui-test test asan-test run FORCE
-all: $(BUILD)/crmd $(BUILD)/crmctl
+all: $(BUILD)/crmd $(BUILD)/crmctl $(BUILD)/tests/crmd-throwaway $(BUILD)/tests/crmctl-throwaway
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -66,6 +66,26 @@ $(BUILD)/libcrm.a: $(LIB_OBJ)
 $(BUILD)/crmd: $(BUILD)/src/main_crmd.o $(BUILD)/libcrm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/crmctl: $(BUILD)/src/main_crmctl.o $(BUILD)/libcrm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The throw-away resource (tests/api/test_throwaway_resource.py, docs/adding-a-resource.md):
+# crmd and crmctl with one more resource that has only a descriptor
+# (tests/resource/notes_resource.c) and a migration (tests/resource/9001_notes.sql, embedded
+# after the tree's own).
+THROWAWAY_SQL := tests/resource/9001_notes.sql
+THROWAWAY_DIR := $(BUILD)/tests/throwaway
+THROWAWAY_OBJ := $(BUILD)/tests/resource/notes_resource.o $(THROWAWAY_DIR)/migrations.o
+$(THROWAWAY_DIR)/migrations.c: $(MIGRATIONS) $(THROWAWAY_SQL) $(BUILD)/tools/embed
+	@rm -rf $(THROWAWAY_DIR)/sql && mkdir -p $(THROWAWAY_DIR)/sql
+	cp $(MIGRATIONS) $(THROWAWAY_SQL) $(THROWAWAY_DIR)/sql/
+	$(BUILD)/tools/embed embedded_migrations $(THROWAWAY_DIR)/sql/ \
+		$(addprefix $(THROWAWAY_DIR)/sql/,$(notdir $(MIGRATIONS) $(THROWAWAY_SQL))) > $@.tmp
+	mv $@.tmp $@
+$(THROWAWAY_DIR)/migrations.o: $(THROWAWAY_DIR)/migrations.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/tests/crmd-throwaway: $(BUILD)/src/main_crmd.o $(THROWAWAY_OBJ) $(BUILD)/libcrm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/tests/crmctl-throwaway: $(BUILD)/src/main_crmctl.o $(THROWAWAY_OBJ) $(BUILD)/libcrm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcrm.a

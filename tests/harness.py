@@ -78,9 +78,10 @@ class CrmctlResult:
         return "exit %d\nstdout: %s\nstderr: %s" % (self.returncode, self.stdout, self.stderr)
 
 
-def crmctl(db_path, *args, stdin=None, check=True):
-    """Runs crmctl --db db_path ARGS; returns a CrmctlResult. check: fail unless exit 0."""
-    process = subprocess.run([CRMCTL, "--db", db_path] + list(args), input=stdin,
+def crmctl(db_path, *args, stdin=None, check=True, binary=None):
+    """Runs crmctl --db db_path ARGS; returns a CrmctlResult. check: fail unless exit 0.
+    binary: another build of crmctl (build/tests/crmctl-throwaway)."""
+    process = subprocess.run([binary or CRMCTL, "--db", db_path] + list(args), input=stdin,
                              capture_output=True, text=True, env=ENV, timeout=120)
     check_sanitizer_output(process.stderr, "crmctl " + " ".join(args))
     result = CrmctlResult(process.returncode, process.stdout, process.stderr)
@@ -92,7 +93,8 @@ def crmctl(db_path, *args, stdin=None, check=True):
 class Server:
     """A running crmd on a temporary database."""
 
-    def __init__(self, db_path=None, extra_args=()):
+    def __init__(self, db_path=None, extra_args=(), binary=None):
+        self.binary = binary or CRMD  # another build of crmd (build/tests/crmd-throwaway)
         self.directory = tempfile.mkdtemp(prefix="crm-test-")
         self.db_path = db_path or os.path.join(self.directory, "crm.db")
         self.extra_args = list(extra_args)
@@ -103,7 +105,7 @@ class Server:
     def start(self):
         self.log = []
         self.process = subprocess.Popen(
-            [CRMD, "--db", self.db_path, "--listen", "127.0.0.1:0", "--threads", "4"]
+            [self.binary, "--db", self.db_path, "--listen", "127.0.0.1:0", "--threads", "4"]
             + self.extra_args,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
             env=ENV)  # a request may put bytes that are not UTF-8 into the log
@@ -227,11 +229,13 @@ class ServerTestCase(unittest.TestCase):
     admin_id = None
     admin_key = None
     server_args = ()  # extra crmd flags for this class, e.g. ("--secure-cookies",)
+    crmd_binary = None  # other builds of crmd and crmctl for this class (None: the usual)
+    crmctl_binary = None
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(extra_args=cls.server_args)
-        crmctl(cls.server.db_path, "init")
+        cls.server = Server(extra_args=cls.server_args, binary=cls.crmd_binary)
+        crmctl(cls.server.db_path, "init", binary=cls.crmctl_binary)
         cls.admin_id, cls.admin_key = cls.make_user(cls.admin_email, "admin",
                                                     password=cls.admin_password, name="Admin")
         cls.setup_database()
@@ -246,14 +250,15 @@ class ServerTestCase(unittest.TestCase):
                 "--password-stdin"]
         if team is not None:
             args += ["--team", team]
-        created = crmctl(cls.server.db_path, *args, stdin=password + "\n")
+        created = crmctl(cls.server.db_path, *args, stdin=password + "\n",
+                         binary=cls.crmctl_binary)
         match = re.search(r"created user (\d+)", created.stdout)
         if not match:
             raise AssertionError("crmctl user add printed no id: %r" % created)
         key_args = ["key", "create", "--user", email, "--name", key_name]
         if read_only:
             key_args.append("--read-only")
-        key = crmctl(cls.server.db_path, *key_args).stdout.strip()
+        key = crmctl(cls.server.db_path, *key_args, binary=cls.crmctl_binary).stdout.strip()
         return int(match.group(1)), key
 
     def login(self, email, password):
@@ -299,7 +304,7 @@ class ServerTestCase(unittest.TestCase):
         self.fail("pagination does not end")
 
     def crmctl(self, *args, **kwargs):
-        return crmctl(self.server.db_path, *args, **kwargs)
+        return crmctl(self.server.db_path, *args, binary=self.crmctl_binary, **kwargs)
 
     def assertProblem(self, response, status, field=None):
         """Checks that a response is a problem+json with `status` (and a field error)."""

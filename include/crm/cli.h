@@ -97,6 +97,9 @@ int cli_role_list(struct cli_context *cli, int argc, char **argv);
 int cli_role_show(struct cli_context *cli, int argc, char **argv);
 int cli_role_create(struct cli_context *cli, int argc, char **argv);
 int cli_role_grant(struct cli_context *cli, int argc, char **argv);
+/* src/cli/cli_resources.c */
+int cli_resource_list(struct cli_context *cli, int argc, char **argv);
+int cli_resource_sql(struct cli_context *cli, int argc, char **argv);
 /* src/cli/cli_keys.c */
 int cli_key_create(struct cli_context *cli, int argc, char **argv);
 int cli_key_list(struct cli_context *cli, int argc, char **argv);

@@ -50,6 +50,13 @@ const struct cli_command cli_commands[] = {
 	{ "role grant", "role grant ROLE RESOURCE ACTION SCOPE",
 	  "set a grant: ACTION read|write|delete, SCOPE all|team|own|none", cli_role_grant,
 	  CLI_DATABASE_MIGRATED },
+	{ "resource list", "resource list",
+	  "list the resources this build serves (name, table, full-text table, events)",
+	  cli_resource_list, CLI_DATABASE_NONE },
+	{ "resource sql", "resource sql NAME",
+	  "print the SQL of a migration for resource NAME, written from its descriptor (table, "
+	  "indexes, full-text table and triggers, default grants)",
+	  cli_resource_sql, CLI_DATABASE_NONE },
 	{ "key create", "key create --user EMAIL --name NAME [--read-only] [--expires-days N]",
 	  "create an API key; prints it (once) alone on stdout", cli_key_create,
 	  CLI_DATABASE_MIGRATED },

@@ -169,7 +169,7 @@ static json_t *permissions_json(void)
 		for (int o = 0; !resource && registry_other_permissions[o].name; o++)
 			if (strcmp(registry_other_permissions[o].name, name) == 0)
 				description = registry_other_permissions[o].description;
-		json_array_append_new(names, json_pack("{s:s, s:b, s:s?}", "name", name, "resource",
+		json_array_append_new(names, json_pack("{s:s, s:b, s:s*}", "name", name, "resource",
 						       resource != NULL, "description",
 						       description));
 	}

@@ -6,12 +6,15 @@
  * /api/v1/meta) comes from the generic mechanism and the registry: nothing else in the
  * tree names notes.
  *
- * The descriptor is registered before main() runs (a constructor), as a resource module
- * linked into crmd would be by its line in routes.c; routes_register_all() then gives
- * every registered resource without module routes the generic ones.
+ * The descriptor is registered before main() runs (a constructor), after the built-in
+ * ones, as its line at the end of routes.c's list would register it; routes_register_all()
+ * then gives every registered resource without module routes the generic ones. The same
+ * file is linked into build/tests/crmctl-throwaway, whose `resource sql notes` wrote
+ * 9001_notes.sql.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/resource.h"
+#include "crm/routes.h"
 #include "crm/banned.h"
 
 static const char *const note_kinds[] = { "idea", "memo", "minutes", NULL };
@@ -49,5 +52,7 @@ const struct resource notes_resource = {
 static void register_notes(void) __attribute__((constructor));
 static void register_notes(void)
 {
+	routes_register_resources(); /* the built-in ones first: notes comes last, as its line
+					would in routes.c's list */
 	resource_register(&notes_resource);
 }
