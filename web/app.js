@@ -4,6 +4,7 @@
 
 import { setUnauthorizedHandler } from './js/api.js';
 import { h, notice } from './js/dom.js';
+import { loadMeta } from './js/meta.js';
 import * as router from './js/router.js';
 import * as session from './js/session.js';
 import { adminApiKeysPage, adminUserPage, adminUsersPage } from './js/pages/admin.js';
@@ -108,7 +109,8 @@ function showLogin(reason) {
   document.title = 'Log in · CRM';
   root.replaceChildren(loginPage({
     reason,
-    onLoggedIn: () => {
+    onLoggedIn: async () => {
+      await loadMeta().catch(() => {}); // a page that needs it says what failed
       const { path } = router.currentLocation();
       if (path === '/login') router.navigate('/');
       else renderRoute();
@@ -160,7 +162,7 @@ setUnauthorizedHandler(() => {
 async function main() {
   root.replaceChildren(h('p', { class: 'loading', role: 'status', text: 'Loading…' }));
   try {
-    await session.restore();
+    if (await session.restore()) await loadMeta();
   } catch (error) {
     root.replaceChildren(notice('error', `The server does not answer: ${error.message}`));
     return;

@@ -7,6 +7,7 @@
 import { api } from '../api.js';
 import { asyncName, userName, userOptions } from '../directory.js';
 import { formatDateTime, h, notice, replaceChildren } from '../dom.js';
+import { enumValues } from '../meta.js';
 import {
   capitalize, formatDate, formatMoney, formatNumber, formatPercent, fromLocalInput, humanize, localDay, toLocalInput,
 } from '../format.js';
@@ -16,9 +17,10 @@ import { icon } from '../ui/icons.js';
 import { taskItem } from '../ui/tasks.js';
 
 export const HOUSE_CURRENCY = 'EUR';
-export const STAGES = ['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'];
-export const INTERACTION_KINDS = ['call', 'email', 'meeting', 'note', 'chat', 'sms', 'visit', 'ticket'];
-const LOGGABLE_KINDS = ['call', 'email', 'meeting', 'note', 'chat', 'sms', 'visit'];
+export const STAGES = enumValues('opportunities', 'stage');
+export const INTERACTION_KINDS = enumValues('interactions', 'kind');
+const LOGGABLE_KINDS = enumValues('interactions', 'kind', { except: ['ticket'] });
+const DIRECTIONS = enumValues('interactions', 'direction');
 
 /** Whether the user may write at all (viewers may not): forms are hidden otherwise. */
 export function canWrite() {
@@ -48,7 +50,7 @@ export const currencyField = () => ({
   set: (value) => (String(value).trim() === '' ? null : String(value).trim().toUpperCase()),
 });
 
-const stageOptions = STAGES.map((value) => ({ value, label: capitalize(value) }));
+const stageOptions = () => STAGES.map((value) => ({ value, label: capitalize(value) }));
 
 /**
  * Calls `handler(event)` on the bus's "changed" events while `container` is in the page
@@ -145,7 +147,7 @@ function interactionFields() {
     },
     {
       name: 'direction', label: 'Direction', type: 'select', emptyLabel: '—',
-      options: [{ value: 'outbound', label: 'Outbound' }, { value: 'inbound', label: 'Inbound' }],
+      options: DIRECTIONS.map((value) => ({ value, label: capitalize(value) })),
     },
     { name: 'occurred_at', label: 'When', type: 'datetime-local', required: true, get: (r) => toLocalInput(r.occurred_at), set: fromLocalInput },
     { name: 'subject', label: 'Subject' },
@@ -295,7 +297,7 @@ function opportunitiesSection(container, contact, bus) {
       label: 'New opportunity',
       fields: [
         { name: 'name', label: 'Name', required: true },
-        { name: 'stage', label: 'Stage', type: 'select', required: true, options: stageOptions },
+        { name: 'stage', label: 'Stage', type: 'select', required: true, options: stageOptions() },
         amountField(),
         currencyField(),
         { name: 'expected_close', label: 'Expected close', type: 'date' },

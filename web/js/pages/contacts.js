@@ -6,13 +6,14 @@ import {
   asyncName, companyName, companyOptions, contactChanged, ownerFilterOptions, userName, userOptions,
 } from '../directory.js';
 import { formatDateTime, h } from '../dom.js';
+import { enumValues } from '../meta.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
 import { recordDetail } from '../ui/detail.js';
 import { resourceList } from '../ui/list.js';
 import { contactWorkSections } from './contact-work.js';
 
-export const LIFECYCLES = ['lead', 'prospect', 'customer', 'churned'];
+export const LIFECYCLES = enumValues('contacts', 'lifecycle');
 export const RELATIONSHIP_LEVELS = ['utility', 'convenience', 'comfort', 'recognition', 'self-expression', 'co-creation'];
 
 /** A contact's display name: its name, else its email, else "#id". */

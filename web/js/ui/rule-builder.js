@@ -10,6 +10,7 @@
 import { api } from '../api.js';
 import { companyOptions, directory } from '../directory.js';
 import { h, replaceChildren, uid } from '../dom.js';
+import { enumValues } from '../meta.js';
 
 /** The fields a rule may test: the contact's own and the computed ones. */
 export const RULE_FIELDS = [
@@ -18,7 +19,7 @@ export const RULE_FIELDS = [
   { name: 'email', label: 'Email', type: 'text', group: 'Contact' },
   { name: 'phone', label: 'Phone', type: 'text', group: 'Contact' },
   { name: 'title', label: 'Job title', type: 'text', group: 'Contact' },
-  { name: 'lifecycle', label: 'Lifecycle', type: 'choice', group: 'Contact', choices: ['lead', 'prospect', 'customer', 'churned'] },
+  { name: 'lifecycle', label: 'Lifecycle', type: 'choice', group: 'Contact', choices: enumValues('contacts', 'lifecycle') },
   { name: 'relationship_level', label: 'Relationship level', type: 'integer', group: 'Contact', hint: '1 (utility) to 6 (co-creation)' },
   { name: 'tags', label: 'Tags', type: 'tags', group: 'Contact' },
   { name: 'source', label: 'Source', type: 'text', group: 'Contact' },
