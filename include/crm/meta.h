@@ -14,7 +14,8 @@
  *                   "sorts": ["id", "created_at", "updated_at", "email", ...],
  *                   "search": {"param": "q", "columns": [...]} | null,
  *                   "external_id": true | false,
- *                   "events": ["contact.created", ...]}],
+ *                   "events": ["contact.created", ...],
+ *                   "description": "..." | null}],
  *    "permissions": {"resources": [{"name", "description"}], "actions": [...],
  *                    "scopes": [...]},
  *    "roles": [{"name", "description", "builtin"}]}

@@ -233,6 +233,8 @@ struct resource_change {
 struct resource {
 	const char *name;     /* URL segment, permission resource and audit entity: "contacts" */
 	const char *singular; /* for messages: "contact" */
+	const char *description; /* one sentence for the API's documentation (OpenAPI tag,
+				    GET /api/v1/meta), or NULL */
 	const char *table;    /* SQL table */
 	const struct resource_field *fields; /* terminated by an entry with NULL name */
 	const char *owner_field;             /* decides own/team scopes ("owner_id"), or NULL */

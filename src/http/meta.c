@@ -155,6 +155,9 @@ json_t *meta_resource_json(const struct resource *resource)
 	json_object_set_new(entry, "external_id",
 			    json_boolean(resource_field_find(resource, "external_id") != NULL));
 	json_object_set_new(entry, "events", events);
+	json_object_set_new(entry, "description", resource->description
+							  ? json_string(resource->description)
+							  : json_null());
 	return entry;
 }
 

@@ -506,7 +506,8 @@ static const struct openapi_component openapi_components[] = {
 	  "`search`:{`type`:[`object`,`null`],`properties`:{`param`:{`type`:`string`},"
 	  "`columns`:{`type`:`array`,`items`:{`type`:`string`}}}},"
 	  "`external_id`:{`type`:`boolean`},"
-	  "`events`:{`type`:`array`,`items`:{`type`:`string`}}}}},"
+	  "`events`:{`type`:`array`,`items`:{`type`:`string`}},"
+	  "`description`:{`type`:[`string`,`null`]}}}},"
 	  "`permissions`:{`type`:`object`,`required`:[`resources`,`actions`,`scopes`],"
 	  "`properties`:{`resources`:{`type`:`array`,`items`:{`type`:`object`,"
 	  "`required`:[`name`,`resource`],`properties`:{`name`:{`type`:`string`},"
@@ -1807,8 +1808,11 @@ static json_t *document_tags(const json_t *paths)
 	}
 	const char *name;
 	json_t *unused;
-	json_object_foreach(used, name, unused)
-		json_array_append_new(tags, json_pack("{s:s}", "name", name));
+	json_object_foreach(used, name, unused) {
+		const struct resource *resource = resource_find(name);
+		json_array_append_new(tags, json_pack("{s:s, s:s*}", "name", name, "description",
+						      resource ? resource->description : NULL));
+	}
 	json_decref(used);
 	return tags;
 }

@@ -238,6 +238,9 @@ class ThrowawayResourceTest(harness.ServerTestCase):
                  if "name" in p]
         self.assertTrue({"q", "kind", "contact_id", "owner_id", "tag"} <= set(names), names)
         self.assertIn("note.created", document["webhooks"])
+        self.assertIn({"name": "notes",
+                       "description": "Free-text notes, optionally about a contact."},
+                      document["tags"])
 
     def test_meta_describes_the_resource(self):
         status, _, meta = self.api("GET", "/api/v1/meta", key=self.viewer_key)
@@ -250,5 +253,6 @@ class ThrowawayResourceTest(harness.ServerTestCase):
                           "values": ["idea", "memo", "minutes"]}, kind)
         self.assertEqual({"param": "q", "columns": ["title", "body"]}, notes["search"])
         self.assertEqual(["note.created", "note.updated", "note.deleted"], notes["events"])
+        self.assertEqual("Free-text notes, optionally about a contact.", notes["description"])
         self.assertIn({"name": "notes", "resource": True},
                       meta["permissions"]["resources"])

@@ -41,6 +41,7 @@ static const char *const note_search_columns[] = { "title", "body", NULL };
 const struct resource notes_resource = {
 	.name = "notes",
 	.singular = "note",
+	.description = "Free-text notes, optionally about a contact.",
 	.table = "notes",
 	.fields = note_fields,
 	.owner_field = "owner_id",
