@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crm/buf.h"
+#include "crm/resource.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/banned.h"
@@ -55,29 +56,29 @@ static int collect_ids(struct db *db, sqlite3_stmt *stmt, json_t *list, const ch
 int contacts_merge_store_move(struct db *db, int64_t from_id, int64_t into_id, const char *now,
 			      json_t *moved)
 {
-	static const struct {
-		const char *name;
-		const char *sql;
-	} tables[] = {
-		{ "interactions", "UPDATE interactions SET contact_id = ?1, version = version + 1, "
-				  "updated_at = ?3 WHERE contact_id = ?2 RETURNING id" },
-		{ "opportunities", "UPDATE opportunities SET contact_id = ?1, version = version + 1, "
-				   "updated_at = ?3 WHERE contact_id = ?2 RETURNING id" },
-		{ "purchases", "UPDATE purchases SET contact_id = ?1, version = version + 1, "
-			       "updated_at = ?3 WHERE contact_id = ?2 RETURNING id" },
-		{ "tasks", "UPDATE tasks SET contact_id = ?1, version = version + 1, "
-			   "updated_at = ?3 WHERE contact_id = ?2 RETURNING id" },
-	};
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		sqlite3_stmt *stmt = db_prepare(db, tables[i].sql);
-		if (!stmt)
-			return DB_ERROR;
-		sqlite3_bind_int64(stmt, 1, into_id);
-		sqlite3_bind_int64(stmt, 2, from_id);
-		db_bind_text(stmt, 3, now);
-		int status = collect_ids(db, stmt, moved_list(moved, tables[i].name), tables[i].name);
-		if (status != DB_OK)
-			return status;
+	/* Every registered resource's reference to contacts moves (names compiled in). */
+	for (int r = 0; r < resource_count(); r++) {
+		const struct resource *resource = resource_at(r);
+		for (const struct resource_field *field = resource->fields; field->name; field++) {
+			if (field->type != RESOURCE_FIELD_REFERENCE || !field->references ||
+			    strcmp(field->references, "contacts") != 0)
+				continue;
+			struct buf sql = BUF_INIT;
+			buf_addf(&sql, "UPDATE %s SET %s = ?1, version = version + 1, updated_at = ?3"
+				       " WHERE %s = ?2 RETURNING id",
+				 resource->table, field->name, field->name);
+			sqlite3_stmt *stmt = db_prepare(db, sql.data);
+			buf_release(&sql);
+			if (!stmt)
+				return DB_ERROR;
+			sqlite3_bind_int64(stmt, 1, into_id);
+			sqlite3_bind_int64(stmt, 2, from_id);
+			db_bind_text(stmt, 3, now);
+			int status = collect_ids(db, stmt, moved_list(moved, resource->name),
+						 resource->table);
+			if (status != DB_OK)
+				return status;
+		}
 	}
 	/* Static segments: the kept contact joins each (keeping the earlier join time). */
 	sqlite3_stmt *stmt = db_prepare(db, "SELECT segment_id FROM segment_members "

@@ -132,6 +132,20 @@ class ThrowawayResourceTest(harness.ServerTestCase):
         status, _, read = self.api("GET", "%s/%d" % (NOTES, note["id"]), key=self.admin_key)
         self.assertEqual((200, None, 2), (status, read["contact_id"], read["version"]))
 
+    def test_merging_contacts_moves_the_reference(self):
+        ids = []
+        for name in ("Kept", "Merged"):
+            status, _, contact = self.api("POST", "/api/v1/contacts", {"first_name": name},
+                                          key=self.admin_key)
+            self.assertEqual(201, status, contact)
+            ids.append(contact["id"])
+        note = self.create({"title": "About the merged one", "contact_id": ids[1]})
+        status, _, kept = self.api("POST", "/api/v1/contacts/%d/merge" % ids[0],
+                                   {"from": [ids[1]]}, key=self.admin_key)
+        self.assertEqual(200, status, kept)
+        status, _, read = self.api("GET", "%s/%d" % (NOTES, note["id"]), key=self.admin_key)
+        self.assertEqual((200, ids[0], 2), (status, read["contact_id"], read["version"]))
+
     # ---- search
 
     def test_search_finds_new_and_changed_words(self):
