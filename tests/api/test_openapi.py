@@ -4,7 +4,7 @@ $ref resolves, every operation has its errors and security), describes the gener
 resources from their descriptors, and matches what the server really answers.
 
 A route without documentation fails test_every_route_is_documented with its name: add an
-entry to openapi_entries[] in src/http/openapi.c."""
+entry to openapi_entries[] in src/http/openapi_entries.c."""
 import json
 import re
 import subprocess
@@ -92,7 +92,7 @@ class OpenApiTest(harness.ServerTestCase):
                 problems.append("%s %s: missing from the document" % (method, pattern))
             elif operation.get("x-undocumented"):
                 problems.append("%s %s: not documented: add an entry to openapi_entries[] "
-                                "in src/http/openapi.c (or register it as a generic resource)"
+                                "in src/http/openapi_entries.c (or register it as a generic resource)"
                                 % (method, pattern))
         self.assertEqual([], problems, "\n" + "\n".join(problems))
 
