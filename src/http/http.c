@@ -197,10 +197,25 @@ static bool connection_is_tls(struct MHD_Connection *connection)
 	return flags && (flags->flags & MHD_USE_TLS);
 }
 
+/* The body of a 304: none. A response of unknown size is the only kind to which
+ * libmicrohttpd (0.9.75) adds no Content-Length: 0, which would claim that the
+ * representation is empty (RFC 9110 8.6). */
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *connection, struct response *res)
 {
 	struct MHD_Response *mhd_response;
-	if (res->body_is_static || !res->body) {
+	if (res->status == HTTP_NOT_MODIFIED) {
+		mhd_response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, no_body, NULL,
+								 NULL);
+	} else if (res->body_is_static || !res->body) {
 		mhd_response = MHD_create_response_from_buffer(res->body_len,
 							       res->body ? res->body : (char *)"",
 							       MHD_RESPMEM_PERSISTENT);
