@@ -91,8 +91,8 @@ static bool operation_key(const char *method, char out[8])
 }
 
 /* Error statuses of an operation, as a bit set over this list. */
-static const int error_statuses[] = { 400, 401, 403, 404, 405, 409, 412,
-				      413, 415, 422, 429, 503 };
+static const int error_statuses[] = { 400, 401, 403, 404, 409, 412, 413,
+				      414, 415, 422, 429, 503 };
 #define ERROR_STATUS_COUNT (sizeof(error_statuses) / sizeof(error_statuses[0]))
 
 void openapi_errors_add(unsigned *set, int status)
@@ -172,10 +172,10 @@ static const char *error_response_name(int status)
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "NotFound";
-	case 405: return "MethodNotAllowed";
 	case 409: return "Conflict";
 	case 412: return "PreconditionFailed";
 	case 413: return "ContentTooLarge";
+	case 414: return "UriTooLong";
 	case 415: return "UnsupportedMediaType";
 	case 422: return "UnprocessableContent";
 	case 429: return "TooManyRequests";
@@ -206,6 +206,9 @@ static void visit_route(void *context, const struct route *route)
 				      "x-undocumented", 1, "parameters", "responses", "default",
 				      "description", "not documented");
 	}
+	/* http.c answers these before any route: a path too long, a body too large */
+	openapi_errors_add(&errors, 413);
+	openapi_errors_add(&errors, 414);
 	if (!(route->flags & ROUTE_PUBLIC)) {
 		openapi_errors_add(&errors, 401);
 		openapi_errors_add(&errors, 503);
@@ -245,15 +248,18 @@ json_t *openapi_document(const struct router *router)
 		router_each(router, visit_route, &build);
 	json_t *components = openapi_components(schemas);
 	json_t *document = json_pack(
-		"{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:o, s:o}", "openapi", "3.1.0", "info", "title",
-		"CRM server API", "version", CRM_VERSION, "description",
+		"{s:s, s:{s:s, s:s, s:{s:s, s:s}, s:{s:s}, s:s}, s:[{s:s}], s:o, s:o}", "openapi",
+		"3.1.0", "info", "title", "CRM server API", "version", CRM_VERSION, "license", "name",
+		"MIT", "identifier", "MIT", "contact", "name", "The CRM server authors",
+		"description",
 		"JSON over HTTP, UTF-8. Errors are RFC 9457 problem details "
 		"(application/problem+json). Records carry id, created_at, updated_at (RFC 3339 "
 		"UTC) and version; GET of one record sends ETag: \"<version>\", and PATCH, PUT "
 		"and DELETE honour If-Match. Lists are keyset-paged: "
 		"{\"data\":[..],\"next_cursor\":..}. Authenticate with Authorization: Bearer "
 		"<key>, or with the session cookie from POST /api/v1/auth/login plus the "
-		"X-CSRF-Token header on unsafe methods.",
+		"X-CSRF-Token header on unsafe methods. A method a path does not take is answered "
+		"405 with Allow naming the ones it does (HEAD wherever GET is).",
 		"servers", "url", "/", "paths", build.paths, "components", components);
 	json_object_set_new(document, "tags", openapi_document_tags(build.paths));
 	if (json_object_get(build.paths, "/api/v1/webhooks/events")) /* a build with webhooks */

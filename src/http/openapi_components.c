@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "http/openapi_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "crm/auth.h"
@@ -302,72 +303,105 @@ static const struct {
 	{ "analytics", "Customer value: lifetime value, RFM, tiers, churn risk, loyalty." },
 	{ "webhooks", "Outgoing webhooks: endpoints told about changes, with a delivery log "
 		      "(administrators only)." },
+	{ "audit", "The audit log: who changed what, when (administrators only)." },
 	{ "meta", "About the API itself." },
 };
 
-static json_t *problem_response(const char *description, json_t *headers)
+/* The headers answers carry, as components.headers; responses refer to them by name. */
+static const struct {
+	const char *name, *description, *schema;
+} response_headers[] = {
+	{ "ETag", "The record's version in quotes (\"3\"), for If-Match and If-None-Match",
+	  "{`type`:`string`,`pattern`:`^\\\"[0-9]+\\\"$`}" },
+	{ "Location", "The URL of the new record", "{`type`:`string`}" },
+	{ "Idempotent-Replayed",
+	  "true when this is the stored answer to an earlier request with the same "
+	  "Idempotency-Key (nothing was created this time); absent otherwise",
+	  "{`const`:`true`}" },
+	{ "Set-Cookie",
+	  "The HttpOnly, SameSite=Strict session cookie (Secure over HTTPS); Max-Age=0 clears "
+	  "it",
+	  "{`type`:`string`}" },
+	{ "Content-Disposition", "attachment, with the file name to save the answer under",
+	  "{`type`:`string`,`examples`:[`attachment; filename=\\\"segment-3.csv\\\"`]}" },
+	{ "Cache-Control", "How caches may keep the answer (no-store for secrets and personal data)",
+	  "{`type`:`string`,`examples`:[`no-store`,`no-cache`]}" },
+	{ "Retry-After", "Seconds to wait before trying again", "{`type`:`integer`,`minimum`:0}" },
+	{ "WWW-Authenticate", "The scheme to authenticate with", "{`const`:`Bearer`}" },
+};
+
+#define RESPONSE_HEADER_COUNT (sizeof(response_headers) / sizeof(response_headers[0]))
+
+static json_t *headers_section(void)
 {
-	json_t *response = json_pack("{s:s, s:{s:{s:o}}}", "description", description, "content",
-				     "application/problem+json", "schema",
-				     openapi_ref("schemas", "Problem"));
-	if (headers)
-		json_object_set_new(response, "headers", headers);
-	return response;
+	json_t *headers = json_object();
+	for (size_t i = 0; i < RESPONSE_HEADER_COUNT; i++)
+		json_object_set_new(headers, response_headers[i].name,
+				    json_pack("{s:s, s:o}", "description",
+					      response_headers[i].description, "schema",
+					      openapi_schema_from_text(response_headers[i].schema)));
+	return headers;
 }
 
-static json_t *header(const char *description, json_t *schema)
+json_t *openapi_response_headers(const char *names)
 {
-	return json_pack("{s:s, s:o}", "description", description, "schema", schema);
+	json_t *headers = json_object();
+	while (names && *names) {
+		size_t len = strcspn(names, " ");
+		if (len) {
+			char *name = xstrndup(names, len);
+			json_object_set_new(headers, name, openapi_ref("headers", name));
+			free(name);
+		}
+		names += len + (names[len] == ' ');
+	}
+	return headers;
 }
+
+json_t *openapi_not_modified_response(void)
+{
+	return json_pack("{s:s, s:o}", "description",
+			 "Not Modified: If-None-Match named the current version", "headers",
+			 openapi_response_headers("ETag"));
+}
+
+/* The error answers of components.responses: name, description, headers (or NULL). */
+static const struct {
+	const char *name, *description, *headers;
+} error_answers[] = {
+	{ "BadRequest", "Malformed JSON, query parameter, path parameter or header (If-Match "
+			"that is not an ETag), or a body with a NUL byte", NULL },
+	{ "Unauthorized", "No valid credentials (or a revoked key, session or a disabled user)",
+	  "WWW-Authenticate" },
+	{ "Forbidden", "Not allowed: permissions, a read-only key, or a missing or wrong "
+		       "X-CSRF-Token with a session cookie", NULL },
+	{ "NotFound", "No such record, or one the caller may not read", NULL },
+	{ "Conflict", "A unique field (external_id, email) is taken, or other records still "
+		      "refer to this one", NULL },
+	{ "PreconditionFailed", "If-Match does not name the record's version", NULL },
+	{ "ContentTooLarge", "The body is larger than 1 MiB (whatever the method)", NULL },
+	{ "UriTooLong", "The request path and query are longer than the server reads", NULL },
+	{ "UnsupportedMediaType", "The body is not of the media type the operation takes "
+				  "(application/json unless it says otherwise)", NULL },
+	{ "UnprocessableContent", "Validation failed; errors names each bad field", NULL },
+	{ "TooManyRequests", "Too many attempts", "Retry-After" },
+	{ "ServiceUnavailable", "The database is busy, full or cannot be opened (with "
+				"Retry-After when waiting helps); try again", "Retry-After" },
+};
 
 static json_t *error_responses(void)
 {
 	json_t *responses = json_object();
-	json_object_set_new(responses, "BadRequest",
-			    problem_response("Malformed JSON, query parameter or header", NULL));
-	json_object_set_new(
-		responses, "Unauthorized",
-		problem_response("No valid credentials (or a revoked key, session or a disabled "
-				 "user)",
-				 json_pack("{s:o}", "WWW-Authenticate",
-					   header("Bearer", json_pack("{s:s}", "type", "string")))));
-	json_object_set_new(responses, "Forbidden",
-			    problem_response("Not allowed: permissions, a read-only key, or a "
-					     "missing or wrong X-CSRF-Token with a session cookie",
-					     NULL));
-	json_object_set_new(responses, "NotFound",
-			    problem_response("No such record, or one the caller may not read",
-					     NULL));
-	json_object_set_new(
-		responses, "MethodNotAllowed",
-		problem_response("The path does not take this method",
-				 json_pack("{s:o}", "Allow",
-					   header("The methods the path takes",
-						  json_pack("{s:s}", "type", "string")))));
-	json_object_set_new(responses, "Conflict",
-			    problem_response("A unique field (external_id, email) is taken, or "
-					     "other records still refer to this one",
-					     NULL));
-	json_object_set_new(responses, "PreconditionFailed",
-			    problem_response("If-Match does not name the record's version", NULL));
-	json_object_set_new(responses, "ContentTooLarge",
-			    problem_response("The body is larger than 1 MiB", NULL));
-	json_object_set_new(responses, "UnsupportedMediaType",
-			    problem_response("The body is not Content-Type: application/json",
-					     NULL));
-	json_object_set_new(responses, "UnprocessableContent",
-			    problem_response("Validation failed; errors names each bad field",
-					     NULL));
-	json_object_set_new(
-		responses, "TooManyRequests",
-		problem_response("Too many attempts",
-				 json_pack("{s:o}", "Retry-After",
-					   header("Seconds to wait",
-						  json_pack("{s:s}", "type", "integer")))));
-	json_object_set_new(responses, "ServiceUnavailable",
-			    problem_response("The database is busy, full or cannot be opened; "
-					     "try again",
-					     NULL));
+	for (size_t i = 0; i < sizeof(error_answers) / sizeof(error_answers[0]); i++) {
+		json_t *response = json_pack("{s:s, s:{s:{s:o}}}", "description",
+					     error_answers[i].description, "content",
+					     "application/problem+json", "schema",
+					     openapi_ref("schemas", "Problem"));
+		if (error_answers[i].headers)
+			json_object_set_new(response, "headers",
+					    openapi_response_headers(error_answers[i].headers));
+		json_object_set_new(responses, error_answers[i].name, response);
+	}
 	return responses;
 }
 
@@ -391,15 +425,22 @@ static json_t *common_parameters(void)
 static json_t *security_schemes(void)
 {
 	return json_pack(
-		"{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}", "bearerKey",
-		"type", "http", "scheme", "bearer", "description",
+		"{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s},"
+		" s:{s:s, s:s, s:s, s:s}}",
+		"bearerKey", "type", "http", "scheme", "bearer", "description",
 		"An API key from crmctl key create; it acts as its user. A read-only key gets 403 "
 		"on every write.",
 		"sessionCookie", "type", "apiKey", "in", "cookie", "name", auth_session_cookie_name(),
 		"description", "The browser session from POST /api/v1/auth/login.", "csrfToken",
 		"type", "apiKey", "in", "header", "name", "X-CSRF-Token", "description",
 		"The session's CSRF token (from login or /auth/me); needed with the cookie on "
-		"POST, PUT, PATCH and DELETE.");
+		"POST, PUT, PATCH and DELETE.",
+		"webhookSignature", "type", "apiKey", "in", "header", "name", "X-CRM-Signature",
+		"description",
+		"How a webhook receiver knows crmd sent a delivery: X-CRM-Signature is "
+		"t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with the endpoint's "
+		"secret>. Recompute it over the raw body, compare in constant time, and refuse a t "
+		"far from now.");
 }
 
 /* Adds to `names` every "#/components/schemas/X" that `value` refers to. */
@@ -488,9 +529,6 @@ json_t *openapi_components(json_t *schemas)
 	return json_pack(
 		"{s:O, s:o, s:o, s:o, s:o}", "schemas", schemas, "responses", error_responses(),
 		"parameters", common_parameters(), "headers",
-		json_pack("{s:{s:s, s:{s:s}}, s:{s:s, s:{s:s}}}", "ETag", "description",
-			  "The record's version in quotes (\"3\"), for If-Match", "schema", "type",
-			  "string", "Location", "description", "The URL of the new record",
-			  "schema", "type", "string"),
+		headers_section(),
 		"securitySchemes", security_schemes());
 }

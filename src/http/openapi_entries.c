@@ -19,7 +19,9 @@
  *	  .params = (const struct openapi_param[]){ OPENAPI_LIMIT_PARAM, OPENAPI_CURSOR_PARAM, { NULL } },
  *	  .success = 200, .response = "{`type`:`object`, ...}", .errors = "400 404" },
  *
- * Path parameters ({id}) are declared by themselves (an integer for "id" and "*_id",
+ * Every header the success answer carries is named in .headers (tests/api/
+ * test_openapi_headers.py sends the requests and compares). Path parameters ({id}) are
+ * declared by themselves (an integer for "id" and "*_id",
  * else a string) unless .params lists them with .in = "path". The error responses that
  * follow from the route need not be listed: 401 and 503 for every authenticated route,
  * 403 for its unsafe methods (CSRF token, read-only key), and 400, 413, 415 and 422 when
@@ -38,6 +40,9 @@ struct openapi_entry {
 	const char *response;               /* schema of the success body; NULL for none */
 	const char *response_type;          /* its media type; NULL for application/json */
 	const char *errors;                 /* further error statuses, "404 409" */
+	const char *headers;                /* headers of the success answer ("ETag Location"),
+					       named as in components.headers */
+	bool conditional;                   /* If-None-Match: 304 when it names the ETag */
 };
 
 #define HORIZON_PARAM { "horizon_days", NULL, "{`type`:`integer`,`minimum`:1,`maximum`:3650}", \
@@ -57,11 +62,13 @@ static const struct openapi_entry openapi_entries[] = {
 			 "After 10 failures for one account within 15 minutes (or 50 from one "
 			 "address) further attempts get 429 with Retry-After.",
 	  .request = "LoginRequest", .success = 200, .response = "LoginAnswer",
-	  .errors = "401 429 503" },
+	  .errors = "401 429 503",
+	  .headers = "Set-Cookie" },
 	{ .method = "POST", .pattern = "/api/v1/auth/logout", .tag = "auth",
 	  .operation_id = "logout", .summary = "Log out",
 	  .description = "Revokes the session on the server and clears the cookie.",
-	  .success = 204 },
+	  .success = 204,
+	  .headers = "Set-Cookie" },
 	{ .method = "GET", .pattern = "/api/v1/auth/me", .tag = "auth", .operation_id = "getMe",
 	  .summary = "The caller",
 	  .description = "The authenticated user; for a cookie session also its CSRF token (so "
@@ -88,11 +95,13 @@ static const struct openapi_entry openapi_entries[] = {
 	  .operation_id = "createUser", .summary = "Create a user",
 	  .description = "Administrators only. The password is write-only: it is never "
 			 "answered. Audited.",
-	  .request = "UserInput", .success = 201, .response = "User", .errors = "409" },
+	  .request = "UserInput", .success = 201, .response = "User", .errors = "409",
+	  .headers = "ETag Location" },
 	{ .method = "GET", .pattern = "/api/v1/users/{id}", .tag = "users",
 	  .operation_id = "getUser", .summary = "One user",
 	  .description = "Administrators only. Sends ETag: \"<version>\".",
-	  .success = 200, .response = "User", .errors = "403 404" },
+	  .success = 200, .response = "User", .errors = "403 404",
+	  .headers = "ETag", .conditional = true },
 	{ .method = "PATCH", .pattern = "/api/v1/users/{id}", .tag = "users",
 	  .operation_id = "updateUser", .summary = "Change a user",
 	  .description = "A JSON merge patch. Disabling a user ends their sessions and keys at "
@@ -100,7 +109,8 @@ static const struct openapi_entry openapi_entries[] = {
 			 "themselves or change their own role. Audited.",
 	  .params = (const struct openapi_param[]){ OPENAPI_IF_MATCH_PARAM, { NULL } },
 	  .request = "UserPatch", .success = 200, .response = "User",
-	  .errors = "404 409 412" },
+	  .errors = "404 409 412",
+	  .headers = "ETag" },
 	{ .method = "GET", .pattern = "/api/v1/users/directory", .tag = "users",
 	  .operation_id = "getUserDirectory", .summary = "Every user's name and team",
 	  .description = "For every authenticated caller (not only administrators): each user's "
@@ -125,7 +135,8 @@ static const struct openapi_entry openapi_entries[] = {
 			 "the answer is marked Cache-Control: no-store. Needs a browser session "
 			 "(a key cannot create keys). user_id other than the caller: "
 			 "administrators only. Audited.",
-	  .request = "ApiKeyInput", .success = 201, .response = "ApiKeyCreated" },
+	  .request = "ApiKeyInput", .success = 201, .response = "ApiKeyCreated",
+	  .headers = "Location Cache-Control" },
 	{ .method = "GET", .pattern = "/api/v1/api-keys/{id}", .tag = "auth",
 	  .operation_id = "getApiKey", .summary = "One API key",
 	  .description = "The caller's own key, or any key for an administrator; else 404.",
@@ -192,7 +203,8 @@ static const struct openapi_entry openapi_entries[] = {
 	  .request = "SegmentMemberIds", .success = 200,
 	  .response = "{`type`:`object`,`required`:[`added`],`properties`:{"
 		      "`added`:{`type`:`integer`,`description`:`contacts that were not members`}}}",
-	  .errors = "404 409 412" },
+	  .errors = "404 409 412",
+	  .headers = "ETag" },
 	{ .method = "DELETE", .pattern = "/api/v1/segments/{id}/members", .tag = "segments",
 	  .operation_id = "removeSegmentMembers", .summary = "Remove contacts from a static segment",
 	  .description = "As adding: a dynamic segment answers 409; audited.",
@@ -200,14 +212,16 @@ static const struct openapi_entry openapi_entries[] = {
 	  .request = "SegmentMemberIds", .success = 200,
 	  .response = "{`type`:`object`,`required`:[`removed`],`properties`:{"
 		      "`removed`:{`type`:`integer`,`description`:`contacts that were members`}}}",
-	  .errors = "404 409 412" },
+	  .errors = "404 409 412",
+	  .headers = "ETag" },
 	{ .method = "GET", .pattern = "/api/v1/segments/{id}/export", .tag = "segments",
 	  .operation_id = "exportSegment", .summary = "A segment's members as CSV",
 	  .description = "The members the caller may read, as a CSV attachment. Cells that a "
 			 "spreadsheet would take for a formula (= + - @, tab, CR) start with a "
 			 "single quote.",
 	  .success = 200, .response = "{`type`:`string`}", .response_type = "text/csv",
-	  .errors = "404" },
+	  .errors = "404",
+	  .headers = "Content-Disposition" },
 
 	/* ---- analytics (computed on request) */
 	{ .method = "GET", .pattern = "/api/v1/contacts/{id}/analytics", .tag = "analytics",
@@ -236,6 +250,9 @@ static const struct openapi_entry openapi_entries[] = {
 	  .success = 200, .response = "Tiers", .errors = "400 403" },
 	{ .method = "GET", .pattern = "/api/v1/analytics/summary", .tag = "analytics",
 	  .operation_id = "getAnalyticsSummary", .summary = "The dashboard's figures",
+	  .description = "Over the contacts the caller may read: how many there are, how many "
+			 "bought, the members of each value tier, loyalty, relationship stage "
+			 "and value class, and the revenue of this period and the last one.",
 	  .params = (const struct openapi_param[]){
 		  { "period", NULL,
 		    "{`type`:`string`,`enum`:[`month`,`quarter`,`year`],`default`:`month`}",
@@ -303,7 +320,8 @@ static const struct openapi_entry openapi_entries[] = {
 			 "memberships and the audit entries about them. Needs the right to "
 			 "delete the contact (administrators; managers for their team): 403 "
 			 "otherwise, 404 when it is not readable.",
-	  .success = 200, .response = "GdprExport", .errors = "403 404" },
+	  .success = 200, .response = "GdprExport", .errors = "403 404",
+	  .headers = "Content-Disposition Cache-Control" },
 	{ .method = "POST", .pattern = "/api/v1/contacts/{id}/erase", .tag = "contacts",
 	  .operation_id = "eraseContactData", .summary = "Erase a person's data (GDPR)",
 	  .description = "Removes the personal data everywhere: the contact's names, addresses, "
@@ -360,7 +378,8 @@ static const struct openapi_entry openapi_entries[] = {
 		     "`properties`:{`from`:{`type`:`array`,`minItems`:1,`maxItems`:50,"
 		     "`items`:{`type`:`integer`,`minimum`:1},"
 		     "`description`:`the contacts to merge into this one, in order of precedence`}}}",
-	  .success = 200, .response = "Contact", .errors = "404 412" },
+	  .success = 200, .response = "Contact", .errors = "404 412",
+	  .headers = "ETag" },
 	{ .method = "GET", .pattern = "/api/v1/contacts/duplicates", .tag = "contacts",
 	  .operation_id = "listContactDuplicates", .summary = "Groups of likely duplicate contacts",
 	  .description = "Among the contacts the caller may read: the same e-mail address "
@@ -404,6 +423,9 @@ static const struct openapi_entry openapi_entries[] = {
 	{ .method = "GET", .pattern = "/api/v1/webhooks/{id}/deliveries/{delivery_id}",
 	  .tag = "webhooks", .operation_id = "getWebhookDelivery",
 	  .summary = "One delivery with its payload and attempts",
+	  .description = "The delivery, the body it sends (payload) and every attempt (time, "
+			 "HTTP status, error, duration). 404 when it is not a delivery of this "
+			 "webhook.",
 	  .success = 200, .response = "WebhookDelivery", .errors = "400 404" },
 	{ .method = "POST", .pattern = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
 	  .tag = "webhooks", .operation_id = "redeliverWebhookDelivery",
@@ -418,7 +440,8 @@ static const struct openapi_entry openapi_entries[] = {
 	  .operation_id = "getOpenApi", .summary = "This document",
 	  .description = "The OpenAPI 3.1 description of the API, generated from the routes "
 			 "the server serves.",
-	  .success = 200, .response = "{`type`:`object`}" },
+	  .success = 200, .response = "{`type`:`object`}",
+	  .headers = "Cache-Control" },
 };
 
 #define ENTRY_COUNT (sizeof(openapi_entries) / sizeof(openapi_entries[0]))
@@ -456,6 +479,8 @@ json_t *openapi_entry_operation(const struct route *route, unsigned *errors, boo
 	json_t *params = json_array();
 	for (const struct openapi_param *param = entry->params; param && param->name; param++)
 		json_array_append_new(params, openapi_parameter(param));
+	if (entry->conditional)
+		json_array_append_new(params, openapi_ref("parameters", "IfNoneMatch"));
 	json_object_set_new(operation, "parameters", params);
 	*has_body = entry->request != NULL;
 	if (entry->request)
@@ -474,7 +499,12 @@ json_t *openapi_entry_operation(const struct route *route, unsigned *errors, boo
 					      entry->response_type ? entry->response_type
 								   : "application/json",
 					      "schema", openapi_schema_from_text(entry->response)));
-	json_object_set_new(operation, "responses", json_pack("{s:o}", status, success));
+	if (entry->headers)
+		json_object_set_new(success, "headers", openapi_response_headers(entry->headers));
+	json_t *responses = json_pack("{s:o}", status, success);
+	if (entry->conditional)
+		json_object_set_new(responses, "304", openapi_not_modified_response());
+	json_object_set_new(operation, "responses", responses);
 	openapi_errors_add_text(errors, entry->errors, operation);
 	return operation;
 }

@@ -57,7 +57,7 @@ json_t *openapi_ref(const char *section, const char *name);
 void openapi_add_pascal_case(struct buf *out, const char *words);
 bool openapi_is_safe_method(const char *method);
 
-/* The error statuses of an operation, as a bit set (400, 401, 403, 404, 405, 409, 412, 413,
+/* The error statuses of an operation, as a bit set (400, 401, 403, 404, 409, 412, 413, 414,
  * 415, 422, 429, 503). */
 void openapi_errors_add(unsigned *set, int status);
 /* Adds the statuses of a text like "404 409"; an unknown one leaves a marker in
@@ -85,6 +85,11 @@ json_t *openapi_generic_operation(const struct route *route, json_t *schemas, un
 json_t *openapi_components(json_t *schemas);
 /* Adds the hand-written schemas the document refers to, until nothing more is needed. */
 void openapi_add_referenced_schemas(json_t *document, json_t *schemas);
+/* The "headers" of a response: each of `names` ("ETag Location") refers to
+ * components.headers (new reference). */
+json_t *openapi_response_headers(const char *names);
+/* The 304 answer to If-None-Match naming the current version (new reference). */
+json_t *openapi_not_modified_response(void);
 /* The tags the operations of `paths` use, described ones first (new reference). */
 json_t *openapi_document_tags(const json_t *paths);
 

@@ -79,14 +79,12 @@ static void add_sentence(struct buf *description, const char *sentence)
 	buf_adds(description, sentence);
 }
 
-/* The JSON schema of one field's value (new reference). */
-static json_t *field_schema(const struct resource_field *field, enum schema_mode mode)
+/* The schema of a field's type, its description started in `description` (new
+ * reference). */
+static json_t *type_schema(const struct resource_field *field, enum schema_mode mode,
+			   bool nullable, struct buf *description)
 {
-	/* In a body, null clears a field; a required one then fails with 422. */
-	bool nullable = mode == SCHEMA_RECORD ? field_is_nullable_in_record(field)
-					      : !(field->flags & RESOURCE_FIELD_REQUIRED);
 	json_t *schema = NULL;
-	struct buf description = BUF_INIT;
 	switch (field->type) {
 	case RESOURCE_FIELD_STRING:
 	case RESOURCE_FIELD_TEXT:
@@ -96,9 +94,9 @@ static json_t *field_schema(const struct resource_field *field, enum schema_mode
 		if (field->type == RESOURCE_FIELD_EMAIL)
 			json_object_set_new(schema, "format", json_string("email"));
 		if (field->type == RESOURCE_FIELD_TEXT)
-			buf_adds(&description, "Multi-line text; \"\" means null.");
+			buf_adds(description, "Multi-line text; \"\" means null.");
 		else
-			buf_adds(&description, "A single line, trimmed; \"\" means null.");
+			buf_adds(description, "A single line, trimmed; \"\" means null.");
 		break;
 	case RESOURCE_FIELD_INTEGER:
 		schema = typed("integer", nullable);
@@ -113,7 +111,7 @@ static json_t *field_schema(const struct resource_field *field, enum schema_mode
 	case RESOURCE_FIELD_TIMESTAMP:
 		schema = typed("string", nullable);
 		json_object_set_new(schema, "format", json_string("date-time"));
-		buf_adds(&description, "RFC 3339; stored and answered in UTC (\"2026-11-23T16:00:00Z\").");
+		buf_adds(description, "RFC 3339; stored and answered in UTC (\"2026-11-23T16:00:00Z\").");
 		break;
 	case RESOURCE_FIELD_DATE:
 		schema = typed("string", nullable);
@@ -132,17 +130,17 @@ static json_t *field_schema(const struct resource_field *field, enum schema_mode
 	case RESOURCE_FIELD_CURRENCY:
 		schema = typed("string", nullable);
 		json_object_set_new(schema, "pattern", json_string("^[A-Z]{3}$"));
-		buf_adds(&description, "An ISO 4217 currency code (\"EUR\").");
+		buf_adds(description, "An ISO 4217 currency code (\"EUR\").");
 		break;
 	case RESOURCE_FIELD_REFERENCE:
 		schema = typed("integer", nullable);
 		json_object_set_new(schema, "minimum", json_integer(1));
 		if (strcmp(field->references, "users") == 0)
-			buf_adds(&description, "The id of a user.");
+			buf_adds(description, "The id of a user.");
 		else
-			buf_addf(&description, "The id of a record of %s.", field->references);
+			buf_addf(description, "The id of a record of %s.", field->references);
 		if (mode != SCHEMA_RECORD)
-			add_sentence(&description,
+			add_sentence(description,
 				     "It must exist and be readable by the caller (else 422).");
 		json_object_set_new(schema, "x-references", json_string(field->references));
 		break;
@@ -152,21 +150,30 @@ static json_t *field_schema(const struct resource_field *field, enum schema_mode
 				    json_pack("{s:s, s:i, s:i}", "type", "string", "minLength", 1,
 					      "maxLength", RESOURCE_TAG_MAX_LENGTH));
 		json_object_set_new(schema, "maxItems", json_integer(RESOURCE_TAGS_MAX));
-		buf_adds(&description, "Trimmed; duplicates are dropped; null means [].");
+		buf_adds(description, "Trimmed; duplicates are dropped; null means [].");
 		break;
 	case RESOURCE_FIELD_OBJECT:
 		if (field->members) {
 			schema = members_schema(field, nullable, mode);
 		} else {
 			schema = typed("object", nullable);
-			buf_addf(&description,
+			buf_addf(description,
 				 "Free-form (at most %d bytes as JSON, %d levels deep); null means {}.",
 				 RESOURCE_OBJECT_MAX_BYTES, RESOURCE_OBJECT_MAX_DEPTH);
 		}
 		break;
 	}
-	if (!schema)
-		schema = json_object();
+	return schema ? schema : json_object();
+}
+
+/* The JSON schema of one field's value (new reference). */
+static json_t *field_schema(const struct resource_field *field, enum schema_mode mode)
+{
+	/* In a body, null clears a field; a required one then fails with 422. */
+	bool nullable = mode == SCHEMA_RECORD ? field_is_nullable_in_record(field)
+					      : !(field->flags & RESOURCE_FIELD_REQUIRED);
+	struct buf description = BUF_INIT;
+	json_t *schema = type_schema(field, mode, nullable, &description);
 	if (field->flags & RESOURCE_FIELD_UNIQUE)
 		add_sentence(&description, "Unique (else 409).");
 	if ((field->flags & RESOURCE_FIELD_DEFAULT_CALLER) && mode == SCHEMA_INPUT)
@@ -222,7 +229,7 @@ static json_t *resource_schema(const struct resource *resource, enum schema_mode
 		json_object_set_new(properties, field->name, field_schema(field, mode));
 		if ((mode == SCHEMA_RECORD && !(field->flags & RESOURCE_FIELD_WRITE_ONLY)) ||
 		    (mode == SCHEMA_INPUT && (field->flags & RESOURCE_FIELD_REQUIRED) &&
-		     !(field->flags & RESOURCE_FIELD_DEFAULT_CALLER)))
+		     !(field->flags & (RESOURCE_FIELD_DEFAULT_CALLER | RESOURCE_FIELD_DEFAULT_NOW))))
 			json_array_append_new(required, json_string(field->name));
 	}
 	json_object_set_new(schema, "properties", properties);
@@ -423,14 +430,11 @@ static json_t *list_parameters(const struct resource *resource)
 	return params;
 }
 
-/* A success answer with a record body, an ETag and optionally a Location header. */
-static json_t *record_response(const char *description, const char *schema, bool location)
+/* A success answer with a record body and the headers `headers` ("ETag Location"). */
+static json_t *record_response(const char *description, const char *schema, const char *headers)
 {
-	json_t *headers = json_pack("{s:o}", "ETag", openapi_ref("headers", "ETag"));
-	if (location)
-		json_object_set_new(headers, "Location", openapi_ref("headers", "Location"));
 	return json_pack("{s:s, s:o, s:{s:{s:o}}}", "description", description, "headers",
-			 headers, "content", "application/json", "schema",
+			 openapi_response_headers(headers), "content", "application/json", "schema",
 			 openapi_ref("schemas", schema));
 }
 
@@ -444,119 +448,197 @@ static json_t *json_body(const char *schema_name, bool merge_patch)
 	return json_pack("{s:b, s:o}", "required", 1, "content", content);
 }
 
-/* The generic operation for `route` of `resource` (new reference); sets *errors, *body. */
+/* What one generic operation is being built from, and what it builds. */
+struct generic_build {
+	const struct resource *resource;
+	char *record, *input, *patch, *list; /* the schema names */
+	bool unique;                         /* a field is unique: 409 on writes */
+	struct buf operation_id, summary, description;
+	json_t *operation, *params, *responses;
+	unsigned *errors;
+	bool *has_body;
+};
+
+static void build_list(struct generic_build *b)
+{
+	buf_adds(&b->operation_id, "list");
+	openapi_add_pascal_case(&b->operation_id, b->resource->name);
+	buf_addf(&b->summary, "List %s", b->resource->name);
+	buf_addf(&b->description,
+		 "The %s the caller may read, filtered, in the order asked for, keyset-paged: "
+		 "pass next_cursor as cursor for the next page (no duplicates or gaps while "
+		 "records change).",
+		 b->resource->name);
+	json_decref(b->params);
+	b->params = list_parameters(b->resource);
+	json_object_set_new(b->responses, "200",
+			    json_pack("{s:s, s:{s:{s:o}}}", "description",
+				      "One page, and the cursor of the next", "content",
+				      "application/json", "schema", openapi_ref("schemas", b->list)));
+	openapi_errors_add(b->errors, 400);
+	openapi_errors_add(b->errors, 403);
+}
+
+static void build_create(struct generic_build *b)
+{
+	buf_adds(&b->operation_id, "create");
+	openapi_add_pascal_case(&b->operation_id, b->resource->singular);
+	buf_addf(&b->summary, "Create a %s", b->resource->singular);
+	buf_addf(&b->description,
+		 "Answers the %s as stored, with its ETag and Location. Audited; webhooks "
+		 "subscribed to %s.created are told. With Idempotency-Key, a repeat answers the "
+		 "first answer again instead of creating another.",
+		 b->resource->singular, b->resource->singular);
+	json_array_append_new(b->params, openapi_ref("parameters", "IdempotencyKey"));
+	json_object_set_new(b->operation, "requestBody", json_body(b->input, false));
+	*b->has_body = true;
+	json_object_set_new(b->responses, "201",
+			    record_response("Created", b->record,
+					    "ETag Location Idempotent-Replayed"));
+	openapi_errors_add(b->errors, 403);
+	if (b->unique)
+		openapi_errors_add(b->errors, 409);
+}
+
+static void build_get(struct generic_build *b, bool external)
+{
+	buf_adds(&b->operation_id, "get");
+	openapi_add_pascal_case(&b->operation_id, b->resource->singular);
+	if (external)
+		buf_adds(&b->operation_id, "ByExternalId");
+	buf_addf(&b->summary, "One %s%s", b->resource->singular,
+		 external ? ", by its external_id" : "");
+	buf_addf(&b->description,
+		 "The %s with its ETag (\"<version>\"); 304 when If-None-Match names it. 404 "
+		 "also when the caller may not read it.",
+		 b->resource->singular);
+	json_array_append_new(b->params, openapi_ref("parameters", "IfNoneMatch"));
+	json_object_set_new(b->responses, "200", record_response("The record", b->record, "ETag"));
+	json_object_set_new(b->responses, "304", openapi_not_modified_response());
+	openapi_errors_add(b->errors, 404);
+}
+
+static void build_change(struct generic_build *b, bool is_patch)
+{
+	buf_adds(&b->operation_id, is_patch ? "update" : "replace");
+	openapi_add_pascal_case(&b->operation_id, b->resource->singular);
+	buf_addf(&b->summary, "%s a %s", is_patch ? "Change" : "Replace", b->resource->singular);
+	buf_addf(&b->description,
+		 "%s With If-Match, only when the record still has that version (else 412). "
+		 "Answers the record as stored; audited; webhooks subscribed to %s.updated are "
+		 "told what changed.",
+		 is_patch ? "A JSON merge patch: members left out stay as they are."
+			  : "The whole record: writable fields left out are cleared.",
+		 b->resource->singular);
+	json_array_append_new(b->params, openapi_ref("parameters", "IfMatch"));
+	json_object_set_new(b->operation, "requestBody",
+			    json_body(is_patch ? b->patch : b->input, is_patch));
+	*b->has_body = true;
+	json_object_set_new(b->responses, "200",
+			    record_response("The record as stored", b->record, "ETag"));
+	openapi_errors_add(b->errors, 404);
+	openapi_errors_add(b->errors, 412);
+	if (b->unique)
+		openapi_errors_add(b->errors, 409);
+}
+
+static void build_delete(struct generic_build *b)
+{
+	buf_adds(&b->operation_id, "delete");
+	openapi_add_pascal_case(&b->operation_id, b->resource->singular);
+	buf_addf(&b->summary, "Delete a %s", b->resource->singular);
+	buf_addf(&b->description,
+		 "With If-Match, only when the record still has that version (else 412; an "
+		 "If-Match that is not an ETag is 400). 409 while other records refer to it. "
+		 "Audited; webhooks subscribed to %s.deleted get the record as it was.",
+		 b->resource->singular);
+	json_array_append_new(b->params, openapi_ref("parameters", "IfMatch"));
+	json_object_set_new(b->responses, "204", json_pack("{s:s}", "description", "Deleted"));
+	openapi_errors_add(b->errors, 400);
+	openapi_errors_add(b->errors, 404);
+	openapi_errors_add(b->errors, 409);
+	openapi_errors_add(b->errors, 412);
+}
+
+static void build_put_external(struct generic_build *b)
+{
+	buf_adds(&b->operation_id, "put");
+	openapi_add_pascal_case(&b->operation_id, b->resource->singular);
+	buf_adds(&b->operation_id, "ByExternalId");
+	buf_addf(&b->summary, "Create or replace a %s by its external_id", b->resource->singular);
+	buf_adds(&b->description, "Idempotent synchronisation from another system: creates the "
+				  "record (201) or replaces it (200); a repeat with the same body "
+				  "changes nothing.");
+	json_array_append_new(b->params, openapi_ref("parameters", "IfMatch"));
+	json_object_set_new(b->operation, "requestBody", json_body(b->input, false));
+	*b->has_body = true;
+	json_object_set_new(b->responses, "200", record_response("Replaced", b->record, "ETag"));
+	json_object_set_new(b->responses, "201",
+			    record_response("Created", b->record, "ETag Location"));
+	openapi_errors_add(b->errors, 412);
+	openapi_errors_add(b->errors, 409);
+}
+
+/* Builds the operation of `method` on a route of `kind`; false when there is none. */
+static bool build_operation(struct generic_build *b, enum generic_kind kind, const char *method)
+{
+	bool one = kind == GENERIC_ONE;
+	if (kind == GENERIC_COLLECTION && strcmp(method, "GET") == 0)
+		build_list(b);
+	else if (kind == GENERIC_COLLECTION && strcmp(method, "POST") == 0)
+		build_create(b);
+	else if ((one || kind == GENERIC_EXTERNAL) && strcmp(method, "GET") == 0)
+		build_get(b, kind == GENERIC_EXTERNAL);
+	else if (one && (strcmp(method, "PATCH") == 0 || strcmp(method, "PUT") == 0))
+		build_change(b, strcmp(method, "PATCH") == 0);
+	else if (one && strcmp(method, "DELETE") == 0)
+		build_delete(b);
+	else if (kind == GENERIC_EXTERNAL && strcmp(method, "PUT") == 0)
+		build_put_external(b);
+	else
+		return false;
+	return true;
+}
+
+/* The generic operation for `route` of `resource` (new reference, or NULL); sets *errors
+ * and *has_body. */
 static json_t *generic_operation(const struct route *route, const struct resource *resource,
 				 enum generic_kind kind, unsigned *errors, bool *has_body)
 {
-	char *record = resource_schema_name(resource, "");
-	char *input = resource_schema_name(resource, "Input");
-	char *patch = resource_schema_name(resource, "Patch");
-	char *list = resource_schema_name(resource, "List");
-	struct buf operation_id = BUF_INIT, summary = BUF_INIT;
-	json_t *operation = json_object();
-	json_t *params = json_array();
-	json_t *responses = json_object();
-	bool unique = false;
+	struct generic_build b = {
+		.resource = resource,
+		.record = resource_schema_name(resource, ""),
+		.input = resource_schema_name(resource, "Input"),
+		.patch = resource_schema_name(resource, "Patch"),
+		.list = resource_schema_name(resource, "List"),
+		.operation_id = BUF_INIT, .summary = BUF_INIT, .description = BUF_INIT,
+		.operation = json_object(), .params = json_array(), .responses = json_object(),
+		.errors = errors, .has_body = has_body,
+	};
 	for (const struct resource_field *field = resource->fields; field->name; field++)
-		unique = unique || (field->flags & RESOURCE_FIELD_UNIQUE);
-	const char *method = route->method;
+		b.unique = b.unique || (field->flags & RESOURCE_FIELD_UNIQUE);
 	*has_body = false;
-	if (kind == GENERIC_COLLECTION && strcmp(method, "GET") == 0) {
-		buf_adds(&operation_id, "list");
-		openapi_add_pascal_case(&operation_id, resource->name);
-		buf_addf(&summary, "List %s", resource->name);
-		json_decref(params);
-		params = list_parameters(resource);
-		json_object_set_new(responses, "200",
-				    json_pack("{s:s, s:{s:{s:o}}}", "description",
-					      "One page, and the cursor of the next", "content",
-					      "application/json", "schema", openapi_ref("schemas", list)));
-		openapi_errors_add(errors, 400);
-		openapi_errors_add(errors, 403);
-	} else if (kind == GENERIC_COLLECTION && strcmp(method, "POST") == 0) {
-		buf_adds(&operation_id, "create");
-		openapi_add_pascal_case(&operation_id, resource->singular);
-		buf_addf(&summary, "Create a %s", resource->singular);
-		json_array_append_new(params, openapi_ref("parameters", "IdempotencyKey"));
-		json_object_set_new(operation, "requestBody", json_body(input, false));
-		*has_body = true;
-		json_object_set_new(responses, "201", record_response("Created", record, true));
-		openapi_errors_add(errors, 403);
-		if (unique)
-			openapi_errors_add(errors, 409);
-	} else if ((kind == GENERIC_ONE || kind == GENERIC_EXTERNAL) && strcmp(method, "GET") == 0) {
-		buf_adds(&operation_id, "get");
-		openapi_add_pascal_case(&operation_id, resource->singular);
-		if (kind == GENERIC_EXTERNAL)
-			buf_adds(&operation_id, "ByExternalId");
-		buf_addf(&summary, "One %s%s", resource->singular,
-			 kind == GENERIC_EXTERNAL ? ", by its external_id" : "");
-		json_array_append_new(params, openapi_ref("parameters", "IfNoneMatch"));
-		json_object_set_new(responses, "200", record_response("The record", record, false));
-		json_object_set_new(responses, "304",
-				    json_pack("{s:s}", "description",
-					      "Not Modified: If-None-Match named the current version"));
-		openapi_errors_add(errors, 404);
-	} else if (kind == GENERIC_ONE && (strcmp(method, "PATCH") == 0 || strcmp(method, "PUT") == 0)) {
-		bool is_patch = strcmp(method, "PATCH") == 0;
-		buf_adds(&operation_id, is_patch ? "update" : "replace");
-		openapi_add_pascal_case(&operation_id, resource->singular);
-		buf_addf(&summary, "%s a %s", is_patch ? "Change" : "Replace", resource->singular);
-		json_array_append_new(params, openapi_ref("parameters", "IfMatch"));
-		json_object_set_new(operation, "requestBody",
-				    json_body(is_patch ? patch : input, is_patch));
-		*has_body = true;
-		json_object_set_new(responses, "200",
-				    record_response("The record as stored", record, false));
-		openapi_errors_add(errors, 404);
-		openapi_errors_add(errors, 412);
-		if (unique)
-			openapi_errors_add(errors, 409);
-	} else if (kind == GENERIC_ONE && strcmp(method, "DELETE") == 0) {
-		buf_adds(&operation_id, "delete");
-		openapi_add_pascal_case(&operation_id, resource->singular);
-		buf_addf(&summary, "Delete a %s", resource->singular);
-		json_array_append_new(params, openapi_ref("parameters", "IfMatch"));
-		json_object_set_new(responses, "204", json_pack("{s:s}", "description", "Deleted"));
-		openapi_errors_add(errors, 404);
-		openapi_errors_add(errors, 409);
-		openapi_errors_add(errors, 412);
-	} else if (kind == GENERIC_EXTERNAL && strcmp(method, "PUT") == 0) {
-		buf_adds(&operation_id, "put");
-		openapi_add_pascal_case(&operation_id, resource->singular);
-		buf_adds(&operation_id, "ByExternalId");
-		buf_addf(&summary, "Create or replace a %s by its external_id", resource->singular);
-		json_object_set_new(operation, "description",
-				    json_string("Idempotent synchronisation from another system: "
-						"creates the record (201) or replaces it (200); a "
-						"repeat with the same body changes nothing."));
-		json_array_append_new(params, openapi_ref("parameters", "IfMatch"));
-		json_object_set_new(operation, "requestBody", json_body(input, false));
-		*has_body = true;
-		json_object_set_new(responses, "200", record_response("Replaced", record, false));
-		json_object_set_new(responses, "201", record_response("Created", record, true));
-		openapi_errors_add(errors, 412);
-		openapi_errors_add(errors, 409);
-	} else {
-		json_decref(operation);
-		operation = NULL;
-	}
-	if (operation) {
+	json_t *operation = NULL;
+	if (build_operation(&b, kind, route->method)) {
+		operation = b.operation;
 		json_object_set_new(operation, "tags", json_pack("[s]", resource->name));
-		json_object_set_new(operation, "operationId", json_string(operation_id.data));
-		json_object_set_new(operation, "summary", json_string(summary.data));
-		json_object_set_new(operation, "parameters", params);
-		json_object_set_new(operation, "responses", responses);
+		json_object_set_new(operation, "operationId", json_string(b.operation_id.data));
+		json_object_set_new(operation, "summary", json_string(b.summary.data));
+		json_object_set_new(operation, "description", json_string(b.description.data));
+		json_object_set_new(operation, "parameters", b.params);
+		json_object_set_new(operation, "responses", b.responses);
 	} else {
-		json_decref(params);
-		json_decref(responses);
+		json_decref(b.operation);
+		json_decref(b.params);
+		json_decref(b.responses);
 	}
-	buf_release(&operation_id);
-	buf_release(&summary);
-	free(record);
-	free(input);
-	free(patch);
-	free(list);
+	buf_release(&b.operation_id);
+	buf_release(&b.summary);
+	buf_release(&b.description);
+	free(b.record);
+	free(b.input);
+	free(b.patch);
+	free(b.list);
 	return operation;
 }
 

@@ -192,6 +192,8 @@ static json_t *webhook_operation(const json_t *schemas, const char *event)
 	    "content", "application/json", "schema", payload_schema(schemas, event), "responses",
 	    "2XX", "description", "Received: the delivery is done (the answer's body is ignored).",
 	    "default", "description", "Not received: the delivery is retried.");
+	/* not unauthenticated: the receiver checks the signature (a security scheme) */
+	json_object_set_new(operation, "security", json_pack("[{s:[]}]", "webhookSignature"));
 	buf_release(&operation_id);
 	buf_release(&summary);
 	return operation;
