@@ -378,7 +378,8 @@ static const struct {
 	{ "NotFound", "No such record, or one the caller may not read", NULL },
 	{ "Conflict", "A unique field (external_id, email) is taken, or other records still "
 		      "refer to this one", NULL },
-	{ "PreconditionFailed", "If-Match does not name the record's version", NULL },
+	{ "PreconditionFailed", "If-Match does not name the record's version (ETag: the version "
+				"it has, where the record is a generic resource)", "ETag" },
 	{ "ContentTooLarge", "The body is larger than 1 MiB (whatever the method)", NULL },
 	{ "UriTooLong", "The request path and query are longer than the server reads", NULL },
 	{ "UnsupportedMediaType", "The body is not of the media type the operation takes "
