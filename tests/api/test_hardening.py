@@ -851,8 +851,8 @@ class StoredPayloadTest(harness.ServerTestCase):
         self.assertNotIn("unsafe-inline", policy.split("script-src", 1)[1].split(";")[0])
 
     def test_csv_export_neutralises_formula_cells(self):
-        if ("GET", "/api/v1/segments/{id}/export") not in {(m, p) for m, p, _ in routes()}:
-            self.skipTest("no CSV export route in this build")
+        self.assertIn(("GET", "/api/v1/segments/{id}/export"),
+                      {(m, p) for m, p, _ in routes()})
         names = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
                  "=1", "plain"]
         ids = []
