@@ -8,7 +8,6 @@ with "Expect: 100-continue" gets the 413 before it sends anything. The connectio
 server stay usable."""
 import http.client
 import json
-import os
 import socket
 
 import harness

@@ -22,20 +22,6 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 UNSAFE = ("post", "put", "patch", "delete")
 
 
-def crmd_routes():
-    """[(METHOD, pattern, flags)] from crmd --routes."""
-    process = subprocess.run([harness.CRMD, "--routes"], capture_output=True, text=True,
-                             env=harness.ENV, timeout=60)
-    harness.check_sanitizer_output(process.stderr, "crmd --routes")
-    if process.returncode != 0:
-        raise AssertionError("crmd --routes failed: %s" % process.stderr)
-    routes = []
-    for line in process.stdout.splitlines():
-        words = line.split()
-        routes.append((words[0], words[1], set(words[2:])))
-    return routes
-
-
 def operations(document):
     """Yields (path, method, operation) for every operation of the document."""
     for path, item in document["paths"].items():
@@ -69,7 +55,7 @@ def walk(value, path=""):
 class OpenApiTest(harness.ServerTestCase):
     @classmethod
     def setup_database(cls):
-        cls.routes = crmd_routes()
+        cls.routes = harness.crmd_routes()
 
     def setUp(self):
         status, headers, body = self.api("GET", "/api/v1/openapi.json")
@@ -282,12 +268,7 @@ class OpenApiTest(harness.ServerTestCase):
     # ---------------------------------------------------------------- the real answers
 
     def validate(self, name, instance):
-        schema = dict(self.document)
-        schema["$ref"] = "#/components/schemas/" + name
-        validator = jsonschema.Draft202012Validator(schema)
-        errors = sorted(validator.iter_errors(instance), key=lambda error: list(error.path))
-        self.assertEqual([], ["%s: %s" % (list(error.path), error.message) for error in errors],
-                         "%s does not match %s" % (json.dumps(instance)[:400], name))
+        self.assertMatchesSchema(self.document, name, instance)
 
     def test_answers_match_the_schemas(self):
         status, _, company = self.api("POST", "/api/v1/companies",

@@ -12,8 +12,6 @@ import re
 import threading
 import time
 
-import jsonschema  # python3-jsonschema (scripts/install-deps test)
-
 import harness
 
 WEBHOOKS = "/api/v1/webhooks"
@@ -426,9 +424,7 @@ class WebhooksTest(WebhookTestCase):
         self.assertEqual(200, status)
 
         def validate(name, instance):
-            schema = dict(document, **{"$ref": "#/components/schemas/" + name})
-            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(instance))
-            self.assertEqual([], [error.message for error in errors], name)
+            self.assertMatchesSchema(document, name, instance)
 
         webhook, receiver = self.hook(events=["company.created"])
         validate("Webhook", webhook)
