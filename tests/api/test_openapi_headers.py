@@ -6,6 +6,7 @@ Content-Disposition, Cache-Control, Retry-After, WWW-Authenticate) must be decla
 response; and every header a success response declares must be sent (Idempotent-Replayed
 and Retry-After only where they apply). Also: a 304 carries no Content-Length: 0, and a 405
 names in Allow what the path takes (HEAD with GET)."""
+import socket
 import unittest
 
 import harness
@@ -152,6 +153,41 @@ class OpenApiHeadersTest(harness.ServerTestCase):
         status, headers, _ = self.api("GET", "/", headers={"If-None-Match": "*"})
         self.assertEqual(304, status)
         self.assertNotEqual("0", headers.get("content-length"), headers)
+        # on the wire: a 304 ends with its header block (RFC 9112 6.3), nothing follows it
+        for path, key in (("/api/v1/contacts/%d" % contact["id"], self.admin_key), ("/", None)):
+            head, rest = self.raw_get(path, key, '"1"' if key else "*")
+            self.assertTrue(head.startswith(b"HTTP/1.1 304 "), head)
+            self.assertNotIn(b"\r\ncontent-length:", head.lower())
+            self.assertNotIn(b"\r\ntransfer-encoding:", head.lower())
+            self.assertTrue(rest == b"" or rest.startswith(b"HTTP/1.1 "), rest[:40])
+
+    def raw_get(self, path, key, if_none_match):
+        """Two GETs on one connection; the bytes of the first answer's header block and what
+        came after it (the second answer, or nothing when the server closed)."""
+        request = ("GET %s HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: %s\r\n%s\r\n" % (
+            path, if_none_match, "Authorization: Bearer %s\r\n" % key if key else "")).encode()
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as sock:
+            sock.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                self.assertTrue(chunk, data)
+                data += chunk
+            try:
+                sock.sendall(request)
+            except OSError:
+                pass  # closed after the 304
+            sock.settimeout(2)
+            try:
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            except (socket.timeout, ConnectionResetError):
+                pass
+        head, _, rest = data.partition(b"\r\n\r\n")
+        return head + b"\r\n", rest
 
     def test_every_405_names_what_the_path_takes(self):
         """Allow lists the methods of the path's routes, HEAD wherever GET is; HEAD and GET
