@@ -18,7 +18,6 @@
 
 #include "crm/app.h"
 #include "crm/json.h"
-#include "crm/reply.h"
 #include "crm/openapi_webhooks.h"
 #include "crm/version.h"
 #include "http/openapi_internal.h"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crm/json.h"
+#include "crm/reply.h"
 #include "crm/banned.h"
 
 /*

@@ -316,6 +316,23 @@ class OpenApiTest(harness.ServerTestCase):
         self.assertEqual(200, status, body)
         self.validate("SegmentPreview", body)
 
+    def test_fields_that_default_are_optional_in_bodies(self):
+        """occurred_at defaults to now (and owner_id to the caller): a body without it is
+        what the document calls a valid InteractionInput, and the server takes it."""
+        status, _, contact = self.api("POST", "/api/v1/contacts", {"first_name": "Dee"},
+                                      key=self.admin_key)
+        self.assertEqual(201, status, contact)
+        for path, name, body in (
+                ("/api/v1/interactions", "InteractionInput",
+                 {"contact_id": contact["id"], "kind": "note"}),
+                ("/api/v1/purchases", "PurchaseInput",
+                 {"contact_id": contact["id"], "amount_cents": 1000})):
+            self.assertNotIn("occurred_at", self.schema(name).get("required", []), name)
+            self.validate(name, body)
+            status, _, record = self.api("POST", path, body, key=self.admin_key)
+            self.assertEqual(201, status, record)
+            self.assertTrue(record["occurred_at"])
+
     def test_wrong_schema_is_detected(self):
         """The schema check above can fail: a record with a bad type does not pass."""
         with self.assertRaises(AssertionError):
