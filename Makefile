@@ -109,14 +109,13 @@ cli-test: all
 	python3 tests/run_api.py --build $(BUILD) --suite cli
 
 # Browser tests of the web UI (tests/ui): Debian chromium driven by playwright-core, run
-# with node --test against $(BUILD)/crmd. Skipped with one message where chromium cannot be
-# installed.
+# with node --test against $(BUILD)/crmd. Where chromium, node or npm cannot be installed
+# this fails, saying so: tests that cannot run do not pass.
 ui-test: all
-	@if scripts/install-ui-deps; then \
-		cd tests/ui && CRM_BUILD=$(abspath $(BUILD)) node --test --test-concurrency=1 *.test.mjs; \
-	else \
-		echo "ui-test: SKIPPED: chromium, node or npm cannot be installed (see scripts/install-ui-deps)"; \
-	fi
+	@scripts/install-ui-deps || { \
+		echo "ui-test: FAILED: chromium, node or npm cannot be installed (see scripts/install-ui-deps)" >&2; \
+		exit 1; }
+	cd tests/ui && CRM_BUILD=$(abspath $(BUILD)) node --test --test-concurrency=1 *.test.mjs
 
 check: unit-test fuzz-regress api-test cli-test ui-test
 

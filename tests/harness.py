@@ -23,6 +23,8 @@ import time
 import unittest
 import urllib.parse
 
+import jsonschema  # python3-jsonschema (scripts/install-deps test)
+
 BUILD = os.environ.get("CRM_BUILD", os.path.join(os.path.dirname(__file__), "..", "build"))
 CRMD = os.path.join(BUILD, "crmd")
 CRMCTL = os.path.join(BUILD, "crmctl")
@@ -32,13 +34,46 @@ ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86
            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
 
 
-def sql_rows(db_path, statement, *args):
-    """Runs one read-only SQL statement on the database file (tests look behind the API)."""
+def sql_rows(db_path, statement, *args, **named):
+    """Runs one read-only SQL statement on the database file (tests look behind the API);
+    parameters by position (?) or by name (:name)."""
     connection = sqlite3.connect(db_path, timeout=30)
     try:
-        return connection.execute(statement, args).fetchall()
+        return connection.execute(statement, named or args).fetchall()
     finally:
         connection.close()
+
+
+def sql_run(db_path, statement, *args):
+    """Runs one SQL statement on the database file and commits (tests that change data
+    behind crmd's back). Returns the rows it gave."""
+    connection = sqlite3.connect(db_path, timeout=30)
+    try:
+        rows = connection.execute(statement, args).fetchall()
+        connection.commit()
+        return rows
+    finally:
+        connection.close()
+
+
+def crmd_routes():
+    """The route table of the crmd under test (crmd --routes): [(method, pattern, flags)]."""
+    process = subprocess.run([CRMD, "--routes"], capture_output=True, text=True, env=ENV,
+                             timeout=60)
+    check_sanitizer_output(process.stderr, "crmd --routes")
+    if process.returncode != 0:
+        raise AssertionError("crmd --routes failed: %s" % process.stderr)
+    return [(words[0], words[1], set(words[2:]))
+            for words in (line.split() for line in process.stdout.splitlines())]
+
+
+def schema_errors(document, name, instance):
+    """How `instance` differs from components.schemas[name] of an OpenAPI `document`:
+    ["path: message"], empty when it matches."""
+    schema = dict(document, **{"$ref": "#/components/schemas/" + name})
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(instance),
+                    key=lambda error: list(error.path))
+    return ["%s: %s" % (list(error.path), error.message) for error in errors]
 
 
 # What db_commit() does before COMMIT (src/store/fts_pending.c): index the rows that inserts
@@ -305,6 +340,11 @@ class ServerTestCase(unittest.TestCase):
 
     def crmctl(self, *args, **kwargs):
         return crmctl(self.server.db_path, *args, binary=self.crmctl_binary, **kwargs)
+
+    def assertMatchesSchema(self, document, name, instance):
+        """`instance` is valid against components.schemas[name] of `document`."""
+        self.assertEqual([], schema_errors(document, name, instance),
+                         "%s does not match %s" % (json.dumps(instance)[:400], name))
 
     def assertProblem(self, response, status, field=None):
         """Checks that a response is a problem+json with `status` (and a field error)."""

@@ -9,7 +9,7 @@
  *     made, the schemas of the record, of a create/replace body and of a merge patch,
  *     built from the field descriptors (types, enums, bounds, required and read-only
  *     flags), and the list parameters (limit, cursor, sort, q, tag, filters, ranges);
- *   - a hand-written table in src/http/openapi.c (openapi_entries[]) for every other route:
+ *   - a hand-written table in src/http/openapi_entries.c (openapi_entries[]) for every other route:
  *     summary, parameters, body and answer schemas, and the errors it gives;
  *   - the top-level "webhooks": the signed POST sent for each event (openapi_webhooks.h).
  *

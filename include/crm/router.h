@@ -36,7 +36,7 @@ struct route_match {
 	char path_copy[ROUTER_PATH_MAX]; /* the captures point into this */
 	const char *params[HTTP_MAX_PATH_PARAMS];
 	int param_count;
-	char allow[96]; /* for 405: the methods the path accepts, "GET, POST" */
+	char allow[96]; /* for 405: the methods the path accepts, "GET, HEAD, POST" */
 };
 
 struct router;

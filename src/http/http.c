@@ -197,10 +197,38 @@ static bool connection_is_tls(struct MHD_Connection *connection)
 	return flags && (flags->flags & MHD_USE_TLS);
 }
 
+/* The body of a 304: none (see send_response). */
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/*
+ * A 304 has no body, and a Content-Length on it would have to be the representation's
+ * (RFC 9110 8.6): libmicrohttpd (0.9.75) adds "Content-Length: 0" to a response from a
+ * buffer, even beside one the handler sets, and ends a response of unknown length with a
+ * chunk ("0\r\n\r\n") that a client reads as the start of the next answer. So a 304 goes
+ * with neither, and the connection closes after it (MHD_RF_HTTP_1_0_COMPATIBLE_STRICT).
+ */
+static struct MHD_Response *not_modified_response(void)
+{
+	struct MHD_Response *mhd_response =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64, no_body, NULL, NULL);
+	if (mhd_response)
+		MHD_set_response_options(mhd_response, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
+	return mhd_response;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *connection, struct response *res)
 {
 	struct MHD_Response *mhd_response;
-	if (res->body_is_static || !res->body) {
+	if (res->status == HTTP_NOT_MODIFIED) {
+		mhd_response = not_modified_response();
+	} else if (res->body_is_static || !res->body) {
 		mhd_response = MHD_create_response_from_buffer(res->body_len,
 							       res->body ? res->body : (char *)"",
 							       MHD_RESPMEM_PERSISTENT);

@@ -7,45 +7,27 @@
 #define _POSIX_C_SOURCE 200809L
 #include "crm/openapi_webhooks.h"
 
-#include <ctype.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crm/buf.h"
 #include "crm/registry.h"
 #include "crm/webhook_delivery.h"
 #include "crm/webhooks.h"
+#include "http/openapi_internal.h"
 #include "crm/banned.h"
-
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
-
-/* {"$ref": "#/components/schemas/<name>"} (new reference). */
-static json_t *schema_ref(const char *name)
-{
-	struct buf ref = BUF_INIT;
-	buf_addf(&ref, "#/components/schemas/%s", name);
-	json_t *value = json_pack("{s:s}", "$ref", ref.data);
-	buf_release(&ref);
-	return value;
-}
 
 /* The record schema of the entity `event` starts with ("contact." -> Contact) when the
  * document has it, else a plain object. New reference. */
 static json_t *record_schema(const json_t *schemas, const char *event)
 {
+	char *entity = xstrndup(event, strcspn(event, "."));
 	struct buf name = BUF_INIT;
-	bool upper = true;
-	for (const char *p = event; *p && *p != '.'; p++) {
-		if (!isalnum((unsigned char)*p)) {
-			upper = true;
-			continue;
-		}
-		buf_addch(&name, upper ? (char)toupper((unsigned char)*p) : *p);
-		upper = false;
-	}
+	openapi_add_pascal_case(&name, entity);
+	free(entity);
 	json_t *schema = name.len && json_object_get(schemas, name.data)
-			     ? schema_ref(name.data)
+			     ? openapi_ref("schemas", name.data)
 			     : json_pack("{s:s, s:s}", "type", "object", "description",
 					 "the record as GET shows it");
 	buf_release(&name);
@@ -170,22 +152,14 @@ static json_t *webhook_operation(const json_t *schemas, const char *event)
 {
 	struct buf operation_id = BUF_INIT, summary = BUF_INIT;
 	buf_adds(&operation_id, "webhook");
-	bool upper = true;
-	for (const char *p = event; *p; p++) {
-		if (!isalnum((unsigned char)*p)) {
-			upper = true;
-			continue;
-		}
-		buf_addch(&operation_id, upper ? (char)toupper((unsigned char)*p) : *p);
-		upper = false;
-	}
+	openapi_add_pascal_case(&operation_id, event);
 	buf_addf(&summary, "The %s event, POSTed to the endpoints subscribed to it", event);
 	json_t *operation = json_pack(
 	    "{s:s, s:s, s:s, s:[s], s:o, s:{s:b, s:{s:{s:o}}}, s:{s:{s:s}, s:{s:s}}}",
 	    "operationId", operation_id.data, "summary", summary.data, "description",
 	    "Sent by crmd's delivery thread after the change commits, to every active endpoint "
 	    "whose events name it (or \"<entity>.*\" or \"*\"). No redirects are followed; an "
-	    "answer other than 2xx, or none within " STRINGIFY(
+	    "answer other than 2xx, or none within " OPENAPI_STRINGIFY(
 		WEBHOOK_DELIVERY_TIMEOUT_SECONDS) " seconds, is retried with growing "
 						  "delays until the retry window ends, so the same "
 						  "event may arrive more than once.",
@@ -193,6 +167,8 @@ static json_t *webhook_operation(const json_t *schemas, const char *event)
 	    "content", "application/json", "schema", payload_schema(schemas, event), "responses",
 	    "2XX", "description", "Received: the delivery is done (the answer's body is ignored).",
 	    "default", "description", "Not received: the delivery is retried.");
+	/* not unauthenticated: the receiver checks the signature (a security scheme) */
+	json_object_set_new(operation, "security", json_pack("[{s:[]}]", "webhookSignature"));
 	buf_release(&operation_id);
 	buf_release(&summary);
 	return operation;

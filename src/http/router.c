@@ -186,6 +186,31 @@ static int split_path(char *path, struct split_path *split)
 	}
 }
 
+/*
+ * Which of the patterns that match one path are the path's routes: a literal segment wins
+ * over a capture, from the left. So /contacts/import (POST) is the only route of the path
+ * /contacts/import, and GET there is a 405, not a GET of a contact "import"; and
+ * /contacts/external/{external_id} wins over /contacts/{id}/timeline, so "external" is
+ * never taken for an id. The rank has a bit per capture, the first segment highest: the
+ * lowest rank wins.
+ */
+static uint64_t pattern_rank(const struct split_pattern *pattern)
+{
+	uint64_t rank = 0;
+	for (int i = 0; i < pattern->segment_count; i++)
+		if (pattern->segments[i].capture)
+			rank |= UINT64_C(1) << (ROUTER_MAX_SEGMENTS - 1 - i);
+	return rank;
+}
+
+/* Adds `method` to the Allow list; HEAD with GET, which the router serves for it. */
+static void allow_method(char *allow, size_t size, const char *method)
+{
+	add_allowed_method(allow, size, method);
+	if (strcmp(method, "GET") == 0)
+		add_allowed_method(allow, size, "HEAD");
+}
+
 enum router_result router_match(const struct router *router, const char *method,
 				const char *path, struct route_match *match)
 {
@@ -202,6 +227,7 @@ enum router_result router_match(const struct router *router, const char *method,
 
 	const char *effective_method = strcmp(method, "HEAD") == 0 ? "GET" : method;
 	bool path_known = false;
+	uint64_t best_rank = 0;
 	const struct route_group *group = &router->by_segments[split.count];
 	/* in the order the routes were added: of equal candidates, the first one wins */
 	for (size_t i = 0; i < group->count; i++) {
@@ -211,11 +237,18 @@ enum router_result router_match(const struct router *router, const char *method,
 		const struct split_pattern *pattern = &router->split[group->indexes[i]];
 		if (!pattern_matches(pattern, &split, params, &param_count))
 			continue;
-		path_known = true;
-		add_allowed_method(match->allow, sizeof(match->allow), route->method);
-		/* A literal segment wins over a capture: contacts/duplicates before contacts/{id}. */
-		if (strcmp(route->method, effective_method) == 0 &&
-		    (!match->route || param_count < match->param_count)) {
+		uint64_t rank = pattern_rank(pattern);
+		if (path_known && rank > best_rank)
+			continue;
+		if (!path_known || rank < best_rank) { /* a more specific pattern: start again */
+			match->route = NULL;
+			match->param_count = 0;
+			match->allow[0] = '\0';
+			best_rank = rank;
+			path_known = true;
+		}
+		allow_method(match->allow, sizeof(match->allow), route->method);
+		if (strcmp(route->method, effective_method) == 0 && !match->route) {
 			match->route = route;
 			match->param_count = param_count;
 			memcpy(match->params, params, sizeof(params[0]) * (size_t)param_count);

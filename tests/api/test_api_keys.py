@@ -237,17 +237,10 @@ class ApiKeysTest(harness.ServerTestCase):
         self.assertProblem(self.api("DELETE", KEYS + "/999999", session=self.admin), 404)
 
     def test_answers_match_the_openapi_document(self):
-        try:
-            import jsonschema
-        except ImportError:
-            self.skipTest("jsonschema is not installed")
         document = self.api("GET", "/api/v1/openapi.json")[2]
 
         def validate(name, instance):
-            schema = dict(document)
-            schema["$ref"] = "#/components/schemas/" + name
-            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(instance))
-            self.assertEqual([], [error.message for error in errors], name)
+            self.assertMatchesSchema(document, name, instance)
 
         _, created = self.create(self.rep, name="schema", expires_days=5)
         validate("ApiKeyCreated", created)

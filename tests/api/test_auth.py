@@ -16,9 +16,7 @@ LOGOUT = "/api/v1/auth/logout"
 USERS = "/api/v1/users"
 
 
-def sql(db_path, statement, *args):
-    with sqlite3.connect(db_path) as connection:
-        connection.execute(statement, args)
+sql = harness.sql_run
 
 
 class AuthTestCase(harness.ServerTestCase):

@@ -124,13 +124,34 @@ class ConventionsTest(harness.ServerTestCase):
     def test_method_not_allowed_is_405_with_allow(self):
         response = self.api("DELETE", CONTACTS, key=self.admin_key)
         self.assertProblem(response, 405)
-        self.assertEqual({"GET", "POST"}, set(response[1]["allow"].split(", ")))
+        # HEAD is served wherever GET is, so Allow names it too (RFC 9110 10.2.1)
+        self.assertEqual({"GET", "HEAD", "POST"}, set(response[1]["allow"].split(", ")))
         response = self.api("POST", CONTACTS + "/1", {}, key=self.admin_key)
         self.assertProblem(response, 405)
-        self.assertEqual({"GET", "PATCH", "PUT", "DELETE"}, set(response[1]["allow"].split(", ")))
+        self.assertEqual({"GET", "HEAD", "PATCH", "PUT", "DELETE"},
+                         set(response[1]["allow"].split(", ")))
         response = self.api("DELETE", CONTACTS + "/external/x", key=self.admin_key)
         self.assertProblem(response, 405)
-        self.assertEqual({"GET", "PUT"}, set(response[1]["allow"].split(", ")))
+        self.assertEqual({"GET", "HEAD", "PUT"}, set(response[1]["allow"].split(", ")))
+
+    def test_literal_path_segments_are_never_ids(self):
+        """/contacts/import and /contacts/external/... are not contacts "import" and
+        "external": other methods there are 405 with the literal route's Allow."""
+        response = self.api("GET", CONTACTS + "/import", key=self.admin_key)
+        self.assertProblem(response, 405)
+        self.assertEqual("POST", response[1]["allow"])
+        response = self.api("DELETE", CONTACTS + "/duplicates", key=self.admin_key)
+        self.assertProblem(response, 405)
+        self.assertEqual({"GET", "HEAD"}, set(response[1]["allow"].split(", ")))
+        response = self.api("POST", CONTACTS + "/external/merge", {"from": [1]},
+                            key=self.admin_key)
+        self.assertProblem(response, 405)
+        self.assertEqual({"GET", "HEAD", "PUT"}, set(response[1]["allow"].split(", ")))
+        status, _, contact = self.api("PUT", CONTACTS + "/external/timeline",
+                                      {"first_name": "Tim"}, key=self.admin_key)
+        self.assertEqual(201, status, contact)
+        status, _, same = self.api("GET", CONTACTS + "/external/timeline", key=self.admin_key)
+        self.assertEqual((200, contact["id"]), (status, same["id"]))
 
     def test_unknown_and_read_only_fields_are_422_each_named(self):
         body = {"first_name": "A", "nickname": "x", "id": 5, "created_at": "2020-01-01T00:00:00Z",

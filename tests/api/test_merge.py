@@ -4,7 +4,6 @@ and static segment membership to the kept contact, fills its empty fields, unite
 deletes the merged contacts, in one transaction with one audit entry, leaves the analytics
 summaries equal to a recomputation, and refuses what it must; the duplicates report finds
 groups by email, phone and name, only among readable contacts, paged."""
-import sqlite3
 
 import harness
 
@@ -40,12 +39,7 @@ FROM contact_summaries WHERE contact_id = :id
 """
 
 
-def sql(db_path, statement, **args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+sql = harness.sql_rows
 
 
 class MergeTestCase(harness.ServerTestCase):
@@ -216,8 +210,6 @@ class MergeTest(MergeTestCase):
         erased = self.contact(first_name="Gone", email="gone@merge.example")
         status, _, _ = self.api("POST", "%s/%d/erase" % (CONTACTS, erased["id"]),
                                 key=self.admin_key)
-        if status == 404:
-            self.skipTest("this build has no GDPR erase")
         self.assertEqual(204, status)
         self.assertProblem(self.merge(kept["id"], {"from": [erased["id"]]}), 422, "from[0]")
         self.assertProblem(self.merge(erased["id"], {"from": [kept["id"]]}), 422)
@@ -299,10 +291,6 @@ class DuplicatesTest(MergeTestCase):
         self.assertIsNone(self.group_of(self.groups("&reason=email"), "email", mail_a["id"]))
 
     def test_answer_matches_the_openapi_schema(self):
-        try:
-            import jsonschema
-        except ImportError:
-            self.skipTest("jsonschema is not installed")
         self.contact(first_name="Schema", email="schema.dup@example.com")
         self.contact(first_name="Schema 2", email="schema.dup@example.com")
         status, _, document = self.api("GET", "/api/v1/openapi.json")
@@ -310,9 +298,7 @@ class DuplicatesTest(MergeTestCase):
                                    key=self.admin_key)
         self.assertEqual(200, status, page)
         self.assertTrue(page["data"])
-        schema = dict(document, **{"$ref": "#/components/schemas/ContactDuplicates"})
-        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(page))
-        self.assertEqual([], [error.message for error in errors])
+        self.assertMatchesSchema(document, "ContactDuplicates", page)
 
     def test_only_readable_contacts(self):
         own_a = self.contact(first_name="Own", email="own.dup@example.com",

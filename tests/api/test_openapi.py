@@ -4,40 +4,22 @@ $ref resolves, every operation has its errors and security), describes the gener
 resources from their descriptors, and matches what the server really answers.
 
 A route without documentation fails test_every_route_is_documented with its name: add an
-entry to openapi_entries[] in src/http/openapi.c."""
+entry to openapi_entries[] in src/http/openapi_entries.c."""
 import json
+import os
 import re
 import subprocess
+import tempfile
 import time
 import unittest
 
-import harness
+import jsonschema  # python3-jsonschema (scripts/install-deps test)
 
-try:
-    import jsonschema
-except ImportError:  # the structural checks below still run
-    jsonschema = None
-try:
-    import openapi_spec_validator
-except ImportError:
-    openapi_spec_validator = None
+import harness
+from test_openapi_lint import spectral
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 UNSAFE = ("post", "put", "patch", "delete")
-
-
-def crmd_routes():
-    """[(METHOD, pattern, flags)] from crmd --routes."""
-    process = subprocess.run([harness.CRMD, "--routes"], capture_output=True, text=True,
-                             env=harness.ENV, timeout=60)
-    harness.check_sanitizer_output(process.stderr, "crmd --routes")
-    if process.returncode != 0:
-        raise AssertionError("crmd --routes failed: %s" % process.stderr)
-    routes = []
-    for line in process.stdout.splitlines():
-        words = line.split()
-        routes.append((words[0], words[1], set(words[2:])))
-    return routes
 
 
 def operations(document):
@@ -73,7 +55,7 @@ def walk(value, path=""):
 class OpenApiTest(harness.ServerTestCase):
     @classmethod
     def setup_database(cls):
-        cls.routes = crmd_routes()
+        cls.routes = harness.crmd_routes()
 
     def setUp(self):
         status, headers, body = self.api("GET", "/api/v1/openapi.json")
@@ -92,7 +74,7 @@ class OpenApiTest(harness.ServerTestCase):
                 problems.append("%s %s: missing from the document" % (method, pattern))
             elif operation.get("x-undocumented"):
                 problems.append("%s %s: not documented: add an entry to openapi_entries[] "
-                                "in src/http/openapi.c (or register it as a generic resource)"
+                                "in src/http/openapi_entries.c (or register it as a generic resource)"
                                 % (method, pattern))
         self.assertEqual([], problems, "\n" + "\n".join(problems))
 
@@ -204,9 +186,18 @@ class OpenApiTest(harness.ServerTestCase):
         self.assertEqual([], problems, "\n" + "\n".join(problems))
 
     def test_validates_as_openapi_3_1(self):
-        if openapi_spec_validator is None:
-            self.skipTest("openapi-spec-validator is not installed")
-        openapi_spec_validator.validate(self.document)
+        """Against the OpenAPI 3.1 JSON Schema, as Spectral's oas3-schema rule checks it
+        (the linters of tests/lint; test_openapi_lint.py runs all their rules)."""
+        path = self.write_document()
+        results = spectral(path)
+        self.assertEqual([], [result for result in results if result[0] == "oas3-schema"])
+
+    def write_document(self):
+        handle, path = tempfile.mkstemp(prefix="openapi-", suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            json.dump(self.document, out)
+        self.addCleanup(os.unlink, path)
+        return path
 
     # ---------------------------------------------------------------- generic resources
 
@@ -277,14 +268,7 @@ class OpenApiTest(harness.ServerTestCase):
     # ---------------------------------------------------------------- the real answers
 
     def validate(self, name, instance):
-        if jsonschema is None:
-            self.skipTest("jsonschema is not installed")
-        schema = dict(self.document)
-        schema["$ref"] = "#/components/schemas/" + name
-        validator = jsonschema.Draft202012Validator(schema)
-        errors = sorted(validator.iter_errors(instance), key=lambda error: list(error.path))
-        self.assertEqual([], ["%s: %s" % (list(error.path), error.message) for error in errors],
-                         "%s does not match %s" % (json.dumps(instance)[:400], name))
+        self.assertMatchesSchema(self.document, name, instance)
 
     def test_answers_match_the_schemas(self):
         status, _, company = self.api("POST", "/api/v1/companies",
@@ -309,7 +293,7 @@ class OpenApiTest(harness.ServerTestCase):
         self.validate("Problem", problem)
         problem = self.api("POST", "/api/v1/contacts", {"email": "bad"}, key=self.admin_key)[2]
         self.validate("Problem", problem)
-        # the routes beyond the generic resources, where this build has them
+        # the routes beyond the generic resources
         reads = [
             ("/api/v1/pipeline", "/api/v1/pipeline", "Pipeline"),
             ("/api/v1/contacts/{id}/timeline", "/api/v1/contacts/%d/timeline" % contact["id"],
@@ -321,21 +305,36 @@ class OpenApiTest(harness.ServerTestCase):
             ("/api/v1/analytics/summary", "/api/v1/analytics/summary", "AnalyticsSummary"),
         ]
         for pattern, path, schema in reads:
-            if pattern in self.document["paths"]:
-                status, _, body = self.api("GET", path, key=self.admin_key)
-                self.assertEqual(200, status, "%s: %r" % (path, body))
-                self.validate(schema, body)
-        if "/api/v1/segments/preview" in self.document["paths"]:
-            status, _, body = self.api(
-                "POST", "/api/v1/segments/preview",
-                {"rule": {"field": "first_name", "op": "eq", "value": "Ada"}}, key=self.admin_key)
-            self.assertEqual(200, status, body)
-            self.validate("SegmentPreview", body)
+            self.assertIn("get", self.document["paths"][pattern])
+            status, _, body = self.api("GET", path, key=self.admin_key)
+            self.assertEqual(200, status, "%s: %r" % (path, body))
+            self.validate(schema, body)
+        self.assertIn("post", self.document["paths"]["/api/v1/segments/preview"])
+        status, _, body = self.api(
+            "POST", "/api/v1/segments/preview",
+            {"rule": {"field": "first_name", "op": "eq", "value": "Ada"}}, key=self.admin_key)
+        self.assertEqual(200, status, body)
+        self.validate("SegmentPreview", body)
+
+    def test_fields_that_default_are_optional_in_bodies(self):
+        """occurred_at defaults to now (and owner_id to the caller): a body without it is
+        what the document calls a valid InteractionInput, and the server takes it."""
+        status, _, contact = self.api("POST", "/api/v1/contacts", {"first_name": "Dee"},
+                                      key=self.admin_key)
+        self.assertEqual(201, status, contact)
+        for path, name, body in (
+                ("/api/v1/interactions", "InteractionInput",
+                 {"contact_id": contact["id"], "kind": "note"}),
+                ("/api/v1/purchases", "PurchaseInput",
+                 {"contact_id": contact["id"], "amount_cents": 1000})):
+            self.assertNotIn("occurred_at", self.schema(name).get("required", []), name)
+            self.validate(name, body)
+            status, _, record = self.api("POST", path, body, key=self.admin_key)
+            self.assertEqual(201, status, record)
+            self.assertTrue(record["occurred_at"])
 
     def test_wrong_schema_is_detected(self):
         """The schema check above can fail: a record with a bad type does not pass."""
-        if jsonschema is None:
-            self.skipTest("jsonschema is not installed")
         with self.assertRaises(AssertionError):
             self.validate("Contact", {"id": "seven"})
 
@@ -441,8 +440,6 @@ class WebhookPayloadsMatchTheDocumentTest(harness.ServerTestCase):
         return jsonschema.Draft202012Validator(root)
 
     def test_deliveries_match_the_webhooks_section(self):
-        if jsonschema is None:
-            self.skipTest("jsonschema is not installed")
         from test_webhooks import Receiver
         receiver = Receiver()
         self.addCleanup(receiver.close)

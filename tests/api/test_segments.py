@@ -390,7 +390,10 @@ class SegmentsTest(harness.ServerTestCase):
         self.assertProblem(self.api("POST", PREVIEW, raw=b"{}", content_type="text/plain",
                                     key=self.admin_key), 415)
         self.assertProblem(self.api("POST", PREVIEW, {"rule": leaf("email", "exists")}), 401)
-        self.assertProblem(self.api("GET", PREVIEW, key=self.admin_key), 404)
+        # a path of its own (POST only), never a segment called "preview"
+        response = self.api("GET", PREVIEW, key=self.admin_key)
+        self.assertProblem(response, 405)
+        self.assertEqual("POST", response[1]["allow"])
 
     def test_preview_counts_everything_and_samples_ten(self):
         created = []

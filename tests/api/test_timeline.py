@@ -3,7 +3,6 @@ their later stage changes, purchases and tasks merged newest first, ordered by (
 type, id desc); keyset paging across mixed kinds with equal timestamps (no duplicates,
 none missing, also while records are added); each item's record as its own GET shows it;
 read scopes per kind; 404 for unreadable contacts; parameter checks."""
-import sqlite3
 import urllib.parse
 
 import harness
@@ -16,14 +15,7 @@ TASKS = "/api/v1/tasks"
 SAME = "2026-05-05T12:00:00Z"  # the timestamp many items share
 
 
-def sql(db_path, statement, *args):
-    connection = sqlite3.connect(db_path, timeout=30)
-    try:
-        rows = connection.execute(statement, args).fetchall()
-        connection.commit()
-        return rows
-    finally:
-        connection.close()
+sql = harness.sql_run
 
 
 class TimelineTestCase(harness.ServerTestCase):

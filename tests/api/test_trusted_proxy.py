@@ -17,9 +17,7 @@ import harness
 LOGIN = "/api/v1/auth/login"
 
 
-def sql(db_path, statement, *args):
-    with sqlite3.connect(db_path, timeout=30) as connection:
-        connection.execute(statement, args)
+sql = harness.sql_run
 
 
 class ProxyTestCase(harness.ServerTestCase):

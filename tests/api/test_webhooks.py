@@ -420,17 +420,11 @@ class WebhooksTest(WebhookTestCase):
         self.assertProblem(self.api("POST", one_path + "/redeliver", key=self.rep_key), 404)
 
     def test_answers_match_the_openapi_schemas(self):
-        try:
-            import jsonschema
-        except ImportError:
-            self.skipTest("jsonschema is not installed")
         status, _, document = self.api("GET", "/api/v1/openapi.json")
         self.assertEqual(200, status)
 
         def validate(name, instance):
-            schema = dict(document, **{"$ref": "#/components/schemas/" + name})
-            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(instance))
-            self.assertEqual([], [error.message for error in errors], name)
+            self.assertMatchesSchema(document, name, instance)
 
         webhook, receiver = self.hook(events=["company.created"])
         validate("Webhook", webhook)

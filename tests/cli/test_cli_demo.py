@@ -7,7 +7,6 @@ the records, the full-text index of interactions, the same data for the same see
 API serving it (timeline, LTV model)."""
 import json
 import os
-import sqlite3
 import statistics
 import tempfile
 import unittest
@@ -19,12 +18,7 @@ STAGE_PROBABILITY = {"lead": 10, "qualified": 25, "proposal": 50, "negotiation":
                      "won": 100, "lost": 0}
 
 
-def rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+rows = harness.sql_rows
 
 
 class DemoHistoryTest(unittest.TestCase):

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -16,12 +15,7 @@ import unittest
 import harness
 
 
-def rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+rows = harness.sql_rows
 
 
 def without_volatile(text):

@@ -12,12 +12,7 @@ import unittest
 import harness
 
 
-def rows(db_path, statement, *args):
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(statement, args).fetchall()
-    finally:
-        connection.close()
+rows = harness.sql_rows
 
 
 CONTENT = ("SELECT first_name, last_name, email, phone, title, company_id, lifecycle, "

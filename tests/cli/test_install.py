@@ -143,8 +143,7 @@ class UnitTest(unittest.TestCase):
 
     def test_systemd_accepts_the_unit(self):
         analyze = shutil.which("systemd-analyze")
-        if not analyze:
-            self.skipTest("systemd-analyze is not installed")
+        self.assertTrue(analyze, "systemd-analyze is missing: run scripts/install-deps test")
         with tempfile.TemporaryDirectory() as directory:
             crmd = os.path.join(directory, "crmd")
             shutil.copy(harness.CRMD, crmd)
@@ -169,8 +168,7 @@ class ManualPageTest(unittest.TestCase):
 
     def test_pages_render_without_warnings(self):
         groff = shutil.which("groff")
-        if not groff:
-            self.skipTest("groff is not installed")
+        self.assertTrue(groff, "groff is missing: run scripts/install-deps test")
         for page in ("crmd.8", "crmctl.8"):
             process = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z",
                                       os.path.join(ROOT, "docs", "man", page)],

@@ -19,12 +19,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/analytics.h"
 #include "crm/buf.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
-
-static char db_path[64];
 
 static void exec(struct db *db, const char *sql)
 {
@@ -322,10 +321,7 @@ static void test_warm_up(struct db *a)
 
 static void test_scores(void)
 {
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-scores-%d.db", (int)getpid());
-	unlink(db_path);
-	struct db *a = open_db(), *b = open_db();
-	CHECK_INT(0, db_migrate(a, NULL));
+	struct db *a = open_fresh_db("scores", true), *b = open_db();
 	populate(a, 300);
 	check_summaries(a);
 
@@ -423,14 +419,8 @@ static void test_scores(void)
 	check_same_as_full_build(a, false, "back to today");
 	test_warm_up(a);
 
-	db_close(a);
 	db_close(b);
-	unlink(db_path);
-	char other[80];
-	snprintf(other, sizeof(other), "%s-wal", db_path);
-	unlink(other);
-	snprintf(other, sizeof(other), "%s-shm", db_path);
-	unlink(other);
+	remove_db(a);
 }
 
 int main(void)

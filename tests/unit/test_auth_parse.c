@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/audit.h"
 #include "crm/auth.h"
 #include "crm/auth_store.h"
@@ -143,18 +144,6 @@ static void test_user_email_valid(void)
 
 /* ---------------------------------------------------------------- on a database */
 
-static char db_path[64];
-
-static void remove_db(void)
-{
-	char path[80];
-	unlink(db_path);
-	snprintf(path, sizeof(path), "%s-wal", db_path);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db_path);
-	unlink(path);
-}
-
 /* A request with up to four headers (name, value pairs; NULL name ends them). */
 struct fake_request {
 	struct request req;
@@ -209,13 +198,9 @@ static int64_t make_session(struct db *db, int64_t user_id, const char *token, c
 
 static void test_authenticate_sessions_keys_and_csrf(void)
 {
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-auth-%d.db", (int)getpid());
-	remove_db();
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
+	struct db *db = open_fresh_db("auth", true);
 	if (!db)
 		return;
-	CHECK_INT(0, db_migrate(db, NULL));
 	struct user_change fields = USER_CHANGE_INIT;
 	fields.email = "ann@example.com";
 	fields.name = "Ann";
@@ -329,7 +314,7 @@ static void test_authenticate_sessions_keys_and_csrf(void)
 	CHECK_INT(401, authenticate(db, &fake, false, &ctx));
 
 	db_close(db);
-	remove_db();
+	remove_db_files();
 }
 
 int main(void)

@@ -10,25 +10,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/embed.h"
 
 #define SQL(text) (const unsigned char *)text, sizeof(text) - 1
-
-static char db_path[64];
-
-static struct db *fresh_db(void)
-{
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-db-%d.db", (int)getpid());
-	unlink(db_path);
-	char wal[80];
-	snprintf(wal, sizeof(wal), "%s-wal", db_path);
-	unlink(wal);
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
-	return db;
-}
 
 static int count_rows(struct db *db, const char *sql)
 {
@@ -54,7 +41,7 @@ static void test_migrations_apply_in_order_once(void)
 		{ "0001_a.sql", SQL("CREATE TABLE t (v TEXT); INSERT INTO t (v) VALUES ('first');") },
 		{ NULL, NULL, 0 },
 	};
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	int applied = -1;
 	CHECK_INT(0, db_migrate_from(db, migrations, &applied));
 	CHECK_INT(2, applied);
@@ -75,7 +62,7 @@ static void test_failed_migration_leaves_database_as_it_was(void)
 		{ "0003_never.sql", SQL("CREATE TABLE never (x);") },
 		{ NULL, NULL, 0 },
 	};
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	int applied = -1;
 	CHECK_INT(-1, db_migrate_from(db, migrations, &applied));
 	CHECK_INT(1, db_schema_version(db));
@@ -86,7 +73,7 @@ static void test_failed_migration_leaves_database_as_it_was(void)
 
 static void test_embedded_migrations_apply(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	CHECK_INT(0, db_migrate(db, NULL));
 	CHECK_INT(db_latest_migration(), db_schema_version(db));
 	CHECK(count_rows(db, "SELECT count(*) FROM grants WHERE role = 'admin'") > 0);
@@ -111,7 +98,7 @@ static void test_foreign_keys_off_migration_rebuilds_without_cascade(void)
 		{ "0002_rebuild.sql", SQL("-- crm:foreign-keys-off\n" REBUILD_PARENT_SQL) },
 		{ NULL, NULL, 0 },
 	};
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	CHECK_INT(0, db_migrate_from(db, migrations, NULL));
 	CHECK_INT(2, db_schema_version(db));
 	CHECK_INT(2, count_rows(db, "SELECT count(*) FROM child"));
@@ -129,7 +116,7 @@ static void test_rebuild_without_marker_cascades(void)
 		{ "0002_rebuild.sql", SQL(REBUILD_PARENT_SQL) },
 		{ NULL, NULL, 0 },
 	};
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	CHECK_INT(0, db_migrate_from(db, migrations, NULL));
 	CHECK_INT(0, count_rows(db, "SELECT count(*) FROM child"));
 	db_close(db);
@@ -144,7 +131,7 @@ static void test_foreign_keys_off_migration_checks_before_commit(void)
 		{ "0003_never.sql", SQL("CREATE TABLE never (x);") },
 		{ NULL, NULL, 0 },
 	};
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	CHECK_INT(-1, db_migrate_from(db, migrations, NULL));
 	CHECK_INT(1, db_schema_version(db));
 	CHECK_INT(2, count_rows(db, "SELECT count(*) FROM parent"));
@@ -164,7 +151,7 @@ static void test_ids_never_reused_migration(void)
 		if (atoi(m->name) < 13)
 			before[n++] = *m;
 	before[n] = (struct embedded_file){ NULL, NULL, 0 };
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	CHECK_INT(0, db_migrate_from(db, before, NULL));
 	CHECK_INT(12, db_schema_version(db));
 	run_sql(db, "INSERT INTO contacts (id, first_name, created_at, updated_at)"
@@ -198,7 +185,7 @@ static void test_ids_never_reused_migration(void)
 
 static void test_statement_cache_returns_same_statement(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	sqlite3_stmt *first = db_prepare(db, "SELECT 1");
 	sqlite3_stmt *second = db_prepare(db, "SELECT 1");
 	CHECK(first != NULL && first == second);
@@ -238,7 +225,7 @@ static void exec_other(struct db *other, const char *sql)
  */
 static void test_request_read_transaction(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	struct db *other = db_open(db_path, DB_SYNC_NORMAL);
 	CHECK(other != NULL);
 	exec_other(other, "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)");
@@ -315,7 +302,7 @@ static int exec_sql(struct db *db, const char *sql)
 /* A batch: each request's transaction is a savepoint; one commit stores what succeeded. */
 static void test_batch_savepoints(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("db", false);
 	CHECK_INT(0, exec_sql(db, "CREATE TABLE t (v INTEGER UNIQUE)"));
 	CHECK_INT(DB_OK, db_batch_begin(db));
 	CHECK(db_batch_intact(db));
@@ -392,6 +379,6 @@ int main(void)
 	RUN(test_statement_cache_returns_same_statement);
 	RUN(test_request_read_transaction);
 	RUN(test_batch_savepoints);
-	unlink(db_path);
+	remove_db_files();
 	return check_finish();
 }

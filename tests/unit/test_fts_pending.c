@@ -12,34 +12,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/embed.h"
 #include "crm/fts_pending.h"
 #include "crm/routes.h"
-
-static char db_path[64];
-
-static void remove_db(void)
-{
-	char path[80];
-	unlink(db_path);
-	snprintf(path, sizeof(path), "%s-wal", db_path);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db_path);
-	unlink(path);
-}
-
-static struct db *fresh_db(bool migrate)
-{
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-fts-%d.db", (int)getpid());
-	remove_db();
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
-	if (db && migrate)
-		CHECK_INT(0, db_migrate(db, NULL));
-	return db;
-}
 
 static int exec(struct db *db, const char *sql)
 {
@@ -92,7 +70,7 @@ static void check_indexes(struct db *db)
 
 static void test_commit_indexes_new_rows(void)
 {
-	struct db *db = fresh_db(true);
+	struct db *db = open_fresh_db("fts", true);
 	CHECK_INT(DB_OK, db_begin_write(db));
 	CHECK_INT(SQLITE_OK, exec(db, INSERT_CONTACT(1, "Ada", "Lovelace")));
 	CHECK_INT(SQLITE_OK, exec(db, "INSERT INTO companies (id, name, created_at, updated_at) "
@@ -112,7 +90,7 @@ static void test_commit_indexes_new_rows(void)
 
 static void test_pending_rows_updated_and_deleted(void)
 {
-	struct db *db = fresh_db(true);
+	struct db *db = open_fresh_db("fts", true);
 	CHECK_INT(DB_OK, db_begin_write(db));
 	CHECK_INT(SQLITE_OK, exec(db, INSERT_CONTACT(1, "Oldname", "Keeper")));
 	CHECK_INT(SQLITE_OK, exec(db, INSERT_CONTACT(2, "Gone", "Soon")));
@@ -129,7 +107,7 @@ static void test_pending_rows_updated_and_deleted(void)
 
 static void test_indexed_rows_updated_and_deleted(void)
 {
-	struct db *db = fresh_db(true);
+	struct db *db = open_fresh_db("fts", true);
 	CHECK_INT(DB_OK, db_begin_write(db));
 	CHECK_INT(SQLITE_OK, exec(db, INSERT_CONTACT(1, "Alpha", "One")));
 	CHECK_INT(SQLITE_OK, exec(db, INSERT_CONTACT(2, "Beta", "Two")));
@@ -158,7 +136,7 @@ static void test_indexed_rows_updated_and_deleted(void)
 
 static void test_rollbacks_leave_nothing_pending(void)
 {
-	struct db *db = fresh_db(true);
+	struct db *db = open_fresh_db("fts", true);
 	CHECK_INT(DB_OK, db_begin_write(db));
 	CHECK_INT(SQLITE_OK, exec(db, INSERT_CONTACT(1, "Never", "Committed")));
 	db_rollback(db);
@@ -188,7 +166,7 @@ static void test_database_without_the_table(void)
 		{ "0001_a.sql", SQL("CREATE TABLE t (v TEXT); INSERT INTO t (v) VALUES ('x');") },
 		{ NULL, NULL, 0 },
 	};
-	struct db *db = fresh_db(false);
+	struct db *db = open_fresh_db("fts", false);
 	CHECK_INT(0, db_migrate_from(db, migrations, NULL));
 	CHECK_INT(1, count(db, "SELECT count(*) FROM t"));
 	CHECK_INT(DB_OK, db_begin_write(db));
@@ -208,7 +186,7 @@ static double seconds_now(void)
 
 static void test_empty_flush_is_cheap(void)
 {
-	struct db *db = fresh_db(true);
+	struct db *db = open_fresh_db("fts", true);
 	CHECK_INT(DB_OK, db_begin_write(db));
 	enum { ROUNDS = 20000 };
 	double start = seconds_now();
@@ -232,6 +210,6 @@ int main(void)
 	RUN(test_rollbacks_leave_nothing_pending);
 	RUN(test_database_without_the_table);
 	RUN(test_empty_flush_is_cheap);
-	remove_db();
+	remove_db_files();
 	return check_finish();
 }

@@ -11,36 +11,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/operations.h"
 #include "crm/opportunities.h"
-
-static char db_path[64];
-
-static struct db *fresh_db(void)
-{
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-operations-%d.db", (int)getpid());
-	unlink(db_path);
-	char wal[80];
-	snprintf(wal, sizeof(wal), "%s-wal", db_path);
-	unlink(wal);
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
-	CHECK_INT(0, db_migrate(db, NULL));
-	return db;
-}
-
-static void close_db(struct db *db)
-{
-	db_close(db);
-	unlink(db_path);
-	char extra[80];
-	snprintf(extra, sizeof(extra), "%s-wal", db_path);
-	unlink(extra);
-	snprintf(extra, sizeof(extra), "%s-shm", db_path);
-	unlink(extra);
-}
 
 /* Runs fixed SQL (tests only: no values to bind). */
 static void exec(struct db *db, const char *sql)
@@ -96,7 +71,7 @@ static void figures_of(const json_t *rows, const char *stage, const char *curren
 
 static void test_pipeline_sums(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("operations", true);
 	add_users(db);
 	/* lead EUR: 150 x 1 = 150 -> 1.5 -> 2 (half up); 249 x 1 -> 2.49; together 3.99 -> 4 */
 	exec(db, "INSERT INTO opportunities (name, owner_id, stage, amount_cents, currency, "
@@ -161,12 +136,12 @@ static void test_pipeline_sums(void)
 	CHECK_INT(DB_OK, operations_store_pipeline(db, &query, &rows));
 	CHECK_INT(0, json_array_size(rows));
 	json_decref(rows);
-	close_db(db);
+	remove_db(db);
 }
 
 static void test_default_currency(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("operations", true);
 	char currency[4];
 	CHECK_INT(DB_OK, operations_store_default_currency(db, currency));
 	CHECK_STR("EUR", currency);
@@ -176,12 +151,12 @@ static void test_default_currency(void)
 	exec(db, "UPDATE settings SET value = 'GBP' WHERE key = 'default_currency'");
 	CHECK_INT(DB_OK, operations_store_default_currency(db, currency));
 	CHECK_STR("GBP", currency);
-	close_db(db);
+	remove_db(db);
 }
 
 static void test_stage_history_pages(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("operations", true);
 	add_users(db);
 	exec(db, "INSERT INTO opportunities (id, name, owner_id, stage, probability, created_at, "
 		 "updated_at) VALUES (7, 'x', 1, 'won', 100, '" T0 "', '" T0 "')");
@@ -214,12 +189,12 @@ static void test_stage_history_pages(void)
 	json_decref(record);
 	CHECK_INT(DB_NOT_FOUND, operations_store_stage_change_get(db, 999, &record));
 	CHECK(record == NULL);
-	close_db(db);
+	remove_db(db);
 }
 
 static void test_timeline_order_and_paging(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("operations", true);
 	add_users(db);
 	exec(db, "INSERT INTO contacts (id, first_name, owner_id, created_at, updated_at) VALUES "
 		 "(1, 'c', 1, '" T0 "', '" T0 "'), (2, 'other', 1, '" T0 "', '" T0 "')");
@@ -302,7 +277,7 @@ static void test_timeline_order_and_paging(void)
 	CHECK_INT(DB_OK, operations_store_timeline(db, &query, &items, &more));
 	CHECK_INT(0, json_array_size(items));
 	json_decref(items);
-	close_db(db);
+	remove_db(db);
 }
 
 int main(void)

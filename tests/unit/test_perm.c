@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/audit.h"
 #include "crm/auth.h"
 #include "crm/db.h"
@@ -17,34 +18,6 @@
 #include "crm/roles.h"
 #include "crm/routes.h"
 #include "crm/users.h"
-
-static char db_path[64];
-
-static struct db *fresh_db(void)
-{
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-perm-%d.db", (int)getpid());
-	unlink(db_path);
-	char extra[80];
-	snprintf(extra, sizeof(extra), "%s-wal", db_path);
-	unlink(extra);
-	snprintf(extra, sizeof(extra), "%s-shm", db_path);
-	unlink(extra);
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
-	CHECK_INT(0, db_migrate(db, NULL));
-	return db;
-}
-
-static void remove_db(struct db *db)
-{
-	db_close(db);
-	char extra[80];
-	unlink(db_path);
-	snprintf(extra, sizeof(extra), "%s-wal", db_path);
-	unlink(extra);
-	snprintf(extra, sizeof(extra), "%s-shm", db_path);
-	unlink(extra);
-}
 
 /* Creates a user (no password) and returns its id. */
 static int64_t add_user(struct db *db, const char *email, const char *role, const char *team)
@@ -106,7 +79,7 @@ static void test_names_parse_and_print(void)
 
 static void test_default_grants_of_builtin_roles(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("perm", true);
 	struct auth_context admin = caller_for(add_user(db, "a@x.io", "admin", NULL), "admin", NULL);
 	struct auth_context manager =
 		caller_for(add_user(db, "m@x.io", "manager", "east"), "manager", "east");
@@ -141,7 +114,7 @@ static void test_default_grants_of_builtin_roles(void)
 
 static void test_scope_coverage(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("perm", true);
 	int64_t me_id = add_user(db, "me@x.io", "rep", "east");
 	int64_t teammate = add_user(db, "mate@x.io", "rep", "east");
 	int64_t stranger = add_user(db, "far@x.io", "rep", "west");
@@ -191,7 +164,7 @@ static void test_scope_coverage(void)
 
 static void test_read_only_keys_never_write(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("perm", true);
 	struct auth_context admin = caller_for(add_user(db, "a@x.io", "admin", NULL), "admin", NULL);
 	admin.read_only = true;
 	CHECK_INT(PERM_SCOPE_ALL, perm_scope_for(db, &admin, "contacts", PERM_READ));
@@ -202,7 +175,7 @@ static void test_read_only_keys_never_write(void)
 
 static void test_custom_roles_and_changed_grants(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("perm", true);
 	CHECK_INT(DB_OK, roles_create(db, "lead", "team lead", "rep", 0, AUDIT_ACTOR_CLI));
 	CHECK_INT(DB_CONFLICT, roles_create(db, "lead", NULL, NULL, 0, AUDIT_ACTOR_CLI));
 	CHECK_INT(DB_NOT_FOUND, roles_create(db, "x", NULL, "emperor", 0, AUDIT_ACTOR_CLI));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/companies.h"
 #include "crm/contacts.h"
 #include "crm/cursor.h"
@@ -341,34 +342,6 @@ static void test_if_match_and_ids(void)
 
 /* ---------------------------------------------------------------- the store */
 
-static char db_path[64];
-
-static struct db *fresh_db(void)
-{
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-resource-%d.db", (int)getpid());
-	unlink(db_path);
-	char side[80];
-	snprintf(side, sizeof(side), "%s-wal", db_path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db_path);
-	unlink(side);
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
-	CHECK_INT(0, db_migrate(db, NULL));
-	return db;
-}
-
-static void remove_db(struct db *db)
-{
-	db_close(db);
-	unlink(db_path);
-	char side[80];
-	snprintf(side, sizeof(side), "%s-wal", db_path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db_path);
-	unlink(side);
-}
-
 static int64_t insert_company(struct db *db, const char *json_text)
 {
 	json_t *body = json_loads(json_text, 0, NULL);
@@ -474,7 +447,7 @@ static void check_pagination(struct db *db, const char *sort, int limit, int tot
 
 static void test_store_pagination_every_sort(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("resource", true);
 	CHECK_INT(DB_OK, db_begin_write(db));
 	/* equal names, NULL and equal domains, mixed case */
 	const char *names[] = { "Beta", "alpha", "Beta", "Gamma", "Beta", "delta", "Alpha" };
@@ -517,7 +490,7 @@ static int list_count(struct db *db, struct resource_query *query)
 
 static void test_store_filters_tags_and_search(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("resource", true);
 	CHECK_INT(DB_OK, db_begin_write(db));
 	int64_t acme = insert_company(db, "{\"name\":\"Acme Rockets\",\"domain\":\"acme.com\","
 					  "\"industry\":\"aerospace\",\"tags\":[\"vip\",\"b2b\"]}");
@@ -606,7 +579,7 @@ static void test_store_filters_tags_and_search(void)
 
 static void test_store_idempotency_keys(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("resource", true);
 	struct resource_idempotent_answer answer = { 0 };
 	CHECK_INT(DB_NOT_FOUND, resource_store_idempotency_find(db, 1, "k", 0, &answer));
 	struct resource_idempotent_answer save = { .method = "POST", .path = "/api/v1/companies",
@@ -750,7 +723,7 @@ static int check_text_pages(struct db *db, const char *sort, int limit, const ch
 
 static void test_store_list_text_matches_records(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("resource", true);
 	CHECK_INT(DB_OK, db_begin_write(db));
 	for (int user = 2; user <= 5; user++) { /* owners */
 		char sql[200];
@@ -879,7 +852,7 @@ static int pipeline_save(const struct write_actor *actor, const struct resource 
 
 static void test_pipeline_audits_and_announces_once(void)
 {
-	struct db *db = fresh_db();
+	struct db *db = open_fresh_db("resource", true);
 	resource_set_event_hook(count_event);
 	pipeline_events = 0;
 	struct write_actor cli = { db, NULL, 0, "crmctl" };

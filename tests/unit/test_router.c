@@ -33,13 +33,47 @@ static void test_routes(void)
 	CHECK_INT(ROUTER_FOUND, router_match(router, "HEAD", "/api/v1/contacts", &match));
 
 	CHECK_INT(ROUTER_METHOD_NOT_ALLOWED, router_match(router, "DELETE", "/api/v1/contacts", &match));
-	CHECK_STR("GET, POST", match.allow);
+	CHECK_STR("GET, HEAD, POST", match.allow);
 
 	CHECK_INT(ROUTER_FOUND,
 		  router_match(router, "PUT", "/api/v1/contacts/external/crm-7", &match));
 	CHECK_STR("crm-7", match.params[0]);
 
 	CHECK_INT(ROUTER_NOT_FOUND, router_match(router, "GET", "/api/v1/contacts/42/x", &match));
+	router_free(router);
+}
+
+/* A literal segment wins over a capture for the whole path, not only per method: no
+ * method reaches a contact "import" or "external", and Allow names the literal route's. */
+static void test_literal_segments_are_never_ids(void)
+{
+	struct router *router = router_new();
+	router_add(router, "GET", "/api/v1/contacts/{id}", handler_a, 0);
+	router_add(router, "DELETE", "/api/v1/contacts/{id}", handler_a, 0);
+	router_add(router, "POST", "/api/v1/contacts/import", handler_b, 0);
+	router_add(router, "GET", "/api/v1/contacts/{id}/timeline", handler_a, 0);
+	router_add(router, "POST", "/api/v1/contacts/{id}/erase", handler_a, 0);
+	router_add(router, "GET", "/api/v1/contacts/external/{external_id}", handler_b, 0);
+	router_add(router, "PUT", "/api/v1/contacts/external/{external_id}", handler_b, 0);
+
+	struct route_match match;
+	CHECK_INT(ROUTER_METHOD_NOT_ALLOWED,
+		  router_match(router, "GET", "/api/v1/contacts/import", &match));
+	CHECK_STR("POST", match.allow);
+	CHECK_INT(ROUTER_METHOD_NOT_ALLOWED,
+		  router_match(router, "DELETE", "/api/v1/contacts/import", &match));
+	CHECK_INT(ROUTER_FOUND, router_match(router, "DELETE", "/api/v1/contacts/7", &match));
+	CHECK_STR("GET, HEAD, DELETE", match.allow);
+
+	CHECK_INT(ROUTER_FOUND,
+		  router_match(router, "GET", "/api/v1/contacts/external/timeline", &match));
+	CHECK(match.route->handler == handler_b);
+	CHECK_STR("timeline", match.params[0]);
+	CHECK_INT(ROUTER_METHOD_NOT_ALLOWED,
+		  router_match(router, "POST", "/api/v1/contacts/external/erase", &match));
+	CHECK_STR("GET, HEAD, PUT", match.allow);
+	CHECK_INT(ROUTER_FOUND, router_match(router, "POST", "/api/v1/contacts/7/erase", &match));
+	CHECK_STR("7", match.params[0]);
 	CHECK_INT(ROUTER_NOT_FOUND, router_match(router, "GET", "/api/v1/contacts/", &match));
 	CHECK_INT(ROUTER_NOT_FOUND, router_match(router, "GET", "/api/v1", &match));
 	CHECK_INT(ROUTER_NOT_FOUND, router_match(router, "GET", "", &match));
@@ -49,14 +83,17 @@ static void test_routes(void)
 /* ---------------------------------------------------------------- against a reference */
 
 /*
- * The matcher as it was before the table was indexed (a scan of every pattern with string
- * compares): the indexed router must give the same answer for every path.
+ * The matcher as a scan of every pattern with string compares (as it was before the table
+ * was indexed), keeping of the matching patterns the most specific ones (a literal segment
+ * beats a capture, from the left): the indexed router must give the same answer for every
+ * path.
  */
 static bool reference_pattern_matches(const char *pattern, char **segments, int segment_count,
-				      const char **params, int *param_count)
+				      const char **params, int *param_count, char *shape)
 {
 	int index = 0;
 	*param_count = 0;
+	shape[0] = '\0';
 	const char *p = pattern;
 	while (*p) {
 		if (*p != '/')
@@ -71,8 +108,11 @@ static bool reference_pattern_matches(const char *pattern, char **segments, int 
 			if (!*segment || *param_count >= HTTP_MAX_PATH_PARAMS)
 				return false;
 			params[(*param_count)++] = segment;
+			strcat(shape, "c");
 		} else if (strlen(segment) != len || memcmp(segment, p, len) != 0) {
 			return false;
+		} else {
+			strcat(shape, "a"); /* a literal sorts before a capture */
 		}
 		p += len;
 	}
@@ -108,22 +148,35 @@ static int reference_match(const struct reference_route *routes, int count, cons
 		p = slash + 1;
 	}
 	const char *effective = strcmp(method, "HEAD") == 0 ? "GET" : method;
-	int found = -1, found_params = 0;
+	/* the most specific shape of the matching patterns first, then its routes */
+	char best[40] = "", shape[40];
+	const char *params[HTTP_MAX_PATH_PARAMS];
+	int n;
 	bool known = false;
 	for (int i = 0; i < count; i++) {
-		const char *params[HTTP_MAX_PATH_PARAMS];
-		int n;
-		if (!reference_pattern_matches(routes[i].pattern, segments, segment_count, params,
-					       &n))
-			continue;
-		known = true;
-		if (!strstr(allow, routes[i].method)) {
-			size_t len = strlen(allow);
-			snprintf(allow + len, 96 - len, "%s%s", len ? ", " : "", routes[i].method);
+		if (reference_pattern_matches(routes[i].pattern, segments, segment_count, params, &n,
+					      shape) &&
+		    (!known || strcmp(shape, best) < 0)) {
+			snprintf(best, sizeof(best), "%s", shape);
+			known = true;
 		}
-		if (strcmp(routes[i].method, effective) == 0 && (found < 0 || n < found_params)) {
+	}
+	int found = -1;
+	for (int i = 0; i < count; i++) {
+		if (!reference_pattern_matches(routes[i].pattern, segments, segment_count, params, &n,
+					       shape) ||
+		    strcmp(shape, best) != 0)
+			continue;
+		const char *names[2] = { routes[i].method,
+					 strcmp(routes[i].method, "GET") == 0 ? "HEAD" : NULL };
+		for (int k = 0; k < 2 && names[k]; k++) {
+			if (!strstr(allow, names[k])) {
+				size_t len = strlen(allow);
+				snprintf(allow + len, 96 - len, "%s%s", len ? ", " : "", names[k]);
+			}
+		}
+		if (strcmp(routes[i].method, effective) == 0 && found < 0) {
 			found = i;
-			found_params = n;
 			for (int k = 0; k < n; k++)
 				snprintf(params_out[k], 64, "%s", params[k]);
 			*params_count = n;
@@ -229,6 +282,7 @@ static void test_against_reference(void)
 int main(void)
 {
 	RUN(test_routes);
+	RUN(test_literal_segments_are_never_ids);
 	RUN(test_against_reference);
 	return check_finish();
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/segment_rule.h"
@@ -457,8 +458,6 @@ static void test_random_rules_compile_to_valid_sql(struct db *db)
 
 /* ================================================================ meaning on a database */
 
-static char db_path[64];
-
 static void exec_sql(struct db *db, const char *sql)
 {
 	char *message = NULL;
@@ -469,13 +468,10 @@ static void exec_sql(struct db *db, const char *sql)
 	sqlite3_free(message);
 }
 
-static struct db *fresh_db(void)
+/* A migrated database with three users, three contacts and their scores. */
+static struct db *seeded_db(void)
 {
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-segment-rule-%d.db", (int)getpid());
-	unlink(db_path);
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
-	CHECK_INT(0, db_migrate(db, NULL));
+	struct db *db = open_fresh_db("segment-rule", true);
 	exec_sql(db,
 		 "INSERT INTO users (id, email, name, role, team, created_at, updated_at) VALUES "
 		 "(1, 'a@x.io', 'A', 'rep', 'east', 'now', 'now'),"
@@ -499,17 +495,6 @@ static struct db *fresh_db(void)
 		 " (1, 50000, 80000, 'gold', '545', 0.1, 4, '2026-03-20T10:00:00Z', NULL),"
 		 " (3, 0, 0, NULL, NULL, NULL, 0, NULL, '2026-03-29T10:00:00Z');");
 	return db;
-}
-
-static void remove_db(struct db *db)
-{
-	db_close(db);
-	char side[80];
-	unlink(db_path);
-	snprintf(side, sizeof(side), "%s-wal", db_path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db_path);
-	unlink(side);
 }
 
 /* The ids `text` selects for the viewer, as "1,3" (static buffer); "ERROR" on a bad rule. */
@@ -680,7 +665,7 @@ int main(void)
 	RUN(test_limits);
 	RUN(test_rule_text_never_reaches_the_sql);
 	RUN(test_csv_cells);
-	struct db *db = fresh_db();
+	struct db *db = seeded_db();
 	RUN_WITH_DB(test_meaning_on_a_database, db);
 	RUN_WITH_DB(test_static_members, db);
 	RUN_WITH_DB(test_random_rules_compile_to_valid_sql, db);

@@ -10,23 +10,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/buf.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/segment_watch.h"
 #include "crm/banned.h"
-
-static char db_path[64];
-
-static void remove_db_files(void)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		char path[80];
-		snprintf(path, sizeof(path), "%s%s", db_path, suffixes[i]);
-		unlink(path);
-	}
-}
 
 static void exec(struct db *db, const char *sql)
 {
@@ -63,11 +52,7 @@ static bool stop_soon(void)
 
 static void test_pass(void)
 {
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-segwatch-%d.db", (int)getpid());
-	remove_db_files();
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
-	CHECK_INT(0, db_migrate(db, NULL));
+	struct db *db = open_fresh_db("segwatch", true);
 	/* contacts 1..3000 and 9001..12000: several windows, and a gap to skip */
 	exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000) "
 		 "INSERT INTO contacts (id, first_name, lifecycle, tags, custom, created_at, "

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "unit_db.h"
 #include "crm/buf.h"
 #include "crm/contacts.h"
 #include "crm/db.h"
@@ -179,18 +180,6 @@ static void test_signature(void)
 		  header);
 }
 
-static char db_path[64];
-
-static void remove_db_files(void)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		char path[80];
-		snprintf(path, sizeof(path), "%s%s", db_path, suffixes[i]);
-		unlink(path);
-	}
-}
-
 static int count_rows(struct db *db, const char *sql)
 {
 	sqlite3_stmt *stmt = db_prepare(db, sql);
@@ -211,11 +200,7 @@ static void emit_both_ways(struct db *db, const json_t *contact)
 
 static void test_rolled_back_events_leave_nothing(void)
 {
-	snprintf(db_path, sizeof(db_path), "/tmp/crm-test-webhooks-%d.db", (int)getpid());
-	remove_db_files();
-	struct db *db = db_open(db_path, DB_SYNC_NORMAL);
-	CHECK(db != NULL);
-	CHECK_INT(0, db_migrate(db, NULL));
+	struct db *db = open_fresh_db("webhooks", true);
 	CHECK_INT(DB_OK, db_run(db, "INSERT INTO webhooks (url, events, secret, created_at,"
 				    " updated_at) VALUES ('https://hooks.example.com/', '[\"*\"]',"
 				    " 'whsec_unit', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
