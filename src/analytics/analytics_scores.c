@@ -3,7 +3,7 @@
  * by every connection, and analytics_scores_prepare(), the contract with segments
  * (analytics.h). temp.contact_scores (analytics_scores_table.c) shows them in SQL.
  *
- * A snapshot (analytics_scores_int.h) holds every contact's scores as of one version of the
+ * A snapshot (analytics_scores.h) holds every contact's scores as of one version of the
  * data: live or as of a day, the configuration counter and the last change-log seq it
  * reflects. Snapshots are immutable and reference-counted; the newest live one (the head)
  * is kept process-wide, and each connection pins the one that matches its read transaction.
@@ -29,7 +29,7 @@
  * sees. Only one thread builds or derives at a time; the others wait and then reuse.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "analytics/analytics_scores_int.h"
+#include "crm/analytics_scores.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -40,7 +40,7 @@
 
 #include "crm/buf.h"
 #include "crm/db.h"
-#include "store/db_sqlite.h"
+#include "crm/analytics_scores_table.h"
 #include "crm/log.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
@@ -713,14 +713,6 @@ static bool newer_than_head(const struct scores_snapshot *s)
 	return s->change_seq >= live_head->change_seq;
 }
 
-/* Replaces the connection's pinned snapshot by `s` (a reference the connection takes over). */
-static void connection_pin(struct scores_connection *connection, struct scores_snapshot *s)
-{
-	struct scores_snapshot *old = connection->pinned;
-	connection->pinned = s;
-	scores_snapshot_unref(old);
-}
-
 /*
  * Publishes a snapshot made by this thread (under the lock): the head for live ones when
  * newer, the as-of slot otherwise; private snapshots stay private. `delta_ids` (k) are the
@@ -828,7 +820,7 @@ static int scores_version_of(struct db *db, int64_t as_of_or_0, struct scores_ve
 	if (status == DB_OK)
 		status = analytics_store_changes_range(db, &v->min_seq, &max_seq);
 	v->change_seq = max_seq;
-	v->writing = sqlite3_txn_state(db_handle(db), "main") == SQLITE_TXN_WRITE;
+	v->writing = db_in_write_transaction(db);
 	return status;
 }
 
@@ -837,13 +829,13 @@ static int scores_version_of(struct db *db, int64_t as_of_or_0, struct scores_ve
  * when it is that version, else the shared one, else one made now (waiting while another
  * thread builds, then looking again).
  */
-static int scores_refresh(struct db *db, struct scores_connection *connection, int64_t as_of_or_0)
+static int scores_refresh(struct db *db, int64_t as_of_or_0)
 {
 	struct scores_version v;
 	int status = scores_version_of(db, as_of_or_0, &v);
 	if (status != DB_OK)
 		return status;
-	if (snapshot_is(connection->pinned, &v))
+	if (snapshot_is(scores_table_pinned(db), &v))
 		return DB_OK;
 
 	pthread_mutex_lock(&shared_lock);
@@ -855,7 +847,7 @@ static int scores_refresh(struct db *db, struct scores_connection *connection, i
 	if (found) {
 		scores_snapshot_ref(found);
 		pthread_mutex_unlock(&shared_lock);
-		connection_pin(connection, found);
+		scores_table_pin(db, found);
 		return DB_OK;
 	}
 	building = true;
@@ -873,21 +865,19 @@ static int scores_refresh(struct db *db, struct scores_connection *connection, i
 	pthread_cond_broadcast(&shared_changed);
 	pthread_mutex_unlock(&shared_lock);
 	if (status == DB_OK)
-		connection_pin(connection, made);
+		scores_table_pin(db, made);
 	return status;
 }
 
 int analytics_scores_ensure(struct db *db)
 {
-	return scores_connection_of(db_handle(db)) ? DB_OK : DB_ERROR;
+	return scores_table_attach(db);
 }
 
 int analytics_scores_prepare_in_transaction(struct db *db, int64_t as_of_or_0)
 {
-	struct scores_connection *connection = scores_connection_of(db_handle(db));
-	if (!connection)
-		return DB_ERROR;
-	return scores_refresh(db, connection, as_of_or_0);
+	int status = scores_table_attach(db);
+	return status == DB_OK ? scores_refresh(db, as_of_or_0) : status;
 }
 
 int analytics_scores_prepare(struct db *db, int64_t as_of_or_0)
@@ -921,8 +911,7 @@ void analytics_scores_finish(struct db *db)
 int analytics_scores_state_get(struct db *db, struct analytics_scores_state *state)
 {
 	memset(state, 0, sizeof(*state));
-	struct scores_connection *connection = scores_connection_of(db_handle(db));
-	const struct scores_snapshot *s = connection ? connection->pinned : NULL;
+	const struct scores_snapshot *s = scores_table_pinned(db);
 	if (!s)
 		return DB_NOT_FOUND;
 	state->change_seq = s->change_seq;
@@ -948,13 +937,13 @@ void analytics_scores_state_release(struct analytics_scores_state *state)
 
 int analytics_scores_model_saved(struct db *db)
 {
-	struct scores_connection *connection = scores_connection_of(db_handle(db));
-	if (!connection || !connection->pinned)
+	struct scores_snapshot *pinned = scores_table_pinned(db);
+	if (!pinned)
 		return DB_NOT_FOUND;
 	pthread_mutex_lock(&shared_lock);
-	connection->pinned->model_unsaved = false;
-	if (live_head && strcmp(live_head->fit_key, connection->pinned->fit_key) == 0 &&
-	    live_head->model.purchase_generation == connection->pinned->model.purchase_generation)
+	pinned->model_unsaved = false;
+	if (live_head && strcmp(live_head->fit_key, pinned->fit_key) == 0 &&
+	    live_head->model.purchase_generation == pinned->model.purchase_generation)
 		live_head->model_unsaved = false;
 	pthread_mutex_unlock(&shared_lock);
 	return DB_OK;
@@ -963,8 +952,7 @@ int analytics_scores_model_saved(struct db *db)
 int analytics_scores_tier_totals(struct db *db, int tier_count, int64_t members[],
 				 int64_t revenue_cents[], int64_t predicted_cents[])
 {
-	struct scores_connection *connection = scores_connection_of(db_handle(db));
-	const struct scores_snapshot *s = connection ? connection->pinned : NULL;
+	const struct scores_snapshot *s = scores_table_pinned(db);
 	if (!s)
 		return DB_NOT_FOUND;
 	for (int t = 0; t < tier_count; t++)

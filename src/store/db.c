@@ -313,6 +313,11 @@ bool db_request_reading(struct db *db)
 	return db->request_read && !sqlite3_get_autocommit(db->handle);
 }
 
+bool db_in_write_transaction(struct db *db)
+{
+	return sqlite3_txn_state(db->handle, "main") == SQLITE_TXN_WRITE;
+}
+
 /* Resets the statements left mid-step (each holds its read snapshot). */
 static void reset_busy_statements(struct db *db)
 {

@@ -1,18 +1,17 @@
 /*
- * analytics_scores_int.h - private to src/analytics/analytics_scores.c and src/store/analytics_scores_table.c:
- * the process-wide snapshots of the scores and the per-connection binding that the virtual
- * table temp.contact_scores reads them through (SQLite's btreeInt.h pattern: a private
- * header next to the two files that share these structures).
+ * analytics_scores.h - the scores of the customer base as they are held in memory: the
+ * snapshots that src/analytics/analytics_scores.c builds and the store's virtual table
+ * temp.contact_scores (src/store/analytics_scores_table.c, analytics_scores_table.h) shows
+ * in SQL. Neither engine nor HTTP in it: the model both layers read.
  *
  * A snapshot is immutable once published and reference-counted. Its rows are cut into
  * chunks by contact id (ids id >> shift == i are in chunk i); a snapshot derived from
  * another by an incremental update shares every chunk it did not change, so a new
  * snapshot costs the changed chunks, not the whole customer base.
  */
-#ifndef CRM_ANALYTICS_SCORES_INT_H
-#define CRM_ANALYTICS_SCORES_INT_H
+#ifndef CRM_ANALYTICS_SCORES_H
+#define CRM_ANALYTICS_SCORES_H
 
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -91,23 +90,5 @@ void scores_row_metrics(const struct scores_row *row, const struct analytics_set
 			struct analytics_metrics *metrics);
 /* Historical LTV of a row: total x gross margin, rounded. */
 int64_t scores_row_ltv_cents(const struct scores_row *row, const struct analytics_settings *settings);
-
-/*
- * One connection's binding: the snapshot its temp.contact_scores shows (a reference), set
- * by analytics_scores_prepare() and read by the virtual table. Only the thread using the
- * connection touches `pinned`.
- */
-struct scores_connection {
-	sqlite3 *handle;
-	struct scores_snapshot *pinned;
-	struct scores_connection *next; /* the registry (analytics_scores_table.c) */
-};
-
-/*
- * The binding of this connection, creating it (and registering the virtual table module and
- * temp.contact_scores) on first use. Returns NULL when SQLite refused (logged). Freed when the
- * connection closes.
- */
-struct scores_connection *scores_connection_of(sqlite3 *handle);
 
 #endif
