@@ -34,12 +34,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "analytics/analytics_scores_int.h"
 
-#include <math.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "crm/buf.h"
 #include "crm/db.h"
@@ -218,7 +214,8 @@ static void publish(struct scores_snapshot *s, int64_t from_seq, const int64_t *
 	else
 		deltas_clear();
 	if (live_head) {
-		scores_snapshot_free_sorted(live_head); /* only the newest needs them; only builders read them */
+		/* only the newest needs them; only builders read them */
+		scores_snapshot_free_sorted(live_head);
 		scores_snapshot_unref(live_head);
 	}
 	live_head = s;
@@ -259,8 +256,8 @@ static int scores_make(struct db *db, const struct scores_version *v, struct sco
 		if (have_ids) {
 			int64_t started = time_monotonic_us();
 			bool becomes_head = forwards && !v->writing;
-			status = scores_derive(db, head, ids, k, v->change_seq, v->writing, becomes_head,
-					       out);
+			status = scores_derive(db, head, ids, k, v->change_seq, v->writing,
+					       becomes_head, out);
 			if (*out) {
 				log_info("analytics: scores of %zu changed contacts updated in %lld us%s",
 					 k, (long long)(time_monotonic_us() - started),
@@ -283,7 +280,7 @@ static int scores_make(struct db *db, const struct scores_version *v, struct sco
 		bool is_head = live_head == *out;
 		pthread_mutex_unlock(&shared_lock);
 		if (!is_head)
-			scores_snapshot_free_sorted(*out); /* not the head: nobody derives from it */
+			scores_snapshot_free_sorted(*out); /* not the head: nobody derives */
 	}
 cleanup:
 	free(ids);

@@ -9,10 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "analytics/analytics_scores_int.h"
 
-#include <math.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -119,15 +116,15 @@ static int build_model(struct db *db, const struct scores_snapshot *previous, co
  * with its sorted measures.
  */
 int scores_build(struct db *db, bool live, int64_t as_of_day, int64_t change_seq,
-			int64_t config_generation, int64_t purchase_generation, bool private_data,
-			const struct scores_snapshot *previous, struct scores_snapshot **out)
+		 int64_t config_generation, int64_t purchase_generation, bool private_data,
+		 const struct scores_snapshot *previous, struct scores_snapshot **out)
 {
 	struct analytics_history *histories = NULL;
 	struct scores_row *rows = NULL;
 	size_t count = 0, customers = 0;
 	int64_t fit_us = 0, started = time_monotonic_us();
 	struct scores_snapshot *s =
-		scores_snapshot_new(live, as_of_day, config_generation, change_seq, private_data);
+	    scores_snapshot_new(live, as_of_day, config_generation, change_seq, private_data);
 	*out = NULL;
 	if (live)
 		snprintf(s->fit_key, sizeof(s->fit_key), "%s", SCORES_LIVE_KEY);
@@ -196,9 +193,9 @@ cleanup:
  * new one keeps sorted measures when `keep_sorted` (it becomes the head). Returns a
  * db_status; *out NULL with DB_OK when the update cannot be done incrementally.
  */
-int scores_derive(struct db *db, const struct scores_snapshot *base, const int64_t *ids,
-			 size_t k, int64_t change_seq, bool private_data, bool keep_sorted,
-			 struct scores_snapshot **out)
+int scores_derive(struct db *db, const struct scores_snapshot *base, const int64_t *ids, size_t k,
+		  int64_t change_seq, bool private_data, bool keep_sorted,
+		  struct scores_snapshot **out)
 {
 	struct scores_change *changes = xcalloc(k ? k : 1, sizeof(*changes));
 	int64_t *removed[ANALYTICS_METRICS], *added[ANALYTICS_METRICS];
@@ -238,8 +235,8 @@ int scores_derive(struct db *db, const struct scores_snapshot *base, const int64
 	if (status != DB_OK)
 		goto cleanup;
 
-	struct scores_snapshot *s = scores_snapshot_new(base->live, base->as_of_day,
-						 base->config_generation, change_seq, private_data);
+	struct scores_snapshot *s = scores_snapshot_new(
+	    base->live, base->as_of_day, base->config_generation, change_seq, private_data);
 	s->settings = base->settings;
 	s->model = base->model;
 	s->model_json = xstrdup(base->model_json);
@@ -256,7 +253,7 @@ int scores_derive(struct db *db, const struct scores_snapshot *base, const int64
 		qsort(added[m], added_count, sizeof(int64_t), scores_compare_int64);
 		size_t n = base->customers;
 		s->sorted[m] = scores_merge_sorted(base->sorted[m], &n, removed[m], removed_count,
-					    added[m], added_count);
+						   added[m], added_count);
 		s->customers = n;
 	}
 	analytics_cuts_from_sorted((const int64_t *const *)s->sorted, s->customers, &s->settings,

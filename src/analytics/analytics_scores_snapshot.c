@@ -10,16 +10,9 @@
 #include "analytics/analytics_scores_int.h"
 
 #include <math.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "crm/buf.h"
-#include "crm/db.h"
-#include "crm/log.h"
-#include "crm/timeutil.h"
 #include "crm/banned.h"
 
 /* Chunks of up to 4,096 ids; more chunk pointers than this allows means sparse ids. */
@@ -181,7 +174,8 @@ struct scores_snapshot *scores_snapshot_new(bool live, int64_t as_of_day, int64_
 }
 
 /* Cuts `rows` (count, ascending by id) into the snapshot's chunks. */
-void scores_snapshot_set_rows(struct scores_snapshot *s, const struct scores_row *rows, size_t count)
+void scores_snapshot_set_rows(struct scores_snapshot *s, const struct scores_row *rows,
+			      size_t count)
 {
 	s->base_id = count && rows[0].contact_id < 0 ? rows[0].contact_id : 0;
 	s->shift = CHUNK_SHIFT;

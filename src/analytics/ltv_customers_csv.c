@@ -7,14 +7,12 @@
 
 #include "crm/ltv_model.h"
 
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include "analytics/ltv_model_int.h"
 #include "crm/banned.h"

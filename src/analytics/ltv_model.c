@@ -21,14 +21,9 @@
 
 #include "crm/ltv_model.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include "analytics/ltv_model_int.h"
 #include "crm/banned.h"
@@ -280,7 +275,7 @@ int ltv_bgnbd_fit(const struct ltv_customer *customers, size_t n, struct ltv_bgn
 	if (!outcome.converged) {
 		fit->status = LTV_FIT_NOT_CONVERGED;
 		ltv_fit_describe_failure(fit->message, sizeof(fit->message), &outcome,
-				     "e.g. nobody drops out, or all buy at one rate");
+					 "e.g. nobody drops out, or all buy at one rate");
 		return -1;
 	}
 	fit->status = LTV_FIT_OK;
@@ -372,7 +367,8 @@ double ltv_bgnbd_probability_alive(const struct ltv_bgnbd_params *params,
 double ltv_bgnbd_expected_purchases(const struct ltv_bgnbd_params *params,
 				    const struct ltv_customer *customer, double t)
 {
-	if (!bgnbd_params_valid(params) || !ltv_timing_is_valid(customer) || !isfinite(t) || t < 0.0)
+	if (!bgnbd_params_valid(params) || !ltv_timing_is_valid(customer) || !isfinite(t) ||
+	    t < 0.0)
 		return NAN;
 	return bgnbd_expected(params->r, params->alpha, params->a, params->b, customer->x,
 			      customer->t_x, customer->T, t);
@@ -610,7 +606,7 @@ int ltv_gamma_gamma_fit(const struct ltv_customer *customers, size_t n,
 	if (!outcome.converged) {
 		fit->status = LTV_FIT_NOT_CONVERGED;
 		ltv_fit_describe_failure(fit->message, sizeof(fit->message), &outcome,
-				     "e.g. spend hardly varies within a customer");
+					 "e.g. spend hardly varies within a customer");
 		return -1;
 	}
 	fit->converged = 1;
@@ -693,7 +689,8 @@ double ltv_clv_model(const struct ltv_bgnbd_params *bgnbd,
 {
 	double spend;
 
-	if (!bgnbd_params_valid(bgnbd) || !ltv_timing_is_valid(customer) || !clv_options_valid(options))
+	if (!bgnbd_params_valid(bgnbd) || !ltv_timing_is_valid(customer) ||
+	    !clv_options_valid(options))
 		return NAN;
 	spend = ltv_gamma_gamma_expected_spend(gamma_gamma, customer);
 	if (isnan(spend))

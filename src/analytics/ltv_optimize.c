@@ -6,16 +6,10 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "crm/ltv_model.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include "analytics/ltv_model_int.h"
 #include "crm/banned.h"
@@ -372,14 +366,13 @@ static void opt_minimize(ltv_objective objective, void *context, int dim, double
 
 /* ==== Shared fit helpers ================================================================ */
 
-
 /*
  * Groups the customers accepted by `use` (all when NULL) by x. x must already be validated
  * as a whole number in [0, LTV_MAX_REPEAT_PURCHASES]. The caller releases with
  * ltv_x_groups_release().
  */
 void ltv_x_groups_build(struct ltv_x_groups *groups, const struct ltv_customer *customers, size_t n,
-			   int (*use)(const struct ltv_customer *))
+			int (*use)(const struct ltv_customer *))
 {
 	size_t i, max_x = 0, *counts;
 
@@ -457,7 +450,8 @@ void ltv_fit_message(char *message, size_t size, const char *text, size_t index,
  * converges; keeps that point, or else the one with the lowest objective.
  */
 void ltv_fit_multistart(ltv_objective objective, void *context, int dim,
-			   const double starts[][LTV_OPT_MAX_DIM], int count, struct ltv_fit_outcome *out)
+			const double starts[][LTV_OPT_MAX_DIM], int count,
+			struct ltv_fit_outcome *out)
 {
 	int s;
 
@@ -490,7 +484,7 @@ void ltv_fit_multistart(ltv_objective objective, void *context, int dim,
 
 /* Writes why a fit failed; `boundary_hint` says what running off means for this model. */
 void ltv_fit_describe_failure(char *message, size_t size, const struct ltv_fit_outcome *o,
-				 const char *boundary_hint)
+			      const char *boundary_hint)
 {
 	if (o->diverged)
 		snprintf(message, size,

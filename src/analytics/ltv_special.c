@@ -8,16 +8,10 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "crm/ltv_model.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/types.h>
 
 #include "analytics/ltv_model_int.h"
 #include "crm/banned.h"
@@ -238,8 +232,7 @@ done:
  * 2F1 as mantissa * exp(log_scale) for any z < 1: Pfaff's transformation takes z < 0 to
  * z / (z - 1) in (0, 1).
  */
-int ltv_hyp2f1_scaled(double a, double b, double c, double z, double *mantissa,
-			 double *log_scale)
+int ltv_hyp2f1_scaled(double a, double b, double c, double z, double *mantissa, double *log_scale)
 {
 	if (!isfinite(a) || !isfinite(b) || !isfinite(c) || !isfinite(z) || !(z < 1.0))
 		return -1;
