@@ -60,7 +60,7 @@ void demo_rows_free(struct demo_rows *rows);
 
 /* Rows per statement: demo_rows_end_row() writes when this many are complete. */
 size_t demo_rows_capacity(const struct demo_rows *rows);
-/* Rows written so far. */
+/* Rows written so far (a statement that failed counts none). */
 size_t demo_rows_written(const struct demo_rows *rows);
 
 /* The next value of the current row: an integer, a text (copied; NULL: SQL NULL), NULL,
@@ -73,7 +73,8 @@ void demo_rows_time(struct demo_rows *rows, time_t when);
 /* Ends the current row (it must have every column); writes the rows when the batch is
  * full. Returns a db_status. */
 int demo_rows_end_row(struct demo_rows *rows);
-/* Writes the complete rows held (those of `before` first). Returns a db_status. */
+/* Writes the complete rows held (those of `before` first). Returns a db_status; the rows
+ * held are dropped either way (the caller rolls back on failure). */
 int demo_rows_flush(struct demo_rows *rows);
 
 /* The id the next row of `table` gets (its highest id + 1): companies, contacts and

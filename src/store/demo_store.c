@@ -166,10 +166,12 @@ int demo_rows_flush(struct demo_rows *rows)
 	int rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
-	rows->total += rows->rows;
+	int status = db_status_from_sqlite(rows->db, rc, rows->table->name);
+	if (status == DB_OK)
+		rows->total += rows->rows;
 	rows->rows = rows->used = 0;
 	buf_reset(&rows->arena);
-	return db_status_from_sqlite(rows->db, rc, rows->table->name);
+	return status;
 }
 
 static struct value *next_value(struct demo_rows *rows)
