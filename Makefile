@@ -36,7 +36,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_files.o $(BUILD)/gen/mig
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: bench all clean deps test-deps check unit-test api-test cli-test ui-test test asan-test run FORCE
+.PHONY: bench all clean deps test-deps check seam-check unit-test api-test cli-test ui-test test asan-test run FORCE
 all: $(BUILD)/crmd $(BUILD)/crmctl $(BUILD)/tests/crmd-throwaway $(BUILD)/tests/crmctl-throwaway
 
 $(BUILD)/%.o: %.c
@@ -117,7 +117,13 @@ ui-test: all
 		exit 1; }
 	cd tests/ui && CRM_BUILD=$(abspath $(BUILD)) node --test --test-concurrency=1 *.test.mjs
 
-check: unit-test fuzz-regress api-test cli-test ui-test
+check: seam-check unit-test fuzz-regress api-test cli-test ui-test
+
+# The storage seam (issue 14): nothing outside src/store calls SQLite or includes its
+# private header. `python3 tools/source_limits.py` lists files over 1,000 lines and
+# functions over 100 as well.
+seam-check:
+	python3 tools/source_limits.py --seam --no-sizes src
 
 # make test: the newcomer's one command. A -Werror build, then every test against a
 # build with AddressSanitizer (leaks included) and UBSan.

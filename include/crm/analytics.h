@@ -15,8 +15,10 @@
  *   src/store/analytics_store.c          the SQL (data layer): histories, fits, settings, the
  *                                  change log, rankings and figures over the scores.
  *   src/analytics/analytics_model.c          the model cache: which fit serves, fitting, refits.
- *   src/analytics/analytics_scores.c         the scores, once per process: full builds, the start-up
- *                                  warm-up, incremental updates, analytics_scores_prepare().
+ *   src/analytics/analytics_scores.c         the scores, once per process: the shared snapshots,
+ *                                  the start-up warm-up, analytics_scores_prepare();
+ *                                  analytics_scores_build.c (full builds, incremental
+ *                                  updates), analytics_scores_snapshot.c (the structure).
  *   src/store/analytics_scores_table.c   temp.contact_scores, the virtual table showing them.
  *   src/analytics/analytics_report.c         the JSON of the endpoints.
  *   src/http/analytics_http.c           the HTTP handlers.

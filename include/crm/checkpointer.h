@@ -12,7 +12,8 @@
  * a quiet database is checkpointed too. SQLite starts the WAL again from its beginning at
  * the first write after a complete checkpoint. When writes come faster than this thread
  * copies them back, the WAL is bounded by the committing threads (DB_WAL_FRAMES_MAX in
- * db.c), which then checkpoint themselves.
+ * src/store/db_internal.h), which then checkpoint themselves. The thread is a job_thread
+ * (job_thread.h).
  *
  * Each time it wakes (at least every CHECKPOINTER_IDLE_SECONDS) it also looks at the
  * setting gdpr.purge_pending and, after erasures, runs the GDPR purge's merge of the

@@ -85,6 +85,11 @@ int db_begin_write(struct db *db);
 int db_begin_read(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/*
+ * Whether a write transaction is open on this connection and has written (or holds the
+ * write lock): what it reads then includes its own uncommitted changes.
+ */
+bool db_in_write_transaction(struct db *db);
 
 /*
  * Batches (group commit, crmd's batch writer, write_batch.h): many requests' writes in one

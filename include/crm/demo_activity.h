@@ -20,14 +20,13 @@
  *   tasks         ~0.3 follow-ups, the past ones mostly done.
  * Owners and users are the contact's owner mostly, other demo users sometimes.
  *
- * Everything goes through multi-row INSERTs of cached statements inside the caller's write
- * transaction, with every trigger active (full-text index, contact_summaries), so the data
- * is exactly what the API would have written. Deterministic for a seed and a day.
- * Interactions and purchases are written in time order at the end (ids follow time; the
- * indexes by time grow at their end), and the two analytics insert triggers run, during
- * the load only, in an equivalent form that is cheaper to evaluate (see
- * cli_demo_activity.c): a million contacts take about ten minutes of one core, most of it
- * SQLite maintaining the full-text index and the two dozen indexes of these tables.
+ * Everything goes through the store's multi-row INSERTs (demo_store.h) inside the caller's
+ * write transaction, with every trigger active (full-text index, contact_summaries, the
+ * analytics change log), so the data is exactly what the API would have written.
+ * Deterministic for a seed and a day. Interactions and purchases are written in time order
+ * at the end (ids follow time; the indexes by time grow at their end): a million contacts
+ * take about ten minutes of one core, most of it SQLite maintaining the full-text index and
+ * the two dozen indexes of these tables.
  */
 #ifndef CRM_DEMO_ACTIVITY_H
 #define CRM_DEMO_ACTIVITY_H

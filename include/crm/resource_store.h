@@ -1,8 +1,8 @@
 /*
- * resource_store.h - the store of the generic resources (src/store/resource_store.c): SQL
- * built from the descriptors' compiled-in table and column names, every value bound. Called
- * by the write pipeline (resource_save.h) and the read paths; the storage rules are in
- * resource.h ("Storage").
+ * resource_store.h - the store of the generic resources (src/store/resource_store.c and
+ * resource_store_list.c): SQL built from the descriptors' compiled-in table and column
+ * names, every value bound. Called by the write pipeline (resource_save.h) and the read
+ * paths; the storage rules are in resource.h ("Storage").
  */
 #ifndef CRM_RESOURCE_STORE_H
 #define CRM_RESOURCE_STORE_H

@@ -1,113 +1,86 @@
 /*
- * analytics_scores_int.h - private to src/analytics/analytics_scores.c and src/store/analytics_scores_table.c:
- * the process-wide snapshots of the scores and the per-connection binding that the virtual
- * table temp.contact_scores reads them through (SQLite's btreeInt.h pattern: a private
- * header next to the two files that share these structures).
- *
- * A snapshot is immutable once published and reference-counted. Its rows are cut into
- * chunks by contact id (ids id >> shift == i are in chunk i); a snapshot derived from
- * another by an incremental update shares every chunk it did not change, so a new
- * snapshot costs the changed chunks, not the whole customer base.
+ * analytics_scores_int.h - private to src/analytics/analytics_scores*.c: what the snapshot
+ * structure (analytics_scores_snapshot.c), the builders (analytics_scores_build.c) and the
+ * shared state with analytics_scores_prepare() (analytics_scores.c) give each other. The
+ * snapshot itself is in include/crm/analytics_scores.h, which the store's virtual table
+ * reads too.
  */
 #ifndef CRM_ANALYTICS_SCORES_INT_H
 #define CRM_ANALYTICS_SCORES_INT_H
 
-#include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "crm/analytics.h"
+#include "crm/analytics_scores.h"
 
-/* One contact's scores, enough to answer every column of temp.contact_scores; the
- * figures that depend on the cut points (r, f, m, tier, value class) are derived when read. */
-struct scores_row {
-	int64_t contact_id;
-	int64_t predicted_ltv_cents;
-	int64_t total_cents;
-	int64_t first_purchase_at; /* seconds; meaningful when purchases_count > 0 */
-	int64_t last_purchase_at;
-	int64_t last_interaction_at; /* meaningful when has_interactions */
-	double churn_risk;           /* NAN unless a customer (purchase_days > 0) */
-	int32_t purchases_count;
-	int32_t purchase_days;
-	int32_t recency_days; /* -1: not a customer */
-	uint8_t high_service;
-	uint8_t has_interactions;
-	uint8_t loyalty;            /* index into scores_loyalty_names */
-	uint8_t relationship_stage; /* index into scores_stage_names */
+struct db;
+
+/* The fit key of the live scores (as-of scores use their day, YYYY-MM-DD). */
+#define SCORES_LIVE_KEY "live"
+
+/* ---- the structure (analytics_scores_snapshot.c) */
+
+/* A contact's row from its history and predicted figures. */
+void scores_row_of(const struct analytics_history *history, int64_t as_of_day,
+		   const struct analytics_figures *figures, struct scores_row *row);
+
+/* A new snapshot with its version set and a new token (one reference, no rows yet). */
+struct scores_snapshot *scores_snapshot_new(bool live, int64_t as_of_day,
+					    int64_t config_generation, int64_t change_seq,
+					    bool private_data);
+/* Frees the sorted measures (only the head keeps them). */
+void scores_snapshot_free_sorted(struct scores_snapshot *snapshot);
+/* Cuts `rows` (count, ascending by id) into the snapshot's chunks. */
+void scores_snapshot_set_rows(struct scores_snapshot *s, const struct scores_row *rows,
+			      size_t count);
+/* Gives `s` the rows of `base`: its chunk array copied, every chunk referenced. */
+void scores_snapshot_share_chunks(struct scores_snapshot *s, const struct scores_snapshot *base);
+
+/* One changed contact: its new row, if it has one. */
+struct scores_change {
+	struct scores_row row;
+	bool present;
 };
+/*
+ * Merges the changes (k, ascending by id) into the shared chunks of `s`, replacing each
+ * chunk a change falls in. False when an id falls outside what the chunking allows (a
+ * full build then).
+ */
+bool scores_snapshot_apply(struct scores_snapshot *s, const struct scores_change *changes,
+			   size_t k);
 
-/* The names the two indexes above stand for (index 0: NULL). */
-extern const char *const scores_loyalty_names[4];
-extern const char *const scores_stage_names[7];
+/* qsort() comparison of int64_t. */
+int scores_compare_int64(const void *a, const void *b);
+/* sorted (*n, ascending) minus the multiset `removed` plus `added` (both sorted): a new
+ * array (malloc'd); *n updated. */
+int64_t *scores_merge_sorted(const int64_t *sorted, size_t *n, const int64_t *removed,
+			     size_t removed_count, const int64_t *added, size_t added_count);
 
-/* Rows whose contact id >> shift is the chunk's index, ascending by id. */
-struct scores_chunk {
-	atomic_int refs;
-	uint32_t count;
-	struct scores_row rows[];
-};
-
-struct scores_snapshot {
-	atomic_int refs;
-	/* The version: what the rows reflect. */
-	bool live;
-	bool private_data;        /* built inside a write transaction: never shared */
-	int64_t as_of_day;
-	int64_t config_generation;
-	int64_t change_seq;
-	int64_t token;            /* unique per snapshot in this process */
-	/* What classifying and reporting need. */
-	struct analytics_settings settings;
-	struct analytics_model model;
-	char *model_json;         /* analytics_model_to_text() */
-	char fit_key[ANALYTICS_DATE_SIZE + 4];
-	bool model_unsaved;       /* under the shared lock of analytics_scores.c */
-	struct analytics_cuts cuts;
-	char *cuts_json;
-	/* The rows: chunk i holds the ids with (id - base_id) >> shift == i. */
-	int64_t base_id;
-	unsigned shift;
-	size_t chunk_count;
-	struct scores_chunk **chunks; /* NULL entries: no rows */
-	size_t count;                 /* rows */
-	size_t customers;             /* rows with purchase_days > 0 */
-	/* The customers' four measures, ascending: only on the newest live snapshot (the one
-	 * the next incremental update starts from); NULL elsewhere. */
-	int64_t *sorted[ANALYTICS_METRICS];
-};
-
-/* Takes / drops a reference (the last drop frees the snapshot and its chunks). */
-void scores_snapshot_ref(struct scores_snapshot *snapshot);
-void scores_snapshot_unref(struct scores_snapshot *snapshot);
-
-/* The row of `contact_id`, or NULL. */
-const struct scores_row *scores_snapshot_find(const struct scores_snapshot *snapshot,
-					      int64_t contact_id);
-
-/* The measures of a customer's row (historical LTV from the settings' margin). */
-void scores_row_metrics(const struct scores_row *row, const struct analytics_settings *settings,
-			struct analytics_metrics *metrics);
-/* Historical LTV of a row: total x gross margin, rounded. */
-int64_t scores_row_ltv_cents(const struct scores_row *row, const struct analytics_settings *settings);
+/* ---- making snapshots (analytics_scores_build.c), in the caller's transaction */
 
 /*
- * One connection's binding: the snapshot its temp.contact_scores shows (a reference), set
- * by analytics_scores_prepare() and read by the virtual table. Only the thread using the
- * connection touches `pinned`.
+ * Builds every contact's scores. `previous` (may be NULL) lends its model when it still
+ * serves. On success *out is a new snapshot (one reference) with its sorted measures.
  */
-struct scores_connection {
-	sqlite3 *handle;
-	struct scores_snapshot *pinned;
-	struct scores_connection *next; /* the registry (analytics_scores_table.c) */
-};
-
+int scores_build(struct db *db, bool live, int64_t as_of_day, int64_t change_seq,
+		 int64_t config_generation, int64_t purchase_generation, bool private_data,
+		 const struct scores_snapshot *previous, struct scores_snapshot **out);
 /*
- * The binding of this connection, creating it (and registering the virtual table module and
- * temp.contact_scores) on first use. Returns NULL when SQLite refused (logged). Freed when the
- * connection closes.
+ * A new snapshot from `base` (which has its sorted measures) with the contacts `ids` (k,
+ * ascending, distinct) redone, at version `change_seq`; it keeps sorted measures when
+ * `keep_sorted`. Returns a db_status; *out NULL with DB_OK when the update cannot be done
+ * incrementally.
  */
-struct scores_connection *scores_connection_of(sqlite3 *handle);
+int scores_derive(struct db *db, const struct scores_snapshot *base, const int64_t *ids,
+		  size_t k, int64_t change_seq, bool private_data, bool keep_sorted,
+		  struct scores_snapshot **out);
+
+/* ---- the shared state (analytics_scores.c) */
+
+/* A snapshot's model_unsaved, read under the shared lock. */
+bool scores_model_unsaved(const struct scores_snapshot *snapshot);
+/* Counts a full build or an incremental update (analytics_scores_counts()). */
+void scores_counted(bool incremental);
 
 #endif

@@ -6,7 +6,7 @@
  *
  * Deterministic: the same --seed gives the same data (creation times are spread over the
  * two years before today's midnight UTC in id order, so they are the same on the same day).
- * Fast: one write transaction, multi-row inserts with cached statements; 10,000 contacts
+ * Fast: one write transaction, multi-row inserts (demo_store.h); 10,000 contacts
  * take a fraction of a second, a million about a minute of CPU (most of it SQLite keeping
  * eight indexes and the full-text index). The full-text index and the tag table are kept
  * in step as by the API, and the planner's statistics are refreshed at the end.
@@ -25,8 +25,8 @@
 #include "crm/buf.h"
 #include "crm/cli.h"
 #include "crm/db.h"
-#include "store/db_sqlite.h"
 #include "crm/demo_activity.h"
+#include "crm/demo_store.h"
 #include "crm/timeutil.h"
 #include "crm/users.h"
 #include "crm/banned.h"
@@ -219,16 +219,13 @@ static void tags_json(const char *const *tags, int count, char *out, size_t size
 		snprintf(out + len, size - len, "]");
 }
 
-/* ================================================================ data layer */
+/* ================================================================ rows */
 /*
- * The SQL of demo-data, kept here: bulk inserts of DEMO_BATCH rows per statement (the
- * full-text index flushes once per statement, so single-row inserts would be ten times
- * slower), statements cached by db_prepare, all inside the caller's write transaction.
- * They write what the API would write for the same records: tags also into record_tags,
- * and the triggers keep the FTS tables in step.
+ * The rows drawn here go to the store (demo_store.h) in batches of multi-row INSERTs,
+ * inside the caller's write transaction: what the API would write for the same records,
+ * tags also into record_tags, the triggers keeping the full-text index in step. A batch's
+ * tags are written after its records, as the API does.
  */
-
-#define DEMO_BATCH 1000 /* rows per INSERT at most (fewer if the variable limit is low) */
 
 struct demo_company_row {
 	int64_t id;
@@ -260,212 +257,65 @@ struct demo_contact_row {
 	char updated_at[TIME_RFC3339_SIZE];
 };
 
-/*
- * Refreshes the query planner's statistics (sqlite_stat1) after a bulk load, so that a
- * filter on a column with few values (lifecycle, owner_id) with another sort walks the sort
- * index instead of sorting every match. A sampled ANALYZE: a second or two for 1M rows.
- */
-static int demo_store_analyze(struct db *db)
+/* Appends the tags of record `id` to record_tags' rows (written as they fill). */
+static int demo_add_tags(struct demo_rows *tag_rows, const char *entity, int64_t id,
+			 const char *const *tags, int tag_count)
 {
-	sqlite3_stmt *stmt = db_prepare(db, "PRAGMA analysis_limit = 1000");
-	if (stmt) {
-		sqlite3_step(stmt);
-		sqlite3_reset(stmt);
+	int status = DB_OK;
+	for (int i = 0; i < tag_count && status == DB_OK; i++) {
+		demo_rows_text(tag_rows, entity);
+		demo_rows_text(tag_rows, tags[i]);
+		demo_rows_integer(tag_rows, id);
+		status = demo_rows_end_row(tag_rows);
 	}
-	stmt = db_prepare(db, "ANALYZE");
-	if (!stmt)
-		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	int status = db_status_from_sqlite(db, rc, "analyze");
-	/* No statistics for tables that change size all the time (migration 0017): taken
-	 * here, before the commit indexes the new rows, they would say that the full-text
-	 * indexes are empty and fts_pending huge, and FTS5's range reads become full scans. */
-	if (status == DB_OK)
-		status = db_run(db, "DELETE FROM sqlite_stat1 WHERE tbl = 'fts_pending' OR "
-				    "tbl GLOB '*_fts_*'", "analyze");
 	return status;
 }
 
-/* Rows per INSERT for `columns` values a row, within SQLite's limit on variables. */
-static size_t demo_store_batch_rows(struct db *db, int columns)
+/* Appends a company (its tags wait for demo_add_tags()). Returns a db_status. */
+static int demo_add_company(struct demo_rows *rows, const struct demo_company_row *row)
 {
-	int variables = sqlite3_limit(db_handle(db), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
-	size_t rows = variables > columns ? (size_t)(variables / columns) : 1;
-	return rows < DEMO_BATCH ? rows : DEMO_BATCH;
+	char tags[256];
+	tags_json(row->tags, row->tag_count, tags, sizeof(tags));
+	demo_rows_integer(rows, row->id);
+	demo_rows_text(rows, row->name);
+	demo_rows_text(rows, row->domain);
+	demo_rows_text(rows, row->industry);
+	demo_rows_integer(rows, row->owner_id);
+	demo_rows_text(rows, tags);
+	demo_rows_text(rows, row->custom);
+	demo_rows_text(rows, row->created_at);
+	demo_rows_text(rows, row->updated_at);
+	return demo_rows_end_row(rows);
 }
 
-/* The id the next row of `table` ("contacts" or "companies") gets. */
-static int demo_store_next_id(struct db *db, bool contacts, int64_t *id)
+/* Appends a contact (its tags wait for demo_add_tags()). Returns a db_status. */
+static int demo_add_contact(struct demo_rows *rows, const struct demo_contact_row *row)
 {
-	sqlite3_stmt *stmt = db_prepare(db, contacts ? "SELECT coalesce(max(id), 0) + 1 FROM contacts"
-						     : "SELECT coalesce(max(id), 0) + 1 FROM companies");
-	if (!stmt)
-		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW ? DB_OK : db_status_from_sqlite(db, rc, "demo-data");
-}
-
-/* Prepares "INSERT <head> VALUES (?,..), .." for `rows` rows of `columns` values. */
-static sqlite3_stmt *demo_store_prepare_batch(struct db *db, const char *head, int columns,
-					      size_t rows)
-{
-	struct buf sql = BUF_INIT;
-	buf_addf(&sql, "INSERT %s VALUES ", head);
-	for (size_t row = 0; row < rows; row++) {
-		buf_adds(&sql, row ? ", (" : "(");
-		for (int column = 0; column < columns; column++)
-			buf_adds(&sql, column ? ", ?" : "?");
-		buf_addch(&sql, ')');
-	}
-	sqlite3_stmt *stmt = db_prepare(db, sql.data);
-	buf_release(&sql);
-	return stmt;
-}
-
-/* Rows for record_tags, written DEMO_BATCH (or fewer, by the variable limit) at a time. */
-struct demo_tag_rows {
-	const char *entity;
-	size_t count, capacity;
-	const char **tags; /* capacity entries; static strings */
-	int64_t *ids;
-};
-
-static void demo_tag_rows_init(struct db *db, struct demo_tag_rows *rows, const char *entity)
-{
-	rows->entity = entity;
-	rows->count = 0;
-	rows->capacity = demo_store_batch_rows(db, 3);
-	rows->tags = xcalloc(rows->capacity, sizeof(*rows->tags));
-	rows->ids = xcalloc(rows->capacity, sizeof(*rows->ids));
-}
-
-static void demo_tag_rows_release(struct demo_tag_rows *rows)
-{
-	free(rows->tags);
-	free(rows->ids);
-	rows->tags = NULL;
-	rows->ids = NULL;
-	rows->count = rows->capacity = 0;
-}
-
-/* Writes the collected rows. */
-static int demo_tag_rows_flush(struct db *db, struct demo_tag_rows *rows)
-{
-	if (!rows->count)
-		return DB_OK;
-	sqlite3_stmt *stmt = demo_store_prepare_batch(
-		db, "OR IGNORE INTO record_tags (entity, tag, record_id)", 3, rows->count);
-	if (!stmt)
-		return DB_ERROR;
-	int index = 1;
-	for (size_t i = 0; i < rows->count; i++) {
-		db_bind_text(stmt, index++, rows->entity);
-		db_bind_text(stmt, index++, rows->tags[i]);
-		sqlite3_bind_int64(stmt, index++, rows->ids[i]);
-	}
-	rows->count = 0;
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return db_status_from_sqlite(db, rc, "record_tags");
-}
-
-/* Adds the tags of record `id`; writes when the batch is full. */
-static int demo_tag_rows_add(struct db *db, struct demo_tag_rows *rows, int64_t id,
-			     const char *const *tags, int tag_count)
-{
-	for (int i = 0; i < tag_count; i++) {
-		if (rows->count == rows->capacity) {
-			int status = demo_tag_rows_flush(db, rows);
-			if (status != DB_OK)
-				return status;
-		}
-		rows->tags[rows->count] = tags[i];
-		rows->ids[rows->count] = id;
-		rows->count++;
-	}
-	return DB_OK;
-}
-
-static int demo_store_companies(struct db *db, const struct demo_company_row *rows, size_t count,
-				struct demo_tag_rows *tag_rows)
-{
-	if (!count)
-		return DB_OK;
-	sqlite3_stmt *stmt = demo_store_prepare_batch(
-		db, "INTO companies (id, name, domain, industry, owner_id, tags, custom, created_at, "
-		    "updated_at)", 9, count);
-	if (!stmt)
-		return DB_ERROR;
-	int index = 1;
-	for (size_t i = 0; i < count; i++) {
-		const struct demo_company_row *row = &rows[i];
-		char tags[256];
-		tags_json(row->tags, row->tag_count, tags, sizeof(tags));
-		sqlite3_bind_int64(stmt, index++, row->id);
-		db_bind_text(stmt, index++, row->name);
-		db_bind_text(stmt, index++, row->domain);
-		db_bind_text(stmt, index++, row->industry);
-		sqlite3_bind_int64(stmt, index++, row->owner_id);
-		db_bind_text(stmt, index++, tags);
-		db_bind_text(stmt, index++, row->custom);
-		db_bind_text(stmt, index++, row->created_at);
-		db_bind_text(stmt, index++, row->updated_at);
-	}
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	int status = db_status_from_sqlite(db, rc, "companies");
-	for (size_t i = 0; i < count && status == DB_OK; i++)
-		status = demo_tag_rows_add(db, tag_rows, rows[i].id, rows[i].tags, rows[i].tag_count);
-	return status;
-}
-
-static int demo_store_contacts(struct db *db, const struct demo_contact_row *rows, size_t count,
-			       struct demo_tag_rows *tag_rows)
-{
-	if (!count)
-		return DB_OK;
-	sqlite3_stmt *stmt = demo_store_prepare_batch(
-		db, "INTO contacts (id, first_name, last_name, email, phone, title, company_id, owner_id, "
-		    "lifecycle, relationship_level, tags, source, consent, custom, created_at, "
-		    "updated_at)", 16, count);
-	if (!stmt)
-		return DB_ERROR;
-	int index = 1;
-	for (size_t i = 0; i < count; i++) {
-		const struct demo_contact_row *row = &rows[i];
-		char tags[256];
-		tags_json(row->tags, row->tag_count, tags, sizeof(tags));
-		sqlite3_bind_int64(stmt, index++, row->id);
-		db_bind_text(stmt, index++, row->first_name);
-		db_bind_text(stmt, index++, row->last_name);
-		db_bind_text(stmt, index++, row->has_email ? row->email : NULL);
-		db_bind_text(stmt, index++, row->has_phone ? row->phone : NULL);
-		db_bind_text(stmt, index++, row->title);
-		if (row->company_id)
-			sqlite3_bind_int64(stmt, index, row->company_id);
-		index++;
-		sqlite3_bind_int64(stmt, index++, row->owner_id);
-		db_bind_text(stmt, index++, row->lifecycle);
-		if (row->relationship_level)
-			sqlite3_bind_int(stmt, index, row->relationship_level);
-		index++;
-		db_bind_text(stmt, index++, tags);
-		db_bind_text(stmt, index++, row->source);
-		db_bind_text(stmt, index++, row->has_consent ? row->consent : NULL);
-		db_bind_text(stmt, index++, row->custom);
-		db_bind_text(stmt, index++, row->created_at);
-		db_bind_text(stmt, index++, row->updated_at);
-	}
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	int status = db_status_from_sqlite(db, rc, "contacts");
-	for (size_t i = 0; i < count && status == DB_OK; i++)
-		status = demo_tag_rows_add(db, tag_rows, rows[i].id, rows[i].tags, rows[i].tag_count);
-	return status;
+	char tags[256];
+	tags_json(row->tags, row->tag_count, tags, sizeof(tags));
+	demo_rows_integer(rows, row->id);
+	demo_rows_text(rows, row->first_name);
+	demo_rows_text(rows, row->last_name);
+	demo_rows_text(rows, row->has_email ? row->email : NULL);
+	demo_rows_text(rows, row->has_phone ? row->phone : NULL);
+	demo_rows_text(rows, row->title);
+	if (row->company_id)
+		demo_rows_integer(rows, row->company_id);
+	else
+		demo_rows_null(rows);
+	demo_rows_integer(rows, row->owner_id);
+	demo_rows_text(rows, row->lifecycle);
+	if (row->relationship_level)
+		demo_rows_integer(rows, row->relationship_level);
+	else
+		demo_rows_null(rows);
+	demo_rows_text(rows, tags);
+	demo_rows_text(rows, row->source);
+	demo_rows_text(rows, row->has_consent ? row->consent : NULL);
+	demo_rows_text(rows, row->custom);
+	demo_rows_text(rows, row->created_at);
+	demo_rows_text(rows, row->updated_at);
+	return demo_rows_end_row(rows);
 }
 
 /* ================================================================ generators */
@@ -537,19 +387,23 @@ static void demo_make_company(struct demo_context *demo, size_t index, size_t co
 	time_format_rfc3339(updated > demo->reference ? created : updated, row->updated_at);
 }
 
+/*
+ * The companies, a batch at a time: each batch's rows, then their tags. Ids follow the
+ * highest there is.
+ */
 static int demo_generate_companies(struct demo_context *demo, size_t count)
 {
 	_Static_assert(sizeof(company_kinds) / sizeof(company_kinds[0]) == 15, "used[][15]");
 	bool used[sizeof(company_words) / sizeof(company_words[0])][15];
 	memset(used, 0, sizeof(used));
 	demo->companies = xcalloc(count ? count : 1, sizeof(*demo->companies));
-	size_t batch_rows = demo_store_batch_rows(demo->db, 9);
+	struct demo_rows *rows = demo_rows_new(demo->db, DEMO_TABLE_COMPANIES, NULL);
+	struct demo_rows *tag_rows = demo_rows_new(demo->db, DEMO_TABLE_RECORD_TAGS, NULL);
+	size_t batch_rows = demo_rows_capacity(rows);
 	struct demo_company_row *batch = xcalloc(batch_rows, sizeof(*batch));
-	struct demo_tag_rows tag_rows;
-	demo_tag_rows_init(demo->db, &tag_rows, "companies");
 	size_t pending = 0;
 	int64_t next_id;
-	int status = demo_store_next_id(demo->db, false, &next_id);
+	int status = demo_store_next_id(demo->db, DEMO_TABLE_COMPANIES, &next_id);
 	for (size_t i = 0; i < count && status == DB_OK; i++) {
 		struct demo_company_row *row = &batch[pending++];
 		demo_make_company(demo, i, count, used, row);
@@ -558,16 +412,23 @@ static int demo_generate_companies(struct demo_context *demo, size_t count)
 		company->id = row->id;
 		company->owner_id = row->owner_id;
 		memcpy(company->domain, row->domain, sizeof(company->domain));
-		if (pending == batch_rows) {
-			status = demo_store_companies(demo->db, batch, pending, &tag_rows);
-			pending = 0;
-		}
+		status = demo_add_company(rows, row); /* written when the batch is full */
+		if (pending < batch_rows)
+			continue;
+		for (size_t k = 0; k < pending && status == DB_OK; k++)
+			status = demo_add_tags(tag_rows, "companies", batch[k].id, batch[k].tags,
+					       batch[k].tag_count);
+		pending = 0;
 	}
 	if (status == DB_OK)
-		status = demo_store_companies(demo->db, batch, pending, &tag_rows);
+		status = demo_rows_flush(rows);
+	for (size_t k = 0; k < pending && status == DB_OK; k++)
+		status = demo_add_tags(tag_rows, "companies", batch[k].id, batch[k].tags,
+				       batch[k].tag_count);
 	if (status == DB_OK)
-		status = demo_tag_rows_flush(demo->db, &tag_rows);
-	demo_tag_rows_release(&tag_rows);
+		status = demo_rows_flush(tag_rows);
+	demo_rows_free(tag_rows);
+	demo_rows_free(rows);
 	free(batch);
 	if (status != DB_OK)
 		cli_error("cannot store the companies (database status %d)", status);
@@ -626,15 +487,16 @@ static void demo_make_contact(struct demo_context *demo, size_t index, size_t co
 		snprintf(row->custom, sizeof(row->custom), "{}");
 }
 
+/* The contacts, a batch at a time like the companies. */
 static int demo_generate_contacts(struct demo_context *demo, size_t count)
 {
-	size_t batch_rows = demo_store_batch_rows(demo->db, 16);
+	struct demo_rows *rows = demo_rows_new(demo->db, DEMO_TABLE_CONTACTS, NULL);
+	struct demo_rows *tag_rows = demo_rows_new(demo->db, DEMO_TABLE_RECORD_TAGS, NULL);
+	size_t batch_rows = demo_rows_capacity(rows);
 	struct demo_contact_row *batch = xcalloc(batch_rows, sizeof(*batch));
-	struct demo_tag_rows tag_rows;
-	demo_tag_rows_init(demo->db, &tag_rows, "contacts");
 	size_t pending = 0;
 	int64_t next_id;
-	int status = demo_store_next_id(demo->db, true, &next_id);
+	int status = demo_store_next_id(demo->db, DEMO_TABLE_CONTACTS, &next_id);
 	for (size_t i = 0; i < count && status == DB_OK; i++) {
 		struct demo_contact_row *row = &batch[pending++];
 		demo_make_contact(demo, i, count, row);
@@ -643,16 +505,23 @@ static int demo_generate_contacts(struct demo_context *demo, size_t count)
 			demo->first_contact_id = row->id;
 		demo->last_contact_id = row->id;
 		demo->contact_count++;
-		if (pending == batch_rows) {
-			status = demo_store_contacts(demo->db, batch, pending, &tag_rows);
-			pending = 0;
-		}
+		status = demo_add_contact(rows, row); /* written when the batch is full */
+		if (pending < batch_rows)
+			continue;
+		for (size_t k = 0; k < pending && status == DB_OK; k++)
+			status = demo_add_tags(tag_rows, "contacts", batch[k].id, batch[k].tags,
+					       batch[k].tag_count);
+		pending = 0;
 	}
 	if (status == DB_OK)
-		status = demo_store_contacts(demo->db, batch, pending, &tag_rows);
+		status = demo_rows_flush(rows);
+	for (size_t k = 0; k < pending && status == DB_OK; k++)
+		status = demo_add_tags(tag_rows, "contacts", batch[k].id, batch[k].tags,
+				       batch[k].tag_count);
 	if (status == DB_OK)
-		status = demo_tag_rows_flush(demo->db, &tag_rows);
-	demo_tag_rows_release(&tag_rows);
+		status = demo_rows_flush(tag_rows);
+	demo_rows_free(tag_rows);
+	demo_rows_free(rows);
 	free(batch);
 	if (status != DB_OK)
 		cli_error("cannot store the contacts (database status %d)", status);

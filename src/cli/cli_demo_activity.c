@@ -4,8 +4,8 @@
  * simple customer models so that the analytics have realistic data to work on.
  *
  * It reads the new contacts back (with their company's name) in id order and, for each,
- * draws its history: opportunities, stage changes and tasks go straight to batches of
- * multi-row INSERTs (the data layer at the top); interactions and purchases wait in compact
+ * draws its history: opportunities, stage changes and tasks go straight to the store's
+ * batches of multi-row INSERTs (demo_store.h); interactions and purchases wait in compact
  * rows (about 40 bytes each: 600 MB for a million contacts) and are written at the end in
  * time order. The triggers keep the full-text index and contact_summaries in step as for
  * the API. Opportunities are flushed before the rows that refer to them (stage changes,
@@ -23,7 +23,7 @@
 #include "crm/buf.h"
 #include "crm/cli.h"
 #include "crm/db.h"
-#include "store/db_sqlite.h"
+#include "crm/demo_store.h"
 #include "crm/timeutil.h"
 #include "crm/banned.h"
 
@@ -33,172 +33,6 @@
 #define MEAN_LIFE_DAYS 365.0
 #define MAX_PER_CONTACT 5000
 #define PROGRESS_EVERY 100000
-#define BATCH_ROWS 1000
-
-/* ================================================================ data layer */
-/*
- * A batch of rows for one multi-row INSERT: values are kept (text in an arena) until the
- * batch is full or flushed. `before` is a batch to flush first (the rows it holds may be
- * referred to by this one's).
- */
-enum value_type { VALUE_NULL, VALUE_INTEGER, VALUE_TEXT };
-
-struct value {
-	enum value_type type;
-	int64_t number;
-	size_t offset, len; /* VALUE_TEXT: in the arena */
-};
-
-struct batch {
-	struct db *db;
-	const char *head; /* "INTO interactions (contact_id, ...)" */
-	int columns;
-	size_t capacity;  /* rows */
-	size_t rows;      /* complete rows held */
-	size_t used;      /* values held (rows * columns + the current row's) */
-	struct value *values;
-	struct buf arena;
-	struct batch *before;
-	size_t total;     /* rows written */
-};
-
-static void batch_init(struct batch *batch, struct db *db, const char *head, int columns,
-		       struct batch *before)
-{
-	memset(batch, 0, sizeof(*batch));
-	batch->db = db;
-	batch->head = head;
-	batch->columns = columns;
-	int variables = sqlite3_limit(db_handle(db), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
-	batch->capacity = variables > columns ? (size_t)(variables / columns) : 1;
-	if (batch->capacity > BATCH_ROWS)
-		batch->capacity = BATCH_ROWS;
-	batch->values = xcalloc(batch->capacity * (size_t)columns, sizeof(*batch->values));
-	buf_init(&batch->arena);
-	batch->before = before;
-}
-
-static void batch_release(struct batch *batch)
-{
-	free(batch->values);
-	buf_release(&batch->arena);
-	batch->values = NULL;
-}
-
-/* Writes the complete rows held. Returns a db_status. */
-static int batch_flush(struct batch *batch)
-{
-	/* only between rows: a row's values are never split over two statements */
-	assert(batch->used == batch->rows * (size_t)batch->columns);
-	if (!batch->rows)
-		return DB_OK;
-	if (batch->before) {
-		int status = batch_flush(batch->before);
-		if (status != DB_OK)
-			return status;
-	}
-	struct buf sql = BUF_INIT;
-	buf_addf(&sql, "INSERT %s VALUES ", batch->head);
-	for (size_t row = 0; row < batch->rows; row++) {
-		buf_adds(&sql, row ? ", (" : "(");
-		for (int column = 0; column < batch->columns; column++)
-			buf_adds(&sql, column ? ", ?" : "?");
-		buf_addch(&sql, ')');
-	}
-	sqlite3_stmt *stmt = db_prepare(batch->db, sql.data);
-	buf_release(&sql);
-	if (!stmt)
-		return DB_ERROR;
-	size_t count = batch->rows * (size_t)batch->columns;
-	for (size_t i = 0; i < count; i++) {
-		const struct value *value = &batch->values[i];
-		int index = (int)i + 1;
-		if (value->type == VALUE_INTEGER)
-			sqlite3_bind_int64(stmt, index, value->number);
-		else if (value->type == VALUE_TEXT)
-			sqlite3_bind_text(stmt, index, batch->arena.data + value->offset, (int)value->len,
-					  SQLITE_STATIC);
-	}
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-	batch->total += batch->rows;
-	batch->rows = batch->used = 0;
-	buf_reset(&batch->arena);
-	return db_status_from_sqlite(batch->db, rc, batch->head);
-}
-
-static struct value *batch_next(struct batch *batch)
-{
-	return &batch->values[batch->used++];
-}
-
-static void batch_integer(struct batch *batch, int64_t number)
-{
-	struct value *value = batch_next(batch);
-	value->type = VALUE_INTEGER;
-	value->number = number;
-}
-
-/* A text value (copied), or NULL. */
-static void batch_text(struct batch *batch, const char *text)
-{
-	struct value *value = batch_next(batch);
-	if (!text) {
-		value->type = VALUE_NULL;
-		return;
-	}
-	value->type = VALUE_TEXT;
-	value->offset = batch->arena.len;
-	value->len = strlen(text);
-	buf_add(&batch->arena, text, value->len);
-}
-
-static void batch_null(struct batch *batch)
-{
-	batch_next(batch)->type = VALUE_NULL;
-}
-
-static void batch_time(struct batch *batch, time_t when)
-{
-	char text[TIME_RFC3339_SIZE];
-	time_format_rfc3339(when, text);
-	batch_text(batch, text);
-}
-
-/* Ends a row; writes the batch when it is full. Returns a db_status. */
-static int batch_end_row(struct batch *batch)
-{
-	batch->rows++;
-	return batch->rows == batch->capacity ? batch_flush(batch) : DB_OK;
-}
-
-/* The id the next opportunity gets (ids are given explicitly, to link to them). */
-static int store_next_opportunity_id(struct db *db, int64_t *id)
-{
-	sqlite3_stmt *stmt = db_prepare(db, "SELECT coalesce(max(id), 0) + 1 FROM opportunities");
-	if (!stmt)
-		return DB_ERROR;
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW ? DB_OK : db_status_from_sqlite(db, rc, "opportunities");
-}
-
-/* The contacts to give a history, with their company's name, in id order (bound, not run). */
-static sqlite3_stmt *store_contacts(struct db *db, int64_t first_id, int64_t last_id)
-{
-	sqlite3_stmt *stmt = db_prepare(
-		db, "SELECT c.id, c.owner_id, c.company_id, c.lifecycle, c.created_at, c.first_name, "
-		    "c.last_name, co.name FROM contacts c LEFT JOIN companies co ON co.id = c.company_id "
-		    "WHERE c.id BETWEEN ? AND ? ORDER BY c.id");
-	if (stmt) {
-		sqlite3_bind_int64(stmt, 1, first_id);
-		sqlite3_bind_int64(stmt, 2, last_id);
-	}
-	return stmt;
-}
 
 /* ================================================================ random draws */
 
@@ -395,13 +229,15 @@ struct pending_purchase {
 struct activity {
 	const struct demo_activity_options *options;
 	struct draw draw;
-	struct batch interactions, purchases, opportunities, stage_changes, tasks;
+	struct demo_rows *interactions, *purchases, *opportunities, *stage_changes, *tasks;
 	int64_t next_opportunity_id;
 	double purchase_rate_scale; /* scales the buyers' purchase rates to the wanted mean */
 	struct pending_interaction *pending_interactions;
 	size_t interaction_count, interaction_capacity;
 	struct pending_purchase *pending_purchases;
 	size_t purchase_count, purchase_capacity;
+	int64_t started;     /* time_monotonic_us() at the start, for the progress lines */
+	size_t contacts_done;
 };
 
 /* One contact as read back. Strings borrowed from the statement's row. */
@@ -518,19 +354,19 @@ static int write_interaction(struct activity *a, const struct pending_interactio
 	} else {
 		snprintf(body, sizeof(body), "%s", first);
 	}
-	struct batch *b = &a->interactions;
-	batch_integer(b, row->contact_id);
-	batch_text(b, kind_names[row->kind]);
-	batch_text(b, directions[row->direction]);
-	batch_text(b, subject);
-	batch_text(b, row->has_body ? body : NULL);
-	batch_time(b, (time_t)row->when);
-	batch_text(b, outcomes[row->outcome]);
-	batch_text(b, ticket_states[row->state]);
-	batch_integer(b, row->user_id);
-	batch_time(b, (time_t)row->when);
-	batch_time(b, (time_t)row->when);
-	return batch_end_row(b);
+	struct demo_rows *b = a->interactions;
+	demo_rows_integer(b, row->contact_id);
+	demo_rows_text(b, kind_names[row->kind]);
+	demo_rows_text(b, directions[row->direction]);
+	demo_rows_text(b, subject);
+	demo_rows_text(b, row->has_body ? body : NULL);
+	demo_rows_time(b, (time_t)row->when);
+	demo_rows_text(b, outcomes[row->outcome]);
+	demo_rows_text(b, ticket_states[row->state]);
+	demo_rows_integer(b, row->user_id);
+	demo_rows_time(b, (time_t)row->when);
+	demo_rows_time(b, (time_t)row->when);
+	return demo_rows_end_row(b);
 }
 
 static void add_purchase(struct activity *a, const struct person *person, time_t when,
@@ -560,24 +396,24 @@ static int compare_purchases(const void *x, const void *y)
 /* Writes one waiting purchase; references are order numbers in time order. */
 static int write_purchase(struct activity *a, const struct pending_purchase *row, size_t number)
 {
-	struct batch *b = &a->purchases;
+	struct demo_rows *b = a->purchases;
 	char reference[32];
 	if (row->opportunity_id)
 		snprintf(reference, sizeof(reference), "DEAL-%06lld", (long long)row->opportunity_id);
 	else
 		snprintf(reference, sizeof(reference), "ORD-%07zu", number);
-	batch_integer(b, row->contact_id);
-	batch_integer(b, row->amount_cents);
-	batch_text(b, "EUR");
-	batch_time(b, (time_t)row->when);
+	demo_rows_integer(b, row->contact_id);
+	demo_rows_integer(b, row->amount_cents);
+	demo_rows_text(b, "EUR");
+	demo_rows_time(b, (time_t)row->when);
 	if (row->opportunity_id)
-		batch_integer(b, row->opportunity_id);
+		demo_rows_integer(b, row->opportunity_id);
 	else
-		batch_null(b);
-	batch_text(b, reference);
-	batch_time(b, (time_t)row->when);
-	batch_time(b, (time_t)row->when);
-	return batch_end_row(b);
+		demo_rows_null(b);
+	demo_rows_text(b, reference);
+	demo_rows_time(b, (time_t)row->when);
+	demo_rows_time(b, (time_t)row->when);
+	return demo_rows_end_row(b);
 }
 
 /*
@@ -746,37 +582,37 @@ static int add_opportunities(struct activity *a, const struct person *person,
 		time_format_rfc3339(created + (time_t)((30.0 + draw_uniform(&a->draw) * 90.0) * DAY),
 				    expected_time);
 		snprintf(expected, sizeof(expected), "%.10s", expected_time);
-		struct batch *b = &a->opportunities;
-		batch_integer(b, id);
-		batch_text(b, name);
-		batch_integer(b, person->id);
+		struct demo_rows *b = a->opportunities;
+		demo_rows_integer(b, id);
+		demo_rows_text(b, name);
+		demo_rows_integer(b, person->id);
 		if (person->company_id)
-			batch_integer(b, person->company_id);
+			demo_rows_integer(b, person->company_id);
 		else
-			batch_null(b);
-		batch_integer(b, user);
-		batch_text(b, stage);
-		batch_integer(b, amount_cents);
-		batch_text(b, "EUR");
-		batch_integer(b, probability);
-		batch_text(b, expected);
+			demo_rows_null(b);
+		demo_rows_integer(b, user);
+		demo_rows_text(b, stage);
+		demo_rows_integer(b, amount_cents);
+		demo_rows_text(b, "EUR");
+		demo_rows_integer(b, probability);
+		demo_rows_text(b, expected);
 		if (closed_at)
-			batch_time(b, closed_at);
+			demo_rows_time(b, closed_at);
 		else
-			batch_null(b);
-		batch_text(b, strcmp(stage, "lost") == 0 ? PICK(&a->draw, lost_reasons) : NULL);
-		batch_time(b, created);
-		batch_time(b, at);
-		if ((status = batch_end_row(b)) != DB_OK)
+			demo_rows_null(b);
+		demo_rows_text(b, strcmp(stage, "lost") == 0 ? PICK(&a->draw, lost_reasons) : NULL);
+		demo_rows_time(b, created);
+		demo_rows_time(b, at);
+		if ((status = demo_rows_end_row(b)) != DB_OK)
 			return status;
 		for (int i = 0; i < change_count && status == DB_OK; i++) {
-			struct batch *history = &a->stage_changes;
-			batch_integer(history, id);
-			batch_text(history, changes[i].from);
-			batch_text(history, changes[i].to);
-			batch_time(history, changes[i].at);
-			batch_integer(history, user);
-			status = batch_end_row(history);
+			struct demo_rows *history = a->stage_changes;
+			demo_rows_integer(history, id);
+			demo_rows_text(history, changes[i].from);
+			demo_rows_text(history, changes[i].to);
+			demo_rows_time(history, changes[i].at);
+			demo_rows_integer(history, user);
+			status = demo_rows_end_row(history);
 		}
 		if (status == DB_OK && strcmp(stage, "won") == 0)
 			add_purchase(a, person, closed_at, amount_cents, id);
@@ -811,23 +647,23 @@ static int add_tasks(struct activity *a, const struct person *person, int64_t op
 									      : "the contact";
 		char title[256];
 		fill(title, sizeof(title), PICK(&a->draw, task_titles), who);
-		struct batch *b = &a->tasks;
-		batch_text(b, title);
-		batch_time(b, due);
-		batch_integer(b, person->id);
+		struct demo_rows *b = a->tasks;
+		demo_rows_text(b, title);
+		demo_rows_time(b, due);
+		demo_rows_integer(b, person->id);
 		if (opportunity_id && draw_chance(&a->draw, 0.5))
-			batch_integer(b, opportunity_id);
+			demo_rows_integer(b, opportunity_id);
 		else
-			batch_null(b);
-		batch_integer(b, person->owner_id ? person->owner_id : pick_user(a, person, 0.0));
-		batch_integer(b, done ? 1 : 0);
+			demo_rows_null(b);
+		demo_rows_integer(b, person->owner_id ? person->owner_id : pick_user(a, person, 0.0));
+		demo_rows_integer(b, done ? 1 : 0);
 		if (done)
-			batch_time(b, done_at);
+			demo_rows_time(b, done_at);
 		else
-			batch_null(b);
-		batch_time(b, created);
-		batch_time(b, done ? done_at : created);
-		status = batch_end_row(b);
+			demo_rows_null(b);
+		demo_rows_time(b, created);
+		demo_rows_time(b, done ? done_at : created);
+		status = demo_rows_end_row(b);
 	}
 	return status;
 }
@@ -851,109 +687,106 @@ static int add_history(struct activity *a, const struct person *person)
 	return status;
 }
 
+/* The history of one contact read back (demo_store_each_contact()'s callback). */
+static int add_contact_history(void *context, const struct demo_contact *contact)
+{
+	struct activity *a = context;
+	const struct demo_activity_options *options = a->options;
+	struct person person = {
+		.id = contact->id,
+		.owner_id = contact->owner_id,
+		.company_id = contact->company_id,
+		.lifecycle = contact->lifecycle,
+		.first_name = contact->first_name,
+		.last_name = contact->last_name,
+		.company_name = contact->company_name,
+	};
+	if (!contact->created_at || !time_parse_rfc3339(contact->created_at, false, &person.created))
+		person.created = options->reference - 86400;
+	int status = add_history(a, &person);
+	if (++a->contacts_done % PROGRESS_EVERY == 0 && options->progress)
+		fprintf(stderr, "demo-data: history of %zu of %zu contacts drawn: %zu "
+				"interactions, %zu purchases (%.1f s)\n",
+			a->contacts_done,
+			(size_t)(options->last_contact_id - options->first_contact_id + 1),
+			a->interaction_count, a->purchase_count,
+			(double)(time_monotonic_us() - a->started) / 1e6);
+	return status;
+}
+
+/* A progress line every million rows written of `what`. */
+static void written_progress(const struct activity *a, const char *what, size_t done, size_t total)
+{
+	if (done % (10 * PROGRESS_EVERY) == 0 && a->options->progress)
+		fprintf(stderr, "demo-data: %zu of %zu %s written (%.1f s)\n", done, total, what,
+			(double)(time_monotonic_us() - a->started) / 1e6);
+}
+
+/* Writes the waiting interactions, then the waiting purchases, each in time order. */
+static int write_pending(struct activity *a)
+{
+	int status = DB_OK;
+	if (a->interaction_count)
+		qsort(a->pending_interactions, a->interaction_count,
+		      sizeof(*a->pending_interactions), compare_interactions);
+	for (size_t i = 0; i < a->interaction_count && status == DB_OK; i++) {
+		status = write_interaction(a, &a->pending_interactions[i]);
+		written_progress(a, "interactions", i + 1, a->interaction_count);
+	}
+	if (status == DB_OK)
+		status = demo_rows_flush(a->interactions);
+	if (a->purchase_count)
+		qsort(a->pending_purchases, a->purchase_count, sizeof(*a->pending_purchases),
+		      compare_purchases);
+	for (size_t i = 0; i < a->purchase_count && status == DB_OK; i++) {
+		status = write_purchase(a, &a->pending_purchases[i], i + 1);
+		written_progress(a, "purchases", i + 1, a->purchase_count);
+	}
+	if (status == DB_OK)
+		status = demo_rows_flush(a->purchases);
+	return status;
+}
+
 int demo_activity_generate(const struct demo_activity_options *options,
 			   struct demo_activity_counts *counts)
 {
 	memset(counts, 0, sizeof(*counts));
 	if (options->last_contact_id < options->first_contact_id || !options->user_count)
 		return 0;
+	struct db *db = options->db;
 	struct activity a = {
 		.options = options,
 		.draw = { options->seed ^ 0xA5A5F00DC0FFEE11ULL },
 		.purchase_rate_scale = purchase_rate_scale_for(options->purchases_per_contact),
+		.started = time_monotonic_us(),
 	};
-	struct db *db = options->db;
-	batch_init(&a.opportunities, db,
-		   "INTO opportunities (id, name, contact_id, company_id, owner_id, stage, "
-		   "amount_cents, currency, probability, expected_close, closed_at, lost_reason, "
-		   "created_at, updated_at)",
-		   14, NULL);
-	batch_init(&a.interactions, db,
-		   "INTO interactions (contact_id, kind, direction, subject, body, occurred_at, "
-		   "outcome, status, user_id, created_at, updated_at)",
-		   11, NULL);
-	batch_init(&a.purchases, db,
-		   "INTO purchases (contact_id, amount_cents, currency, occurred_at, opportunity_id, "
-		   "reference, created_at, updated_at)",
-		   8, &a.opportunities);
-	batch_init(&a.stage_changes, db,
-		   "INTO opportunity_stage_changes (opportunity_id, from_stage, to_stage, changed_at, "
-		   "user_id)",
-		   5, &a.opportunities);
-	batch_init(&a.tasks, db,
-		   "INTO tasks (title, due_at, contact_id, opportunity_id, assignee_id, done, done_at, "
-		   "created_at, updated_at)",
-		   9, &a.opportunities);
-	int64_t started = time_monotonic_us();
-	int status = store_next_opportunity_id(db, &a.next_opportunity_id);
-	sqlite3_stmt *contacts = status == DB_OK ? store_contacts(db, options->first_contact_id,
-								  options->last_contact_id)
-						 : NULL;
-	if (!contacts && status == DB_OK)
-		status = DB_ERROR;
-	size_t done = 0, total = (size_t)(options->last_contact_id - options->first_contact_id + 1);
-	int rc = SQLITE_DONE;
-	while (status == DB_OK && (rc = sqlite3_step(contacts)) == SQLITE_ROW) {
-		struct person person = {
-			.id = sqlite3_column_int64(contacts, 0),
-			.owner_id = sqlite3_column_int64(contacts, 1),
-			.company_id = sqlite3_column_int64(contacts, 2),
-			.lifecycle = db_column_text(contacts, 3),
-			.first_name = db_column_text(contacts, 5),
-			.last_name = db_column_text(contacts, 6),
-			.company_name = db_column_text(contacts, 7),
-		};
-		const char *created = db_column_text(contacts, 4);
-		if (!created || !time_parse_rfc3339(created, false, &person.created))
-			person.created = options->reference - 86400;
-		status = add_history(&a, &person);
-		if (++done % PROGRESS_EVERY == 0 && options->progress)
-			fprintf(stderr, "demo-data: history of %zu of %zu contacts drawn: %zu "
-					"interactions, %zu purchases (%.1f s)\n",
-				done, total, a.interaction_count, a.purchase_count,
-				(double)(time_monotonic_us() - started) / 1e6);
-	}
-	if (contacts) {
-		if (status == DB_OK && rc != SQLITE_DONE)
-			status = db_status_from_sqlite(db, rc, "contacts");
-		sqlite3_reset(contacts);
-	}
-	struct batch *order[] = { &a.opportunities, &a.stage_changes, &a.tasks, &a.interactions,
-				  &a.purchases };
-	for (size_t i = 0; i < 3 && status == DB_OK; i++)
-		status = batch_flush(order[i]);
-	/* then interactions and purchases in time order */
-	if (a.interaction_count)
-		qsort(a.pending_interactions, a.interaction_count, sizeof(*a.pending_interactions),
-		      compare_interactions);
-	for (size_t i = 0; i < a.interaction_count && status == DB_OK; i++) {
-		status = write_interaction(&a, &a.pending_interactions[i]);
-		if ((i + 1) % (10 * PROGRESS_EVERY) == 0 && options->progress)
-			fprintf(stderr, "demo-data: %zu of %zu interactions written (%.1f s)\n", i + 1,
-				a.interaction_count, (double)(time_monotonic_us() - started) / 1e6);
-	}
+	/* opportunities first: the rows that refer to them are written after them */
+	a.opportunities = demo_rows_new(db, DEMO_TABLE_OPPORTUNITIES, NULL);
+	a.interactions = demo_rows_new(db, DEMO_TABLE_INTERACTIONS, NULL);
+	a.purchases = demo_rows_new(db, DEMO_TABLE_PURCHASES, a.opportunities);
+	a.stage_changes = demo_rows_new(db, DEMO_TABLE_STAGE_CHANGES, a.opportunities);
+	a.tasks = demo_rows_new(db, DEMO_TABLE_TASKS, a.opportunities);
+	int status = demo_store_next_id(db, DEMO_TABLE_OPPORTUNITIES, &a.next_opportunity_id);
 	if (status == DB_OK)
-		status = batch_flush(&a.interactions);
-	if (a.purchase_count)
-		qsort(a.pending_purchases, a.purchase_count, sizeof(*a.pending_purchases),
-		      compare_purchases);
-	for (size_t i = 0; i < a.purchase_count && status == DB_OK; i++) {
-		status = write_purchase(&a, &a.pending_purchases[i], i + 1);
-		if ((i + 1) % (10 * PROGRESS_EVERY) == 0 && options->progress)
-			fprintf(stderr, "demo-data: %zu of %zu purchases written (%.1f s)\n", i + 1,
-				a.purchase_count, (double)(time_monotonic_us() - started) / 1e6);
-	}
+		status = demo_store_each_contact(db, options->first_contact_id,
+						 options->last_contact_id, add_contact_history, &a);
+	struct demo_rows *drawn[] = { a.opportunities, a.stage_changes, a.tasks };
+	for (size_t i = 0; i < sizeof(drawn) / sizeof(drawn[0]) && status == DB_OK; i++)
+		status = demo_rows_flush(drawn[i]);
 	if (status == DB_OK)
-		status = batch_flush(&a.purchases);
+		status = write_pending(&a);
 	free(a.pending_interactions);
 	free(a.pending_purchases);
-	counts->interactions = a.interactions.total;
-	counts->purchases = a.purchases.total;
-	counts->opportunities = a.opportunities.total;
-	counts->stage_changes = a.stage_changes.total;
-	counts->tasks = a.tasks.total;
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		batch_release(order[i]);
+	counts->interactions = demo_rows_written(a.interactions);
+	counts->purchases = demo_rows_written(a.purchases);
+	counts->opportunities = demo_rows_written(a.opportunities);
+	counts->stage_changes = demo_rows_written(a.stage_changes);
+	counts->tasks = demo_rows_written(a.tasks);
+	demo_rows_free(a.tasks);
+	demo_rows_free(a.stage_changes);
+	demo_rows_free(a.purchases);
+	demo_rows_free(a.interactions);
+	demo_rows_free(a.opportunities);
 	if (status != DB_OK) {
 		cli_error("cannot store the demo history (database status %d)", status);
 		return -1;

@@ -7,11 +7,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "crm/segment_watch.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "crm/buf.h"
+#include "crm/job_thread.h"
 #include "crm/json.h"
 #include "crm/log.h"
 #include "crm/segments.h"
@@ -201,86 +201,59 @@ int segment_watch_pass(struct db *db, bool (*should_stop)(void),
 
 /* ================================================================ the thread */
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	pthread_t thread;
-	bool running;
-	bool stopping;
-	int interval;
-	struct db *db;
-} watcher = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
+static int watcher_pass(void *context, bool woken);
+
+/* A periodic job_thread (job_thread.h): a pass every `watcher_interval` seconds. */
+static struct job_thread watcher = JOB_THREAD_INIT(.name = "segment watch", .pass = watcher_pass);
+static int watcher_interval; /* seconds; set before the start */
+static struct db *watcher_db;
 
 static bool stopping(void)
 {
-	pthread_mutex_lock(&watcher.lock);
-	bool stop = watcher.stopping;
-	pthread_mutex_unlock(&watcher.lock);
-	return stop;
+	return job_thread_stopping(&watcher);
 }
 
-static void *watcher_main(void *unused)
+static int watcher_pass(void *context, bool woken)
 {
-	(void)unused;
-	pthread_mutex_lock(&watcher.lock);
-	while (!watcher.stopping) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += watcher.interval;
-		while (!watcher.stopping &&
-		       pthread_cond_timedwait(&watcher.changed, &watcher.lock, &until) == 0)
-			; /* woken without a reason: wait out the interval */
-		if (watcher.stopping)
-			break;
-		pthread_mutex_unlock(&watcher.lock);
-		struct segment_watch_result result;
-		int status = segment_watch_pass(watcher.db, stopping, &result);
-		/* no transaction left open, and the statements of changing rules not piling up */
-		db_request_finished(watcher.db, STATEMENT_CACHE_LIMIT);
-		if (status != DB_OK)
-			log_warn("segment watch: the pass stopped (database status %d); it runs again "
-				 "in %d s", status, watcher.interval);
-		else if (result.added || result.removed || result.baselines || result.dropped)
-			log_info("segment watch: %lld segment(s), %lld baseline(s), %lld joined, "
-				 "%lld left, %lld set(s) forgotten", (long long)result.segments,
-				 (long long)result.baselines, (long long)result.added,
-				 (long long)result.removed, (long long)result.dropped);
-		pthread_mutex_lock(&watcher.lock);
-	}
-	pthread_mutex_unlock(&watcher.lock);
-	return NULL;
+	(void)woken;
+	struct db *db = context;
+	struct segment_watch_result result;
+	int status = segment_watch_pass(db, stopping, &result);
+	/* no transaction left open, and the statements of changing rules not piling up */
+	db_request_finished(db, STATEMENT_CACHE_LIMIT);
+	if (status != DB_OK)
+		log_warn("segment watch: the pass stopped (database status %d); it runs again "
+			 "in %d s", status, watcher_interval);
+	else if (result.added || result.removed || result.baselines || result.dropped)
+		log_info("segment watch: %lld segment(s), %lld baseline(s), %lld joined, "
+			 "%lld left, %lld set(s) forgotten", (long long)result.segments,
+			 (long long)result.baselines, (long long)result.added,
+			 (long long)result.removed, (long long)result.dropped);
+	return watcher_interval * 1000;
 }
 
 int segment_watch_start(const char *path, enum db_sync_mode sync, int interval_seconds)
 {
-	if (watcher.running)
+	if (watcher_db)
 		return 0;
 	struct db *db = db_open(path, sync);
 	if (!db)
 		return -1;
-	watcher.db = db;
-	watcher.interval = interval_seconds > 0 ? interval_seconds : SEGMENT_WATCH_INTERVAL_DEFAULT;
-	watcher.stopping = false;
-	if (pthread_create(&watcher.thread, NULL, watcher_main, NULL) != 0) {
-		log_error("cannot start the segment watch thread");
+	watcher_interval = interval_seconds > 0 ? interval_seconds : SEGMENT_WATCH_INTERVAL_DEFAULT;
+	watcher.first_wait_ms = watcher_interval * 1000;
+	if (job_thread_start(&watcher, db) != 0) {
 		db_close(db);
-		watcher.db = NULL;
 		return -1;
 	}
-	watcher.running = true;
+	watcher_db = db;
 	return 0;
 }
 
 void segment_watch_stop(void)
 {
-	if (!watcher.running)
+	if (!watcher_db)
 		return;
-	pthread_mutex_lock(&watcher.lock);
-	watcher.stopping = true;
-	pthread_cond_signal(&watcher.changed);
-	pthread_mutex_unlock(&watcher.lock);
-	pthread_join(watcher.thread, NULL);
-	watcher.running = false;
-	db_close(watcher.db);
-	watcher.db = NULL;
+	job_thread_stop(&watcher);
+	db_close(watcher_db);
+	watcher_db = NULL;
 }

@@ -14,10 +14,8 @@
 #include <curl/curl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +24,7 @@
 #include <time.h>
 
 #include "crm/buf.h"
+#include "crm/job_thread.h"
 #include "crm/log.h"
 #include "crm/timeutil.h"
 #include "crm/version.h"
@@ -36,16 +35,19 @@
 #define POLL_SECONDS 1
 #define PRUNE_EVERY_SECONDS 3600
 
+static void worker_run(struct job_thread *job);
+static void worker_interrupt(void *context);
+
+/* The thread: a job_thread (job_thread.h) with its own loop, which waits in curl's poll;
+ * its context is the curl multi handle, which a wake interrupts. */
+static struct job_thread worker_thread = JOB_THREAD_INIT(.name = "webhook delivery",
+							 .run = worker_run,
+							 .interrupt = worker_interrupt);
 static struct {
-	pthread_mutex_t lock;
-	bool notified;      /* under lock */
-	atomic_bool stopping;
-	bool running;       /* only the starting/stopping thread touches it */
-	pthread_t thread;
-	CURLM *multi;       /* under lock: notify() wakes its poll */
 	struct webhook_delivery_options options;
 	char *db_path;
-} worker = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	CURLM *multi; /* only the starting and stopping thread touches it */
+} worker;
 
 /* ================================================================ options */
 
@@ -420,7 +422,7 @@ static int claim_due(struct db *db, CURLM *multi, bool notified)
 	int64_t ids[MAX_IN_FLIGHT];
 	int count = 0;
 	int free_slots = MAX_IN_FLIGHT - transfers_in_flight();
-	if (free_slots <= 0 || atomic_load(&worker.stopping))
+	if (free_slots <= 0 || job_thread_stopping(&worker_thread))
 		return 0;
 	if (!notified && webhooks_store_due(db, (int64_t)time(NULL)) <= 0)
 		return 0;
@@ -439,16 +441,10 @@ static int claim_due(struct db *db, CURLM *multi, bool notified)
  */
 static bool wait_for_work(CURLM *multi, int timeout_ms)
 {
-	pthread_mutex_lock(&worker.lock);
-	bool idle = !worker.notified && !atomic_load(&worker.stopping);
-	pthread_mutex_unlock(&worker.lock);
+	bool idle = job_thread_idle(&worker_thread);
 	if (idle && timeout_ms > 0) /* a wakeup in between is kept: the poll returns at once */
 		curl_multi_poll(multi, NULL, 0, timeout_ms, NULL);
-	pthread_mutex_lock(&worker.lock);
-	bool notified = worker.notified;
-	worker.notified = false;
-	pthread_mutex_unlock(&worker.lock);
-	return notified;
+	return job_thread_take_wake(&worker_thread);
 }
 
 /* Opens the thread's connection and recovers deliveries left "sending"; NULL on failure. */
@@ -474,15 +470,22 @@ static void prune_old(struct db *db, int64_t *last_prune)
 		*last_prune = now;
 }
 
-static void *worker_main(void *context)
+/* Makes the thread's poll return (a wake or the stop); under the helper's lock. */
+static void worker_interrupt(void *context)
 {
-	CURLM *multi = context;
+	if (context)
+		curl_multi_wakeup(context);
+}
+
+static void worker_run(struct job_thread *job)
+{
+	CURLM *multi = job->context; /* set before the thread started, until it ends */
 	struct db *db = NULL;
 	int64_t last_prune = 0;
 	int64_t last_look = 0;
 	bool look = true; /* at once after a start */
 	bool notified = true;
-	while (!atomic_load(&worker.stopping)) {
+	while (!job_thread_stopping(job)) {
 		if (!db && !(db = open_database())) {
 			wait_for_work(multi, POLL_SECONDS * 1000);
 			continue;
@@ -503,12 +506,11 @@ static void *worker_main(void *context)
 	transfers_abort(db, multi);
 	if (db)
 		db_close(db);
-	return NULL;
 }
 
 int webhook_delivery_start(const struct webhook_delivery_options *options)
 {
-	if (worker.running)
+	if (worker.multi)
 		return 0;
 	webhooks_set_queued_hook(webhook_delivery_notify);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -518,43 +520,28 @@ int webhook_delivery_start(const struct webhook_delivery_options *options)
 	worker.options = *options;
 	worker.options.db_path = NULL;
 	worker.db_path = xstrdup(options->db_path);
-	worker.notified = false;
-	atomic_store(&worker.stopping, false);
 	CURLM *multi = curl_multi_init();
-	int rc = multi ? pthread_create(&worker.thread, NULL, worker_main, multi) : -1;
-	if (rc != 0) {
-		log_error("webhook delivery: cannot start the thread: %s",
-			  multi ? strerror(rc) : "no curl multi handle");
-		if (multi)
+	if (!multi || job_thread_start(&worker_thread, multi) != 0) {
+		if (!multi)
+			log_error("webhook delivery: cannot start the thread: no curl multi handle");
+		else
 			curl_multi_cleanup(multi);
 		free(worker.db_path);
 		worker.db_path = NULL;
 		curl_global_cleanup();
 		return -1;
 	}
-	pthread_mutex_lock(&worker.lock);
 	worker.multi = multi;
-	pthread_mutex_unlock(&worker.lock);
-	worker.running = true;
 	return 0;
 }
 
 void webhook_delivery_stop(void)
 {
-	if (!worker.running)
+	if (!worker.multi)
 		return;
-	pthread_mutex_lock(&worker.lock);
-	atomic_store(&worker.stopping, true);
-	CURLM *multi = worker.multi;
-	if (multi)
-		curl_multi_wakeup(multi);
-	pthread_mutex_unlock(&worker.lock);
-	pthread_join(worker.thread, NULL);
-	pthread_mutex_lock(&worker.lock);
+	job_thread_stop(&worker_thread); /* forgets the handle before it is freed */
+	curl_multi_cleanup(worker.multi);
 	worker.multi = NULL;
-	pthread_mutex_unlock(&worker.lock);
-	curl_multi_cleanup(multi);
-	worker.running = false;
 	free(worker.db_path);
 	worker.db_path = NULL;
 	curl_global_cleanup();
@@ -562,9 +549,5 @@ void webhook_delivery_stop(void)
 
 void webhook_delivery_notify(void)
 {
-	pthread_mutex_lock(&worker.lock);
-	worker.notified = true;
-	if (worker.multi)
-		curl_multi_wakeup(worker.multi);
-	pthread_mutex_unlock(&worker.lock);
+	job_thread_wake(&worker_thread);
 }

@@ -2,7 +2,7 @@
  * analytics_scores_table.c - temp.contact_scores, the read-only SQLite virtual table through
  * which segments and the analytics queries read the scores (the contract of analytics.h).
  *
- * Every connection gets the module and the table on first use (scores_connection_of()); the
+ * Every connection gets the module and the table on first use (scores_table_attach()); the
  * table shows the snapshot that analytics_scores_prepare() pinned on that connection, one of
  * the process-wide snapshots of analytics_scores.c. Nothing is copied per connection: a
  * lookup by contact id is a chunk index and a binary search, a scan walks the chunks in id
@@ -10,8 +10,9 @@
  * from the row and the snapshot's cut points when read, so a moved cut point changes no row.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "analytics/analytics_scores_int.h"
+#include "crm/analytics_scores_table.h"
 
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +27,17 @@
 #include "crm/banned.h"
 
 #define MODULE_NAME "crm_contact_scores"
+
+/*
+ * One connection's binding: the snapshot its temp.contact_scores shows (a reference), set
+ * by scores_table_pin() and read by the virtual table. Only the thread using the
+ * connection touches `pinned`.
+ */
+struct scores_connection {
+	struct db *db;
+	struct scores_snapshot *pinned;
+	struct scores_connection *next; /* the registry */
+};
 
 enum scores_column {
 	COLUMN_CONTACT_ID,
@@ -378,23 +390,23 @@ static void connection_destroy(void *data)
 	free(connection);
 }
 
-static struct scores_connection *registry_find(sqlite3 *handle)
+static struct scores_connection *registry_find(struct db *db)
 {
 	pthread_mutex_lock(&registry_lock);
 	struct scores_connection *found = registry;
-	while (found && found->handle != handle)
+	while (found && found->db != db)
 		found = found->next;
 	pthread_mutex_unlock(&registry_lock);
 	return found;
 }
 
-struct scores_connection *scores_connection_of(sqlite3 *handle)
+int scores_table_attach(struct db *db)
 {
-	struct scores_connection *connection = registry_find(handle);
-	if (connection)
-		return connection;
-	connection = xcalloc(1, sizeof(*connection));
-	connection->handle = handle;
+	if (registry_find(db))
+		return DB_OK;
+	sqlite3 *handle = db_handle(db);
+	struct scores_connection *connection = xcalloc(1, sizeof(*connection));
+	connection->db = db;
 	pthread_mutex_lock(&registry_lock);
 	connection->next = registry;
 	registry = connection;
@@ -404,7 +416,7 @@ struct scores_connection *scores_connection_of(sqlite3 *handle)
 					  connection_destroy);
 	if (rc != SQLITE_OK) {
 		log_error("analytics: cannot register the scores table: %s", sqlite3_errstr(rc));
-		return NULL;
+		return DB_ERROR;
 	}
 	char *message = NULL;
 	rc = sqlite3_exec(handle, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.contact_scores "
@@ -413,7 +425,22 @@ struct scores_connection *scores_connection_of(sqlite3 *handle)
 		log_error("analytics: cannot create temp.contact_scores: %s",
 			  message ? message : sqlite3_errstr(rc));
 		sqlite3_free(message);
-		return NULL;
+		return DB_ERROR;
 	}
-	return connection;
+	return DB_OK;
+}
+
+struct scores_snapshot *scores_table_pinned(struct db *db)
+{
+	struct scores_connection *connection = registry_find(db);
+	return connection ? connection->pinned : NULL;
+}
+
+void scores_table_pin(struct db *db, struct scores_snapshot *snapshot)
+{
+	struct scores_connection *connection = registry_find(db);
+	assert(connection);
+	struct scores_snapshot *old = connection->pinned;
+	connection->pinned = snapshot;
+	scores_snapshot_unref(old);
 }

@@ -18,7 +18,7 @@ sqlite3 *db_handle(struct db *db);
  * first use. The statement is reset and its bindings cleared; the caller binds, steps and
  * must not finalize it. Returns NULL (and logs) if `sql` does not compile.
  * For tests: with CRM_QUERY_PLAN_LOG=<file> in the environment, the EXPLAIN QUERY PLAN of
- * each newly prepared statement is appended to that file as a JSON line (db.c).
+ * each newly prepared statement is appended to that file as a JSON line (db_statements.c).
  */
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 

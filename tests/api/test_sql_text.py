@@ -49,13 +49,14 @@ IDENTIFIER_ARGUMENT = re.compile(
 # expression or the writing call, as it appears with white space collapsed). Each is fixed
 # text for the reason given.
 ALLOWED = {
-    # db.c: the migrations are the files migrations/NNNN_*.sql, which the build compiles
-    # into this table (tools/embed); nothing else is ever added to it.
-    ("store/db.c", "db_migrate", "embedded_migrations"),
-    # db.c: CRM_QUERY_PLAN_LOG (tests only) explains the statement that db_prepare() is
-    # preparing: `sql` is db_prepare's own argument, which this check follows at every
-    # caller of db_prepare.
-    ("store/db.c", "plan_log_write", 'buf_addf(&explain, "EXPLAIN QUERY PLAN %s", sql)'),
+    # db_migrate.c: the migrations are the files migrations/NNNN_*.sql, which the build
+    # compiles into this table (tools/embed); nothing else is ever added to it.
+    ("store/db_migrate.c", "db_migrate", "embedded_migrations"),
+    # db_statements.c: CRM_QUERY_PLAN_LOG (tests only) explains the statement that
+    # db_prepare() is preparing: `sql` is db_prepare's own argument, which this check
+    # follows at every caller of db_prepare.
+    ("store/db_statements.c", "plan_log_write",
+     'buf_addf(&explain, "EXPLAIN QUERY PLAN %s", sql)'),
     # segment_rule.c: field->expression comes from the static const table of rule fields
     # (rule_fields[]: SQL expressions over the contact's columns, all string literals);
     # the user's rule picks a field by name, never supplies the text.
