@@ -31,7 +31,7 @@
  * that is no field, a header mapped or ignored twice, more than CONTACTS_IMPORT_MAX_MAPPINGS
  * entries, and (at line 1) a mapped or ignored header that the file does not have are
  * errors.
- * A cell that export guarded against formulas ('=..., '+..., ...) loses its guard quote.
+ * A cell that export guarded against formulas ('=..., x;'+..., ...) loses its guard quotes.
  *
  * Rows are checked with the contact's own rules (resource.h: the same validation,
  * normalization and prepare hook as the API), plus: company by name is the company with

@@ -183,16 +183,13 @@ static int parse_boolean(const char *text)
 	return -1;
 }
 
-/* A cell's text for a field: trimmed of spaces and tabs, with the export's guard removed. */
+/* A cell's text for a field: the export's guards removed, trimmed of spaces and tabs. */
 static char *cell_text(const char *cell)
 {
-	cell = csv_cell_unguard(cell);
-	while (*cell == ' ' || *cell == '\t')
-		cell++;
-	size_t len = strlen(cell);
-	while (len && (cell[len - 1] == ' ' || cell[len - 1] == '\t'))
-		len--;
-	return xstrndup(cell, len);
+	char *unguarded = csv_cell_unguard(cell);
+	char *text = contacts_import_cell_trimmed(unguarded);
+	free(unguarded);
+	return text;
 }
 
 /* The parts of one row that are not the contact's own fields. */
@@ -240,7 +237,7 @@ static json_t *cell_value(struct import_context *ctx, size_t line,
 			char *end = strchr(start, ';');
 			if (end)
 				*end = '\0';
-			char *tag = cell_text(start);
+			char *tag = contacts_import_cell_trimmed(start); /* unguarded already */
 			if (tag[0]) {
 				json_t *value = json_string(tag);
 				if (value)

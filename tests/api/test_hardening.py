@@ -28,6 +28,7 @@ import sqlite3
 import time
 import unittest
 
+import csv_checks
 import harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -861,6 +862,34 @@ class StoredPayloadTest(harness.ServerTestCase):
             self.assertNotIn(name, cells, "formula cell exported as is")
             self.assertIn("'" + name, cells)
         self.assertIn("plain", cells)
+
+    def test_csv_export_guards_every_piece_of_a_cell(self):
+        """Issue 16: `x;=3+4;` and tags ["=2+5", "+cmd|x!A0"] went out unquoted, and a
+        spreadsheet reading with ';' (the European default) ran the formulas."""
+        contacts = [{"first_name": "x;=3+4;", "tags": ["=2+5", "+cmd|x!A0"],
+                     "title": "a;@b, -c", "last_name": "csvtest"},
+                    {"first_name": "plain", "tags": ["vip", "a-b"]}]
+        ids = []
+        for body in contacts:
+            status, _, contact = self.api("POST", "/api/v1/contacts", body, key=self.admin_key)
+            self.assertEqual(201, status, contact)
+            ids.append(contact["id"])
+        status, _, segment = self.api("POST", "/api/v1/segments",
+                                      {"name": "pieces", "kind": "static"}, key=self.admin_key)
+        self.assertEqual(201, status, segment)
+        status, _, body = self.api("POST", "/api/v1/segments/%d/members" % segment["id"],
+                                   {"contact_ids": ids}, key=self.admin_key)
+        self.assertIn(status, (200, 201, 204), body)
+        status, _, text = self.api("GET", "/api/v1/segments/%d/export" % segment["id"],
+                                   key=self.admin_key)
+        self.assertEqual(200, status)
+        csv_checks.assert_pieces_inert(self, text)
+        rows = list(csv.DictReader(io.StringIO(text)))
+        by_name = {row["last_name"]: row for row in rows}
+        self.assertEqual("x;'=3+4;", by_name["csvtest"]["first_name"])
+        self.assertEqual("'=2+5;' +cmd|x!A0", by_name["csvtest"]["tags"])
+        self.assertEqual("a;'@b,' -c", by_name["csvtest"]["title"])
+        self.assertEqual("vip; a-b", by_name[""]["tags"])  # nothing risky: as it is
 
 
 # ================================================================ limits
