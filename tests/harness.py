@@ -34,6 +34,22 @@ ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86
            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
 
 
+def wait_until(probe, timeout=15.0, interval=0.05, what="the condition"):
+    """Polls `probe()` until it returns a true value, and returns that value; raises
+    AssertionError naming `what` (and the last value) when `timeout` seconds pass first.
+    For effects that crmd completes after the client has its answer (counters, logs,
+    background passes): a test waits for the condition, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s did not happen within %.1f s (last: %r)"
+                                 % (what, timeout, value))
+        time.sleep(interval)
+
+
 def sql_rows(db_path, statement, *args, **named):
     """Runs one read-only SQL statement on the database file (tests look behind the API);
     parameters by position (?) or by name (:name)."""
