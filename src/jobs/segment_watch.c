@@ -208,6 +208,7 @@ static struct {
 	bool running;
 	bool stopping;
 	int interval;
+	unsigned long passes; /* passes run to their end (crmd_segment_watch_passes_total) */
 	struct db *db;
 } watcher = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
 
@@ -246,9 +247,19 @@ static void *watcher_main(void *unused)
 				 (long long)result.baselines, (long long)result.added,
 				 (long long)result.removed, (long long)result.dropped);
 		pthread_mutex_lock(&watcher.lock);
+		if (status == DB_OK && !result.stopped)
+			watcher.passes++;
 	}
 	pthread_mutex_unlock(&watcher.lock);
 	return NULL;
+}
+
+unsigned long segment_watch_passes(void)
+{
+	pthread_mutex_lock(&watcher.lock);
+	unsigned long passes = watcher.passes;
+	pthread_mutex_unlock(&watcher.lock);
+	return passes;
 }
 
 int segment_watch_start(const char *path, enum db_sync_mode sync, int interval_seconds)
