@@ -159,7 +159,11 @@ void contacts_import_routes_register(struct router *router);
  * *id (0 when none). Returns a db_status.
  */
 int contacts_import_store_find_email(struct db *db, const char *email, int64_t *id);
-/* The oldest company named exactly `name`: *id (0 when none). Returns a db_status. */
-int contacts_import_store_find_company(struct db *db, const char *name, int64_t *id);
+/*
+ * The oldest company named exactly `name` whose id is above `after_id` (0: any): *id (0 when
+ * none). Returns a db_status.
+ */
+int contacts_import_store_find_company(struct db *db, const char *name, int64_t after_id,
+				       int64_t *id);
 
 #endif

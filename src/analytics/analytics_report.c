@@ -304,10 +304,13 @@ int analytics_ltv_json(struct db *db, const struct analytics_scope *scope, int64
 		rows = json_array();
 		status = ranking_for_horizon(db, scope, &context, horizon_days, limit, rows);
 	}
+	/* the model describes the whole customer base (its counts, mean spend and fitted
+	 * parameters): only for callers who may read all of it */
 	if (status == DB_OK)
 		*out = json_pack("{s:s,s:i,s:i,s:o,s:o}", "as_of", context.as_of, "horizon_days",
-				 horizon_days, "limit", limit, "model", model_json(&context), "data",
-				 json_incref(rows));
+				 horizon_days, "limit", limit, "model",
+				 scope->scope == PERM_SCOPE_ALL ? model_json(&context) : json_null(),
+				 "data", json_incref(rows));
 	json_decref(rows);
 	return report_end(db, &context, status);
 }
@@ -368,8 +371,8 @@ int analytics_tiers_json(struct db *db, const struct analytics_scope *scope, int
 		double tier_predicted = json_number_value(json_object_get(counts, "predicted"));
 		json_int_t tier_members = json_integer_value(json_object_get(counts, "members"));
 		bool last = i + 1 == settings->tier_count;
-		json_t *threshold = json_null();
-		if (context.cuts.customers > 0)
+		json_t *threshold = json_null(); /* cut over the whole base: not for scoped callers */
+		if (context.cuts.customers > 0 && scope->scope == PERM_SCOPE_ALL)
 			threshold = json_integer(last ? context.cuts.metric_min
 						      : context.cuts.tier_min[i]);
 		json_t *tier = json_pack("{s:s,s:o,s:I,s:I,s:f,s:I,s:f}", "name",
