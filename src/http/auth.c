@@ -694,12 +694,20 @@ static void revoke_presented_session(struct db *db, const struct request *req)
 /*
  * 503 with Retry-After: no room for another login's hash now. Not a failed login, but it
  * counts toward the throttle of its address (`address_subject`), so that one address
- * cannot keep the hash threads busy with refusals either. Best effort.
+ * cannot keep the hash threads busy with refusals either. Recorded only while the address
+ * is under its limit (a read, then a write), so a flood costs at most
+ * AUTH_THROTTLE_ADDRESS_LIMIT writes per address and window. Best effort.
  */
 static void reply_logins_busy(struct db *db, const char *address_subject, struct response *res)
 {
-	if (db && address_subject)
-		auth_store_failure_record(db, address_subject, (int64_t)time(NULL));
+	int64_t now = (int64_t)time(NULL), unblocked_at;
+	int count;
+	if (db && address_subject &&
+	    auth_store_failures_check(db, address_subject, now - AUTH_THROTTLE_WINDOW_SECONDS + 1,
+				      AUTH_THROTTLE_ADDRESS_LIMIT, AUTH_THROTTLE_WINDOW_SECONDS,
+				      &count, &unblocked_at) == DB_OK &&
+	    count < AUTH_THROTTLE_ADDRESS_LIMIT)
+		auth_store_failure_record(db, address_subject, now);
 	response_set_header(res, "Retry-After", "1");
 	response_problem(res, HTTP_SERVICE_UNAVAILABLE,
 			 "too many logins at once; try again in a second");

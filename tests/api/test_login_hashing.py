@@ -140,6 +140,22 @@ class LoginHashingTest(harness.ServerTestCase):
         self.assertIn(("address:127.0.0.1",), refused)
         self.assertNotIn(("address:127.0.0.2",), refused)
 
+    def test_refusals_are_recorded_up_to_the_address_limit_only(self):
+        """A flood of refused logins costs a write each only while its address is under
+        its limit (50 in 15 minutes), not one per refusal."""
+        now = int(time.time())
+        with sqlite3.connect(self.server.db_path, timeout=30) as connection:
+            connection.executemany("INSERT INTO login_failures (subject, failed_at) VALUES "
+                                   "(?, ?)", [("address:127.0.0.1", now - 60)] * 40)
+        capacity = hash_threads() * QUEUE_PER_THREAD
+        sockets = send_logins(self.server.port, capacity + 20, self.admin_email,
+                              self.admin_password)
+        statuses = [read_answer(connection)[0] for connection in sockets]
+        self.assertGreater(statuses.count(503), 10, statuses)
+        (rows,), = harness.sql_rows(self.server.db_path, "SELECT count(*) FROM login_failures "
+                                    "WHERE subject = ?", "address:127.0.0.1")
+        self.assertLessEqual(rows, 50, statuses)
+
     def hash_seconds(self):
         """How long one login takes here when nothing else logs in (the median of 3)."""
         took = []
