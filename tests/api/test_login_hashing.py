@@ -177,7 +177,16 @@ class LoginStopTest(harness.ServerTestCase):
         sockets = send_logins(self.server.port, 10, self.admin_email, self.admin_password)
         readable, _, _ = select.select(sockets, [], [], 60)
         self.assertTrue(readable, "no login was answered within a minute")
-        time.sleep(0.2)  # every login has been read: the admitted ones are hashing now
+        # every login has been read (answered, or in flight: the admitted ones hashing)
+        # before crmd is told to stop; answered first, so that none is counted twice
+        def all_read():
+            answered = len(select.select(sockets, [], [], 0)[0])
+            status, _, text = self.api("GET", "/metrics")
+            self.assertEqual(200, status, text)
+            (in_flight,) = [float(line.split()[1]) for line in text.splitlines()
+                            if line.startswith("crmd_http_requests_in_flight ")]
+            return answered + int(in_flight) - 1 >= len(sockets)  # less this scrape
+        harness.wait_until(all_read, timeout=30, what="crmd reading every login")
         self.server.stop()  # SIGTERM: exit status 0 and no sanitizer report, or it raises
         answers = [read_answer(connection) for connection in sockets]
         self.assertNotIn(None, answers, "a login in flight got no answer when crmd stopped")
