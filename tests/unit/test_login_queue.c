@@ -87,16 +87,18 @@ static void test_many_addresses_a_fresh_one_still_gets_in(void)
 		CHECK(arrive(&queue, address, 20 + i, &evicted));
 		CHECK(evicted == NULL);
 	}
-	/* a fifth attacker never served ties with nobody better: it waits its turn elsewhere */
+	/* a new attacker address, never served, takes the most recently served one's place */
 	CHECK(arrive(&queue, "attacker-new", 30, &evicted));
 	CHECK(evicted == &jobs[23]); /* the most recently served attacker gives way */
 	/* a fresh user still gets in (attackers 0..2 were served), and is hashed first */
 	CHECK(arrive(&queue, "user", 31, &evicted));
 	CHECK(evicted == &jobs[22]);
-	void *first = login_queue_pop(&queue);
-	CHECK(first == &jobs[30] || first == &jobs[31]); /* both never served: by arrival */
-	CHECK(first == &jobs[30]);
+	/* both never served: by arrival, before every attacker that was */
+	CHECK(login_queue_pop(&queue) == &jobs[30]);
 	CHECK(login_queue_pop(&queue) == &jobs[31]);
+	/* an attacker that holds a place already gets no second one */
+	CHECK(!arrive(&queue, "attacker-0", 40, &evicted));
+	CHECK(evicted == NULL);
 	login_queue_release(&queue);
 }
 
