@@ -34,6 +34,22 @@ ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86
            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
 
 
+def wait_until(probe, timeout=15.0, interval=0.05, what="the condition"):
+    """Polls `probe()` until it returns a true value, and returns that value; raises
+    AssertionError naming `what` (and the last value) when `timeout` seconds pass first.
+    For effects that crmd completes after the client has its answer (counters, logs,
+    background passes): a test waits for the condition, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s did not happen within %.1f s (last: %r)"
+                                 % (what, timeout, value))
+        time.sleep(interval)
+
+
 def sql_rows(db_path, statement, *args, **named):
     """Runs one read-only SQL statement on the database file (tests look behind the API);
     parameters by position (?) or by name (:name)."""
@@ -190,12 +206,16 @@ class Server:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def request(self, method, path, body=None, headers=None, key=None, raw=None,
-                content_type="application/json", cookie=None, csrf=None, session=None):
+                content_type="application/json", cookie=None, csrf=None, session=None,
+                source=None):
         """Sends one request. body: JSON-encodable (or raw bytes via raw=). key: a bearer
         API key. cookie: the crm_session cookie value; csrf: the X-CSRF-Token header;
-        session: a LoginSession from login() (sets both). Returns (status, headers dict
-        with lower-case names, parsed JSON body or text or None)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        session: a LoginSession from login() (sets both). source: the loopback address to
+        send from (say "127.0.0.2": crmd sees another client). Returns (status, headers
+        dict with lower-case names, parsed JSON body or text or None)."""
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=60,
+            source_address=(source, 0) if source else None)
         all_headers = dict(headers or {})
         if session is not None:
             cookie = session.cookie if cookie is None else cookie
@@ -296,11 +316,13 @@ class ServerTestCase(unittest.TestCase):
         key = crmctl(cls.server.db_path, *key_args, binary=cls.crmctl_binary).stdout.strip()
         return int(match.group(1)), key
 
-    def login(self, email, password):
-        """POST /api/v1/auth/login. Returns a LoginSession (status, headers, body, cookie,
-        csrf_token; cookie and csrf_token are None when the login failed)."""
+    def login(self, email, password, source=None):
+        """POST /api/v1/auth/login (from the loopback address `source`, default 127.0.0.1).
+        Returns a LoginSession (status, headers, body, cookie, csrf_token; cookie and
+        csrf_token are None when the login failed)."""
         status, headers, body = self.api("POST", "/api/v1/auth/login",
-                                         {"email": email, "password": password})
+                                         {"email": email, "password": password},
+                                         source=source)
         cookie = session_cookie_from(headers) if status == 200 else None
         csrf = body.get("csrf_token") if status == 200 and isinstance(body, dict) else None
         return LoginSession(status, headers, body, cookie, csrf)

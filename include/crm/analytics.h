@@ -536,12 +536,17 @@ int analytics_refit(struct db *db, struct analytics_model *model);
 /*
  * Everything GET contacts/{id}/analytics answers, as a new JSON object (*out), for the
  * contact `contact_id` (the caller checked it may read it), as of `as_of` (0: now) with a
- * horizon in days. Returns a db_status.
+ * horizon in days. `scope` (enum perm_scope) is the caller's analytics read scope: below
+ * "all" the model is shown without the whole base's figures. Returns a db_status.
  */
 int analytics_contact_json(struct db *db, int64_t contact_id, int64_t as_of, int horizon_days,
-			   json_t **out);
+			   int scope, json_t **out);
 
-/* GET analytics/ltv: the top `limit` readable contacts by predicted LTV (new object). */
+/*
+ * GET analytics/ltv: the top `limit` readable contacts by predicted LTV (new object); the
+ * model in full only for the scope "all". GET analytics/tiers: tier thresholds (cut over the
+ * whole base) only for the scope "all", null otherwise.
+ */
 int analytics_ltv_json(struct db *db, const struct analytics_scope *scope, int64_t as_of,
 		       int horizon_days, int limit, json_t **out);
 /* GET analytics/tiers (new object). */

@@ -108,14 +108,28 @@ void auth_set_session_limits(int idle_seconds, int absolute_seconds);
 /* The idle limit in use: --session-idle, else AUTH_SESSION_IDLE_SECONDS. */
 int auth_session_idle_limit(void);
 
-/* Login throttling: failures within the window, per account and per client address. */
+/*
+ * Login throttling (issue 16: nobody can lock another's account for long).
+ * - Per account and client address: AUTH_THROTTLE_PAIR_LIMIT failures within the window,
+ *   then 429 until the oldest leaves it; a success from that address clears the count.
+ * - Per client address: AUTH_THROTTLE_ADDRESS_LIMIT failures and refused logins (503, no
+ *   place at the hash threads) within the window.
+ * - Per account, from anywhere (distributed guessing): the first AUTH_THROTTLE_ACCOUNT_FREE
+ *   failures within an hour cost nothing more; after the n-th beyond them, the next
+ *   attempt waits 2^n seconds after the latest failure, at most
+ *   AUTH_THROTTLE_ACCOUNT_DELAY_MAX (never cleared by a success).
+ * Attempts answered 429 are not counted. `crmctl user unlock` forgets an account's counts.
+ */
 #define AUTH_THROTTLE_WINDOW_SECONDS (15 * 60)
-#define AUTH_THROTTLE_ACCOUNT_LIMIT 10
+#define AUTH_THROTTLE_PAIR_LIMIT 10
 #define AUTH_THROTTLE_ADDRESS_LIMIT 50
-/* And at most this many failures per account within an hour, whatever happens between
- * them (a successful login does not reset this count). */
-#define AUTH_THROTTLE_HOURLY_WINDOW_SECONDS 3600
-#define AUTH_THROTTLE_HOURLY_LIMIT 100
+#define AUTH_THROTTLE_ACCOUNT_WINDOW_SECONDS 3600
+#define AUTH_THROTTLE_ACCOUNT_FREE 20
+#define AUTH_THROTTLE_ACCOUNT_DELAY_MAX 120
+
+/* Appends the throttle subject of `email` (without case) from `client_address`. */
+struct buf;
+void auth_pair_subject(const char *email, const char *client_address, struct buf *out);
 
 /* ---- pure parsing of credentials (no database; exposed for the fuzz harnesses) ---- */
 

@@ -107,7 +107,8 @@ int auth_store_session_revoke(struct db *db, int64_t id);
  */
 int auth_store_sessions_revoke_user(struct db *db, int64_t user_id, int64_t keep_id, int *count);
 
-/* ---- login throttling: one row per failure, subject "account:<email>" or "address:<ip>" */
+/* ---- login throttling: one row per failure, subject "account:<email>", "address:<ip>"
+ * or "pair:<email>|<ip>" */
 
 /*
  * Counts the failures of `subject` at or after `since`. When there are at least
@@ -116,11 +117,17 @@ int auth_store_sessions_revoke_user(struct db *db, int64_t user_id, int64_t keep
  */
 int auth_store_failures_check(struct db *db, const char *subject, int64_t since, int threshold,
 			      int64_t window, int *count, int64_t *unblocked_at);
-/* One throttle: at most `limit` failures of `subject` within `window` seconds. */
+/*
+ * One throttle on the failures of `subject` within `window` seconds. With delay_max 0: at
+ * most `limit` of them (then wait until the oldest leaves the window). With delay_max > 0:
+ * `limit` are free, and after the n-th beyond them the next attempt waits 2^n seconds
+ * (at most delay_max) after the latest.
+ */
 struct auth_throttle_rule {
 	const char *subject;
 	int limit;
 	int window;
+	int delay_max;
 };
 /*
  * In one write transaction: sets *wait to the longest wait (seconds) that the `count`
@@ -134,5 +141,12 @@ int auth_store_failures_reserve(struct db *db, const struct auth_throttle_rule *
 int auth_store_failures_release(struct db *db, const int64_t *ids, int count);
 /* Forgets the failures of `subject` (after a successful login). */
 int auth_store_failures_clear(struct db *db, const char *subject);
+/* Records one failure of `subject` at `now` (a refused login). Returns a db_status. */
+int auth_store_failure_record(struct db *db, const char *subject, int64_t now);
+/*
+ * Forgets every failure counted against the account `email` (without case): its own and
+ * those of each address with it (crmctl user unlock). *count: the rows forgotten.
+ */
+int auth_store_failures_clear_account(struct db *db, const char *email, int *count);
 
 #endif

@@ -91,6 +91,7 @@ int cli_user_list(struct cli_context *cli, int argc, char **argv);
 int cli_user_passwd(struct cli_context *cli, int argc, char **argv);
 int cli_user_disable(struct cli_context *cli, int argc, char **argv);
 int cli_user_enable(struct cli_context *cli, int argc, char **argv);
+int cli_user_unlock(struct cli_context *cli, int argc, char **argv);
 int cli_user_set(struct cli_context *cli, int argc, char **argv);
 /* src/cli/cli_roles.c */
 int cli_role_list(struct cli_context *cli, int argc, char **argv);

@@ -31,7 +31,7 @@
  * that is no field, a header mapped or ignored twice, more than CONTACTS_IMPORT_MAX_MAPPINGS
  * entries, and (at line 1) a mapped or ignored header that the file does not have are
  * errors.
- * A cell that export guarded against formulas ('=..., '+..., ...) loses its guard quote.
+ * A cell that export guarded against formulas ('=..., x;'+..., ...) loses its guard quotes.
  *
  * Rows are checked with the contact's own rules (resource.h: the same validation,
  * normalization and prepare hook as the API), plus: company by name is the company with
@@ -159,7 +159,11 @@ void contacts_import_routes_register(struct router *router);
  * *id (0 when none). Returns a db_status.
  */
 int contacts_import_store_find_email(struct db *db, const char *email, int64_t *id);
-/* The oldest company named exactly `name`: *id (0 when none). Returns a db_status. */
-int contacts_import_store_find_company(struct db *db, const char *name, int64_t *id);
+/*
+ * The oldest company named exactly `name` whose id is above `after_id` (0: any): *id (0 when
+ * none). Returns a db_status.
+ */
+int contacts_import_store_find_company(struct db *db, const char *name, int64_t after_id,
+				       int64_t *id);
 
 #endif

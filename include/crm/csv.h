@@ -12,11 +12,17 @@
  * still open at the end of the text, a NUL byte, more than CSV_MAX_FIELDS fields. Bytes
  * are passed through as they are (UTF-8 is the caller's business).
  *
- * Writing. csv_add_cell() quotes when needed and guards against formula injection: a cell
- * that a spreadsheet would take for a formula (starting with = + - @, a tab or a CR) gets
- * a leading single quote. csv_cell_unguard() undoes exactly that, so an export reads back
- * as the values exported: a text that itself starts with a quote followed by one of those
- * characters (or a second quote) is guarded as well, so unguard(guard(x)) == x for all x.
+ * Writing. csv_add_cell() quotes when needed and guards against formula injection. A
+ * spreadsheet may split a cell at any of ',' ';' tab (the separators of other locales) and
+ * at a line break, so the guard applies to every piece of the cell: the start, and after
+ * each of , ; tab CR LF. A piece that a spreadsheet would take for a formula -- starting,
+ * after any spaces and double quotes, with = + - @ or a control character -- gets a leading
+ * single quote, so that no piece of an exported cell, split at any of those, starts a
+ * formula (the fuzz property of tests/fuzz/fuzz_csv.c and fuzz_csv_cell.c). A multi-value
+ * cell (tags joined with ';') thus has every element guarded. csv_cell_unguard() undoes
+ * exactly that, so an export reads back as the values exported: a piece that itself starts
+ * with a single quote followed by a risky start or a second single quote is guarded as
+ * well, so unguard(guard(x)) == x for all x.
  */
 #ifndef CRM_CSV_H
 #define CRM_CSV_H
@@ -69,19 +75,16 @@ const char *csv_record_field(const struct csv_record *record, size_t index);
 bool csv_record_blank(const struct csv_record *record);
 
 /*
- * Appends one cell (without separator) to `out`: empty for NULL; with the formula guard
- * described above; quoted (inner quotes doubled) when it holds a comma, quote, CR or LF,
- * starts or ends with a space, or starts with a byte order mark.
+ * Appends one cell (without separator) to `out`: empty for NULL; with the formula guards
+ * described above; quoted (inner quotes doubled) when it holds a comma, semicolon, tab,
+ * quote, CR or LF, starts or ends with a space, or starts with a byte order mark.
  */
 void csv_add_cell(struct buf *out, const char *text);
 
-/* Whether csv_add_cell() puts a guard quote before `text`. */
-bool csv_cell_needs_guard(const char *text);
-
 /*
- * The text behind the guard quote of a cell read back (a pointer into `text`), or `text`
- * itself when it carries no guard.
+ * The text of a cell read back with the guard quotes of csv_add_cell() removed from each of
+ * its pieces (a new string: the caller frees), so csv_cell_unguard(written x) == x.
  */
-const char *csv_cell_unguard(const char *text);
+char *csv_cell_unguard(const char *text);
 
 #endif

@@ -77,6 +77,9 @@ int segment_watch_start(const char *path, enum db_sync_mode sync, int interval_s
 /* Stops the thread (a running pass stops at its next window) and closes its connection. */
 void segment_watch_stop(void);
 
+/* The passes the thread has run to their end since the start (for /metrics). */
+unsigned long segment_watch_passes(void);
+
 /* ---- the data layer (src/store/segment_watch_store.c) ----------------------------------------- */
 
 /*

@@ -64,9 +64,9 @@ int segments_export_csv(struct db *db, const json_t *segment,
 			const struct segments_viewer *viewer, struct buf *out);
 
 /*
- * Appends one CSV cell (no separator): empty for NULL; a text starting with = + - @, a
- * tab or a carriage return gets a leading single quote (no formula in spreadsheets);
- * a cell with a comma, quote, CR or LF is quoted, inner quotes doubled.
+ * Appends one CSV cell (no separator) as csv_add_cell() (crm/csv.h) writes it: quoted when
+ * it holds , ; tab quote CR LF, and a guard quote before every piece of it (its start, and
+ * after each of , ; tab CR LF) that a spreadsheet would take for a formula.
  */
 void segments_csv_add_cell(struct buf *out, const char *text);
 

@@ -100,10 +100,31 @@ static json_t *model_json(const struct report_context *context)
 	return analytics_model_to_json(&context->model);
 }
 
+/*
+ * The model for a caller with read scope `scope`: in full for the scope "all"; otherwise
+ * only how the figures were made (method, converged, fitted_at), without the whole base's
+ * customer and purchase counts, mean spend and fitted parameters (issue 16). New reference.
+ */
+static json_t *model_json_for(const struct report_context *context, int scope)
+{
+	json_t *full = model_json(context);
+	if (scope == PERM_SCOPE_ALL || !json_is_object(full))
+		return full;
+	static const char *const shown[] = { "method", "converged", "fitted_at", NULL };
+	json_t *brief = json_object();
+	for (int i = 0; shown[i]; i++) {
+		json_t *value = json_object_get(full, shown[i]);
+		if (value)
+			json_object_set(brief, shown[i], value);
+	}
+	json_decref(full);
+	return brief;
+}
+
 /* ================================================================ one contact */
 
 int analytics_contact_json(struct db *db, int64_t contact_id, int64_t as_of, int horizon_days,
-			   json_t **out)
+			   int scope, json_t **out)
 {
 	struct report_context context;
 	struct analytics_history history;
@@ -168,7 +189,7 @@ int analytics_contact_json(struct db *db, int64_t contact_id, int64_t as_of, int
 	json_object_set_new(result, "service_interactions", json_integer(history.service_count));
 	json_object_set_new(result, "last_interaction_at",
 			    time_or_null(history.interactions_count > 0, history.last_interaction_at));
-	json_t *model_info = model_json(&context);
+	json_t *model_info = model_json_for(&context, scope);
 	if (customer && json_is_object(model_info))
 		json_object_set_new(model_info, "used",
 				    json_pack("{s:s,s:s}", "purchases", figures.purchases_method,
@@ -306,8 +327,8 @@ int analytics_ltv_json(struct db *db, const struct analytics_scope *scope, int64
 	}
 	if (status == DB_OK)
 		*out = json_pack("{s:s,s:i,s:i,s:o,s:o}", "as_of", context.as_of, "horizon_days",
-				 horizon_days, "limit", limit, "model", model_json(&context), "data",
-				 json_incref(rows));
+				 horizon_days, "limit", limit, "model",
+				 model_json_for(&context, scope->scope), "data", json_incref(rows));
 	json_decref(rows);
 	return report_end(db, &context, status);
 }
@@ -368,8 +389,8 @@ int analytics_tiers_json(struct db *db, const struct analytics_scope *scope, int
 		double tier_predicted = json_number_value(json_object_get(counts, "predicted"));
 		json_int_t tier_members = json_integer_value(json_object_get(counts, "members"));
 		bool last = i + 1 == settings->tier_count;
-		json_t *threshold = json_null();
-		if (context.cuts.customers > 0)
+		json_t *threshold = json_null(); /* cut over the whole base: not for scoped callers */
+		if (context.cuts.customers > 0 && scope->scope == PERM_SCOPE_ALL)
 			threshold = json_integer(last ? context.cuts.metric_min
 						      : context.cuts.tier_min[i]);
 		json_t *tier = json_pack("{s:s,s:o,s:I,s:I,s:f,s:I,s:f}", "name",

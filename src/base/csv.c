@@ -11,9 +11,6 @@
 
 #include "crm/banned.h"
 
-/* Characters that make a spreadsheet read a cell as a formula when they come first. */
-#define CSV_FORMULA_STARTS "=+-@\t\r"
-
 void csv_reader_init(struct csv_reader *reader, const char *data, size_t len)
 {
 	memset(reader, 0, sizeof(*reader));
@@ -191,49 +188,95 @@ int csv_read_record(struct csv_reader *reader, struct csv_record *record)
 
 /* ================================================================ writing */
 
-static bool is_formula_start(char c)
+/*
+ * A spreadsheet may start a new cell, and so read a formula, after any of the separators
+ * of the common locales (',' in English, ';' in most of Europe, tab) and at a new line.
+ */
+#define CSV_PIECE_SEPARATORS ",;\t\r\n"
+
+/* Whether a new piece starts after the byte `c`. */
+static bool is_piece_separator(char c)
 {
-	return c != '\0' && strchr(CSV_FORMULA_STARTS, c) != NULL;
+	return c != '\0' && strchr(CSV_PIECE_SEPARATORS, c) != NULL;
 }
 
-bool csv_cell_needs_guard(const char *text)
+/*
+ * Whether `c` must not start a piece: = + - @ make a spreadsheet read a formula, and a
+ * control character may be taken for a separator or dropped before one.
+ */
+static bool is_risky_start(char c)
 {
-	if (!text || !text[0])
+	unsigned char byte = (unsigned char)c;
+	if (byte == '\0')
 		return false;
-	if (is_formula_start(text[0]))
-		return true;
-	return text[0] == '\'' && (text[1] == '\'' || is_formula_start(text[1]));
+	return strchr("=+-@", c) != NULL || byte < 0x20 || byte == 0x7f;
 }
 
-const char *csv_cell_unguard(const char *text)
+/*
+ * Whether `piece` starts riskily after the spaces and double quotes a spreadsheet may drop
+ * before the value (a piece of "a;""=b" read with ';' as the separator is the quoted field
+ * ""=b, whose text after its early closing quote is =b).
+ */
+static bool starts_risky(const char *piece)
 {
-	if (text[0] == '\'' && (text[1] == '\'' || is_formula_start(text[1])))
-		return text + 1;
-	return text;
+	while (*piece == ' ' || *piece == '"')
+		piece++;
+	return is_risky_start(*piece);
+}
+
+/* Whether `piece` starts with a guard quote: a quote before a risky start or a quote. */
+static bool starts_with_guard(const char *piece)
+{
+	return piece[0] == '\'' && (piece[1] == '\'' || starts_risky(piece + 1));
+}
+
+/*
+ * Whether the piece at `piece`, which follows the byte `before` ('\0' at the start of the
+ * cell), gets a guard quote. A text that starts with something taken for a guard is guarded
+ * too, so that the guard can always be removed again. A line break within CRLF (or a run of
+ * them) is one break, not a new piece.
+ */
+static bool piece_needs_guard(const char *piece, char before)
+{
+	if ((before == '\r' || before == '\n') && (piece[0] == '\r' || piece[0] == '\n'))
+		return false;
+	return starts_risky(piece) || starts_with_guard(piece);
+}
+
+char *csv_cell_unguard(const char *text)
+{
+	struct buf out = BUF_INIT;
+	bool piece_start = true;
+	for (const char *p = text; *p; p++) {
+		if (piece_start && starts_with_guard(p))
+			p++;
+		buf_addch(&out, *p);
+		piece_start = is_piece_separator(*p);
+	}
+	return buf_detach(&out, NULL);
 }
 
 void csv_add_cell(struct buf *out, const char *text)
 {
 	if (!text || !text[0])
 		return;
-	bool guard = csv_cell_needs_guard(text);
 	size_t len = strlen(text);
 	/* quoted also: leading or trailing spaces, and a leading byte order mark (a reader
 	 * skips one at the start of a file) */
-	bool quote = strpbrk(text, ",\"\r\n") != NULL || text[0] == ' ' || text[len - 1] == ' ' ||
-		     strncmp(text, "\xEF\xBB\xBF", 3) == 0;
+	bool quote = strpbrk(text, ",;\t\"\r\n") != NULL || text[0] == ' ' ||
+		     text[len - 1] == ' ' || strncmp(text, "\xEF\xBB\xBF", 3) == 0;
 	if (quote)
 		buf_addch(out, '"');
-	if (guard)
-		buf_addch(out, '\'');
-	if (!quote) {
-		buf_add(out, text, len);
-		return;
-	}
+	char before = '\0';
 	for (const char *p = text; *p; p++) {
+		bool piece_start = p == text || is_piece_separator(before);
+		if (piece_start && piece_needs_guard(p, before))
+			buf_addch(out, '\'');
 		if (*p == '"')
 			buf_addch(out, '"');
 		buf_addch(out, *p);
+		before = *p;
 	}
-	buf_addch(out, '"');
+	if (quote)
+		buf_addch(out, '"');
 }

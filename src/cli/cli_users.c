@@ -1,5 +1,5 @@
 /*
- * cli_users.c - crmctl user add|list|passwd|disable|enable|set: user accounts straight
+ * cli_users.c - crmctl user add|list|passwd|disable|enable|set|unlock: user accounts straight
  * in the database (also while crmd runs; it sees changes at the next request). Every
  * change goes through users_store, which audits it as actor "crmctl".
  */
@@ -11,6 +11,7 @@
 
 #include "crm/audit.h"
 #include "crm/auth.h"
+#include "crm/auth_store.h"
 #include "crm/cli.h"
 #include "crm/db.h"
 #include "crm/roles.h"
@@ -277,4 +278,39 @@ int cli_user_set(struct cli_context *cli, int argc, char **argv)
 	change.set_team = team != NULL;
 	change.team = team; /* "" clears */
 	return update_user(cli, email, &change, "updated ", "");
+}
+
+/*
+ * crmctl user unlock EMAIL: forgets the failed logins counted against the account (its
+ * own count and that of every address with it), so that its owner can log in again at
+ * once. Audited as an "unlock" of the user.
+ */
+int cli_user_unlock(struct cli_context *cli, int argc, char **argv)
+{
+	const char *email = NULL;
+	int result = cli_parse_options("user unlock", argc, argv, NULL, &email, 1);
+	if (result != CLI_OK)
+		return result;
+	struct user user;
+	if ((result = find_user(cli->db, email, &user)) != CLI_OK)
+		return result;
+	int forgotten = 0;
+	int status = db_begin_write(cli->db);
+	if (status == DB_OK)
+		status = auth_store_failures_clear_account(cli->db, email, &forgotten);
+	if (status == DB_OK) {
+		json_t *after = json_pack("{s:i}", "failed_logins_forgotten", forgotten);
+		status = audit_record(cli->db, 0, AUDIT_ACTOR_CLI, "users", user.id, "unlock", NULL,
+				      after);
+		json_decref(after);
+	}
+	if (status == DB_OK)
+		status = db_commit(cli->db);
+	else
+		db_rollback(cli->db);
+	if (status != DB_OK)
+		return store_failure(status, email);
+	printf("unlocked %s: %d failed login%s forgotten\n", email, forgotten,
+	       forgotten == 1 ? "" : "s");
+	return CLI_OK;
 }

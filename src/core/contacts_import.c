@@ -183,16 +183,13 @@ static int parse_boolean(const char *text)
 	return -1;
 }
 
-/* A cell's text for a field: trimmed of spaces and tabs, with the export's guard removed. */
+/* A cell's text for a field: the export's guards removed, trimmed of spaces and tabs. */
 static char *cell_text(const char *cell)
 {
-	cell = csv_cell_unguard(cell);
-	while (*cell == ' ' || *cell == '\t')
-		cell++;
-	size_t len = strlen(cell);
-	while (len && (cell[len - 1] == ' ' || cell[len - 1] == '\t'))
-		len--;
-	return xstrndup(cell, len);
+	char *unguarded = csv_cell_unguard(cell);
+	char *text = contacts_import_cell_trimmed(unguarded);
+	free(unguarded);
+	return text;
 }
 
 /* The parts of one row that are not the contact's own fields. */
@@ -240,7 +237,7 @@ static json_t *cell_value(struct import_context *ctx, size_t line,
 			char *end = strchr(start, ';');
 			if (end)
 				*end = '\0';
-			char *tag = cell_text(start);
+			char *tag = contacts_import_cell_trimmed(start); /* unguarded already */
 			if (tag[0]) {
 				json_t *value = json_string(tag);
 				if (value)
@@ -400,6 +397,23 @@ static int64_t default_owner(const struct import_context *ctx)
 }
 
 /*
+ * The oldest company called `name` that the caller may read (crmctl: any): *id, 0 when none.
+ * One the caller may not read counts as absent, as everywhere in the API, so that the
+ * import's answer does not tell whether a hidden one exists. Returns a db_status.
+ */
+static int find_readable_company(struct import_context *ctx, const char *name, int64_t *id)
+{
+	for (int64_t after = 0;; after = *id) {
+		int status = contacts_import_store_find_company(ctx->db, name, after, id);
+		if (status != DB_OK || !*id || ctx->is_cli)
+			return status;
+		int usable = resource_reference_usable(ctx->db, ctx->caller, "companies", *id);
+		if (usable != 0)
+			return usable > 0 ? DB_OK : usable;
+	}
+}
+
+/*
  * The id of the company called `name`: found, already created by this import, or created
  * now (second pass). Sets *id (0 in the first pass for one still to be created). Returns
  * a db_status, or 1 after adding a row error.
@@ -414,7 +428,7 @@ static int resolve_company(struct import_context *ctx, size_t line, const char *
 	}
 	int status = DB_OK;
 	if (!known) {
-		status = contacts_import_store_find_company(ctx->db, name, id);
+		status = find_readable_company(ctx, name, id);
 		if (status != DB_OK)
 			return status;
 		if (*id) {
@@ -476,12 +490,14 @@ static int resolve_owner(struct import_context *ctx, size_t line, const char *em
 	}
 	struct user user;
 	int status = users_store_get_by_email(ctx->db, email, &user, NULL, 0);
-	if (status == DB_NOT_FOUND) {
-		import_error(ctx, line, "owner_email", "no user has this address");
+	if (status != DB_OK && status != DB_NOT_FOUND)
+		return status;
+	/* one answer whether or not an account outside the caller's scope has the address */
+	if (status == DB_NOT_FOUND || !caller_may_write(ctx, "contacts", user.id)) {
+		import_error(ctx, line, "owner_email",
+			     "is not the address of a user you may give contacts to");
 		return DB_OK;
 	}
-	if (status != DB_OK)
-		return status;
 	*id = user.id;
 	json_object_set_new(ctx->owners, email, json_integer(user.id));
 	return DB_OK;

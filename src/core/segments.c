@@ -19,6 +19,7 @@
 #include "crm/audit.h"
 #include "crm/auth.h"
 #include "crm/contacts.h"
+#include "crm/csv.h"
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/operations.h"
@@ -116,21 +117,7 @@ const struct resource segments_resource = {
 
 void segments_csv_add_cell(struct buf *out, const char *text)
 {
-	if (!text)
-		return;
-	bool formula = text[0] != '\0' && strchr("=+-@\t\r", text[0]) != NULL;
-	bool quote = strpbrk(text, ",\"\r\n") != NULL;
-	if (quote)
-		buf_addch(out, '"');
-	if (formula)
-		buf_addch(out, '\'');
-	for (const char *p = text; *p; p++) {
-		if (*p == '"')
-			buf_addch(out, '"');
-		buf_addch(out, *p);
-	}
-	if (quote)
-		buf_addch(out, '"');
+	csv_add_cell(out, text);
 }
 
 /* The text, integer or joined tags of `name` in a contact, as one cell. */

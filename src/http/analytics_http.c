@@ -224,7 +224,7 @@ static void handle_contact_analytics(struct request *req, struct response *res)
 	json_t *body = NULL;
 	int status = analytics_contact_json(db, contact_id, q.as_of,
 					    q.horizon_days ? q.horizon_days : settings.horizon_days,
-					    &body);
+					    (int)read_scope(db, caller), &body);
 	reply_report(res, status, body);
 }
 

@@ -28,6 +28,7 @@
 #include "crm/json.h"
 #include "crm/reply.h"
 #include "crm/log.h"
+#include "crm/login_queue.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
 #include "crm/users.h"
@@ -51,8 +52,9 @@ static int session_absolute_seconds = AUTH_SESSION_ABSOLUTE_SECONDS;
  * hashes stalls every connection libmicrohttpd gave it, so in crmd a login's hash runs on
  * the hash threads (cores - 1 of them, at least one: a core's worth of CPU stays with the
  * API) while its connection is suspended (response_suspend). At most
- * AUTH_LOGIN_QUEUE_PER_THREAD logins per hash thread are admitted (hashing or queued);
- * another login is answered 503 with Retry-After at once, before any database work.
+ * AUTH_LOGIN_QUEUE_PER_THREAD logins per hash thread are admitted (hashing or queued), the
+ * places shared fairly among client addresses (login_queue.h): another login is answered
+ * 503 with Retry-After at once, and that refusal counts toward its address's throttle.
  *
  * The rare other hashes (crmctl, an admin creating a user or setting a password) stay
  * synchronous in their thread, at most `hash_slots` of them at once.
@@ -108,32 +110,29 @@ static int hash_thread_count(void)
 	return cores > 1 ? (int)cores - 1 : 1;
 }
 
-#define LOGIN_THROTTLE_RULES 3 /* per account, per address, per account and hour */
+#define LOGIN_THROTTLE_RULES 3 /* per account and address, per address, per account */
 
 /* One login's password check, handed from a worker to a hash thread and back. */
 struct login_job {
-	struct login_job *next;        /* in the hash queue */
 	struct http_resumer *resumer;  /* set when queued */
 	char hash[256];                /* the stored hash; "" for no account or no password */
 	char *password;                /* copy, wiped when freed */
-	int verified;                  /* by the hash thread: 1 right, 0 wrong */
+	int verified;                  /* by the hash thread: 1 right, 0 wrong; -1 refused */
 	bool found;                    /* the account exists */
 	struct user user;
-	char *account, *address, *hourly; /* the throttle subjects */
+	char *pair, *address, *account; /* the throttle subjects; `address` is also the queue's */
 	int64_t failure_ids[LOGIN_THROTTLE_RULES]; /* the provisional failure rows */
 };
 
-/* The hash threads and their queue. `admitted` counts logins between
- * login_admission_take() and the end of their hash. */
+/* The hash threads and their fair queue: a place is held from login_admission_take() to
+ * the end of the login's hash. */
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t queued;
 	pthread_t *threads;
 	int thread_count; /* 0: not started (crmctl, tests): logins hash in their thread */
-	int capacity;
-	int admitted;
 	bool stopping;
-	struct login_job *head, *tail;
+	struct login_queue queue;
 } hash_pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .queued = PTHREAD_COND_INITIALIZER };
 
 static void login_job_free(void *context)
@@ -146,9 +145,9 @@ static void login_job_free(void *context)
 		sodium_memzero(job->password, strlen(job->password));
 		free(job->password);
 	}
-	free(job->account);
+	free(job->pair);
 	free(job->address);
-	free(job->hourly);
+	free(job->account);
 	free(job);
 }
 
@@ -163,19 +162,16 @@ static void *hash_thread_main(void *unused)
 	(void)unused;
 	pthread_mutex_lock(&hash_pool.lock);
 	for (;;) {
-		while (!hash_pool.head && !hash_pool.stopping)
+		struct login_job *job;
+		while (!(job = login_queue_pop(&hash_pool.queue)) && !hash_pool.stopping)
 			pthread_cond_wait(&hash_pool.queued, &hash_pool.lock);
-		struct login_job *job = hash_pool.head;
 		if (!job)
 			break; /* stopping, and nothing left */
-		hash_pool.head = job->next;
-		if (!hash_pool.head)
-			hash_pool.tail = NULL;
 		pthread_mutex_unlock(&hash_pool.lock);
 		job->verified = login_job_check(job) ? 1 : 0;
 		struct http_resumer *resumer = job->resumer; /* the job may be freed after resume */
 		pthread_mutex_lock(&hash_pool.lock);
-		hash_pool.admitted--;
+		login_queue_done(&hash_pool.queue, job->address);
 		pthread_mutex_unlock(&hash_pool.lock);
 		http_resume(resumer);
 		pthread_mutex_lock(&hash_pool.lock);
@@ -185,27 +181,33 @@ static void *hash_thread_main(void *unused)
 }
 
 /*
- * Admits one login to the hash threads: 1 admitted (then login_job_start() or
- * login_admission_return() must follow), 0 no hash threads (hash in this thread), -1 full.
+ * Admits `job` to the hash threads: 1 admitted (then login_job_start() or
+ * login_admission_return() must follow), 0 no hash threads (hash in this thread), -1 no
+ * place for its address now. A waiting login whose place it took is answered as refused.
  */
-static int login_admission_take(void)
+static int login_admission_take(struct login_job *job)
 {
 	pthread_mutex_lock(&hash_pool.lock);
 	int result = 0;
+	struct login_job *evicted = NULL;
 	if (hash_pool.thread_count > 0) {
-		result = hash_pool.admitted < hash_pool.capacity ? 1 : -1;
-		if (result == 1)
-			hash_pool.admitted++;
+		void *taken = NULL;
+		result = login_queue_admit(&hash_pool.queue, job->address, &taken) ? 1 : -1;
+		evicted = taken;
 	}
 	pthread_mutex_unlock(&hash_pool.lock);
+	if (evicted) {
+		evicted->verified = -1;
+		http_resume(evicted->resumer);
+	}
 	return result;
 }
 
 /* Gives back an admission that will not be used (the login was refused before its hash). */
-static void login_admission_return(void)
+static void login_admission_return(struct login_job *job)
 {
 	pthread_mutex_lock(&hash_pool.lock);
-	hash_pool.admitted--;
+	login_queue_done(&hash_pool.queue, job->address);
 	pthread_mutex_unlock(&hash_pool.lock);
 }
 
@@ -214,13 +216,8 @@ static void login_job_start(void *context, struct http_resumer *resumer)
 {
 	struct login_job *job = context;
 	job->resumer = resumer;
-	job->next = NULL;
 	pthread_mutex_lock(&hash_pool.lock);
-	if (hash_pool.tail)
-		hash_pool.tail->next = job;
-	else
-		hash_pool.head = job;
-	hash_pool.tail = job;
+	login_queue_push(&hash_pool.queue, job->address, job);
 	pthread_cond_signal(&hash_pool.queued);
 	pthread_mutex_unlock(&hash_pool.lock);
 }
@@ -247,7 +244,8 @@ int auth_hash_threads_start(void)
 	pthread_mutex_lock(&hash_pool.lock);
 	hash_pool.threads = threads;
 	hash_pool.thread_count = running;
-	hash_pool.capacity = running * AUTH_LOGIN_QUEUE_PER_THREAD;
+	login_queue_release(&hash_pool.queue);
+	login_queue_init(&hash_pool.queue, running * AUTH_LOGIN_QUEUE_PER_THREAD);
 	pthread_mutex_unlock(&hash_pool.lock);
 	return 0;
 }
@@ -266,6 +264,7 @@ void auth_hash_threads_stop(void)
 	free(threads);
 	pthread_mutex_lock(&hash_pool.lock);
 	hash_pool.threads = NULL;
+	login_queue_release(&hash_pool.queue);
 	pthread_mutex_unlock(&hash_pool.lock);
 }
 
@@ -667,6 +666,14 @@ static void account_subject(const char *email, struct buf *out)
 		buf_addch(out, (char)tolower((unsigned char)*p));
 }
 
+void auth_pair_subject(const char *email, const char *client_address, struct buf *out)
+{
+	buf_adds(out, "pair:");
+	for (const char *p = email; *p; p++)
+		buf_addch(out, (char)tolower((unsigned char)*p));
+	buf_addf(out, "|%s", client_address);
+}
+
 /*
  * A login replaces the browser's session: a session cookie sent with the login request is
  * revoked (best effort), so a token planted or seen before the login is worthless after it.
@@ -684,9 +691,23 @@ static void revoke_presented_session(struct db *db, const struct request *req)
 		auth_store_session_revoke(db, record.id);
 }
 
-/* 503 with Retry-After: no room for another login's hash now (not a failed login). */
-static void reply_logins_busy(struct response *res)
+/*
+ * 503 with Retry-After: no room for another login's hash now. Not a failed login, but it
+ * counts toward the throttle of its address (`address_subject`), so that one address
+ * cannot keep the hash threads busy with refusals either. Recorded only while the address
+ * is under its limit (a read, then a write), so a flood costs at most
+ * AUTH_THROTTLE_ADDRESS_LIMIT writes per address and window. Best effort.
+ */
+static void reply_logins_busy(struct db *db, const char *address_subject, struct response *res)
 {
+	int64_t now = (int64_t)time(NULL), unblocked_at;
+	int count;
+	if (db && address_subject &&
+	    auth_store_failures_check(db, address_subject, now - AUTH_THROTTLE_WINDOW_SECONDS + 1,
+				      AUTH_THROTTLE_ADDRESS_LIMIT, AUTH_THROTTLE_WINDOW_SECONDS,
+				      &count, &unblocked_at) == DB_OK &&
+	    count < AUTH_THROTTLE_ADDRESS_LIMIT)
+		auth_store_failure_record(db, address_subject, now);
 	response_set_header(res, "Retry-After", "1");
 	response_problem(res, HTTP_SERVICE_UNAVAILABLE,
 			 "too many logins at once; try again in a second");
@@ -703,16 +724,22 @@ static void login_finish(struct request *req, struct response *res, struct login
 		return;
 	time_t now = time(NULL);
 	const struct user *user = &job->user;
+	if (job->verified < 0) { /* its place went to another address's login: not checked */
+		auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
+		reply_logins_busy(db, job->address, res);
+		return;
+	}
 	/* Unknown account, no password, disabled or wrong password: the same work, the same
 	 * answer. The failure was recorded before the hash (login_throttle_reserve). */
 	if (job->verified != 1 || !job->found || !user->has_password || user->disabled) {
 		reply_unauthorized(res, "wrong email or password");
 		return;
 	}
-	/* Not a failure after all; the 15-minute count of the account restarts (the hourly
-	 * cap is never cleared by a success). Best effort: left over rows only throttle. */
+	/* Not a failure after all; the count of this account from this address restarts (the
+	 * account's own count is never cleared by a success, so that an attacker's guesses
+	 * from elsewhere do not start afresh). Best effort: left over rows only throttle. */
 	auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
-	auth_store_failures_clear(db, job->account);
+	auth_store_failures_clear(db, job->pair);
 	revoke_presented_session(db, req);
 
 	char token[SECRET_TEXT_MAX], csrf[SECRET_TEXT_MAX];
@@ -746,12 +773,13 @@ static int64_t login_throttle_reserve(struct db *db, struct login_job *job, time
 				      struct response *res)
 {
 	const struct auth_throttle_rule rules[LOGIN_THROTTLE_RULES] = {
-		{ job->account, AUTH_THROTTLE_ACCOUNT_LIMIT, AUTH_THROTTLE_WINDOW_SECONDS },
-		{ job->address, AUTH_THROTTLE_ADDRESS_LIMIT, AUTH_THROTTLE_WINDOW_SECONDS },
-		{ job->hourly, AUTH_THROTTLE_HOURLY_LIMIT, AUTH_THROTTLE_HOURLY_WINDOW_SECONDS },
+		{ job->pair, AUTH_THROTTLE_PAIR_LIMIT, AUTH_THROTTLE_WINDOW_SECONDS, 0 },
+		{ job->address, AUTH_THROTTLE_ADDRESS_LIMIT, AUTH_THROTTLE_WINDOW_SECONDS, 0 },
+		{ job->account, AUTH_THROTTLE_ACCOUNT_FREE, AUTH_THROTTLE_ACCOUNT_WINDOW_SECONDS,
+		  AUTH_THROTTLE_ACCOUNT_DELAY_MAX },
 	};
-	/* Rows are kept for the longest window (the hourly cap). */
-	int64_t forget_before = (int64_t)now - AUTH_THROTTLE_HOURLY_WINDOW_SECONDS;
+	/* Rows are kept for the longest window (the account's). */
+	int64_t forget_before = (int64_t)now - AUTH_THROTTLE_ACCOUNT_WINDOW_SECONDS;
 	int64_t wait;
 	if (auth_store_failures_reserve(db, rules, LOGIN_THROTTLE_RULES, (int64_t)now,
 					forget_before, &wait, job->failure_ids) != DB_OK) {
@@ -768,13 +796,13 @@ static struct login_job *login_job_new(const char *email, const char *password,
 {
 	struct login_job *job = xcalloc(1, sizeof(*job));
 	job->password = xstrdup(password);
-	struct buf account = BUF_INIT, address = BUF_INIT, hourly = BUF_INIT;
+	struct buf account = BUF_INIT, address = BUF_INIT, pair = BUF_INIT;
 	account_subject(email, &account);
 	buf_addf(&address, "address:%s", client_address);
-	buf_addf(&hourly, "hourly:%s", account.data);
+	auth_pair_subject(email, client_address, &pair);
 	job->account = buf_detach(&account, NULL);
 	job->address = buf_detach(&address, NULL);
-	job->hourly = buf_detach(&hourly, NULL);
+	job->pair = buf_detach(&pair, NULL);
 	return job;
 }
 
@@ -829,15 +857,14 @@ static void handle_login(struct request *req, struct response *res)
 	json_t *body = auth_login_body_or_reply(req, res, &email, &password);
 	if (!body)
 		return;
-	struct login_job *job = NULL;
-	int admission = login_admission_take();
+	struct login_job *job = login_job_new(email, password, req->client_address);
+	int admission = login_admission_take(job);
 	if (admission < 0) {
-		reply_logins_busy(res);
+		reply_logins_busy(db, job->address, res);
 		goto cleanup;
 	}
 
 	time_t now = time(NULL);
-	job = login_job_new(email, password, req->client_address);
 	int64_t wait = login_throttle_reserve(db, job, now, res);
 	if (wait < 0)
 		goto cleanup;
@@ -867,13 +894,13 @@ static void handle_login(struct request *req, struct response *res)
 	job->verified = login_verify_here(job);
 	if (job->verified < 0) { /* not counted as a failure: the password was not checked */
 		auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
-		reply_logins_busy(res);
+		reply_logins_busy(db, job->address, res);
 	} else {
 		login_finish(req, res, job);
 	}
 cleanup:
 	if (admission > 0)
-		login_admission_return();
+		login_admission_return(job);
 	login_job_free(job);
 	json_decref(body);
 }

@@ -26,6 +26,7 @@
 #include "crm/json.h"
 #include "crm/reply.h"
 #include "crm/router.h"
+#include "crm/segment_watch.h"
 #include "crm/write_batch.h"
 #include "crm/checkpointer.h"
 #include "crm/timeutil.h"
@@ -258,7 +259,7 @@ static void add_counter(struct buf *out, const char *name, const char *help, uin
 }
 
 /* The write path: group commit (write_batch.h; requests per batch = the ratio of the first
- * two counters) and the checkpoint thread (checkpointer.h). */
+ * two counters), the checkpoint thread (checkpointer.h) and the segment watch's passes. */
 static void render_writes(struct buf *out)
 {
 	uint64_t batches, requests;
@@ -269,6 +270,8 @@ static void render_writes(struct buf *out)
 		    "Write requests run by the batch writer.", requests);
 	add_counter(out, "crmd_wal_checkpoints_total",
 		    "WAL checkpoints run by the checkpoint thread.", checkpointer_count());
+	add_counter(out, "crmd_segment_watch_passes_total",
+		    "Passes of the segment watch run to their end.", segment_watch_passes());
 }
 
 static void render_requests(struct buf *out, const struct metrics_table *t)

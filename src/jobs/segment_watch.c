@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "crm/segment_watch.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -206,6 +207,7 @@ static int watcher_pass(void *context, bool woken);
 /* A periodic job_thread (job_thread.h): a pass every `watcher_interval` seconds. */
 static struct job_thread watcher = JOB_THREAD_INIT(.name = "segment watch", .pass = watcher_pass);
 static int watcher_interval; /* seconds; set before the start */
+static atomic_ulong watcher_passes; /* passes run to their end (crmd_segment_watch_passes_total) */
 static struct db *watcher_db;
 
 static bool stopping(void)
@@ -229,6 +231,8 @@ static int watcher_pass(void *context, bool woken)
 			 "%lld left, %lld set(s) forgotten", (long long)result.segments,
 			 (long long)result.baselines, (long long)result.added,
 			 (long long)result.removed, (long long)result.dropped);
+	if (status == DB_OK && !result.stopped)
+		atomic_fetch_add(&watcher_passes, 1);
 	return watcher_interval * 1000;
 }
 
@@ -256,4 +260,9 @@ void segment_watch_stop(void)
 	job_thread_stop(&watcher);
 	db_close(watcher_db);
 	watcher_db = NULL;
+}
+
+unsigned long segment_watch_passes(void)
+{
+	return atomic_load(&watcher_passes);
 }

@@ -6,9 +6,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "crm/auth_store.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "crm/buf.h"
 #include "crm/db.h"
 #include "store/db_sqlite.h"
 #include "crm/json.h"
@@ -324,6 +326,31 @@ static int insert_failure(struct db *db, const char *subject, int64_t now)
 	return step_change(db, stmt, "failure record");
 }
 
+/*
+ * The wait of a delay rule: with n failures beyond the free ones, 2^n seconds (at most
+ * delay_max) after the latest failure.
+ */
+static int delay_rule_wait(struct db *db, const struct auth_throttle_rule *rule, int count,
+			   int64_t now, int64_t *wait)
+{
+	int beyond = count - rule->limit;
+	int64_t delay = beyond >= 30 ? rule->delay_max : (int64_t)1 << beyond;
+	if (delay > rule->delay_max)
+		delay = rule->delay_max;
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT max(failed_at) FROM login_failures "
+					    "WHERE subject = ?");
+	if (!stmt)
+		return DB_ERROR;
+	db_bind_text(stmt, 1, rule->subject);
+	int rc = sqlite3_step(stmt);
+	int64_t latest = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return db_status_from_sqlite(db, rc, "failure delay");
+	*wait = latest + delay - now > 0 ? latest + delay - now : 0;
+	return DB_OK;
+}
+
 /* The wait that `rule` imposes at `now` (0: none), inside the caller's transaction. */
 static int rule_wait(struct db *db, const struct auth_throttle_rule *rule, int64_t now,
 		     int64_t *wait)
@@ -333,8 +360,11 @@ static int rule_wait(struct db *db, const struct auth_throttle_rule *rule, int64
 	*wait = 0;
 	int status = auth_store_failures_check(db, rule->subject, now - rule->window + 1,
 					       rule->limit, rule->window, &count, &unblocked_at);
-	if (status == DB_OK && count >= rule->limit)
-		*wait = unblocked_at - now > 0 ? unblocked_at - now : 1;
+	if (status != DB_OK || count < rule->limit)
+		return status;
+	if (rule->delay_max > 0)
+		return delay_rule_wait(db, rule, count, now, wait);
+	*wait = unblocked_at - now > 0 ? unblocked_at - now : 1;
 	return status;
 }
 
@@ -392,4 +422,37 @@ int auth_store_failures_clear(struct db *db, const char *subject)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, subject);
 	return step_change(db, stmt, "failure clear");
+}
+
+int auth_store_failure_record(struct db *db, const char *subject, int64_t now)
+{
+	return insert_failure(db, subject, now);
+}
+
+int auth_store_failures_clear_account(struct db *db, const char *email, int *count)
+{
+	*count = 0;
+	struct buf account = BUF_INIT, pairs = BUF_INIT;
+	buf_adds(&account, "account:");
+	buf_adds(&pairs, "pair:");
+	for (const char *p = email; *p; p++) {
+		char c = (char)tolower((unsigned char)*p);
+		buf_addch(&account, c);
+		buf_addch(&pairs, c);
+	}
+	buf_adds(&pairs, "|");
+	/* the pair subjects start with "pair:<email>|": compared as a prefix, not a pattern */
+	sqlite3_stmt *stmt = db_prepare(db, "DELETE FROM login_failures WHERE subject = ?1 "
+					    "OR substr(subject, 1, length(?2)) = ?2");
+	int status = DB_ERROR;
+	if (stmt) {
+		db_bind_text(stmt, 1, account.data);
+		db_bind_text(stmt, 2, pairs.data);
+		status = step_change(db, stmt, "failure unlock");
+		if (status == DB_OK)
+			*count = db_changes(db);
+	}
+	buf_release(&account);
+	buf_release(&pairs);
+	return status;
 }

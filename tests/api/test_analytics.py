@@ -342,6 +342,33 @@ class RankingsTest(AnalyticsTestCase):
             self.assertEqual(self.get("/api/v1/analytics/tiers")["customers"],
                              self.get("/api/v1/analytics/tiers", key=key)["customers"])
 
+    def test_base_wide_metadata_only_for_the_whole_base(self):
+        """Issue 16: the model (base-wide customer count, mean spend, parameters) and the tier
+        thresholds (cut over the whole base) went to a rep scoped to their own contacts."""
+        ltv = self.get("/api/v1/analytics/ltv?limit=500")
+        self.assertEqual(30, ltv["model"]["customers"])
+        self.assertIn("mean_spend_cents", ltv["model"])
+        tiers = self.get("/api/v1/analytics/tiers")
+        self.assertTrue(all(tier["threshold_cents"] is not None for tier in tiers["tiers"]))
+        for key in (self.viewer_key, self.manager_key):  # read scope "all": as the admin
+            self.assertEqual(ltv["model"], self.get("/api/v1/analytics/ltv", key=key)["model"])
+            self.assertEqual(tiers["tiers"], self.get("/api/v1/analytics/tiers", key=key)["tiers"])
+        brief = {name: ltv["model"][name] for name in ("method", "converged", "fitted_at")}
+        for key, customers in ((self.owner_key, 10), (self.team_key, None)):
+            for query in ("?limit=500", "?limit=500&horizon_days=90"):
+                scoped = self.get("/api/v1/analytics/ltv" + query, key=key)
+                self.assertEqual(brief, scoped["model"])  # how, not the base's figures
+            scoped = self.get("/api/v1/analytics/tiers", key=key)
+            self.assertEqual([None] * len(tiers["tiers"]),
+                             [tier["threshold_cents"] for tier in scoped["tiers"]])
+            if customers is not None:  # the counts are the caller's own
+                self.assertEqual(customers, scoped["customers"])
+        # one contact's analytics: the same model as the ranking shows the caller
+        mine = self.owners[0]
+        scoped = self.analytics(mine, key=self.owner_key)["model"]
+        self.assertEqual(dict(brief, used=scoped["used"]), scoped)
+        self.assertEqual(30, self.analytics(mine, key=self.viewer_key)["model"]["customers"])
+
     def test_no_analytics_scope_is_403(self):
         for path in ("/api/v1/analytics/ltv", "/api/v1/analytics/tiers",
                      "/api/v1/analytics/summary"):

@@ -364,14 +364,27 @@ class ThrottleTest(AuthTestCase):
         sql(self.server.db_path, "UPDATE login_failures SET failed_at = failed_at - 901")
         self.assertEqual(200, self.login("victim@example.com", "password-123").status)
 
-    def test_success_resets_the_accounts_count(self):
+    def test_a_lockout_holds_for_that_address_only(self):
+        """Issue 16: anyone could lock any account with 10 failures from anywhere."""
+        for attempt in range(10):
+            self.assertEqual(401, self.login("victim@example.com", "wrong-%d" % attempt,
+                                             source="127.0.0.7").status)
+        self.assertEqual(429, self.login("victim@example.com", "password-123",
+                                         source="127.0.0.7").status)
+        # the owner, from their own address, is not locked out
+        self.assertEqual(200, self.login("victim@example.com", "password-123").status)
+        self.assertEqual(10, self.failures("pair:victim@example.com|127.0.0.7"))
+        self.assertEqual(429, self.login("victim@example.com", "password-123",
+                                         source="127.0.0.7").status)
+
+    def test_success_resets_the_count_of_its_address(self):
         now = int(time.time())
         with sqlite3.connect(self.server.db_path) as connection:
             connection.executemany(
                 "INSERT INTO login_failures (subject, failed_at) VALUES (?, ?)",
-                [("account:victim@example.com", now - 60)] * 9)
+                [("pair:victim@example.com|127.0.0.1", now - 60)] * 9)
         self.assertEqual(200, self.login("victim@example.com", "password-123").status)
-        self.assertEqual(0, self.failures("account:victim@example.com"))
+        self.assertEqual(0, self.failures("pair:victim@example.com|127.0.0.1"))
         self.assertEqual(401, self.login("victim@example.com", "wrong").status)
         self.assertEqual(200, self.login("victim@example.com", "password-123").status)
 
@@ -392,10 +405,10 @@ class ThrottleTest(AuthTestCase):
         with sqlite3.connect(self.server.db_path) as connection:
             connection.executemany(
                 "INSERT INTO login_failures (subject, failed_at) VALUES (?, ?)",
-                [("account:victim@example.com", now - 10)] * 10)
+                [("pair:victim@example.com|127.0.0.1", now - 10)] * 10)
         for _ in range(3):
             self.assertEqual(429, self.login("victim@example.com", "wrong").status)
-        self.assertEqual(10, self.failures("account:victim@example.com"))
+        self.assertEqual(10, self.failures("pair:victim@example.com|127.0.0.1"))
 
     def burst(self, passwords):
         """Logs in to victim@example.com with each password at once; returns the statuses."""
@@ -418,7 +431,7 @@ class ThrottleTest(AuthTestCase):
         statuses = self.burst(["burst-%d" % i for i in range(4)])
         self.assertLessEqual(statuses.count(401), 1, statuses)
         self.assertEqual(len(statuses) - statuses.count(401), statuses.count(429), statuses)
-        self.assertLessEqual(self.failures("account:victim@example.com"), 10)
+        self.assertLessEqual(self.failures("pair:victim@example.com|127.0.0.1"), 10)
         self.assertEqual(429, self.login("victim@example.com", "password-123").status)
 
     def test_right_password_in_a_burst_at_the_limit_is_refused_or_alone(self):
@@ -427,7 +440,7 @@ class ThrottleTest(AuthTestCase):
         statuses = self.burst(["password-123"] + ["burst-%d" % i for i in range(3)])
         # Only the attempt that took the last place is checked: 200 or 401, never both.
         self.assertEqual(3, statuses.count(429), statuses)
-        self.assertLessEqual(self.failures("account:victim@example.com"), 10)
+        self.assertLessEqual(self.failures("pair:victim@example.com|127.0.0.1"), 10)
 
     def test_a_failure_that_cannot_be_recorded_refuses_the_login(self):
         sql(self.server.db_path, "CREATE TRIGGER full BEFORE INSERT ON login_failures"

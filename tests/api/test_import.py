@@ -4,6 +4,7 @@ or nothing (one bad row: 422 naming its line and field, nothing written), dedupe
 dry runs, formula guards read back, permissions and defaults of the caller, audit entries
 per record, and bad requests."""
 import json
+import re
 
 import harness
 
@@ -217,6 +218,72 @@ class ImportPermissionsTest(ImportTestCase):
                                             key=self.rep_key), 422)
         self.assertEqual("company", body["errors"][0]["field"])
         self.crmctl("role", "grant", "rep", "companies", "write", "own")
+
+
+class ImportOracleTest(ImportTestCase):
+    """Issue 16: the import's answers must not tell a hidden company or account from none:
+    a rep who reads only their own records imports rows naming another team's company and
+    an account outside their scope, and gets what names of nothing get."""
+
+    @classmethod
+    def setup_database(cls):
+        super().setup_database()
+        db = cls.server.db_path
+        harness.crmctl(db, "role", "create", "ownrep", "--from", "rep")
+        for resource in ("contacts", "companies"):
+            harness.crmctl(db, "role", "grant", "ownrep", resource, "read", "own")
+        cls.own_id, cls.own_key = cls.make_user("ownrep@example.com", "ownrep", team="west")
+
+    def outcome(self, text, query=""):
+        """The answer to `text` with the row's own details (line, names) left out."""
+        status, _, body = self.send(text, query, key=self.own_key)
+        errors = [(e["field"], re.sub(r"'[^']*'", "'X'", e["message"]))
+                  for e in body.get("errors", [])]
+        return status, errors, {k: v for k, v in body.items() if k in ("companies_created",
+                                                                       "created", "rows")}
+
+    def test_hidden_companies_count_as_absent(self):
+        status, _, hidden = self.api("POST", "/api/v1/companies", {"name": "Hidden Co"},
+                                     key=self.admin_key)
+        self.assertEqual(201, status, hidden)
+        for query in ("?dry_run=true", ""):
+            with self.subTest(query=query):
+                answers = [self.outcome("first_name,company\nAda,%s\n" % name, query)
+                           for name in ("Hidden Co", "Absent Co")]
+                self.assertEqual(answers[0], answers[1])
+                self.assertEqual((200, [], {"rows": 1, "created": 1, "companies_created": 1}),
+                                 answers[0])
+        # the rep's contact got a company of their own, not the hidden one
+        mine = sql_rows(self.server.db_path, "SELECT c.owner_id FROM contacts AS t JOIN "
+                        "companies AS c ON c.id = t.company_id WHERE t.first_name = 'Ada' "
+                        "AND c.name = 'Hidden Co'")
+        self.assertEqual([(self.own_id,)], mine)
+        # without the right to create companies: the same refusal for both
+        status, _, hidden = self.api("POST", "/api/v1/companies", {"name": "Hidden Two"},
+                                     key=self.admin_key)
+        self.assertEqual(201, status, hidden)
+        self.crmctl("role", "grant", "ownrep", "companies", "write", "none")
+        try:
+            answers = [self.outcome("first_name,company\nBea,%s\n" % name)
+                       for name in ("Hidden Two", "Absent Two")]
+        finally:
+            self.crmctl("role", "grant", "ownrep", "companies", "write", "own")
+        self.assertEqual(answers[0], answers[1])
+        self.assertEqual(422, answers[0][0])
+
+    def test_accounts_outside_the_scope_are_not_told_from_none(self):
+        for query in ("?dry_run=true", ""):
+            answers = [self.outcome("first_name,owner_email\nAda,%s\n" % email, query)
+                       for email in (self.admin_email, "nobody@nowhere.example")]
+            self.assertEqual(answers[0], answers[1])
+            self.assertEqual((422, [("owner_email", "is not the address of a user you may "
+                                     "give contacts to")]), answers[0][:2])
+        # the caller's own address works, and an admin may name any account
+        status, _, report = self.send("first_name,owner_email\nMine,ownrep@example.com\n",
+                                      key=self.own_key)
+        self.assertEqual(200, status, report)
+        status, _, report = self.send("first_name,owner_email\nTheirs,ownrep@example.com\n")
+        self.assertEqual(200, status, report)
 
 
 class ImportMappingTest(ImportTestCase):

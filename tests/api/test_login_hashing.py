@@ -29,9 +29,11 @@ def login_bytes(email, password):
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
-def send_logins(port, count, email, password):
-    """Opens `count` connections first, then writes a login on each as fast as possible."""
-    sockets = [socket.create_connection(("127.0.0.1", port), timeout=120) for _ in range(count)]
+def send_logins(port, count, email, password, source="127.0.0.1"):
+    """Opens `count` connections (from the loopback address `source`) first, then writes a
+    login on each as fast as possible."""
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=120,
+                                        source_address=(source, 0)) for _ in range(count)]
     request = login_bytes(email, password)
     for connection in sockets:
         connection.sendall(request)
@@ -101,11 +103,67 @@ class LoginHashingTest(harness.ServerTestCase):
             if status == 503:
                 self.assertEqual(headers.get("retry-after"), "1", headers)
                 self.assertIn("too many logins at once", json.loads(body)["detail"])
-        # A refused login is no failed login: nothing is recorded against the account.
-        failures = harness.sql_rows(self.server.db_path, "SELECT count(*) FROM login_failures")
-        self.assertEqual(failures, [(0,)])
+        # A refused login is no failed login: nothing is recorded against the account, but
+        # each refusal counts toward the throttle of its address (issue 16).
+        failures = harness.sql_rows(self.server.db_path, "SELECT subject, count(*) FROM "
+                                    "login_failures GROUP BY subject")
+        self.assertEqual([("address:127.0.0.1", statuses.count(503))], failures)
         # And the queue is free again afterwards.
         self.assertEqual(self.login(self.admin_email, self.admin_password).status, 200)
+
+    def test_a_flooding_address_cannot_keep_another_from_logging_in(self):
+        """Issue 16: a login flood filled the hash queue and every other login got 503.
+        Now the places are shared among addresses and the least recently served address
+        hashes first: during a flood from 127.0.0.1 (more logins than places, again and
+        again), each login from 127.0.0.2 succeeds, after at most the hash running and its
+        own."""
+        capacity = hash_threads() * QUEUE_PER_THREAD
+        self.make_user("flood@example.com", "rep", password="flood-password-1")
+        hash_seconds = self.hash_seconds()
+        took = []
+        for _ in range(5):
+            flood = send_logins(self.server.port, capacity + 4, "flood@example.com",
+                                "flood-password-1")
+            # the flood holds every place once its logins are read: wait until one hashes
+            harness.wait_until(lambda: select.select(flood, [], [], 0)[0], timeout=30,
+                               what="the flood's first answer")
+            started = time.monotonic()
+            login = self.login(self.admin_email, self.admin_password, source="127.0.0.2")
+            took.append(time.monotonic() - started)
+            self.assertEqual(200, login.status, login.body)
+            answers = [read_answer(connection) for connection in flood]
+            self.assertNotIn(None, answers)
+            self.assertIn(503, [answer[0] for answer in answers])
+        self.assertLess(max(took), 2 * hash_seconds + 1.0, (took, hash_seconds))
+        # the flood's refusals count toward its address, none toward the other
+        refused = harness.sql_rows(self.server.db_path, "SELECT subject FROM login_failures")
+        self.assertIn(("address:127.0.0.1",), refused)
+        self.assertNotIn(("address:127.0.0.2",), refused)
+
+    def test_refusals_are_recorded_up_to_the_address_limit_only(self):
+        """A flood of refused logins costs a write each only while its address is under
+        its limit (50 in 15 minutes), not one per refusal."""
+        now = int(time.time())
+        with sqlite3.connect(self.server.db_path, timeout=30) as connection:
+            connection.executemany("INSERT INTO login_failures (subject, failed_at) VALUES "
+                                   "(?, ?)", [("address:127.0.0.1", now - 60)] * 40)
+        capacity = hash_threads() * QUEUE_PER_THREAD
+        sockets = send_logins(self.server.port, capacity + 20, self.admin_email,
+                              self.admin_password)
+        statuses = [read_answer(connection)[0] for connection in sockets]
+        self.assertGreater(statuses.count(503), 10, statuses)
+        (rows,), = harness.sql_rows(self.server.db_path, "SELECT count(*) FROM login_failures "
+                                    "WHERE subject = ?", "address:127.0.0.1")
+        self.assertLessEqual(rows, 50, statuses)
+
+    def hash_seconds(self):
+        """How long one login takes here when nothing else logs in (the median of 3)."""
+        took = []
+        for _ in range(3):
+            started = time.monotonic()
+            self.assertEqual(200, self.login(self.admin_email, self.admin_password).status)
+            took.append(time.monotonic() - started)
+        return sorted(took)[1]
 
     def test_wrong_passwords_are_still_counted_and_throttled(self):
         self.make_user("throttled@example.com", "rep", password="right-password-1")
@@ -119,7 +177,16 @@ class LoginStopTest(harness.ServerTestCase):
         sockets = send_logins(self.server.port, 10, self.admin_email, self.admin_password)
         readable, _, _ = select.select(sockets, [], [], 60)
         self.assertTrue(readable, "no login was answered within a minute")
-        time.sleep(0.2)  # every login has been read: the admitted ones are hashing now
+        # every login has been read (answered, or in flight: the admitted ones hashing)
+        # before crmd is told to stop; answered first, so that none is counted twice
+        def all_read():
+            answered = len(select.select(sockets, [], [], 0)[0])
+            status, _, text = self.api("GET", "/metrics")
+            self.assertEqual(200, status, text)
+            (in_flight,) = [float(line.split()[1]) for line in text.splitlines()
+                            if line.startswith("crmd_http_requests_in_flight ")]
+            return answered + int(in_flight) - 1 >= len(sockets)  # less this scrape
+        harness.wait_until(all_read, timeout=30, what="crmd reading every login")
         self.server.stop()  # SIGTERM: exit status 0 and no sanitizer report, or it raises
         answers = [read_answer(connection) for connection in sockets]
         self.assertNotIn(None, answers, "a login in flight got no answer when crmd stopped")

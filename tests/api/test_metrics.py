@@ -176,7 +176,17 @@ class MetricsTest(harness.ServerTestCase):
             self.api("GET", "/api/v1/no-such-thing-%d/%d" % (i, i), key=self.admin_key)
             self.api("GET", "/no-such-page-%d.html" % i)
         self.api("BREW", "/api/v1/contacts", key=self.admin_key)
-        after = self.scrape()
+        # crmd counts a request when libmicrohttpd reports it completed, which can be just
+        # after the client has read the answer: scrape until the last one is counted
+        def all_counted():
+            families = self.scrape()
+            counted = (self.requests(families, "(unmatched)", status="404")
+                       - self.requests(before, "(unmatched)", status="404") >= 40
+                       and self.requests(families, "(web)", status="404")
+                       - self.requests(before, "(web)", status="404") >= 40
+                       and self.requests(families, "(unmatched)", "other", "405") >= 1)
+            return families if counted else None
+        after = harness.wait_until(all_counted, timeout=10, what="counting the 81 requests")
         label_sets = {(labels["route"], labels["method"])
                       for _, labels, _ in after["crmd_http_requests_total"]["samples"]}
         self.assertFalse(any("no-such" in route for route, _ in label_sets), label_sets)

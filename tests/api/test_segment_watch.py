@@ -31,6 +31,14 @@ class SegmentWatchTest(WebhookTestCase):
             self.server.db_path, "SELECT contact_id FROM segment_watch_members "
             "WHERE segment_id = ?", segment_id))
 
+    def passes(self):
+        """crmd_segment_watch_passes_total: the passes run to their end so far."""
+        status, _, text = self.api("GET", "/metrics")
+        self.assertEqual(200, status, text)
+        (value,) = [line.split()[1] for line in text.splitlines()
+                    if line.startswith("crmd_segment_watch_passes_total ")]
+        return int(value)
+
     def wait_baseline(self, segment_id, timeout=15):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -178,8 +186,11 @@ class SegmentWatchTest(WebhookTestCase):
         while self.state_count() and time.monotonic() < deadline:
             time.sleep(0.1)  # the sets kept for the tests before are forgotten
         self.assertEqual(0, self.state_count())
+        passes = self.passes()
         self.patch("%s/%d" % (CONTACTS, member["id"]), {"tags": ["watch-none"]})
-        time.sleep(3)  # three passes
+        # two passes end: the second started after the change
+        harness.wait_until(lambda: self.passes() >= passes + 2, timeout=15,
+                           what="two passes of the segment watch")
         self.assertEqual(0, self.state_count())
         self.assertEqual([], harness.sql_rows(self.server.db_path,
                                               "SELECT contact_id FROM segment_watch_members"))

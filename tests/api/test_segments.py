@@ -8,7 +8,6 @@ import datetime
 import io
 import json
 import sqlite3
-import time
 
 import harness
 
@@ -741,7 +740,7 @@ class MembershipsGoWithTheirContactTest(WebhookTestCase):
         return segment["version"]
 
     def test_deleting_a_contact_audits_and_announces_each_membership(self):
-        _, receiver = self.hook(events=["segment.member_removed"])
+        webhook, receiver = self.hook(events=["segment.member_removed"])
         gone = self.create(CONTACTS, {"first_name": "Gone"})
         stays = self.create(CONTACTS, {"first_name": "Stays"})
         first = self.segment_with("Cascade one", [gone["id"], stays["id"]])
@@ -758,8 +757,7 @@ class MembershipsGoWithTheirContactTest(WebhookTestCase):
         self.assertEqual([(self.admin_id, "api")], user_ids)
         self.assertEqual((versions[0] + 1, versions[1] + 1),
                          (self.version(first["id"]), self.version(second["id"])))
-        receiver.wait_for(2)
-        time.sleep(0.3)
+        self.wait_settled(webhook)
         self.assertEqual([("segment.member_removed", {"segment_id": first["id"],
                                                       "contact_id": gone["id"]}),
                           ("segment.member_removed", {"segment_id": second["id"],
@@ -794,7 +792,7 @@ class MembershipsGoWithTheirContactTest(WebhookTestCase):
         other = self.create(CONTACTS, {"first_name": "Other"})
         both = self.segment_with("Both in it", [kept["id"], other["id"]])
         only_other = self.segment_with("Only the other", [other["id"]])
-        _, receiver = self.hook(events=["segment.member_removed", "segment.member_added"])
+        webhook, receiver = self.hook(events=["segment.member_removed", "segment.member_added"])
         status, _, merged = self.api("POST", "%s/%d/merge" % (CONTACTS, kept["id"]),
                                      {"from": [other["id"]]}, key=self.admin_key)
         self.assertEqual(200, status, merged)
@@ -807,8 +805,7 @@ class MembershipsGoWithTheirContactTest(WebhookTestCase):
                            None),
                           ("add_members", None, {"contact_ids": [kept["id"]], "added": 1})],
                          self.audit(only_other["id"]))
-        receiver.wait_for(3)
-        time.sleep(0.3)
+        self.wait_settled(webhook)
         self.assertEqual(
             [("segment.member_removed", {"segment_id": both["id"], "contact_id": other["id"]}),
              ("segment.member_removed", {"segment_id": only_other["id"],

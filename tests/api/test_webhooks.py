@@ -126,6 +126,19 @@ class WebhookTestCase(harness.ServerTestCase):
                 return data
             time.sleep(0.1)
 
+    def wait_settled(self, *webhooks, timeout=15):
+        """Waits until every delivery queued for these endpoints is finished (none pending
+        or being sent). Events are queued in the transaction of their change, so once the
+        changes are answered and their deliveries finished, each receiver has everything
+        it will get: a test that checks that nothing more came waits for this, not for a
+        fixed time."""
+        ids = [webhook["id"] for webhook in webhooks]
+        marks = ",".join("?" * len(ids))
+        harness.wait_until(lambda: sql_rows(
+            self.server.db_path, "SELECT count(*) FROM webhook_deliveries WHERE webhook_id IN "
+            "(%s) AND status IN ('pending', 'sending')" % marks, *ids)[0][0] == 0,
+            timeout=timeout, what="finishing the deliveries of webhooks %s" % ids)
+
     def verify_signature(self, secret, headers, body):
         match = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", headers.get("x-crm-signature", ""))
         self.assertIsNotNone(match, headers)
@@ -257,13 +270,12 @@ class WebhooksTest(WebhookTestCase):
             self.verify_signature("whsec_wrong", headers, body)
 
     def test_only_subscribed_events_are_sent(self):
-        _, companies = self.hook(events=["company.created"])
-        _, everything = self.hook(events=["*"])
+        companies_hook, companies = self.hook(events=["company.created"])
+        everything_hook, everything = self.hook(events=["*"])
         self.create("/api/v1/contacts", {"first_name": "Sub"})
         company = self.create("/api/v1/companies", {"name": "Subscribed Ltd"})
-        everything.wait_for(2)
+        self.wait_settled(companies_hook, everything_hook)
         requests = companies.wait_for(1)
-        time.sleep(0.3)
         self.assertEqual([("company.created", company["id"])],
                          [(event, payload["data"]["id"]) for event, payload in companies.events()])
         self.assertEqual(["contact.created", "company.created"],
@@ -271,7 +283,7 @@ class WebhooksTest(WebhookTestCase):
         self.assertEqual(1, len(requests))
 
     def test_updates_deletes_and_previous_values(self):
-        _, receiver = self.hook(events=["contact.*"])
+        webhook, receiver = self.hook(events=["contact.*"])
         contact = self.create("/api/v1/contacts", {"first_name": "Old", "last_name": "Name"})
         path = "/api/v1/contacts/%d" % contact["id"]
         status, _, _ = self.api("PATCH", path, {"first_name": "New"}, key=self.admin_key)
@@ -280,8 +292,7 @@ class WebhooksTest(WebhookTestCase):
         self.assertEqual(200, status)  # changes nothing: no event
         status, _, _ = self.api("DELETE", path, key=self.admin_key)
         self.assertEqual(204, status)
-        receiver.wait_for(3)
-        time.sleep(0.3)
+        self.wait_settled(webhook)
         events = receiver.events()
         self.assertEqual(["contact.created", "contact.updated", "contact.deleted"],
                          [event for event, _ in events])
@@ -291,7 +302,7 @@ class WebhooksTest(WebhookTestCase):
         self.assertEqual(contact["id"], events[2][1]["data"]["id"])
 
     def test_csv_imports_send_events_and_dry_runs_none(self):
-        _, receiver = self.hook(events=["contact.*", "company.created"])
+        webhook, receiver = self.hook(events=["contact.*", "company.created"])
         existing = self.create("/api/v1/contacts", {"first_name": "Kept", "email": "kept@imp.example"})
         receiver.wait_for(1)
         text = ("first_name,email,company\nNew,new@imp.example,Imported Co\n"
@@ -299,13 +310,12 @@ class WebhooksTest(WebhookTestCase):
         status, _, report = self.api("POST", "/api/v1/contacts/import?dedupe=email&dry_run=true",
                                      raw=text, content_type="text/csv", key=self.admin_key)
         self.assertEqual(200, status, report)
-        time.sleep(0.5)
+        self.wait_settled(webhook)
         self.assertEqual(1, len(receiver.events()), "a dry run sent events")
         status, _, report = self.api("POST", "/api/v1/contacts/import?dedupe=email",
                                      raw=text, content_type="text/csv", key=self.admin_key)
         self.assertEqual(200, status, report)
-        receiver.wait_for(4)
-        time.sleep(0.3)
+        self.wait_settled(webhook)
         events = receiver.events()[1:]
         self.assertEqual(sorted(["company.created", "contact.created", "contact.updated"]),
                          sorted(event for event, _ in events))
@@ -316,7 +326,7 @@ class WebhooksTest(WebhookTestCase):
         self.assertEqual({"first_name": "Kept"}, by_event["contact.updated"]["previous"])
 
     def test_rolled_back_changes_send_nothing(self):
-        _, receiver = self.hook(events=["*"])
+        webhook, receiver = self.hook(events=["*"])
         self.assertProblem(self.api("POST", "/api/v1/contacts", {"email": "not-an-address"},
                                     key=self.admin_key), 422)
         contact = self.create("/api/v1/contacts", {"first_name": "Kept"})
@@ -327,8 +337,7 @@ class WebhooksTest(WebhookTestCase):
                                     {"first_name": "X", "company_id": 999999},
                                     key=self.admin_key), 422)
         marker = self.create("/api/v1/companies", {"name": "Marker Ltd"})
-        receiver.wait_for(2)
-        time.sleep(0.5)
+        self.wait_settled(webhook)
         self.assertEqual([("contact.created", contact["id"]), ("company.created", marker["id"])],
                          [(event, payload["data"]["id"]) for event, payload in receiver.events()])
         rows = sql_rows(self.server.db_path,
@@ -445,17 +454,16 @@ class WebhooksTest(WebhookTestCase):
 
     def test_inactive_endpoints_get_nothing_and_webhooks_emit_nothing(self):
         webhook, receiver = self.hook(events=["*"], active=False)
-        _, watcher = self.hook(events=["*"])
+        watcher_hook, watcher = self.hook(events=["*"])
         self.create("/api/v1/companies", {"name": "Unseen Ltd"})
-        watcher.wait_for(1)
-        time.sleep(0.3)
+        self.wait_settled(watcher_hook, webhook)
         self.assertEqual([], receiver.requests)
         self.assertEqual([], self.deliveries(webhook["id"]))
         # changes of webhooks themselves are no events
         self.assertEqual(["company.created"], [event for event, _ in watcher.events()])
 
     def test_opportunity_stages_and_segment_members(self):
-        _, receiver = self.hook(events=["opportunity.stage_changed", "opportunity.won",
+        webhook, receiver = self.hook(events=["opportunity.stage_changed", "opportunity.won",
                                         "segment.member_added", "segment.member_removed"])
         opportunity = self.create("/api/v1/opportunities", {"name": "Deal", "stage": "lead"})
         path = "/api/v1/opportunities/%d" % opportunity["id"]
@@ -475,8 +483,7 @@ class WebhooksTest(WebhookTestCase):
         status, _, removed = self.api("DELETE", members, {"contact_ids": ids[1:]},
                                       key=self.admin_key)
         self.assertEqual((200, 1), (status, removed["removed"]))
-        receiver.wait_for(6)
-        time.sleep(0.3)
+        self.wait_settled(webhook)
         events = receiver.events()
         self.assertEqual(["opportunity.stage_changed", "opportunity.stage_changed",
                           "opportunity.won", "segment.member_added", "segment.member_added",
@@ -507,8 +514,11 @@ class WebhooksTest(WebhookTestCase):
         requests = fast.wait_for(2, timeout=10)
         self.assertEqual(2, len(requests))
         self.assertLess(requests[1][2] - started, 1.5, "the slow receiver held up the fast one")
-        # one delivery at a time per endpoint: the second waits for the first's answer
-        time.sleep(0.5)
+        # one delivery at a time per endpoint: the second waits for the first's answer (the
+        # claim that sent the fast receiver its second event passed over the slow one's)
+        self.assertEqual([("sending",), ("pending",)],
+                         sql_rows(self.server.db_path, "SELECT status FROM webhook_deliveries "
+                                  "WHERE webhook_id = ? ORDER BY id", slow_hook["id"]))
         self.assertEqual(1, len(slow.requests))
         slow.block.set()
         slow.wait_for(2)
@@ -520,7 +530,7 @@ class WebhooksTest(WebhookTestCase):
         self.assertEqual(["delivered", "delivered"], [x["status"] for x in log])
 
     def test_interactions_purchases_lost_deals_and_merges_are_delivered(self):
-        _, receiver = self.hook(events=["interaction.created", "purchase.created",
+        webhook, receiver = self.hook(events=["interaction.created", "purchase.created",
                                         "opportunity.lost", "contact.merged"])
         kept = self.create("/api/v1/contacts", {"first_name": "Kept"})
         other = self.create("/api/v1/contacts", {"first_name": "Other"})
@@ -538,8 +548,7 @@ class WebhooksTest(WebhookTestCase):
         status, _, merged = self.api("POST", "/api/v1/contacts/%d/merge" % kept["id"],
                                      {"from": [other["id"]]}, key=self.admin_key)
         self.assertEqual(200, status, merged)
-        receiver.wait_for(4)
-        time.sleep(0.3)
+        self.wait_settled(webhook)
         events = receiver.events()
         self.assertEqual(["interaction.created", "purchase.created", "opportunity.lost",
                           "contact.merged"], [event for event, _ in events])

@@ -12,7 +12,7 @@ import harness
 
 ADMIN_COMMANDS = [
     ["user", "add"], ["user", "list"], ["user", "passwd"], ["user", "disable"],
-    ["user", "enable"], ["user", "set"], ["role", "list"], ["role", "show"],
+    ["user", "enable"], ["user", "set"], ["user", "unlock"], ["role", "list"], ["role", "show"],
     ["role", "create"], ["role", "grant"], ["key", "create"], ["key", "list"],
     ["key", "revoke"], ["session", "revoke"], ["backup"], ["init"],
 ]
@@ -192,6 +192,34 @@ class UserCommandsTest(CliTestCase):
             for text in (before or "", after or ""):
                 self.assertNotIn("very-secret", text)
                 self.assertNotIn("argon2", text)
+
+    def test_user_unlock_lets_the_owner_log_in_at_once(self):
+        self.add_user("locked@example.com")
+        self.add_user("other@example.com")
+        server = harness.Server(db_path=self.db).start()
+        try:
+            def login(email, password):
+                return server.request("POST", "/api/v1/auth/login",
+                                      {"email": email, "password": password})[0]
+            for attempt in range(10):
+                self.assertEqual(401, login("locked@example.com", "wrong-%d" % attempt))
+            self.assertEqual(401, login("other@example.com", "wrong"))
+            self.assertEqual(429, login("locked@example.com", "password-123"))
+            result = self.run_ok("user", "unlock", "LOCKED@example.com")
+            self.assertEqual("unlocked LOCKED@example.com: 20 failed logins forgotten\n",
+                             result.stdout)  # 10 from this address, 10 of the account
+            self.assertEqual(200, login("locked@example.com", "password-123"))
+        finally:
+            server.stop()
+            server.cleanup()
+        # another account's failures stay; the unlock is audited
+        self.assertEqual([("account:other@example.com",), ("address:127.0.0.1",),
+                          ("pair:other@example.com|127.0.0.1",)],
+                         self.query("SELECT DISTINCT subject FROM login_failures "
+                                    "ORDER BY subject"))
+        self.assertEqual([("crmctl", '{"failed_logins_forgotten":20}')], self.query(
+            "SELECT actor, after FROM audit_log WHERE entity = 'users' AND action = 'unlock'"))
+        self.run_fails(1, "user", "unlock", "ghost@example.com", message="no such user")
 
     def test_user_add_failures_exit_1(self):
         self.run_fails(1, "user", "add", "x@example.com", "--name", "X", "--role", "emperor",

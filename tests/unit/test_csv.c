@@ -141,7 +141,7 @@ static void test_cells_are_quoted_and_guarded(void)
 	CHECK_STR("'@cmd", out.data);
 	buf_reset(&out);
 	csv_add_cell(&out, "\tx");
-	CHECK_STR("'\tx", out.data);
+	CHECK_STR("\"'\tx\"", out.data);
 	buf_reset(&out);
 	csv_add_cell(&out, "\rx");
 	CHECK_STR("\"'\rx\"", out.data);
@@ -151,12 +151,41 @@ static void test_cells_are_quoted_and_guarded(void)
 	buf_reset(&out);
 	csv_add_cell(&out, "'=x");
 	CHECK_STR("''=x", out.data);
-	CHECK_STR("'=x", csv_cell_unguard("''=x"));
-	CHECK_STR("=x", csv_cell_unguard("'=x"));
-	CHECK_STR("'quoted", csv_cell_unguard("'quoted"));
-	CHECK_STR("'", csv_cell_unguard("'"));
-	CHECK_STR("", csv_cell_unguard(""));
+	static const char *const unguarded[][2] = {
+		{ "''=x", "'=x" }, { "'=x", "=x" }, { "'quoted", "'quoted" }, { "'", "'" },
+		{ "", "" }, { "a;'=b;'+c", "a;=b;+c" }, { "a,' -b", "a, -b" }, { "a;'x", "a;'x" },
+	};
+	for (size_t i = 0; i < sizeof(unguarded) / sizeof(unguarded[0]); i++) {
+		char *text = csv_cell_unguard(unguarded[i][0]);
+		CHECK_STR(unguarded[i][1], text);
+		free(text);
+	}
 	buf_release(&out);
+}
+
+/* The bypasses of issue 16: a formula after ; , or tab inside a cell, and in every tag. */
+static void test_every_piece_is_guarded(void)
+{
+	static const char *const cases[][2] = {
+		{ "x;=3+4;", "\"x;'=3+4;\"" },
+		{ "=2+5;+cmd|x!A0", "\"'=2+5;'+cmd|x!A0\"" },
+		{ "csvtest; =2+5; +cmd|x!A0", "\"csvtest;' =2+5;' +cmd|x!A0\"" },
+		{ "a,@b", "\"a,'@b\"" },
+		{ "a\t-1", "\"a\t'-1\"" },
+		{ "a;\"=b\"", "\"a;'\"\"=b\"\"\"" },
+		{ "Ann, \"Bo\" Smith", "\"Ann, \"\"Bo\"\" Smith\"" },
+		{ "line\r\n=x", "\"line\r\n'=x\"" },
+		{ "a;\x01b", "\"a;'\x01b\"" },
+		{ "a;b;c", "\"a;b;c\"" },
+		{ "a;'=b", "\"a;''=b\"" },
+		{ "a-b=c+d", "a-b=c+d" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf out = BUF_INIT;
+		csv_add_cell(&out, cases[i][0]);
+		CHECK_STR(cases[i][1], out.data);
+		buf_release(&out);
+	}
 }
 
 /* Every text written as a cell reads back, after unguarding, as itself. */
@@ -165,6 +194,8 @@ static void test_round_trip(void)
 	static const char *const texts[] = {
 		"", "x", "a b", " lead", "trail ", "a,b", "\"", "\"\"", "line\nbreak", "cr\rlf\r\n",
 		"=1+1", "+", "-", "@", "'", "''", "'=", "'+1", "''=x", "\t", "Zoë Søren", "a\"b,c\nd",
+		"x;=3+4;", "=2+5;+cmd|x!A0", "a; =b", "a;'=b", "a;''b", "a,\t;", ";;=", "\r\n\r\n-",
+		"a;' '", "' =x",
 	};
 	size_t count = sizeof(texts) / sizeof(texts[0]);
 	struct buf row = BUF_INIT;
@@ -180,8 +211,11 @@ static void test_round_trip(void)
 	csv_reader_init(&reader, row.data, row.len);
 	CHECK_INT(1, csv_read_record(&reader, &record));
 	CHECK_INT(count, record.count);
-	for (size_t i = 0; i < count && i < record.count; i++)
-		CHECK_STR(texts[i], csv_cell_unguard(csv_record_field(&record, i)));
+	for (size_t i = 0; i < count && i < record.count; i++) {
+		char *text = csv_cell_unguard(csv_record_field(&record, i));
+		CHECK_STR(texts[i], text);
+		free(text);
+	}
 	CHECK_INT(0, csv_read_record(&reader, &record));
 	csv_record_release(&record);
 	buf_release(&row);
@@ -193,6 +227,7 @@ int main(void)
 	RUN(test_quotes_line_breaks_bom_crlf);
 	RUN(test_malformed_input_names_the_line);
 	RUN(test_cells_are_quoted_and_guarded);
+	RUN(test_every_piece_is_guarded);
 	RUN(test_round_trip);
 	return check_finish();
 }

@@ -639,7 +639,9 @@ static void test_csv_cells(void)
 	CHECK_STR("'+49 30", cell("+49 30"));
 	CHECK_STR("'-5", cell("-5"));
 	CHECK_STR("'@SUM(A1)", cell("@SUM(A1)"));
-	CHECK_STR("'\tx", cell("\tx"));
+	CHECK_STR("\"'\tx\"", cell("\tx"));
+	CHECK_STR("\"x;'=3+4;\"", cell("x;=3+4;"));
+	CHECK_STR("\"csvtest;' =2+5;' +cmd|x!A0\"", cell("csvtest; =2+5; +cmd|x!A0"));
 	CHECK_STR("\"'\rx\"", cell("\rx"));
 	CHECK_STR("a=b", cell("a=b"));
 	CHECK_STR("\"a,b\"", cell("a,b"));
