@@ -88,37 +88,37 @@ static void add_columns(const char *const *columns, const char *prefix, struct b
 /* The FTS5 table and its three triggers (see resource_schema.h). */
 static void add_search(const struct resource *resource, struct buf *out)
 {
-	const char *fts = resource->fts_table, *table = resource->table;
+	const char *fts_table = resource->fts_table, *table = resource->table;
 	const char *const *columns = resource->search_columns;
-	buf_addf(out, "\nCREATE VIRTUAL TABLE %s USING fts5(\n\t", fts);
+	buf_addf(out, "\nCREATE VIRTUAL TABLE %s USING fts5(\n\t", fts_table);
 	add_columns(columns, "", out);
 	buf_addf(out, ",\n\tcontent = '%s', content_rowid = 'id',\n"
 		      "\ttokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'\n);\n"
 		      "INSERT INTO %s (%s) VALUES ('rebuild');\n",
-		 table, fts, fts);
+		 table, fts_table, fts_table);
 	buf_addf(out, "CREATE TRIGGER %s_insert AFTER INSERT ON %s BEGIN\n"
 		      "\tINSERT OR IGNORE INTO fts_pending (fts_table, row_id) VALUES ('%s', new.id);\n"
 		      "END;\n",
-		 fts, table, fts);
+		 fts_table, table, fts_table);
 	buf_addf(out, "CREATE TRIGGER %s_delete AFTER DELETE ON %s BEGIN\n"
 		      "\tINSERT INTO %s (%s, rowid, ",
-		 fts, table, fts, fts);
+		 fts_table, table, fts_table, fts_table);
 	add_columns(columns, "", out);
 	buf_adds(out, ")\n\tSELECT 'delete', old.id, ");
 	add_columns(columns, "old.", out);
 	buf_addf(out, "\n\tWHERE NOT EXISTS (SELECT 1 FROM fts_pending "
 		      "WHERE fts_table = '%s' AND row_id = old.id);\n"
 		      "\tDELETE FROM fts_pending WHERE fts_table = '%s' AND row_id = old.id;\nEND;\n",
-		 fts, fts);
-	buf_addf(out, "CREATE TRIGGER %s_update AFTER UPDATE OF ", fts);
+		 fts_table, fts_table);
+	buf_addf(out, "CREATE TRIGGER %s_update AFTER UPDATE OF ", fts_table);
 	add_columns(columns, "", out);
 	buf_addf(out, " ON %s\nWHEN NOT EXISTS (SELECT 1 FROM fts_pending "
 		      "WHERE fts_table = '%s' AND row_id = old.id)\nBEGIN\n\tINSERT INTO %s (%s, rowid, ",
-		 table, fts, fts, fts);
+		 table, fts_table, fts_table, fts_table);
 	add_columns(columns, "", out);
 	buf_adds(out, ")\n\tVALUES ('delete', old.id, ");
 	add_columns(columns, "old.", out);
-	buf_addf(out, ");\n\tINSERT INTO %s (rowid, ", fts);
+	buf_addf(out, ");\n\tINSERT INTO %s (rowid, ", fts_table);
 	add_columns(columns, "", out);
 	buf_adds(out, ")\n\tVALUES (new.id, ");
 	add_columns(columns, "new.", out);

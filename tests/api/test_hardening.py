@@ -387,16 +387,24 @@ def sql_formatting_problems(source, name="<source>"):
         destination = args[0] if index else ""
         if not (SQL_WORDS.search(fmt) or "sql" in destination.lower()):
             continue
-        conversions = [m.group(1) for m in CONVERSION.finditer(fmt) if m.group(1)]
+        matches = [m for m in CONVERSION.finditer(fmt) if m.group(1)]
+        conversions = [m.group(1) for m in matches]
         for conversion in conversions:
             if conversion != "s":
                 problems.append("%s: %%%s formats a value into SQL: %r" % (where, conversion, fmt))
-        if re.search(r"['\"]%s|%s['\"]|%%%s|%s%%", fmt.replace('\\"', '"')):
-            problems.append("%s: a quoted %%s is a value formatted into SQL: %r" % (where, fmt))
+        plain = fmt.replace('\\"', '"')
+        # A quoted %s (an SQL string literal) is allowed only for a compiled-in name (a
+        # descriptor's table, in DDL written from the descriptor), checked with the others
+        # below; a quoted %s whose argument cannot be told is refused.
         for conversion, argument in zip(conversions, args[index + 1:]):
-            if conversion == "s" and not argument_is_identifier(argument):
+            if conversion != "s":
+                continue
+            if not argument_is_identifier(argument):
                 problems.append("%s: %r is formatted into SQL %r: bind it as a parameter"
                                 % (where, " ".join(argument.split()), fmt))
+        if len(matches) > len(args) - index - 1 and re.search(r"['\"]%s|%s['\"]|%%%s|%s%%",
+                                                               plain):
+            problems.append("%s: a quoted %%s is a value formatted into SQL: %r" % (where, fmt))
     return problems
 
 
@@ -409,6 +417,7 @@ class SqlBindingTest(unittest.TestCase):
             'snprintf(text, sizeof(text), "DELETE FROM users WHERE id = %lld", (long long)id);',
             'char *q = sqlite3_mprintf("SELECT %Q", value);',
             'buf_addf(&sql, "%s, ", user->name);',
+            'buf_addf(out, "WHERE fts_table = \'%s\'", text);',
         ]
         for snippet in bad:
             self.assertTrue(sql_formatting_problems(snippet), "not caught: " + snippet)
@@ -417,6 +426,8 @@ class SqlBindingTest(unittest.TestCase):
             'buf_addf(&b->sql, " ORDER BY %s%s", column, nocase ? " COLLATE NOCASE" : "");',
             'buf_addf(&message, "limit must be from 1 to %d", 500);',
             'snprintf(path, sizeof(path), API_PREFIX "%s/%lld", name, (long long)id);',
+            # DDL written from a descriptor: its compiled-in name as an SQL string literal
+            'buf_addf(out, "DELETE FROM fts_pending WHERE fts_table = \'%s\'", fts_table);',
         ]
         for snippet in good:
             self.assertEqual([], sql_formatting_problems(snippet), snippet)
