@@ -528,6 +528,168 @@ struct row_plan {
 };
 
 /*
+ * The row's company (by name) and owner (by email) as ids in `body`. Sets *company_pending
+ * when the company is still to be created (first pass). Returns a db_status, or 1 when the
+ * row stops here (after a row error).
+ */
+static int resolve_row_names(struct import_context *ctx, size_t line, json_t *body,
+			     const struct row_extras *extras, bool *company_pending)
+{
+	if (extras->company) {
+		int64_t company_id;
+		int status = resolve_company(ctx, line, extras->company, &company_id);
+		if (status != DB_OK)
+			return status;
+		if (company_id)
+			json_object_set_new(body, "company_id", json_integer(company_id));
+		else
+			*company_pending = true;
+	}
+	if (extras->owner_email) {
+		int64_t owner_id;
+		int status = resolve_owner(ctx, line, extras->owner_email, &owner_id);
+		if (status != DB_OK || !owner_id)
+			return status != DB_OK ? status : 1;
+		json_object_set_new(body, "owner_id", json_integer(owner_id));
+	}
+	return DB_OK;
+}
+
+/*
+ * With --dedupe email: the existing contact with the row's address, into plan->before (a
+ * contact the caller may not see is not theirs to update: the row creates anew). Returns
+ * a db_status; a repeated address within the file is a row error.
+ */
+static int find_existing(struct import_context *ctx, size_t line, const json_t *body,
+			 struct row_plan *plan)
+{
+	const json_t *email = json_object_get(body, "email");
+	if (ctx->options->dedupe != CONTACTS_IMPORT_DEDUPE_EMAIL || !json_is_string(email))
+		return DB_OK;
+	int status = DB_OK;
+	struct field_errors email_errors = { NULL };
+	json_t *normalized = resource_field_normalize(
+		resource_field_find(&contacts_resource, "email"), email, "email", &email_errors);
+	field_errors_release(&email_errors);
+	if (json_is_string(normalized)) {
+		char *key = xstrdup(json_string_value(normalized));
+		for (char *p = key; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		json_t *seen = json_object_get(ctx->emails, key);
+		if (seen && !ctx->writing) {
+			import_error(ctx, line, "email", "the same address as on line %lld",
+				     (long long)json_integer_value(seen));
+		} else {
+			if (!ctx->writing)
+				json_object_set_new(ctx->emails, key, json_integer((json_int_t)line));
+			int64_t existing_id;
+			status = contacts_import_store_find_email(ctx->db, key, &existing_id);
+			if (status == DB_OK && existing_id)
+				status = resource_store_get(ctx->db, &contacts_resource, existing_id,
+							    &plan->before);
+		}
+		free(key);
+	}
+	json_decref(normalized);
+	if (status == DB_OK && plan->before && !ctx->is_cli &&
+	    !perm_scope_covers(ctx->db, perm_scope_for(ctx->db, ctx->caller, "contacts", PERM_READ),
+			       ctx->caller, resource_record_owner(&contacts_resource, plan->before))) {
+		json_decref(plan->before);
+		plan->before = NULL;
+	}
+	return status;
+}
+
+/*
+ * plan->record from the row's `body`: merged into the existing contact, or a new one
+ * owned by the default owner; then the contacts' own rules and REQUIRED (into `errors`).
+ */
+static void build_record(struct import_context *ctx, const json_t *body, struct row_plan *plan,
+			 struct field_errors *errors)
+{
+	if (plan->before) {
+		plan->record = resource_record_merge(&contacts_resource, plan->before, body, errors);
+	} else {
+		plan->record = resource_record_from_body(&contacts_resource, body, errors);
+		if (!json_object_get(plan->record, "owner_id")) {
+			int64_t owner = default_owner(ctx);
+			json_object_set_new(plan->record, "owner_id",
+					    owner > 0 ? json_integer(owner) : json_null());
+		}
+	}
+	if (!field_errors_any(errors) && contacts_resource.prepare) {
+		struct resource_change change = {
+			.operation = plan->before ? RESOURCE_UPDATE : RESOURCE_CREATE,
+			.db = ctx->db, .caller = ctx->caller, .user_id = ctx->actor_user_id,
+			.input = body, .before = plan->before, .record = plan->record,
+		};
+		contacts_resource.prepare(&change, errors);
+	}
+	resource_record_check_required(&contacts_resource, plan->record, errors);
+}
+
+/* Changed references must name records the caller may use (errors). A db_status. */
+static int check_references(struct import_context *ctx, const struct row_plan *plan,
+			    struct field_errors *errors)
+{
+	for (const struct resource_field *field = contacts_resource.fields; field->name; field++) {
+		const json_t *value = json_object_get(plan->record, field->name);
+		if (field->type != RESOURCE_FIELD_REFERENCE || !json_is_integer(value) ||
+		    !value_changed(plan->record, plan->before, field->name))
+			continue;
+		int usable = reference_usable(ctx, field, json_integer_value(value));
+		if (usable < 0)
+			return usable;
+		if (!usable)
+			field_errors_add(errors, field->name, "no such %s",
+					 strcmp(field->references, "users") == 0 ? "user" : "company");
+	}
+	return DB_OK;
+}
+
+/* Whether the caller may change the existing contact and give it (or a new one) its owner. */
+static bool owner_allowed(struct import_context *ctx, size_t line, const struct row_plan *plan)
+{
+	int64_t owner = resource_record_owner(&contacts_resource, plan->record);
+	int64_t old_owner = plan->before ? resource_record_owner(&contacts_resource, plan->before) : 0;
+	if (plan->before && !caller_may_write(ctx, "contacts", old_owner)) {
+		import_error(ctx, line, "email", "you may not change the contact with this address");
+		return false;
+	}
+	if ((!plan->before || owner != old_owner) && !caller_may_write(ctx, "contacts", owner)) {
+		import_error(ctx, line, "owner_id", "you may not %s a contact owned by that user",
+			     plan->before ? "give" : "create");
+		return false;
+	}
+	return true;
+}
+
+/* A changed external_id must be unique in the file and among the contacts. A db_status. */
+static int check_external_id(struct import_context *ctx, size_t line, const struct row_plan *plan)
+{
+	const json_t *external_id = json_object_get(plan->record, "external_id");
+	if (!json_is_string(external_id) || !value_changed(plan->record, plan->before, "external_id"))
+		return DB_OK;
+	const char *text = json_string_value(external_id);
+	json_t *seen = json_object_get(ctx->external_ids, text);
+	if (seen && !ctx->writing) {
+		import_error(ctx, line, "external_id", "the same external_id as on line %lld",
+			     (long long)json_integer_value(seen));
+		return DB_OK;
+	}
+	if (!ctx->writing)
+		json_object_set_new(ctx->external_ids, text, json_integer((json_int_t)line));
+	int taken = resource_store_value_taken(
+		ctx->db, &contacts_resource, resource_field_find(&contacts_resource, "external_id"),
+		external_id, plan->before ? json_integer_value(json_object_get(plan->before, "id")) : 0);
+	if (taken < 0)
+		return taken;
+	if (taken)
+		import_error(ctx, line, "external_id", "is already used by another contact");
+	return DB_OK;
+}
+
+/*
  * Checks one row against the rules and the database and plans it. Returns DB_OK (a row
  * error, if any, is in the report: ctx->failed) or a db_status for a database failure.
  */
@@ -544,140 +706,27 @@ static int plan_row(struct import_context *ctx, const struct csv_record *record,
 	bool company_pending = false;
 	if (row_body(ctx, record, &body, &extras) != 0)
 		goto done;
-	if (extras.company) {
-		int64_t company_id;
-		status = resolve_company(ctx, line, extras.company, &company_id);
-		if (status == 1) {
-			status = DB_OK;
-			goto done;
-		}
-		if (status != DB_OK)
-			goto done;
-		if (company_id)
-			json_object_set_new(body, "company_id", json_integer(company_id));
-		else
-			company_pending = true;
-	}
-	if (extras.owner_email) {
-		int64_t owner_id;
-		status = resolve_owner(ctx, line, extras.owner_email, &owner_id);
-		if (status != DB_OK || !owner_id)
-			goto done;
-		json_object_set_new(body, "owner_id", json_integer(owner_id));
-	}
-
-	/* dedupe: the existing contact with this email */
-	const json_t *email = json_object_get(body, "email");
-	if (ctx->options->dedupe == CONTACTS_IMPORT_DEDUPE_EMAIL && json_is_string(email)) {
-		struct field_errors email_errors = { NULL };
-		json_t *normalized = resource_field_normalize(
-			resource_field_find(&contacts_resource, "email"), email, "email", &email_errors);
-		field_errors_release(&email_errors);
-		if (json_is_string(normalized)) {
-			char *key = xstrdup(json_string_value(normalized));
-			for (char *p = key; *p; p++)
-				*p = (char)tolower((unsigned char)*p);
-			json_t *seen = json_object_get(ctx->emails, key);
-			if (seen && !ctx->writing) {
-				import_error(ctx, line, "email", "the same address as on line %lld",
-					     (long long)json_integer_value(seen));
-			} else {
-				if (!ctx->writing)
-					json_object_set_new(ctx->emails, key, json_integer((json_int_t)line));
-				int64_t existing_id;
-				status = contacts_import_store_find_email(ctx->db, key, &existing_id);
-				if (status == DB_OK && existing_id)
-					status = resource_store_get(ctx->db, &contacts_resource, existing_id,
-								    &plan->before);
-			}
-			free(key);
-		}
-		json_decref(normalized);
-		if (status != DB_OK || ctx->failed)
-			goto done;
-	}
-	if (plan->before && !ctx->is_cli &&
-	    !perm_scope_covers(ctx->db, perm_scope_for(ctx->db, ctx->caller, "contacts", PERM_READ),
-			       ctx->caller, resource_record_owner(&contacts_resource, plan->before))) {
-		/* a contact the caller may not see is not theirs to update: create anew */
-		json_decref(plan->before);
-		plan->before = NULL;
-	}
-
-	if (plan->before) {
-		plan->record = resource_record_merge(&contacts_resource, plan->before, body, &errors);
-	} else {
-		plan->record = resource_record_from_body(&contacts_resource, body, &errors);
-		if (!json_object_get(plan->record, "owner_id")) {
-			int64_t owner = default_owner(ctx);
-			json_object_set_new(plan->record, "owner_id",
-					    owner > 0 ? json_integer(owner) : json_null());
-		}
-	}
-	if (!field_errors_any(&errors) && contacts_resource.prepare) {
-		struct resource_change change = {
-			.operation = plan->before ? RESOURCE_UPDATE : RESOURCE_CREATE,
-			.db = ctx->db, .caller = ctx->caller, .user_id = ctx->actor_user_id,
-			.input = body, .before = plan->before, .record = plan->record,
-		};
-		contacts_resource.prepare(&change, &errors);
-	}
-	resource_record_check_required(&contacts_resource, plan->record, &errors);
-	for (const struct resource_field *field = contacts_resource.fields; field->name; field++) {
-		const json_t *value = json_object_get(plan->record, field->name);
-		if (field->type != RESOURCE_FIELD_REFERENCE || !json_is_integer(value) ||
-		    !value_changed(plan->record, plan->before, field->name))
-			continue;
-		int usable = reference_usable(ctx, field, json_integer_value(value));
-		if (usable < 0) {
-			status = usable;
-			goto done;
-		}
-		if (!usable)
-			field_errors_add(&errors, field->name, "no such %s",
-					 strcmp(field->references, "users") == 0 ? "user" : "company");
-	}
+	status = resolve_row_names(ctx, line, body, &extras, &company_pending);
+	if (status == 1)
+		status = DB_OK;
+	if (status != DB_OK || ctx->failed)
+		goto done;
+	status = find_existing(ctx, line, body, plan);
+	if (status != DB_OK || ctx->failed)
+		goto done;
+	build_record(ctx, body, plan, &errors);
+	status = check_references(ctx, plan, &errors);
+	if (status != DB_OK)
+		goto done;
 	if (field_errors_any(&errors)) {
 		add_field_errors(ctx, line, &errors);
 		goto done;
 	}
-
-	int64_t owner = resource_record_owner(&contacts_resource, plan->record);
-	int64_t old_owner = plan->before ? resource_record_owner(&contacts_resource, plan->before) : 0;
-	if (plan->before && !caller_may_write(ctx, "contacts", old_owner)) {
-		import_error(ctx, line, "email", "you may not change the contact with this address");
+	if (!owner_allowed(ctx, line, plan))
 		goto done;
-	}
-	if ((!plan->before || owner != old_owner) && !caller_may_write(ctx, "contacts", owner)) {
-		import_error(ctx, line, "owner_id", "you may not %s a contact owned by that user",
-			     plan->before ? "give" : "create");
+	status = check_external_id(ctx, line, plan);
+	if (status != DB_OK || ctx->failed)
 		goto done;
-	}
-
-	const json_t *external_id = json_object_get(plan->record, "external_id");
-	if (json_is_string(external_id) && value_changed(plan->record, plan->before, "external_id")) {
-		const char *text = json_string_value(external_id);
-		json_t *seen = json_object_get(ctx->external_ids, text);
-		if (seen && !ctx->writing) {
-			import_error(ctx, line, "external_id", "the same external_id as on line %lld",
-				     (long long)json_integer_value(seen));
-			goto done;
-		}
-		if (!ctx->writing)
-			json_object_set_new(ctx->external_ids, text, json_integer((json_int_t)line));
-		int taken = resource_store_value_taken(
-			ctx->db, &contacts_resource, resource_field_find(&contacts_resource, "external_id"),
-			external_id,
-			plan->before ? json_integer_value(json_object_get(plan->before, "id")) : 0);
-		if (taken < 0) {
-			status = taken;
-			goto done;
-		}
-		if (taken) {
-			import_error(ctx, line, "external_id", "is already used by another contact");
-			goto done;
-		}
-	}
 	plan->unchanged = plan->before && !company_pending &&
 			  resource_record_unchanged(&contacts_resource, plan->record, plan->before);
 done:
