@@ -57,4 +57,10 @@ void outcome_reply(struct response *res, struct outcome *outcome);
  */
 void db_status_reply(struct response *res, int db_status, const char *singular);
 
+/*
+ * Answers 503 with Retry-After: 1 and `detail`: the storage or a shared resource (the
+ * password-hash places) cannot serve this request now (outcome BUSY).
+ */
+void response_unavailable(struct response *res, const char *detail);
+
 #endif

@@ -525,7 +525,7 @@ static int authenticate_key(struct db *db, const char *key, struct response *res
 	struct auth_key_record record;
 	int status = auth_store_key_find(db, hash, &record);
 	if (status == DB_ERROR || status == DB_BUSY) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+		response_unavailable(res, "the database does not answer");
 		return -1;
 	}
 	if (status != DB_OK || sodium_memcmp(hash, record.hash, AUTH_HASH_BYTES) != 0) {
@@ -570,7 +570,7 @@ static int authenticate_session(struct db *db, const char *token, struct respons
 	struct auth_session_record record;
 	int status = auth_store_session_find(db, hash, &record);
 	if (status == DB_ERROR || status == DB_BUSY) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+		response_unavailable(res, "the database does not answer");
 		return -1;
 	}
 	if (status != DB_OK || sodium_memcmp(hash, record.hash, AUTH_HASH_BYTES) != 0) {
@@ -708,9 +708,7 @@ static void reply_logins_busy(struct db *db, const char *address_subject, struct
 				      &count, &unblocked_at) == DB_OK &&
 	    count < AUTH_THROTTLE_ADDRESS_LIMIT)
 		auth_store_failure_record(db, address_subject, now);
-	response_set_header(res, "Retry-After", "1");
-	response_problem(res, HTTP_SERVICE_UNAVAILABLE,
-			 "too many logins at once; try again in a second");
+	response_unavailable(res, "too many logins at once; try again in a second");
 }
 
 /*
@@ -753,7 +751,7 @@ static void login_finish(struct request *req, struct response *res, struct login
 	int64_t session_id;
 	if (auth_store_session_create(db, user->id, token_hash, csrf, now_text, expires,
 				      req->client_address, &session_id) != DB_OK) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the session cannot be stored");
+		response_unavailable(res, "the session cannot be stored");
 		return;
 	}
 	set_session_cookie(res, token);
@@ -783,8 +781,7 @@ static int64_t login_throttle_reserve(struct db *db, struct login_job *job, time
 	int64_t wait;
 	if (auth_store_failures_reserve(db, rules, LOGIN_THROTTLE_RULES, (int64_t)now,
 					forget_before, &wait, job->failure_ids) != DB_OK) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE,
-				 "the login attempt cannot be recorded; try again later");
+		response_unavailable(res, "the login attempt cannot be recorded; try again later");
 		return -1;
 	}
 	return wait;
@@ -879,7 +876,7 @@ static void handle_login(struct request *req, struct response *res)
 	int found = users_store_get_by_email(db, email, &job->user, job->hash, sizeof(job->hash));
 	if (found != DB_OK && found != DB_NOT_FOUND) {
 		auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+		response_unavailable(res, "the database does not answer");
 		goto cleanup;
 	}
 	job->found = found == DB_OK;
@@ -912,7 +909,7 @@ static void handle_logout(struct request *req, struct response *res)
 		return;
 	if (req->auth->method == AUTH_METHOD_SESSION) {
 		if (auth_store_session_revoke(db, req->auth->session_id) != DB_OK) {
-			response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the session cannot be revoked");
+			response_unavailable(res, "the session cannot be revoked");
 			return;
 		}
 		set_session_cookie(res, "");
@@ -932,7 +929,7 @@ static void handle_me(struct request *req, struct response *res)
 		return;
 	}
 	if (status != DB_OK) {
-		response_problem(res, HTTP_SERVICE_UNAVAILABLE, "the database does not answer");
+		response_unavailable(res, "the database does not answer");
 		return;
 	}
 	json_t *answer = json_pack("{s:o}", "user", users_user_to_json(&user));

@@ -212,3 +212,10 @@ void db_status_reply(struct response *res, int db_status, const char *singular)
 		outcome_fail(&outcome, OUTCOME_ERROR, "database error");
 	outcome_reply(res, &outcome);
 }
+
+void response_unavailable(struct response *res, const char *detail)
+{
+	struct outcome outcome = OUTCOME_INIT;
+	outcome_fail(&outcome, OUTCOME_BUSY, "%s", detail);
+	outcome_reply(res, &outcome);
+}
