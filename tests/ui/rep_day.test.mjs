@@ -16,6 +16,7 @@ import { apiSession, launchBrowser, logIn, missingPrerequisite, newPage, startCr
 const ADMIN = { email: 'admin@example.com', name: 'Alice Admin', role: 'admin', password: 'admin-password-1' };
 const REP = { email: 'rep@example.com', name: 'Robin Rep', role: 'rep', team: 'north', password: 'rep-password-1' };
 const OTHER = { email: 'other@example.com', name: 'Olga Other', role: 'rep', team: 'north', password: 'other-password-1' };
+const TASKER = { email: 'tess@example.com', name: 'Tess Tasker', role: 'rep', team: 'south', password: 'tess-password-1' };
 const PHONE = { width: 390, height: 844 };
 const DAY = 86400 * 1000;
 
@@ -35,7 +36,7 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
   const ids = {};
 
   before(async () => {
-    crm = await startCrm([ADMIN, REP, OTHER]);
+    crm = await startCrm([ADMIN, REP, OTHER, TASKER]);
     browser = await launchBrowser();
     admin = await apiSession(crm.baseUrl, ADMIN.email, ADMIN.password);
     rep = await apiSession(crm.baseUrl, REP.email, REP.password);
@@ -132,6 +133,52 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     stored = (await rep.get(`opportunities/${dragged.id}`)).body;
     assert.equal(stored.stage, 'lost');
     assert.equal(stored.lost_reason, 'No budget this year');
+    await done(page);
+  });
+
+  test('3, 4: tasks due later or never are listed (tasks page, dashboard); the counts follow a tick, in words', async () => {
+    const tasker = await apiSession(crm.baseUrl, TASKER.email, TASKER.password);
+    await tasker.create('tasks', { title: 'Ring the printer', due_at: at(2) });
+    await tasker.create('tasks', { title: 'Book the venue', due_at: at(4) });
+    const page = await loggedIn(TASKER);
+    await page.goto('/#/tasks');
+    const group = (key) => page.locator(`.task-group[data-group="${key}"]`);
+    const status = page.locator('.tasks-page .list-status');
+    await group('week').getByText('Book the venue').waitFor();
+    assert.equal(await status.innerText(), '2 open tasks.');
+
+    // 4: ticking one off changes the header and the group's count alike, in the singular.
+    await page.getByLabel('Ring the printer').check();
+    await page.getByText('Done: “Ring the printer”.').waitFor();
+    assert.equal(await group('week').locator('.count').innerText(), '(1)');
+    assert.equal(await status.innerText(), '1 open task.');
+
+    // 3: one due in a month and one without a due date, added on the page, are listed.
+    await page.getByRole('button', { name: 'New task' }).click();
+    const form = page.getByRole('form', { name: 'New task' });
+    await form.getByLabel('Title').fill('Renew the contract');
+    const inMonth = new Date(Date.now() + 30 * DAY);
+    const pad = (n) => String(n).padStart(2, '0');
+    await form.getByLabel('Due').fill(`${inMonth.getFullYear()}-${pad(inMonth.getMonth() + 1)}-${pad(inMonth.getDate())}T10:00`);
+    await form.getByRole('button', { name: 'Add task' }).click();
+    await page.getByText('Added “Renew the contract”.').waitFor();
+    await group('later').getByText('Renew the contract').waitFor();
+    await page.getByRole('button', { name: 'New task' }).click();
+    await form.getByLabel('Title').fill('Someday: tidy the archive');
+    await form.getByLabel('Due').fill('');
+    await form.getByRole('button', { name: 'Add task' }).click();
+    await group('undated').getByText('Someday: tidy the archive').waitFor();
+    assert.equal(await status.innerText(), '3 open tasks.');
+    const open = (await tasker.get('tasks?assignee_id=me&done=false')).body.data;
+    assert.equal(open.length, 3);
+    assert.equal(open.find((t) => t.title.startsWith('Someday')).due_at, null);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
+    const block = page.locator('#dashboard-tasks');
+    await block.getByText('Book the venue').waitFor();
+    assert.equal(await block.locator('.tasks-later').innerText(), 'Also open: 1 due later, 1 without a due date. See all my tasks');
+    await block.getByRole('link', { name: 'See all my tasks' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
     await done(page);
   });
 });

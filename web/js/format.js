@@ -45,6 +45,11 @@ export function formatNumber(value, digits = 0) {
   return Number(value).toLocaleString(undefined, { maximumFractionDigits: digits });
 }
 
+/** 1, "open task" -> "1 open task"; 3 -> "3 open tasks" (`many`: the plural when not +s). */
+export function plural(count, one, many = `${one}s`) {
+  return `${formatNumber(count)} ${Number(count) === 1 ? one : many}`;
+}
+
 /** "2026-11-23T16:00:00Z" or "2026-11-23" -> "23 Nov 2026" (local). */
 export function formatDate(value) {
   if (!value) return '';

@@ -1,18 +1,19 @@
 // dashboard.js - the start page: this month's figures (analytics/summary), the pipeline
 // totals per stage (GET pipeline: count, total, probability-weighted), the tier chart
 // (analytics/tiers, drawn by ui/chart.js), the caller's tasks due in the next 7 days and
-// overdue, and the latest interactions. Each block loads on its own, so one that the
+// overdue (with how many more are due later or undated), and the latest interactions. Each block loads on its own, so one that the
 // caller may not read (403) says so without hiding the others.
 
 import { api } from '../api.js';
 import { contactLink, userName, asyncName } from '../directory.js';
 import { formatDateTime, h, notice, replaceChildren } from '../dom.js';
-import { apiTimestamp, capitalize, dayStart, formatAmounts, formatMoney, formatNumber, formatPercent } from '../format.js';
+import { capitalize, formatAmounts, formatMoney, formatNumber, formatPercent, plural } from '../format.js';
 import * as session from '../session.js';
 import { barChart } from '../ui/chart.js';
 import { icon } from '../ui/icons.js';
 import { taskItem } from '../ui/tasks.js';
 import { HOUSE_CURRENCY } from './contact-work.js';
+import { taskGroup } from './tasks.js';
 
 /** A card with a heading, a link to more, and a body filled by `load(body)`. */
 function block(id, title, more, load, wide) {
@@ -91,20 +92,30 @@ async function loadSummary(body) {
     kpi('High churn risk', formatNumber(summary.churn_risk ? summary.churn_risk.high : 0), 'customers', 'churn_high')));
 }
 
+const DASHBOARD_TASKS = 20; // tasks listed on the dashboard; the tasks page has them all
+
+/**
+ * The caller's open tasks due in the next 7 days (and overdue), then a line with how many
+ * more are open: due later or without a due date, linking to the tasks page.
+ */
 async function loadTasks(body) {
-  const until = dayStart(new Date(), 8); // through the end of the 7th day from today
-  const page = await api.get('tasks', {
-    query: { assignee_id: 'me', done: 'false', due_before: apiTimestamp(until), sort: 'due_at', limit: 20 },
-  });
+  const page = await api.get('tasks', { query: { assignee_id: 'me', done: 'false', sort: 'due_at', limit: 500 } });
+  const now = new Date();
   const tasks = page.data || [];
+  const soon = tasks.filter((task) => ['overdue', 'today', 'week'].includes(taskGroup(task, now)));
+  const later = tasks.filter((task) => taskGroup(task, now) === 'later').length;
+  const undated = tasks.filter((task) => taskGroup(task, now) === 'undated').length;
+  const more = page.next_cursor ? '+' : '';
+  const rest = [later ? `${later}${more} due later` : null, undated ? plural(undated, 'without a due date', 'without a due date') : null]
+    .filter(Boolean);
   const message = h('div');
-  if (tasks.length === 0) {
-    replaceChildren(body, h('p', { class: 'muted', text: 'Nothing due in the next 7 days.' }));
-    return;
-  }
-  replaceChildren(body, message, h('ul', { class: 'task-list' }, tasks.map((task) => taskItem(task, {
-    onMessage: (node) => replaceChildren(message, node || ''),
-  }))), page.next_cursor ? h('p', { class: 'muted small', text: 'More are due: see all tasks.' }) : null);
+  const shown = soon.slice(0, DASHBOARD_TASKS);
+  replaceChildren(body, message,
+    shown.length ? h('ul', { class: 'task-list' }, shown.map((task) => taskItem(task, {
+      onMessage: (node) => replaceChildren(message, node || ''),
+    }))) : h('p', { class: 'muted', text: 'Nothing due in the next 7 days.' }),
+    soon.length > shown.length ? h('p', { class: 'muted small', text: `${soon.length - shown.length} more due this week.` }) : null,
+    rest.length ? h('p', { class: 'tasks-later' }, `Also open: ${rest.join(', ')}. `, h('a', { href: '#/tasks', text: 'See all my tasks' })) : null);
 }
 
 async function loadInteractions(body) {

@@ -1,31 +1,47 @@
-// tasks.js - the tasks page: open tasks due, grouped as overdue, today and this week (the
-// next 7 days), each with a "done" checkbox; a quick form to add one. Managers and
-// administrators pick whose tasks they see (their team's people, or everybody's for an
-// administrator); everyone else sees their own.
+// tasks.js - the tasks page: every open task, grouped as overdue, today, this week (the next
+// 7 days), later and without a due date, each with a "done" checkbox; a quick form to add
+// one. Managers and administrators pick whose tasks they see (their team's people, or
+// everybody's for an administrator); everyone else sees their own.
 
 import { api } from '../api.js';
 import { directory, userOptions } from '../directory.js';
 import { h, notice, replaceChildren, uid } from '../dom.js';
-import { apiTimestamp, dayStart, fromLocalInput, toLocalInput } from '../format.js';
+import { apiTimestamp, dayStart, fromLocalInput, plural, toLocalInput } from '../format.js';
 import * as session from '../session.js';
 import { disclosure, inlineForm } from '../ui/forms.js';
 import { taskItem } from '../ui/tasks.js';
 import { canWrite } from './contact-work.js';
 
+const MAX_TASKS = 2000; // open tasks loaded onto the page (4 pages of 500)
+
 const GROUPS = [
   { key: 'overdue', title: 'Overdue', empty: 'Nothing overdue.' },
   { key: 'today', title: 'Today', empty: 'Nothing else due today.' },
   { key: 'week', title: 'This week', empty: 'Nothing due in the next 7 days.' },
+  { key: 'later', title: 'Later', empty: 'Nothing due later.' },
+  { key: 'undated', title: 'No due date', empty: 'Every open task has a due date.' },
 ];
 
-/** Which group a task belongs to, or null when it is due later. */
+/** Which group a task belongs to: overdue, today, week (the next 7 days), later or undated. */
 export function taskGroup(task, now = new Date()) {
-  if (!task.due_at) return null;
+  if (!task.due_at) return 'undated';
   const due = new Date(task.due_at);
   if (due < now) return 'overdue';
   if (due < dayStart(now, 1)) return 'today';
   if (due < dayStart(now, 8)) return 'week';
-  return null;
+  return 'later';
+}
+
+/**
+ * "3 open tasks, 1 overdue." for list items of tasks (open ones lack the "done" class);
+ * `more` when not every open task was loaded.
+ */
+export function openTasksText(items, more = false) {
+  const open = items.filter((item) => !item.classList.contains('done'));
+  if (open.length === 0) return 'No open tasks.';
+  const overdue = open.filter((item) => item.classList.contains('overdue')).length;
+  const count = more ? `${open.length}+ open tasks` : plural(open.length, 'open task');
+  return `${count}${overdue ? `, ${overdue} overdue` : ''}.`;
 }
 
 /** Whose tasks the caller may pick: [{value, label}] ("me" first), or null for "only mine". */
@@ -39,7 +55,7 @@ async function assigneeChoices() {
 }
 
 export function tasksPage() {
-  const state = { assignee: 'me', seq: 0 };
+  const state = { assignee: 'me', seq: 0, more: false };
   const message = h('div', { class: 'tasks-message' });
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
   const groups = new Map();
@@ -63,35 +79,37 @@ export function tasksPage() {
     filterArea.append(h('div', { class: 'field field-filter' }, h('label', { for: id, text: 'Assignee' }), select));
   }).catch(() => {});
 
+  /** The groups' counts and the status line, from what the lists show now. */
   function updateCounts() {
+    const items = [];
     for (const { list, count, empty } of groups.values()) {
       const open = [...list.children].filter((item) => !item.classList.contains('done')).length;
       count.textContent = `(${open})`;
       empty.hidden = list.children.length > 0;
+      items.push(...list.children);
     }
+    status.textContent = openTasksText(items, state.more);
   }
 
   async function load() {
     const seq = ++state.seq;
     status.textContent = 'Loading…';
-    const until = apiTimestamp(dayStart(new Date(), 8));
     try {
       const tasks = [];
       let cursor = null;
       do {
         const page = await api.get('tasks', {
-          query: { assignee_id: state.assignee || undefined, done: 'false', due_before: until, sort: 'due_at', limit: 500, cursor: cursor || undefined },
+          query: { assignee_id: state.assignee || undefined, done: 'false', sort: 'due_at', limit: 500, cursor: cursor || undefined },
         });
         if (seq !== state.seq) return;
         tasks.push(...(page.data || []));
         cursor = page.next_cursor;
-      } while (cursor && tasks.length < 2000);
+      } while (cursor && tasks.length < MAX_TASKS);
+      state.more = Boolean(cursor);
       for (const { list } of groups.values()) replaceChildren(list);
       const now = new Date();
       for (const task of tasks) {
-        const key = taskGroup(task, now);
-        if (!key) continue;
-        groups.get(key).list.append(taskItem(task, {
+        groups.get(taskGroup(task, now)).list.append(taskItem(task, {
           showAssignee: state.assignee !== 'me',
           onMessage: (node) => replaceChildren(message, node || ''),
           onChange: (changed) => {
@@ -101,7 +119,6 @@ export function tasksPage() {
         }));
       }
       updateCounts();
-      status.textContent = tasks.length === 0 ? 'No open tasks due in the next 7 days.' : `${tasks.length} open tasks due by the end of the week.`;
     } catch (error) {
       if (seq !== state.seq) return;
       status.textContent = '';
