@@ -181,4 +181,39 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     await page.getByRole('heading', { level: 1, name: 'Tasks' }).waitFor();
     await done(page);
   });
+
+  test('9: revoking the key just created takes it off the "copy it now" panel', async () => {
+    const page = await loggedIn(ADMIN);
+    await page.goto('/#/admin/api-keys');
+    const form = page.getByRole('form', { name: 'New API key' });
+    await form.getByLabel('Name').fill('Short-lived sync');
+    await form.getByRole('button', { name: 'Create key' }).click();
+    const keyInput = page.getByRole('textbox', { name: 'New API key' });
+    await keyInput.waitFor();
+    const key = await keyInput.inputValue();
+    await page.getByRole('button', { name: 'Revoke Short-lived sync' }).click();
+    await page.getByRole('button', { name: 'Revoke key' }).click();
+    await page.getByText('Revoked “Short-lived sync”: it stops working at once.').waitFor();
+    await keyInput.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate((text) => document.body.innerHTML.includes(text)
+      || [...document.querySelectorAll('input')].some((input) => input.value.includes(text)), key), false,
+    'the revoked key is nowhere on the page');
+    await done(page);
+  });
+
+  test('13: email addresses and phone numbers are mailto: and tel: links', async () => {
+    const page = await loggedIn(REP);
+    await page.goto(`/#/contacts/${ids.grace}`);
+    const email = page.locator('.record-fields [data-field="email"] a');
+    await email.waitFor();
+    assert.equal(await email.getAttribute('href'), 'mailto:grace@navy.example');
+    assert.equal(await email.innerText(), 'grace@navy.example');
+    const phone = page.locator('.record-fields [data-field="phone"] a');
+    assert.equal(await phone.getAttribute('href'), 'tel:+15550100');
+    assert.equal(await phone.innerText(), '+1 555 0100');
+    await page.goto('/#/contacts');
+    const row = page.locator('.data-table tbody tr', { hasText: 'Grace Hopper' });
+    assert.equal(await row.getByRole('link', { name: 'grace@navy.example' }).getAttribute('href'), 'mailto:grace@navy.example');
+    await done(page);
+  });
 });

@@ -1,5 +1,6 @@
 // dom.js - small helpers to build the page with the DOM API. Text always goes in as
-// text nodes (never as HTML), so user data cannot inject markup; see h().
+// text nodes (never as HTML), so user data cannot inject markup; see h(). Also links that
+// write an email (mailto:) or call a number (tel:).
 
 /**
  * Creates an element. `attrs` keys: "class", "text" (textContent), "on<event>" (listener),
@@ -67,4 +68,22 @@ export function formatDateTime(value) {
 export function notice(kind, ...children) {
   return h('div', { class: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
     children);
+}
+
+/** An email address as a mailto: link ("" for none). */
+export function emailLink(address) {
+  if (!address) return '';
+  const text = String(address);
+  const at = text.lastIndexOf('@');
+  const href = at > 0 ? `${encodeURIComponent(text.slice(0, at))}@${encodeURIComponent(text.slice(at + 1))}` : encodeURIComponent(text);
+  return h('a', { class: 'email-link', href: `mailto:${href}`, text });
+}
+
+/** A phone number as a tel: link with its digits (and a leading +); the text when it has none. */
+export function phoneLink(number) {
+  if (!number) return '';
+  const text = String(number);
+  const digits = text.replace(/[^\d+]/g, '').replace(/(?!^)\+/g, '');
+  if (!/\d/.test(digits)) return text;
+  return h('a', { class: 'phone-link', href: `tel:${digits}`, text });
 }

@@ -103,7 +103,7 @@ function newKeyBox(created) {
     copied.textContent = (await copyText(input)) ? 'Copied.' : 'Select the key and copy it by hand.';
   });
   input.addEventListener('focus', () => input.select());
-  return h('div', { class: 'new-key', role: 'alert' },
+  return h('div', { class: 'new-key', role: 'alert', dataset: { keyId: created.id } },
     h('p', {}, h('strong', { text: `The key “${created.name}” for ${created.user_name || `user #${created.user_id}`}: ` }),
       'copy it now. It is shown only this once; the server keeps only a hash of it.'),
     h('div', { class: 'key-row' }, h('label', { for: id, class: 'visually-hidden', text: 'New API key' }), input, copy, copied));
@@ -142,6 +142,12 @@ export function adminApiKeysPage() {
     return h('tr', { dataset: { id: key.id } }, cells, actions);
   }
 
+  /** A revoked key is of no use to copy: its "copy it now" box goes. */
+  function forgetShownKey(id) {
+    const box = created.querySelector('.new-key');
+    if (box && box.dataset.keyId === String(id)) replaceChildren(created);
+  }
+
   function confirmRevoke(key, button) {
     const yes = h('button', { type: 'button', class: 'button danger', text: 'Revoke key' });
     const no = h('button', { type: 'button', class: 'button secondary', text: 'Keep it', onclick: () => { replaceChildren(messages); button.focus(); } });
@@ -149,8 +155,10 @@ export function adminApiKeysPage() {
       yes.disabled = true;
       try {
         await api.del(`api-keys/${key.id}`);
+        forgetShownKey(key.id);
         replaceChildren(messages, notice('success', `Revoked “${key.name}”: it stops working at once.`));
       } catch (error) {
+        if (error.status === 409) forgetShownKey(key.id);
         replaceChildren(messages, notice('error', error.status === 409 ? `“${key.name}” was revoked already.` : `Not revoked: ${error.message}`));
       }
       load(false);

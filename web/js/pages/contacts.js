@@ -5,7 +5,7 @@
 import {
   asyncName, companyName, companyOptions, contactChanged, ownerFilterOptions, userName, userOptions,
 } from '../directory.js';
-import { formatDateTime, h } from '../dom.js';
+import { emailLink, formatDateTime, h } from '../dom.js';
 import { enumValues } from '../meta.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
@@ -83,7 +83,7 @@ export function contactsList(options = {}) {
     search: { label: 'Search contacts', placeholder: 'Name, email, phone…' },
     columns: [
       { key: 'name', label: 'Name', sort: 'last_name', cell: nameCell },
-      { key: 'email', label: 'Email', sort: 'email' },
+      { key: 'email', label: 'Email', sort: 'email', cell: (c) => emailLink(c.email) },
       ...(options.query && options.query.company_id ? [] : [{
         key: 'company_id', label: 'Company',
         cell: (c) => (c.company_id ? asyncName(companyName, c.company_id, `#${c.company_id}`) : ''),

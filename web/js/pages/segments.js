@@ -7,7 +7,7 @@
 
 import { api, request } from '../api.js';
 import { asyncName, contactDisplayName, userName } from '../directory.js';
-import { debounce, formatDateTime, h, notice, replaceChildren, uid } from '../dom.js';
+import { debounce, emailLink, formatDateTime, h, notice, replaceChildren, uid } from '../dom.js';
 import { formatNumber } from '../format.js';
 import { navigate } from '../router.js';
 import { fieldSet } from '../ui/fields.js';
@@ -98,7 +98,7 @@ function membersSection(segment, onChanged, onConflict) {
         }) : null;
         tbody.append(h('tr', { dataset: { id: contact.id } },
           h('td', { dataset: { label: 'Name' } }, h('a', { href: `#/contacts/${contact.id}`, text: contactDisplayName(contact) })),
-          h('td', { dataset: { label: 'Email' }, text: contact.email || '' }),
+          h('td', { dataset: { label: 'Email' } }, emailLink(contact.email)),
           h('td', { dataset: { label: 'Lifecycle' }, text: contact.lifecycle || '' }),
           h('td', {}, remove)));
       }

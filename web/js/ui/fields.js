@@ -7,7 +7,7 @@
 //     create: false (not in create forms), edit: false (not in the editor), view: false }
 // Server errors ({field, message} from a 422) are shown next to the field they name.
 
-import { h, uid } from '../dom.js';
+import { emailLink, h, phoneLink, uid } from '../dom.js';
 
 /** The value a field shows for `record` in a form. */
 function formValue(spec, record) {
@@ -34,13 +34,15 @@ function apiValue(spec, value) {
   return spec.type === 'password' ? String(value) : text;
 }
 
-/** What the view mode shows for a field (text or a node). */
+/** What the view mode shows for a field (text or a node; email and tel fields as links). */
 export function displayValue(spec, record) {
   if (spec.display) return spec.display(record);
   const value = record[spec.name];
   if (value === undefined || value === null || value === '') return '';
   if (spec.type === 'tags') return Array.isArray(value) ? value.join(', ') : String(value);
   if (spec.type === 'checkbox') return value ? 'yes' : 'no';
+  if (spec.type === 'email') return emailLink(value);
+  if (spec.type === 'tel') return phoneLink(value);
   if (spec.type === 'select' && Array.isArray(spec.options)) {
     const option = spec.options.find((o) => String(o.value) === String(value));
     if (option) return option.label;
