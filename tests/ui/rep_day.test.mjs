@@ -216,4 +216,33 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     assert.equal(await row.getByRole('link', { name: 'grace@navy.example' }).getAttribute('href'), 'mailto:grace@navy.example');
     await done(page);
   });
+
+  test('8: search, filters and sort are in the URL: Back from a contact returns to the same list', async () => {
+    await rep.create('contacts', { first_name: 'Grace', last_name: 'Kelly', lifecycle: 'lead' });
+    const page = await loggedIn(REP);
+    await page.goto('/#/contacts');
+    await page.getByLabel('Search contacts').fill('grace');
+    await page.getByLabel('Lifecycle').selectOption('customer');
+    await page.getByRole('button', { name: 'Name' }).click();
+    await page.waitForFunction(() => /q=grace/.test(location.hash) && /lifecycle=customer/.test(location.hash) && /sort=last_name/.test(location.hash));
+    const rows = page.locator('.data-table tbody tr');
+    await page.waitForFunction(() => document.querySelectorAll('.data-table tbody tr').length === 1);
+    await rows.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Grace Hopper' }).waitFor();
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: 'Contacts' }).waitFor();
+    assert.equal(await page.getByLabel('Search contacts').inputValue(), 'grace');
+    assert.equal(await page.getByLabel('Lifecycle').inputValue(), 'customer');
+    assert.equal(await page.locator('th[aria-sort="ascending"]').innerText(), 'Name ▲');
+    await page.waitForFunction(() => document.querySelector('.list-status')?.textContent === '1 contact shown');
+    assert.deepEqual(await rows.locator('td:first-child').allInnerTexts(), ['Grace Hopper']);
+    // A shared link opens the same list.
+    const shared = await newPage(browser, crm.baseUrl);
+    await logIn(shared, REP.email, REP.password);
+    await shared.goto(`/${new URL(page.url()).hash}`);
+    await shared.waitForFunction(() => document.querySelector('.list-status')?.textContent === '1 contact shown');
+    assert.equal(await shared.getByLabel('Search contacts').inputValue(), 'grace');
+    await done(shared);
+    await done(page);
+  });
 });

@@ -36,6 +36,21 @@ export function resolve(path) {
   return fallback ? { route: { render: fallback, options: {} }, params: {} } : null;
 }
 
+/**
+ * Replaces the current history entry with "#<path>?<query>" without drawing the page
+ * again (no hashchange): a page's own state, such as a list's search, lives in the URL
+ * so that Back and a shared link return to it. Empty values are left out.
+ */
+export function replaceQuery(path, query) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== '') params.append(key, String(value));
+  }
+  const search = params.toString();
+  const hash = `#${path}${search ? `?${search}` : ''}`;
+  if (window.location.hash !== hash) window.history.replaceState(window.history.state, '', hash);
+}
+
 /** Goes to "#<path>" (which triggers the hashchange listener). */
 export function navigate(path) {
   if (window.location.hash === `#${path}`) {

@@ -38,10 +38,11 @@ function notAllowed() {
   return notAllowedPage('Only administrators can see the admin pages.');
 }
 
-export function adminUsersPage() {
+export function adminUsersPage(params, query) {
   if (!session.isAdmin()) return notAllowed();
   const list = resourceList({
     resource: 'users',
+    location: { path: '/admin/users', query },
     title: 'Users',
     singular: 'user',
     search: false,

@@ -23,9 +23,10 @@ export function companyFields() {
   ];
 }
 
-export function companiesPage() {
+export function companiesPage(params, query) {
   return resourceList({
     resource: 'companies',
+    location: { path: '/companies', query },
     title: 'Companies',
     singular: 'company',
     search: { label: 'Search companies', placeholder: 'Name, domain…' },

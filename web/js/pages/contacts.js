@@ -80,6 +80,7 @@ export function contactsList(options = {}) {
     hideTitle: options.hideTitle,
     query: options.query,
     pageSize: options.pageSize || 25,
+    location: options.location,
     search: { label: 'Search contacts', placeholder: 'Name, email, phone…' },
     columns: [
       { key: 'name', label: 'Name', sort: 'last_name', cell: nameCell },
@@ -107,8 +108,8 @@ export function contactsList(options = {}) {
   });
 }
 
-export function contactsPage() {
-  return contactsList();
+export function contactsPage(params, query) {
+  return contactsList({ location: { path: '/contacts', query } });
 }
 
 export function contactPage({ id }) {

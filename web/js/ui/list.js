@@ -12,15 +12,24 @@
 //   href(record) -> '#/contacts/1',
 //   create: {label, fields: [field specs], defaults: {record}, prepare(body) -> body,
 //            onCreated(record)} | null,
-//   pageSize: 25, emptyText }
+//   pageSize: 25, emptyText,
+//   location: {path: '/contacts', query} -- a page's list: search, filters and sort start
+//             from the route's query and are written back to the URL as they change }
 
 import { api } from '../api.js';
 import { debounce, h, notice, uid } from '../dom.js';
+import { replaceQuery } from '../router.js';
 import { fieldSet } from './fields.js';
 
 /** Renders the list into a new element and starts loading. Returns the element. */
 export function resourceList(config) {
   const state = { q: '', filters: {}, sort: config.defaultSort || '', rows: [], next: null, seq: 0 };
+  const fromUrl = (config.location && config.location.query) || {};
+  if (config.location) {
+    state.q = fromUrl.q || '';
+    if (config.columns.some((column) => column.sort && [column.sort, `-${column.sort}`].includes(fromUrl.sort))) state.sort = fromUrl.sort;
+    for (const filter of config.filters || []) if (fromUrl[filter.name]) state.filters[filter.name] = fromUrl[filter.name];
+  }
   const heading = config.headingLevel || 'h1';
   const titleId = uid('list-title');
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
@@ -75,6 +84,7 @@ export function resourceList(config) {
       id, type: 'search', class: 'search-input', autocomplete: 'off',
       placeholder: (config.search && config.search.placeholder) || 'Name, email, …',
     });
+    input.value = state.q;
     const debounced = debounce(() => { state.q = input.value.trim(); reload(); }, 250);
     input.addEventListener('input', debounced);
     input.addEventListener('keydown', (event) => {
@@ -90,12 +100,14 @@ export function resourceList(config) {
       input = h('select', { id, name: filter.name }, h('option', { value: '', text: filter.anyLabel || 'Any' }));
       const fill = (options) => {
         for (const option of options) input.append(h('option', { value: String(option.value), text: option.label }));
+        if (state.filters[filter.name]) input.value = state.filters[filter.name];
       };
       if (typeof filter.options === 'function') Promise.resolve(filter.options()).then(fill).catch(() => {});
       else fill(filter.options || []);
       input.addEventListener('change', () => { state.filters[filter.name] = input.value; reload(); });
     } else {
       input = h('input', { id, name: filter.name, type: 'text', autocomplete: 'off', placeholder: filter.placeholder });
+      input.value = state.filters[filter.name] || '';
       const debounced = debounce(() => { state.filters[filter.name] = input.value.trim(); reload(); }, 300);
       input.addEventListener('input', debounced);
     }
@@ -116,8 +128,15 @@ export function resourceList(config) {
     return h('tr', { dataset: { id: record.id } }, cells);
   }
 
+  /** A page's list keeps its search, filters and sort in the URL. */
+  function writeLocation() {
+    if (!config.location) return;
+    replaceQuery(config.location.path, { q: state.q, ...state.filters, sort: state.sort });
+  }
+
   async function load(append) {
     const seq = ++state.seq;
+    if (!append) writeLocation();
     const query = { ...(config.query || {}), limit: config.pageSize || 25 };
     if (state.q) query.q = state.q;
     if (state.sort) query.sort = state.sort;
