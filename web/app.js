@@ -164,7 +164,9 @@ async function main() {
   try {
     if (await session.restore()) await loadMeta();
   } catch (error) {
-    root.replaceChildren(notice('error', `The server does not answer: ${error.message}`));
+    root.replaceChildren(notice('error', error.isNetwork
+      ? 'The server cannot be reached. Check the connection, then reload the page.'
+      : `The server does not answer: ${error.message}`));
     return;
   }
   router.start(renderRoute);

@@ -245,4 +245,43 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     await done(shared);
     await done(page);
   });
+
+  test('10: errors speak the user\'s words next to the field; a network failure says the server cannot be reached', async () => {
+    const page = await loggedIn(REP);
+    await page.goto('/#/contacts');
+    await page.getByRole('button', { name: 'New contact' }).click();
+    const form = page.getByRole('form', { name: 'New contact' });
+    await form.getByLabel('Job title').fill('Engineer');
+    await form.getByRole('button', { name: 'Create contact' }).click();
+    const error = form.locator('.field[data-field="first_name"] .field-error');
+    await error.waitFor();
+    assert.equal(await error.innerText(), 'Enter a first name, a last name or an email address.');
+    assert.doesNotMatch(await form.innerText(), /first_name|last_name/);
+
+    // A segment condition with a bad date: the message stands by it, in words.
+    await page.goto('/#/segments/new');
+    const condition = page.locator('.rule-condition').first();
+    await condition.getByLabel('Field').selectOption({ label: 'Created' });
+    await condition.getByLabel('Value').fill('someday');
+    const ruleError = condition.locator('.rule-error');
+    await ruleError.waitFor();
+    assert.equal(await ruleError.innerText(), 'Enter a date such as 2026-11-23, or a time back from today such as -90d (90 days ago).');
+    await page.getByText('The rule has an error: see the condition marked below.').waitFor();
+    assert.doesNotMatch(await page.locator('main').innerText(), /rule\.all|must be a timestamp/);
+
+    // The server out of reach: the edit says so, and what was typed stays in the form.
+    await page.goto(`/#/contacts/${ids.grace}`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Job title').fill('Rear admiral');
+    await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Not saved: the server cannot be reached. Check the connection and try again: nothing you entered was lost.').waitFor();
+    assert.equal(await page.getByLabel('Job title').inputValue(), 'Rear admiral');
+    assert.doesNotMatch(await page.locator('main').innerText(), /Failed to fetch/);
+    await page.unroute('**/api/v1/**');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor();
+    assert.equal((await rep.get(`contacts/${ids.grace}`)).body.title, 'Rear admiral');
+    await done(page);
+  });
 });

@@ -1,9 +1,12 @@
 // api.js - the client of crmd's REST API (/api/v1): JSON in and out, the session's CSRF
-// token on every unsafe request, RFC 9457 problem details turned into ApiError
-// exceptions, and a hook that sends the user to the login page when the session is gone.
+// token on every unsafe request, RFC 9457 problem details (and a server that cannot be
+// reached) turned into ApiError exceptions, and a hook that sends the user to the login page when the session is gone.
 
 const BASE = '/api/v1';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** What a request that never reached the server ("Failed to fetch") says. */
+const UNREACHABLE = 'the server cannot be reached. Check the connection and try again: nothing you entered was lost.';
 
 let csrfToken = null;
 let onUnauthorized = null;
@@ -32,6 +35,8 @@ export class ApiError extends Error {
   get isForbidden() { return this.status === 403; }
   get isNotFound() { return this.status === 404; }
   get isThrottled() { return this.status === 429; }
+  /** The request never reached the server (offline, server down). */
+  get isNetwork() { return this.status === 0; }
 }
 
 /** Retry-After is either seconds or an HTTP date. */
@@ -74,9 +79,15 @@ export async function request(method, path, options = {}) {
     const tag = String(options.ifMatch);
     headers['If-Match'] = tag.startsWith('"') || tag.startsWith('W/') ? tag : `"${tag}"`;
   }
-  const response = await fetch(apiPath(path, options.query), {
-    method, headers, body, signal: options.signal, credentials: 'same-origin', cache: 'no-store',
-  });
+  let response;
+  try {
+    response = await fetch(apiPath(path, options.query), {
+      method, headers, body, signal: options.signal, credentials: 'same-origin', cache: 'no-store',
+    });
+  } catch (error) {
+    if (error && error.name === 'AbortError') throw error;
+    throw new ApiError(0, { detail: UNREACHABLE });
+  }
   let data = null;
   const type = response.headers.get('Content-Type') || '';
   if (response.status !== 204 && type.includes('json')) {

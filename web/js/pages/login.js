@@ -50,7 +50,7 @@ export function loginPage({ reason, onLoggedIn }) {
       } else if (error.status === 403) text = 'This account may not log in.';
       else text = `Could not log in: ${error.message}`;
       message.replaceChildren(notice('error', text));
-      password.value = '';
+      if (!error.isNetwork) password.value = '';
       password.focus();
     } finally {
       submit.disabled = false;

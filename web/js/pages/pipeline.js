@@ -10,6 +10,7 @@ import { api } from '../api.js';
 import { asyncName, contactName, ownerFilterOptions, userName } from '../directory.js';
 import { h, notice, replaceChildren, uid } from '../dom.js';
 import { capitalize, formatAmounts, formatDate, formatMoney, formatNumber, localDay } from '../format.js';
+import { readableFieldError } from '../ui/wording.js';
 import { STAGES, canWrite } from './contact-work.js';
 
 const MAX_CARDS = 2000; // opportunities loaded onto one board (4 pages of 500)
@@ -233,7 +234,7 @@ export function pipelinePage(params, routeQuery) {
         place(opportunity); // back where it was
         let text = `Not moved: ${error.message}`;
         if (error.isForbidden) text = `You may not move “${opportunity.name}” (it is not yours).`;
-        else if (error.isValidation) text = `Not moved: ${(error.errors || []).map((e) => `${e.field}: ${e.message}`).join('; ') || error.message}`;
+        else if (error.isValidation) text = `Not moved: ${(error.errors || []).map((e) => readableFieldError(e.field, e.message)).join('; ') || error.message}`;
         showMessage(notice('error', text));
       }
     }

@@ -13,6 +13,7 @@ import { navigate } from '../router.js';
 import { fieldSet } from '../ui/fields.js';
 import { resourceList } from '../ui/list.js';
 import { ruleBuilder } from '../ui/rule-builder.js';
+import { readableMessage } from '../ui/wording.js';
 import { canWrite } from './contact-work.js';
 
 export function segmentsPage() {
@@ -184,8 +185,9 @@ export function segmentPage({ id }) {
     } catch (error) {
       if (seq !== state.previewSeq) return;
       if (error.isValidation) {
-        builder.showErrors(error);
-        replaceChildren(count, `The rule has an error: ${error.message}`);
+        const placed = builder.showErrors(error);
+        replaceChildren(count, placed ? 'The rule has an error: see the condition marked below.'
+          : `The rule has an error: ${readableMessage((error.errors[0] || {}).message || error.message)}`);
       } else {
         replaceChildren(count, `Could not count: ${error.message}`);
       }

@@ -5,9 +5,11 @@
 //     required, hint, autocomplete, placeholder,
 //     get(record) -> form value, set(formValue) -> API value, display(record) -> text|Node,
 //     create: false (not in create forms), edit: false (not in the editor), view: false }
-// Server errors ({field, message} from a 422) are shown next to the field they name.
+// Server errors ({field, message} from a 422) are shown next to the field they name, in
+// words (ui/wording.js).
 
 import { emailLink, h, phoneLink, uid } from '../dom.js';
+import { readableFieldError, readableMessage } from './wording.js';
 
 /** The value a field shows for `record` in a form. */
 function formValue(spec, record) {
@@ -180,6 +182,7 @@ export function fieldSet(specs, record, mode) {
     showErrors(error) {
       this.clearErrors();
       const byName = new Map(fields.map((field) => [field.spec.name, field]));
+      const labels = Object.fromEntries(fields.map((field) => [field.spec.name, field.spec.label]));
       const perField = new Map();
       const other = [];
       for (const item of error.errors || []) {
@@ -187,15 +190,16 @@ export function fieldSet(specs, record, mode) {
         const field = byName.get(name) || byName.get(topField(name));
         if (field) {
           const messages = perField.get(field) || [];
-          messages.push(String(item.message || 'invalid'));
+          messages.push(readableMessage(item.message, labels));
           perField.set(field, messages);
         } else {
-          other.push(name ? `${name}: ${item.message}` : String(item.message || ''));
+          other.push(readableFieldError(name, item && item.message, labels));
         }
       }
       for (const [field, messages] of perField) field.setErrors(messages);
       if (other.length || perField.size === 0) {
-        summary.replaceChildren(h('p', { text: error.message || 'The form has errors.' }),
+        const validation = (error.errors || []).length > 0;
+        summary.replaceChildren(h('p', { text: validation ? 'Not saved: please correct this.' : `Not saved: ${error.message}` }),
           other.length ? h('ul', {}, other.map((text) => h('li', { text }))) : null);
         summary.hidden = false;
       }

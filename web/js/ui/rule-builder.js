@@ -11,6 +11,7 @@ import { api } from '../api.js';
 import { companyOptions, directory } from '../directory.js';
 import { h, replaceChildren, uid } from '../dom.js';
 import { enumValues } from '../meta.js';
+import { readableMessage } from './wording.js';
 
 /** The fields a rule may test: the contact's own and the computed ones. */
 export const RULE_FIELDS = [
@@ -367,7 +368,7 @@ export function ruleBuilder(config) {
           .sort((a, b) => b.path.length - a.path.length)[0];
         const view = match && state.views.get(match.node);
         if (view && view.showError) {
-          view.showError(String(item.message || 'invalid'));
+          view.showError(readableMessage(item.message));
           placed = true;
         }
       }
