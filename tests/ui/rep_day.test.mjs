@@ -284,4 +284,37 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     assert.equal((await rep.get(`contacts/${ids.grace}`)).body.title, 'Rear admiral');
     await done(page);
   });
+
+  test('5: creating a contact with another\'s email warns first and offers to open the existing one', async () => {
+    const sameEmail = async () => (await rep.get('contacts?q=grace%40navy.example&limit=100')).body.data
+      .filter((c) => c.email.toLowerCase() === 'grace@navy.example').length;
+    const page = await loggedIn(REP);
+    await page.goto('/#/contacts');
+    await page.getByRole('button', { name: 'New contact' }).click();
+    const form = page.getByRole('form', { name: 'New contact' });
+    await form.getByLabel('First name').fill('G.');
+    await form.getByLabel('Email', { exact: true }).fill('Grace@Navy.example');
+    await form.getByRole('button', { name: 'Create contact' }).click();
+    await form.getByText('A contact with the email Grace@Navy.example already exists.').waitFor();
+    assert.equal(await sameEmail(), 1, 'nothing was created yet');
+    await form.getByRole('link', { name: 'Open Grace Hopper' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Grace Hopper' }).waitFor();
+
+    // Creating it anyway is the user's choice.
+    await page.goBack();
+    await page.getByRole('button', { name: 'New contact' }).click();
+    await form.getByLabel('First name').fill('G.');
+    await form.getByLabel('Email', { exact: true }).fill('grace@navy.example');
+    await form.getByRole('button', { name: 'Create contact' }).click();
+    await form.getByRole('button', { name: 'Create contact anyway' }).click();
+    await page.getByRole('heading', { level: 1, name: 'G.' }).waitFor();
+    assert.equal(await sameEmail(), 2);
+    // A new address is created at once.
+    await page.goto('/#/contacts');
+    await page.getByRole('button', { name: 'New contact' }).click();
+    await form.getByLabel('Email', { exact: true }).fill('new.person@example.org');
+    await form.getByRole('button', { name: 'Create contact' }).click();
+    await page.getByRole('heading', { level: 1, name: 'new.person@example.org' }).waitFor();
+    await done(page);
+  });
 });

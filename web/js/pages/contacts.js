@@ -1,7 +1,9 @@
 // contacts.js - the contacts list and the contact page, built from the shared list and
-// detail components. The contact page's sections (analytics, timeline with the log form,
+// detail components; creating one whose email another contact has warns first and links
+// to the existing ones. The contact page's sections (analytics, timeline with the log form,
 // tasks, opportunities, purchases) come from contact-work.js.
 
+import { api } from '../api.js';
 import {
   asyncName, companyName, companyOptions, contactChanged, ownerFilterOptions, userName, userOptions,
 } from '../directory.js';
@@ -65,6 +67,25 @@ export function contactFields() {
   ];
 }
 
+/**
+ * Before a contact is created: the contacts that already have its email address (any
+ * case), as a warning with links to open them, or null when there are none.
+ */
+async function sameEmailWarning(body) {
+  const email = String(body.email || '').trim().toLowerCase();
+  if (!email) return null;
+  const page = await api.get('contacts', { query: { q: email, limit: 100 } });
+  const same = (page.data || []).filter((contact) => String(contact.email || '').toLowerCase() === email);
+  if (same.length === 0) return null;
+  const links = same.slice(0, 5).map((contact, i) => [i ? ', ' : '',
+    h('a', { href: `#/contacts/${contact.id}`, text: `Open ${contactName(contact)}` })]);
+  return [
+    h('p', { text: same.length === 1 ? `A contact with the email ${body.email} already exists.`
+      : `${same.length} contacts with the email ${body.email} already exist.` }),
+    h('p', {}, links, same.length > 5 ? ', …' : ''),
+  ];
+}
+
 function nameCell(contact) {
   return contactName(contact);
 }
@@ -102,6 +123,7 @@ export function contactsList(options = {}) {
     create: {
       label: 'New contact',
       fields,
+      check: sameEmailWarning,
       defaults: options.query && options.query.company_id ? { company_id: options.query.company_id } : null,
       onCreated: (contact) => navigate(`/contacts/${contact.id}`),
     },

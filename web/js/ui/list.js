@@ -11,7 +11,8 @@
 //   query: {fixed query parameters, e.g. company_id},
 //   href(record) -> '#/contacts/1',
 //   create: {label, fields: [field specs], defaults: {record}, prepare(body) -> body,
-//            onCreated(record)} | null,
+//            onCreated(record), check(body) -> Promise<warning node | null>: asked before
+//            saving; a warning stops the create until the user chooses "Create anyway"} | null,
 //   pageSize: 25, emptyText,
 //   location: {path: '/contacts', query} -- a page's list: search, filters and sort start
 //             from the route's query and are written back to the URL as they change }
@@ -189,15 +190,27 @@ export function resourceList(config) {
     const set = fieldSet(config.create.fields, config.create.defaults || null, 'create');
     const submit = h('button', { type: 'submit', class: 'button', text: `Create ${config.singular}` });
     const cancel = h('button', { type: 'button', class: 'button secondary', text: 'Cancel', onclick: closeCreate });
+    const warningBox = h('div', { class: 'create-warning' });
     const form = h('form', { class: 'card create-form', novalidate: true, 'aria-label': config.create.label },
-      h('h2', { text: config.create.label }), set.element, h('div', { class: 'form-actions' }, submit, cancel));
+      h('h2', { text: config.create.label }), set.element, warningBox, h('div', { class: 'form-actions' }, submit, cancel));
+    let acceptedWarning = null; // the body the user chose to create despite the warning
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       set.clearErrors();
+      warningBox.replaceChildren();
       submit.disabled = true;
       try {
         let body = set.values();
         if (config.create.prepare) body = config.create.prepare(body);
+        if (config.create.check && JSON.stringify(body) !== acceptedWarning) {
+          const warning = await config.create.check(body).catch(() => null);
+          if (warning) {
+            const anyway = h('button', { type: 'button', class: 'button secondary', text: `Create ${config.singular} anyway` });
+            anyway.addEventListener('click', () => { acceptedWarning = JSON.stringify(body); form.requestSubmit(submit); });
+            warningBox.replaceChildren(h('div', { class: 'notice notice-warning', role: 'alert' }, warning, anyway));
+            return;
+          }
+        }
         const record = await api.post(config.resource, body);
         if (config.create.onCreated) config.create.onCreated(record);
         else { closeCreate(); reload(); }
