@@ -8,6 +8,7 @@
 #ifndef CRM_PERM_H
 #define CRM_PERM_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,5 +35,12 @@ enum perm_scope perm_scope_for(struct db *db, const struct auth_context *caller,
  */
 bool perm_scope_covers(struct db *db, enum perm_scope scope, const struct auth_context *caller,
 		       int64_t owner_id);
+
+/*
+ * The caller's scope for each action on each resource that grants can name, for clients
+ * that show only what the caller may do: {"contacts":{"read":"all","write":"own",
+ * "delete":"none"},...} (a new reference; a read-only API key has "none" but for read).
+ */
+json_t *perm_caller_scopes(struct db *db, const struct auth_context *caller);
 
 #endif

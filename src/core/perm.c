@@ -1,7 +1,8 @@
 /*
  * perm.c - permission decisions: a caller's scope for an action on a resource (from the
  * grants of the caller's role, read through roles_store on every call so that a changed
- * grant applies at once), and whether a scope covers a given record owner.
+ * grant applies at once), whether a scope covers a given record owner, and all of a
+ * caller's scopes at once (GET auth/me).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/perm.h"
@@ -56,4 +57,21 @@ bool perm_scope_covers(struct db *db, enum perm_scope scope, const struct auth_c
 	}
 	}
 	return false;
+}
+
+json_t *perm_caller_scopes(struct db *db, const struct auth_context *caller)
+{
+	static const enum perm_action actions[] = { PERM_READ, PERM_WRITE, PERM_DELETE };
+	json_t *scopes = json_object();
+	for (size_t i = 0; roles_resources[i]; i++) {
+		json_t *resource = json_object();
+		for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++) {
+			enum perm_scope scope =
+				perm_scope_for(db, caller, roles_resources[i], actions[a]);
+			json_object_set_new(resource, perm_action_name(actions[a]),
+					    json_string(perm_scope_name(scope)));
+		}
+		json_object_set_new(scopes, roles_resources[i], resource);
+	}
+	return scopes;
 }

@@ -29,6 +29,7 @@
 #include "crm/reply.h"
 #include "crm/log.h"
 #include "crm/login_queue.h"
+#include "crm/perm.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
 #include "crm/users.h"
@@ -932,7 +933,8 @@ static void handle_me(struct request *req, struct response *res)
 		response_unavailable(res, "the database does not answer");
 		return;
 	}
-	json_t *answer = json_pack("{s:o}", "user", users_user_to_json(&user));
+	json_t *answer = json_pack("{s:o, s:o}", "user", users_user_to_json(&user), "permissions",
+				   perm_caller_scopes(db, req->auth));
 	if (req->auth->method == AUTH_METHOD_SESSION)
 		json_object_set_new(answer, "csrf_token", json_string(req->auth->csrf_token));
 	else
@@ -940,9 +942,43 @@ static void handle_me(struct request *req, struct response *res)
 	response_json(res, HTTP_OK, answer);
 }
 
+/*
+ * GET auth/session (public): the browser's question "am I logged in?" asked without an
+ * error: the auth/me answer for a valid session or key, else 200 {"user":null}, and a
+ * session cookie that no longer works is cleared. A database failure stays a 503.
+ */
+static void handle_session(struct request *req, struct response *res)
+{
+	struct db *db = app_db_or_reply(res);
+	if (!db)
+		return;
+	struct response refusal;
+	response_init(&refusal);
+	struct auth_context caller;
+	int result = auth_authenticate_or_reply(db, req, &refusal, false, &caller);
+	int refusal_status = refusal.status;
+	response_release(&refusal);
+	if (result == 0) {
+		req->auth = &caller;
+		req->log_user_id = caller.user_id;
+		handle_me(req, res);
+		req->auth = NULL;
+		return;
+	}
+	if (refusal_status != HTTP_UNAUTHORIZED) {
+		response_unavailable(res, "the database does not answer");
+		return;
+	}
+	char cookie[SECRET_TEXT_MAX];
+	if (session_cookie_of(req, cookie) != -1)
+		set_session_cookie(res, "");
+	response_json(res, HTTP_OK, json_pack("{s:n}", "user"));
+}
+
 void auth_routes_register(struct router *router)
 {
 	router_add(router, "POST", "/api/v1/auth/login", handle_login, ROUTE_PUBLIC | ROUTE_NO_CSRF);
 	router_add(router, "POST", "/api/v1/auth/logout", handle_logout, 0);
 	router_add(router, "GET", "/api/v1/auth/me", handle_me, 0);
+	router_add(router, "GET", "/api/v1/auth/session", handle_session, ROUTE_PUBLIC);
 }

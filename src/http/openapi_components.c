@@ -16,6 +16,9 @@
 #include "crm/users.h"
 #include "crm/banned.h"
 
+/* A permission scope (GET auth/me). */
+#define SCOPE_SCHEMA "{`type`:`string`,`enum`:[`all`,`team`,`own`,`none`]}"
+
 /* Schemas that entries refer to by name. */
 struct openapi_component {
 	const char *name;
@@ -317,8 +320,17 @@ static const struct openapi_component component_schemas[] = {
 	{ "Me",
 	  "{`type`:`object`,`required`:[`user`],`properties`:{"
 	  "`user`:{`$ref`:`#/components/schemas/User`},"
+	  "`permissions`:{`type`:`object`,`description`:`the caller's scope for each action on "
+	  "each resource, e.g. contacts: {read: all, write: own, delete: none}; own: records "
+	  "it owns, team: records owned in its team`,`additionalProperties`:{`type`:`object`,"
+	  "`required`:[`read`,`write`,`delete`],`additionalProperties`:false,`properties`:{"
+	  "`read`:" SCOPE_SCHEMA ",`write`:" SCOPE_SCHEMA ",`delete`:" SCOPE_SCHEMA "}}},"
 	  "`csrf_token`:{`type`:`string`,`description`:`cookie sessions only`},"
 	  "`read_only`:{`type`:`boolean`,`description`:`API keys only`}}}" },
+	{ "Session",
+	  "{`oneOf`:[{`$ref`:`#/components/schemas/Me`},{`type`:`object`,`required`:[`user`],"
+	  "`additionalProperties`:false,`properties`:{`user`:{`type`:`null`,"
+	  "`description`:`nobody is logged in`}}}]}" },
 };
 
 #define COMPONENT_COUNT (sizeof(component_schemas) / sizeof(component_schemas[0]))

@@ -72,8 +72,16 @@ static const struct openapi_entry openapi_entries[] = {
 	{ .method = "GET", .pattern = "/api/v1/auth/me", .tag = "auth", .operation_id = "getMe",
 	  .summary = "The caller",
 	  .description = "The authenticated user; for a cookie session also its CSRF token (so "
-			 "that a reloaded page can go on), for an API key whether it is read-only.",
+			 "that a reloaded page can go on), for an API key whether it is read-only; "
+			 "the caller's permissions (scope per resource and action).",
 	  .success = 200, .response = "Me" },
+	{ .method = "GET", .pattern = "/api/v1/auth/session", .tag = "auth",
+	  .operation_id = "getSession", .summary = "Whether the browser is logged in",
+	  .description = "Public: the answer of /auth/me for a valid session (or key), else "
+			 "{\"user\":null} and a session cookie that no longer works is cleared. "
+			 "A page asks this on load, without an error when nobody is logged in.",
+	  .success = 200, .response = "Session",
+	  .headers = "Set-Cookie" },
 
 	/* ---- users (administrators) */
 	{ .method = "GET", .pattern = "/api/v1/users", .tag = "users", .operation_id = "listUsers",

@@ -11,6 +11,7 @@ import time
 import harness
 
 ME = "/api/v1/auth/me"
+SESSION = "/api/v1/auth/session"
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"
 USERS = "/api/v1/users"
@@ -76,6 +77,55 @@ class LoginTest(AuthTestCase):
         self.assertEqual(200, status, body)
         self.assertEqual(self.rep_id, body["user"]["id"])
         self.assertNotIn("csrf_token", body)
+
+    def test_me_tells_the_callers_permissions(self):
+        """issue 18: a client shows only what the caller may do (rep: write own, delete none)."""
+        status, _, body = self.api("GET", ME, key=self.rep_key)
+        self.assertEqual(200, status, body)
+        self.assertEqual({"read": "all", "write": "own", "delete": "none"},
+                         body["permissions"]["contacts"])
+        self.assertEqual({"read": "all", "write": "own", "delete": "none"},
+                         body["permissions"]["opportunities"])
+        self.assertEqual("none", body["permissions"]["users"]["read"])
+        status, _, admin = self.api("GET", ME, key=self.admin_key)
+        self.assertEqual({"read": "all", "write": "all", "delete": "all"},
+                         admin["permissions"]["contacts"])
+        # A read-only key may not write, whatever the role says.
+        read_only = self.crmctl("key", "create", "--user", "rep@example.com", "--name",
+                                "reader", "--read-only").stdout.strip()
+        status, _, body = self.api("GET", ME, key=read_only)
+        self.assertEqual({"read": "all", "write": "none", "delete": "none"},
+                         body["permissions"]["contacts"])
+        # A grant changed by crmctl shows at once.
+        self.crmctl("role", "grant", "rep", "contacts", "delete", "own")
+        try:
+            body = self.api("GET", ME, key=self.rep_key)[2]
+            self.assertEqual("own", body["permissions"]["contacts"]["delete"])
+        finally:
+            self.crmctl("role", "grant", "rep", "contacts", "delete", "none")
+
+    def test_session_answers_without_an_error(self):
+        """issue 18: the page asks whether it is logged in without a 401 in the console."""
+        status, headers, body = self.api("GET", SESSION)
+        self.assertEqual(200, status, body)
+        self.assertEqual({"user": None}, body)
+        self.assertNotIn("set-cookie", headers)
+        session = self.login("rep@example.com", "password-123")
+        status, _, body = self.api("GET", SESSION, cookie=session.cookie)
+        self.assertEqual(200, status, body)
+        self.assertEqual("rep@example.com", body["user"]["email"])
+        self.assertEqual(session.csrf_token, body["csrf_token"])
+        self.assertEqual("own", body["permissions"]["contacts"]["write"])
+        # After logout the stale cookie is answered with no user, and cleared.
+        self.assertEqual(204, self.api("POST", LOGOUT, session=session)[0])
+        status, headers, body = self.api("GET", SESSION, cookie=session.cookie)
+        self.assertEqual(200, status, body)
+        self.assertEqual({"user": None}, body)
+        self.assertIn("Max-Age=0", headers.get("set-cookie", ""))
+        status, _, body = self.api("GET", SESSION, cookie="forged-session-token")
+        self.assertEqual((200, {"user": None}), (status, body))
+        # Only GET.
+        self.assertEqual(405, self.api("POST", SESSION, {})[0])
 
     def test_wrong_password_and_unknown_email_get_the_same_401(self):
         wrong = self.login("rep@example.com", "not-the-password")
