@@ -317,4 +317,56 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     await page.getByRole('heading', { level: 1, name: 'new.person@example.org' }).waitFor();
     await done(page);
   });
+
+  test('11: only what the role may do is offered: Edit and Delete on contacts, Move on deals', async () => {
+    await other.create('opportunities', { name: 'Olga\'s deal', stage: 'proposal', amount_cents: 1000 });
+    await rep.create('opportunities', { name: 'Robin\'s deal', stage: 'proposal', amount_cents: 2000 });
+    const toolbar = (page) => page.locator('.record-detail .toolbar[data-ready]');
+    const page = await loggedIn(REP);
+    await page.goto(`/#/contacts/${ids.olgas}`);
+    await page.getByRole('heading', { level: 1, name: 'Otto Olgason' }).waitFor();
+    await toolbar(page).waitFor({ state: 'attached' });
+    assert.deepEqual(await toolbar(page).getByRole('button').allInnerTexts(), [], 'another rep\'s contact: no Edit, no Delete');
+    await page.goto(`/#/contacts/${ids.grace}`);
+    await page.getByRole('heading', { level: 1, name: 'Grace Hopper' }).waitFor();
+    await toolbar(page).getByRole('button', { name: 'Edit' }).waitFor();
+    assert.deepEqual(await toolbar(page).getByRole('button').allInnerTexts(), ['Edit'], 'own contact: Edit, no Delete for a rep');
+    await page.goto('/#/pipeline');
+    const mine = page.locator('.deal-card', { hasText: 'Robin\'s deal' });
+    await mine.getByLabel('Move to…').waitFor();
+    const theirs = page.locator('.deal-card', { hasText: 'Olga\'s deal' });
+    await theirs.waitFor();
+    assert.equal(await theirs.getByLabel('Move to…').count(), 0, 'no Move on another rep\'s deal');
+    assert.equal(await theirs.getAttribute('draggable'), null);
+    await done(page);
+
+    const adminPage = await loggedIn(ADMIN);
+    await adminPage.goto(`/#/contacts/${ids.olgas}`);
+    await toolbar(adminPage).getByRole('button', { name: 'Edit' }).waitFor();
+    assert.deepEqual(await toolbar(adminPage).getByRole('button').allInnerTexts(), ['Edit', 'Delete']);
+    await adminPage.goto('/#/pipeline');
+    await adminPage.locator('.deal-card', { hasText: 'Olga\'s deal' }).getByLabel('Move to…').waitFor();
+    await done(adminPage);
+  });
+
+  test('also: a fresh page load asks for the session without a failed request', async () => {
+    const page = await newPage(browser, crm.baseUrl);
+    const failed = [];
+    page.on('response', (response) => { if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`); });
+    page.on('console', (message) => { if (message.type() === 'error') failed.push(`console: ${message.text()}`); });
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.getByLabel('Email').fill(REP.email);
+    await page.getByLabel('Password').fill(REP.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('You are logged out.').waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    assert.deepEqual(failed, []);
+    await done(page);
+  });
 });

@@ -32,6 +32,21 @@ export function directory() {
   return directoryPromise;
 }
 
+/** Each user's team by id (for the "team" permission scope). */
+export async function teamsById() {
+  return new Map((await directory()).map((user) => [String(user.id), user.team || null]));
+}
+
+/**
+ * Whether the caller may `action` (write, delete) a `resource` record owned by `ownerId`:
+ * resolves to a boolean (the team scope needs the owner's team from the directory).
+ */
+export async function mayChange(resource, action, ownerId) {
+  if (session.scope(resource, action) !== 'team') return session.may(resource, action, ownerId);
+  const teams = await teamsById();
+  return session.may(resource, action, ownerId, (id) => teams.get(String(id)) || null);
+}
+
 /** Forgets the cached directory (after a user was created or changed). */
 export function directoryChanged() { directoryPromise = null; }
 

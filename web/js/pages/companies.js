@@ -1,7 +1,7 @@
 // companies.js - the companies list and the company page, built from the same list and
 // detail components as contacts; a company's page lists its contacts.
 
-import { asyncName, companiesChanged, ownerFilterOptions, userName, userOptions } from '../directory.js';
+import { asyncName, companiesChanged, mayChange, ownerFilterOptions, userName, userOptions } from '../directory.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
 import { recordDetail } from '../ui/detail.js';
@@ -43,7 +43,7 @@ export function companiesPage(params, query) {
       { name: 'tag', label: 'Tag', type: 'text', placeholder: 'e.g. partner' },
     ],
     href: (company) => `#/companies/${company.id}`,
-    create: {
+    create: session.scope('companies', 'write') === 'none' ? null : {
       label: 'New company',
       fields: companyFields(),
       onCreated: (company) => { companiesChanged(); navigate(`/companies/${company.id}`); },
@@ -59,7 +59,8 @@ export function companyPage({ id }) {
     title: (company) => company.name,
     fields: companyFields(),
     back: { href: '#/companies', label: 'Companies' },
-    canDelete: () => session.user() && session.user().role !== 'viewer',
+    canEdit: (company) => mayChange('companies', 'write', company.owner_id),
+    canDelete: (company) => mayChange('companies', 'delete', company.owner_id),
     onChanged: companiesChanged,
     onDeleted: () => { companiesChanged(); navigate('/companies'); },
     sections: [{

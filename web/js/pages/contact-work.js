@@ -22,10 +22,12 @@ export const INTERACTION_KINDS = enumValues('interactions', 'kind');
 const LOGGABLE_KINDS = enumValues('interactions', 'kind', { except: ['ticket'] });
 const DIRECTIONS = enumValues('interactions', 'direction');
 
-/** Whether the user may write at all (viewers may not): forms are hidden otherwise. */
-export function canWrite() {
-  const me = session.user();
-  return Boolean(me && me.role !== 'viewer');
+/**
+ * Whether the caller may create or change any `resource` records (viewers may not): the
+ * forms that add them are hidden otherwise.
+ */
+export function canWrite(resource) {
+  return session.scope(resource, 'write') !== 'none';
 }
 
 /** "12.50" or "12,50" -> 1250 minor units; '' -> null; not a number: the text (a 422 says so). */
@@ -187,7 +189,7 @@ function timelineSection(container, contact, bus) {
   onChanged(bus, container, () => load(false));
 
   let logForm = null;
-  if (canWrite()) {
+  if (canWrite('interactions')) {
     logForm = disclosure('Log a call, email, meeting or note', (close) => inlineForm({
       label: 'Log an interaction',
       fields: interactionFields(),
@@ -241,7 +243,7 @@ function tasksSection(container, contact, bus) {
     }
   }
   let add = null;
-  if (canWrite()) {
+  if (canWrite('tasks')) {
     const me = session.user();
     add = disclosure('Add a task', (close) => inlineForm({
       label: 'New task',
@@ -292,7 +294,7 @@ function opportunitiesSection(container, contact, bus) {
     }
   }
   let add = null;
-  if (canWrite()) {
+  if (canWrite('opportunities')) {
     add = disclosure('Add an opportunity', (close) => inlineForm({
       label: 'New opportunity',
       fields: [
@@ -347,7 +349,7 @@ function purchasesSection(container, contact, bus) {
     }
   }
   let add = null;
-  if (canWrite()) {
+  if (canWrite('purchases')) {
     add = disclosure('Record a purchase', (close) => inlineForm({
       label: 'New purchase',
       fields: [

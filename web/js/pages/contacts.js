@@ -5,7 +5,7 @@
 
 import { api } from '../api.js';
 import {
-  asyncName, companyName, companyOptions, contactChanged, ownerFilterOptions, userName, userOptions,
+  asyncName, companyName, companyOptions, contactChanged, mayChange, ownerFilterOptions, userName, userOptions,
 } from '../directory.js';
 import { emailLink, formatDateTime, h } from '../dom.js';
 import { enumValues } from '../meta.js';
@@ -120,7 +120,7 @@ export function contactsList(options = {}) {
       { name: 'tag', label: 'Tag', type: 'text', placeholder: 'e.g. vip' },
     ],
     href: (contact) => `#/contacts/${contact.id}`,
-    create: {
+    create: session.scope('contacts', 'write') === 'none' ? null : {
       label: 'New contact',
       fields,
       check: sameEmailWarning,
@@ -142,7 +142,8 @@ export function contactPage({ id }) {
     title: contactName,
     fields: contactFields(),
     back: { href: '#/contacts', label: 'Contacts' },
-    canDelete: () => session.user() && session.user().role !== 'viewer',
+    canEdit: (contact) => mayChange('contacts', 'write', contact.owner_id),
+    canDelete: (contact) => mayChange('contacts', 'delete', contact.owner_id),
     onDeleted: () => navigate('/contacts'),
     onChanged: (contact) => contactChanged(contact.id),
     sections: contactWorkSections(),

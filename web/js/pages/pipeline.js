@@ -7,9 +7,10 @@
 // fetched again after every move. Filters: owner and expected close period.
 
 import { api } from '../api.js';
-import { asyncName, contactName, ownerFilterOptions, userName } from '../directory.js';
+import { asyncName, contactName, ownerFilterOptions, teamsById, userName } from '../directory.js';
 import { h, notice, replaceChildren, uid } from '../dom.js';
 import { capitalize, formatAmounts, formatDate, formatMoney, formatNumber, localDay } from '../format.js';
+import * as session from '../session.js';
 import { readableFieldError } from '../ui/wording.js';
 import { STAGES, canWrite } from './contact-work.js';
 
@@ -81,7 +82,7 @@ function askLostReason(opportunity) {
 
 export function pipelinePage(params, routeQuery) {
   const focusId = routeQuery && routeQuery.focus ? Number(routeQuery.focus) : 0;
-  const state = { owner: '', period: '', cards: new Map(), seq: 0, dragged: null };
+  const state = { owner: '', period: '', cards: new Map(), seq: 0, dragged: null, teams: null };
   const messages = h('div', { class: 'board-messages', 'aria-live': 'polite' });
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
   const columns = new Map();
@@ -149,7 +150,8 @@ export function pipelinePage(params, routeQuery) {
       if (select.value !== opportunity.stage) move(opportunity.id, select.value);
     });
     moveButton.addEventListener('click', () => move(opportunity.id, select.value));
-    const movable = canWrite();
+    // Only cards the caller may change can move (a rep's own deals, a manager's team's).
+    const movable = session.may('opportunities', 'write', opportunity.owner_id, (id) => (state.teams ? state.teams.get(String(id)) : null));
     const card = h('li', {
       class: `deal-card stage-${opportunity.stage}`, draggable: movable ? 'true' : undefined, dataset: { id: opportunity.id, stage: opportunity.stage },
       'aria-label': `${opportunity.name}, ${formatMoney(opportunity.amount_cents, opportunity.currency)}`,
@@ -264,6 +266,7 @@ export function pipelinePage(params, routeQuery) {
     const query = { ...filterQuery(), limit: 500, sort: 'expected_close' };
     loadTotals();
     try {
+      if (!state.teams && session.scope('opportunities', 'write') === 'team') state.teams = await teamsById();
       const rows = [];
       let cursor = null;
       do {
@@ -276,7 +279,7 @@ export function pipelinePage(params, routeQuery) {
       for (const { list } of columns.values()) replaceChildren(list);
       for (const opportunity of rows.reverse()) place(opportunity); // place() prepends
       status.textContent = rows.length === 0 ? 'No opportunities match.'
-        : `${rows.length}${cursor ? '+' : ''} opportunities.${canWrite() ? ' Drag a card to another column, or use its “Move to” list.' : ''}`;
+        : `${rows.length}${cursor ? '+' : ''} opportunities.${canWrite('opportunities') ? ' Drag a card to another column, or use its “Move to” list.' : ''}`;
       if (focusId && state.cards.has(focusId)) {
         const card = state.cards.get(focusId).card;
         card.classList.add('focused');

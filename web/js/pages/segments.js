@@ -37,7 +37,7 @@ export function segmentsPage() {
   });
   return h('section', { class: 'segments-page' },
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1', text: 'Segments' }),
-      canWrite() ? h('a', { class: 'button', href: '#/segments/new', text: 'New segment' }) : null),
+      canWrite('segments') ? h('a', { class: 'button', href: '#/segments/new', text: 'New segment' }) : null),
     h('p', { class: 'muted', text: 'Groups of contacts: dynamic ones by a rule (always current), static ones by hand.' }),
     list);
 }
@@ -65,7 +65,7 @@ function membersSection(segment, onChanged, onConflict) {
   const message = h('div');
   const more = h('button', { type: 'button', class: 'button secondary small', hidden: true, text: 'Load more' });
   const isStatic = segment.kind === 'static';
-  const editable = isStatic && canWrite();
+  const editable = isStatic && canWrite('segments');
 
   async function changeMembers(method, ids) {
     try {
@@ -226,13 +226,13 @@ export function segmentPage({ id }) {
     set = fieldSet(segmentFields(creating), segment || { kind: 'dynamic' }, creating ? 'create' : 'edit');
     const save = h('button', { type: 'submit', class: 'button', text: creating ? 'Save segment' : 'Save changes' });
     const actions = h('div', { class: 'form-actions' }, save);
-    if (!creating && canWrite()) {
+    if (!creating && canWrite('segments')) {
       const remove = h('button', { type: 'button', class: 'button danger', text: 'Delete' });
       remove.addEventListener('click', () => confirmDelete(remove));
       actions.append(remove);
     }
     const form = h('form', { class: 'card segment-editor', novalidate: true, 'aria-label': creating ? 'New segment' : 'Edit segment' },
-      set.element, builderArea, canWrite() ? actions : null);
+      set.element, builderArea, canWrite('segments') ? actions : null);
     const kindField = set.fields.find((field) => field.spec.name === 'kind');
     const kind = () => (kindField ? kindField.value() : segment.kind);
     if (kindField) kindField.input.addEventListener('change', () => showBuilder(kind()));

@@ -127,7 +127,7 @@ export function tasksPage() {
   }
 
   let add = null;
-  if (canWrite()) {
+  if (canWrite('tasks')) {
     const me = session.user();
     add = disclosure('New task', (close) => inlineForm({
       label: 'New task',

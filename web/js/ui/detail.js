@@ -6,7 +6,8 @@
 // config: {
 //   resource: 'contacts', id, singular: 'contact',
 //   title(record) -> string, fields: [field specs], back: {href, label},
-//   canEdit(record), canDelete(record), onDeleted(), onChanged(record),
+//   canEdit(record), canDelete(record) -> boolean or Promise<boolean> (the buttons show
+//   only when true), onDeleted(), onChanged(record),
 //   sections: [{id, title, render(container, record)}] }
 
 import { api } from '../api.js';
@@ -63,14 +64,20 @@ export function recordDetail(config) {
         h('dd', {}, value === '' ? h('span', { class: 'muted', text: '—' }) : value)));
     }
     body.replaceChildren(h('dl', { class: 'record-fields' }, rows));
-    const buttons = [];
-    if (!config.canEdit || config.canEdit(record)) {
-      buttons.push(h('button', { type: 'button', class: 'button', text: 'Edit', onclick: () => { state.editing = true; showMessage(null); render(); } }));
-    }
-    if (config.canDelete && config.canDelete(record)) {
-      buttons.push(h('button', { type: 'button', class: 'button danger', text: 'Delete', onclick: confirmDelete }));
-    }
-    toolbar.replaceChildren(...buttons);
+    toolbar.replaceChildren();
+    Promise.all([
+      config.canEdit ? config.canEdit(record) : true,
+      config.canDelete ? config.canDelete(record) : false,
+    ]).catch(() => [false, false]).then(([editable, deletable]) => {
+      if (state.record !== record || state.editing) return; // drawn again meanwhile
+      const buttons = [];
+      if (editable) {
+        buttons.push(h('button', { type: 'button', class: 'button', text: 'Edit', onclick: () => { state.editing = true; showMessage(null); render(); } }));
+      }
+      if (deletable) buttons.push(h('button', { type: 'button', class: 'button danger', text: 'Delete', onclick: confirmDelete }));
+      toolbar.replaceChildren(...buttons);
+      toolbar.dataset.ready = 'true';
+    });
   }
 
   function renderEditor() {
