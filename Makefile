@@ -7,6 +7,7 @@
 #   make asan-test    the sanitizer run alone
 #   make install      install $(BUILD)'s programs, man pages, systemd unit (PREFIX, DESTDIR)
 #   make ui-test      the browser tests of the web UI alone (tests/ui, headless chromium)
+#   make screenshots  the browser tests, writing docs/screenshots/*.png (nothing else does)
 #   make fuzz         build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS (30)
 #   make clean
 
@@ -36,7 +37,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_files.o $(BUILD)/gen/mig
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: bench all clean deps test-deps check seam-check unit-test api-test cli-test ui-test test asan-test run FORCE
+.PHONY: bench all clean deps test-deps check seam-check unit-test api-test cli-test ui-test screenshots test asan-test run FORCE
 all: $(BUILD)/crmd $(BUILD)/crmctl $(BUILD)/tests/crmd-throwaway $(BUILD)/tests/crmctl-throwaway
 
 $(BUILD)/%.o: %.c
@@ -124,6 +125,10 @@ check: seam-check unit-test fuzz-regress api-test cli-test ui-test
 # functions over 100 as well.
 seam-check:
 	python3 tools/source_limits.py --seam --no-sizes src
+
+# The README's pictures: the browser tests that take them, with CRM_SCREENSHOTS=1.
+screenshots: all
+	cd tests/ui && CRM_SCREENSHOTS=1 CRM_BUILD=$(abspath $(BUILD)) node --test --test-concurrency=1 ui.test.mjs work.test.mjs
 
 # make test: the newcomer's one command. A -Werror build, then every test against a
 # build with AddressSanitizer (leaks included) and UBSan.

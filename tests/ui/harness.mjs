@@ -1,7 +1,8 @@
 // harness.mjs - what the browser tests need around the browser: a real crmd on a free
 // loopback port with a temporary database (prepared with crmctl init and crmctl user
 // add), an API client that logs in like the browser does (cookie + CSRF token), Debian's
-// chromium driven by playwright-core, and screenshots saved under docs/screenshots/.
+// chromium driven by playwright-core, and screenshots saved under docs/screenshots/ when
+// asked for (CRM_SCREENSHOTS=1, as `make screenshots` does): a test run changes no file.
 //
 // CRM_BUILD names the build directory with crmd and crmctl (default: build/), relative
 // to the repository root unless absolute; the same variable as tests/harness.py.
@@ -18,6 +19,7 @@ export const CRMD = path.join(BUILD, 'crmd');
 export const CRMCTL = path.join(BUILD, 'crmctl');
 export const CHROMIUM = process.env.CRM_CHROMIUM || '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO, 'docs', 'screenshots');
+const WRITE_SCREENSHOTS = process.env.CRM_SCREENSHOTS === '1';
 
 const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
   'ERROR: UndefinedBehaviorSanitizer'];
@@ -152,10 +154,19 @@ export async function launchBrowser() {
   });
 }
 
-/** Saves a screenshot (full page unless options.fullPage is false) as docs/screenshots/NAME.png. */
+/**
+ * Saves a screenshot (full page unless options.fullPage is false) as
+ * docs/screenshots/NAME.png when CRM_SCREENSHOTS=1; otherwise the page is still drawn into
+ * an image (so a page that cannot be captured fails alike) but nothing is written.
+ */
 export async function screenshot(page, name, options = {}) {
+  const fullPage = options.fullPage !== false;
+  if (!WRITE_SCREENSHOTS) {
+    await page.screenshot({ fullPage });
+    return;
+  }
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: options.fullPage !== false });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
 /**

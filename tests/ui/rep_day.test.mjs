@@ -11,7 +11,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { apiSession, launchBrowser, logIn, missingPrerequisite, newPage, startCrm } from './harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import {
+  SCREENSHOTS, apiSession, launchBrowser, logIn, missingPrerequisite, newPage, screenshot, startCrm,
+} from './harness.mjs';
 
 const ADMIN = { email: 'admin@example.com', name: 'Alice Admin', role: 'admin', password: 'admin-password-1' };
 const REP = { email: 'rep@example.com', name: 'Robin Rep', role: 'rep', team: 'north', password: 'rep-password-1' };
@@ -367,6 +372,20 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     await page.reload();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
     assert.deepEqual(failed, []);
+    await done(page);
+  });
+
+  test('also: screenshots are written only when asked for (make screenshots sets CRM_SCREENSHOTS=1)', async () => {
+    const file = path.join(SCREENSHOTS, 'rep-day-check.png');
+    fs.rmSync(file, { force: true });
+    const page = await loggedIn(REP);
+    try {
+      await screenshot(page, 'rep-day-check', { fullPage: false });
+      assert.equal(fs.existsSync(file), process.env.CRM_SCREENSHOTS === '1',
+        'docs/screenshots/ is written exactly when CRM_SCREENSHOTS=1');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
     await done(page);
   });
 });
