@@ -388,4 +388,46 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     }
     await done(page);
   });
+
+  test('7: columns load a page of cards at a time, closed ones start collapsed; the owner filter is kept', async () => {
+    for (let i = 1; i <= 30; i++) {
+      await other.create('opportunities', { name: `Bulk lead ${String(i).padStart(2, '0')}`, stage: 'lead', amount_cents: 100 * i });
+    }
+    for (let i = 1; i <= 3; i++) await other.create('opportunities', { name: `Old loss ${i}`, stage: 'lost', lost_reason: 'price' });
+    const counts = Object.fromEntries((await rep.get('pipeline')).body.stages.map((stage) => [stage.stage, stage.count]));
+    assert.ok(counts.lead > 25);
+    const page = await loggedIn(REP);
+    await page.goto('/#/pipeline');
+    const column = (stage) => page.locator(`.board-column[data-stage="${stage}"]`);
+    await page.waitForFunction(() => document.querySelectorAll('.board-column[data-stage="lead"] .deal-card').length === 25);
+    const more = column('lead').getByRole('button', { name: `Show more (${counts.lead - 25} left)` });
+    await more.click();
+    await page.waitForFunction((n) => document.querySelectorAll('.board-column[data-stage="lead"] .deal-card').length === n, counts.lead);
+    await more.waitFor({ state: 'hidden' });
+    // Closed columns are collapsed until opened.
+    assert.equal(await column('lost').locator('.deal-card').count(), 0);
+    const toggle = column('lost').getByRole('button', { name: `Show ${counts.lost} cards` });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    await toggle.click();
+    await column('lost').locator('.deal-card', { hasText: 'Old loss 3' }).waitFor();
+    assert.equal(await column('lost').locator('.deal-card').count(), counts.lost);
+    await column('lost').getByRole('button', { name: 'Hide cards' }).click();
+    await column('lost').locator('.deal-card').first().waitFor({ state: 'detached' });
+
+    // The owner filter is kept between visits, also after a reload.
+    await page.getByLabel('Owner').selectOption({ label: OTHER.name });
+    await column('lead').locator('.deal-card', { hasText: 'Bulk lead 01' }).waitFor();
+    await page.waitForFunction(() => ![...document.querySelectorAll('.deal-card h3')].some((h3) => h3.textContent === 'Robin\'s deal'));
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pipeline' }).click();
+    await column('lead').locator('.deal-card', { hasText: 'Bulk lead 01' }).waitFor();
+    assert.equal(await page.getByLabel('Owner').inputValue(), String(other.user.id));
+    await page.reload();
+    await column('lead').locator('.deal-card').first().waitFor();
+    await page.waitForFunction((id) => document.querySelector('.board-filters select')?.value === id, String(other.user.id));
+    assert.equal(await page.locator('.deal-card', { hasText: 'Robin\'s deal' }).count(), 0);
+    await page.getByLabel('Owner').selectOption('');
+    await done(page);
+  });
 });

@@ -235,7 +235,8 @@ describe('web UI: the day\'s work', () => {
     // Filters: my deals only.
     await page.getByLabel('Owner').selectOption('me');
     await page.waitForFunction(() => [...document.querySelectorAll('.deal-card h3')].every((h3) => h3.textContent !== 'Admin deal'));
-    assert.ok(await page.locator('.deal-card', { hasText: 'Apollo upgrade' }).count() === 1, 'my deals stay');
+    await page.locator('.deal-card', { hasText: 'Gemini renewal' }).waitFor();
+    assert.ok(await page.locator('.deal-card', { hasText: 'Gemini renewal' }).count() === 1, 'my deals stay');
     await page.getByLabel('Owner').selectOption('');
     await page.locator('.deal-card', { hasText: 'Admin deal' }).waitFor();
     await screenshot(page, 'pipeline');

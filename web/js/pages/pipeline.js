@@ -1,20 +1,24 @@
-// pipeline.js - the pipeline board: opportunities as cards in one column per stage (lead,
-// qualified, proposal, negotiation, won, lost) with each column's count, total and
-// weighted total from GET pipeline. A card moves to another stage by dragging it onto a
-// column (HTML5 drag and drop) or with its "Move to" list and Move button (keyboard; the
-// list alone saves nothing): PATCH with If-Match; a move to lost asks for the reason
-// (lost_reason) first; a 412 says that someone else changed the card and reloads it; the totals are
-// fetched again after every move. Filters: owner and expected close period.
+// pipeline.js - the pipeline board: opportunities as cards (ui/deal-card.js) in one column
+// per stage (lead, qualified, proposal, negotiation, won, lost) with each column's count,
+// total and weighted total from GET pipeline. Each column loads its own pages of cards
+// ("Show more"); the closed columns, won and lost, start collapsed. A card moves to another
+// stage by dragging it onto a column or with its "Move to" list and Move button: PATCH
+// with If-Match; a move to lost asks for the reason (lost_reason) first; a 412 says that
+// someone else changed the card and reloads it; the totals are fetched again after every
+// move. Only cards the caller may change can move. Filters: owner and expected close
+// period, remembered per user between visits.
 
 import { api } from '../api.js';
-import { asyncName, contactName, ownerFilterOptions, teamsById, userName } from '../directory.js';
+import { ownerFilterOptions, teamsById } from '../directory.js';
 import { h, notice, replaceChildren, uid } from '../dom.js';
-import { capitalize, formatAmounts, formatDate, formatMoney, formatNumber, localDay } from '../format.js';
+import { capitalize, formatAmounts, formatNumber, localDay, plural } from '../format.js';
 import * as session from '../session.js';
+import { STAGES, askLostReason, dealCard } from '../ui/deal-card.js';
 import { readableFieldError } from '../ui/wording.js';
-import { STAGES, canWrite } from './contact-work.js';
+import { canWrite } from './contact-work.js';
 
-const MAX_CARDS = 2000; // opportunities loaded onto one board (4 pages of 500)
+const COLUMN_PAGE = 25; // cards a column loads at a time
+const CLOSED = new Set(['won', 'lost']); // columns collapsed until opened
 
 /** The expected-close periods of the filter: value -> {from, to} (local days). */
 function periodRange(value, today = new Date()) {
@@ -43,161 +47,182 @@ const PERIODS = [
   { value: 'past', label: 'Already past' },
 ];
 
-/**
- * Asks why `opportunity` was lost, in a modal dialog: resolves to the reason (text, not
- * empty) or null when the user cancels.
- */
-function askLostReason(opportunity) {
-  return new Promise((resolve) => {
-    const inputId = uid('lost-reason');
-    const errorId = `${inputId}-error`;
-    const titleId = uid('lost-title');
-    const input = h('textarea', { id: inputId, rows: 3, required: true, maxlength: 500, 'aria-describedby': errorId });
-    const error = h('p', { class: 'field-error', id: errorId, hidden: true, text: 'Say why the deal was lost.' });
-    const cancel = h('button', { type: 'button', class: 'button secondary', text: 'Cancel' });
-    const form = h('form', { method: 'dialog', novalidate: true },
-      h('h2', { id: titleId, text: `Why was “${opportunity.name}” lost?` }),
-      h('div', { class: 'field' }, h('label', { for: inputId, class: 'required', text: 'Reason lost' }), input, error),
-      h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button danger', text: 'Mark as lost' }), cancel));
-    const dialog = h('dialog', { class: 'lost-dialog', 'aria-labelledby': titleId }, form);
-    let answer = null;
-    form.addEventListener('submit', (event) => {
-      const reason = input.value.trim();
-      if (reason === '') {
-        event.preventDefault();
-        error.hidden = false;
-        input.setAttribute('aria-invalid', 'true');
-        input.focus();
-        return;
-      }
-      answer = reason;
-    });
-    cancel.addEventListener('click', () => dialog.close());
-    dialog.addEventListener('close', () => { dialog.remove(); resolve(answer); });
-    document.body.append(dialog);
-    dialog.showModal();
-    input.focus();
-  });
+
+/** The board's filters as last chosen by this user (localStorage), or the defaults. */
+function savedFilters() {
+  const me = session.user();
+  try {
+    const saved = JSON.parse(window.localStorage.getItem(`crm.pipeline.${me ? me.id : 0}`) || '{}');
+    return { owner: String(saved.owner || ''), period: PERIODS.some((p) => p.value === saved.period) ? saved.period : '' };
+  } catch {
+    return { owner: '', period: '' };
+  }
 }
 
-export function pipelinePage(params, routeQuery) {
-  const focusId = routeQuery && routeQuery.focus ? Number(routeQuery.focus) : 0;
-  const state = { owner: '', period: '', cards: new Map(), seq: 0, dragged: null, teams: null };
-  const messages = h('div', { class: 'board-messages', 'aria-live': 'polite' });
-  const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
-  const columns = new Map();
-  const board = h('div', { class: 'board' });
+function saveFilters(filters) {
+  const me = session.user();
+  try {
+    window.localStorage.setItem(`crm.pipeline.${me ? me.id : 0}`, JSON.stringify(filters));
+  } catch { /* private mode: the filters last this visit only */ }
+}
 
-  // ---- filters
+/** The owner and period selects, set from and writing to `filters`; `onChange()` after a change. */
+function boardFilters(filters, onChange) {
   const ownerId = uid('board-owner');
   const owner = h('select', { id: ownerId }, h('option', { value: '', text: 'Anyone' }));
   ownerFilterOptions().then((options) => {
     for (const option of options) owner.append(h('option', { value: option.value, text: option.label }));
+    owner.value = filters.owner;
+    if (owner.value !== filters.owner) { filters.owner = ''; owner.value = ''; onChange(); } // gone since
   }).catch(() => {});
-  owner.addEventListener('change', () => { state.owner = owner.value; load(); });
+  owner.addEventListener('change', () => { filters.owner = owner.value; onChange(); });
   const periodId = uid('board-period');
   const period = h('select', { id: periodId }, PERIODS.map((p) => h('option', { value: p.value, text: p.label })));
-  period.addEventListener('change', () => { state.period = period.value; load(); });
-  const filters = h('div', { class: 'board-filters', role: 'search', 'aria-label': 'Filter the board' },
+  period.value = filters.period;
+  period.addEventListener('change', () => { filters.period = period.value; onChange(); });
+  return h('div', { class: 'board-filters', role: 'search', 'aria-label': 'Filter the board' },
     h('div', { class: 'field' }, h('label', { for: ownerId, text: 'Owner' }), owner),
     h('div', { class: 'field' }, h('label', { for: periodId, text: 'Expected close' }), period));
+}
+
+/**
+ * One stage's column: heading with count, totals, card list, "Show more" and, for closed
+ * stages, a button that opens and closes it. handlers: onDrop(id), onMore(), onToggle().
+ */
+function boardColumn(stage, handlers) {
+  const headingId = uid(`column-${stage}`);
+  const list = h('ul', { class: 'card-list', 'aria-labelledby': headingId });
+  const totals = h('p', { class: 'column-totals' });
+  const count = h('span', { class: 'column-count' });
+  const more = h('button', { type: 'button', class: 'button secondary small show-more', hidden: true, text: 'Show more' });
+  more.addEventListener('click', handlers.onMore);
+  const toggle = CLOSED.has(stage)
+    ? h('button', { type: 'button', class: 'button secondary small column-toggle', 'aria-expanded': 'false', text: 'Show cards' }) : null;
+  if (toggle) toggle.addEventListener('click', handlers.onToggle);
+  const column = h('section', { class: `board-column column-${stage}`, dataset: { stage }, 'aria-labelledby': headingId },
+    h('h2', { id: headingId }, h('span', { text: capitalize(stage) }), count), totals, toggle, list, more);
+  column.addEventListener('dragover', (event) => {
+    if (!handlers.dragging()) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'move';
+    column.classList.add('drop-target');
+  });
+  column.addEventListener('dragleave', (event) => {
+    if (!column.contains(event.relatedTarget)) column.classList.remove('drop-target');
+  });
+  column.addEventListener('drop', (event) => {
+    event.preventDefault();
+    column.classList.remove('drop-target');
+    handlers.onDrop(event.dataTransfer.getData('text/plain'));
+  });
+  return {
+    stage, column, list, totals, count, more, toggle,
+    open: !CLOSED.has(stage), cursor: null, loaded: 0, total: null, seq: 0,
+  };
+}
+
+export function pipelinePage(params, routeQuery) {
+  const focusId = routeQuery && routeQuery.focus ? Number(routeQuery.focus) : 0;
+  const filters = savedFilters();
+  const state = { cards: new Map(), seq: 0, dragged: null, teams: null };
+  const messages = h('div', { class: 'board-messages', 'aria-live': 'polite' });
+  const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
+  const columns = new Map();
+  const board = h('div', { class: 'board' });
+  const filterArea = boardFilters(filters, () => { saveFilters(filters); load(); });
 
   function filterQuery() {
-    const range = periodRange(state.period);
-    return { owner_id: state.owner || undefined, expected_close_from: range.from || undefined, expected_close_to: range.to || undefined };
+    const range = periodRange(filters.period);
+    return { owner_id: filters.owner || undefined, expected_close_from: range.from || undefined, expected_close_to: range.to || undefined };
   }
 
-  // ---- columns, with drop handling
   for (const stage of STAGES) {
-    const headingId = uid(`column-${stage}`);
-    const list = h('ul', { class: 'card-list', 'aria-labelledby': headingId });
-    const totals = h('p', { class: 'column-totals' });
-    const count = h('span', { class: 'column-count' });
-    const column = h('section', { class: `board-column column-${stage}`, dataset: { stage }, 'aria-labelledby': headingId },
-      h('h2', { id: headingId }, h('span', { text: capitalize(stage) }), count), totals, list);
-    column.addEventListener('dragover', (event) => {
-      if (!state.dragged) return;
-      event.preventDefault();
-      event.dataTransfer.dropEffect = 'move';
-      column.classList.add('drop-target');
+    const target = boardColumn(stage, {
+      dragging: () => Boolean(state.dragged),
+      onDrop: (id) => { const dragged = id || state.dragged; state.dragged = null; if (dragged) move(Number(dragged), stage); },
+      onMore: () => loadColumn(target, true),
+      onToggle: () => setOpen(target, !target.open),
     });
-    column.addEventListener('dragleave', (event) => {
-      if (!column.contains(event.relatedTarget)) column.classList.remove('drop-target');
-    });
-    column.addEventListener('drop', (event) => {
-      event.preventDefault();
-      column.classList.remove('drop-target');
-      const id = event.dataTransfer.getData('text/plain') || state.dragged;
-      state.dragged = null;
-      if (id) move(Number(id), stage);
-    });
-    columns.set(stage, { column, list, totals, count });
-    board.append(column);
+    columns.set(stage, target);
+    board.append(target.column);
   }
 
-  // ---- cards
+  /** A card for `opportunity`, movable when the caller may change it. */
   function renderCard(opportunity) {
-    const selectId = uid('move');
-    const select = h('select', { id: selectId, class: 'move-select' },
-      STAGES.map((stage) => h('option', { value: stage, text: capitalize(stage), selected: stage === opportunity.stage })));
-    const moveButton = h('button', { type: 'button', class: 'button small move-button', text: 'Move', disabled: true });
-    // Choosing in the list only picks the target (arrow keys pass through every stage):
-    // the move is saved on an explicit choice, the Move button or Enter.
-    select.addEventListener('change', () => { moveButton.disabled = select.value === opportunity.stage; });
-    select.addEventListener('keydown', (event) => {
-      if (event.key !== 'Enter') return;
-      event.preventDefault();
-      if (select.value !== opportunity.stage) move(opportunity.id, select.value);
-    });
-    moveButton.addEventListener('click', () => move(opportunity.id, select.value));
-    // Only cards the caller may change can move (a rep's own deals, a manager's team's).
     const movable = session.may('opportunities', 'write', opportunity.owner_id, (id) => (state.teams ? state.teams.get(String(id)) : null));
-    const card = h('li', {
-      class: `deal-card stage-${opportunity.stage}`, draggable: movable ? 'true' : undefined, dataset: { id: opportunity.id, stage: opportunity.stage },
-      'aria-label': `${opportunity.name}, ${formatMoney(opportunity.amount_cents, opportunity.currency)}`,
-    },
-    h('h3', { class: 'deal-name', text: opportunity.name }),
-    h('p', { class: 'deal-amount', text: formatMoney(opportunity.amount_cents, opportunity.currency) }),
-    h('p', { class: 'deal-owner' }, 'Owner: ', opportunity.owner_id ? asyncName(userName, opportunity.owner_id, `#${opportunity.owner_id}`) : 'nobody'),
-    opportunity.expected_close ? h('p', { class: 'deal-close', text: `Close: ${formatDate(opportunity.expected_close)}` }) : null,
-    opportunity.contact_id ? h('p', { class: 'deal-contact' }, 'With ', h('a', { href: `#/contacts/${opportunity.contact_id}` },
-      asyncName(contactName, opportunity.contact_id, `#${opportunity.contact_id}`))) : null,
-    movable ? h('div', { class: 'field move-field' }, h('label', { for: selectId, text: 'Move to…' }),
-      h('div', { class: 'move-row' }, select, moveButton)) : null);
-    card.addEventListener('dragstart', (event) => {
-      state.dragged = String(opportunity.id);
-      event.dataTransfer.setData('text/plain', String(opportunity.id));
-      event.dataTransfer.effectAllowed = 'move';
-      card.classList.add('dragging');
+    return dealCard(opportunity, {
+      movable,
+      onMove: (stage) => move(opportunity.id, stage),
+      onDragStart: () => { state.dragged = String(opportunity.id); },
+      onDragEnd: () => {
+        state.dragged = null;
+        for (const { column } of columns.values()) column.classList.remove('drop-target');
+      },
     });
-    card.addEventListener('dragend', () => {
-      card.classList.remove('dragging');
-      state.dragged = null;
-      for (const { column } of columns.values()) column.classList.remove('drop-target');
-    });
-    return card;
   }
 
-  /** Puts (or replaces) the card of `opportunity` in its stage's column. */
-  function place(opportunity) {
+  /** Puts (or replaces) the card of `opportunity` in its stage's column: on top, or last for a page. */
+  function place(opportunity, atEnd = false) {
     const previous = state.cards.get(opportunity.id);
     const card = renderCard(opportunity);
     state.cards.set(opportunity.id, { opportunity, card });
     if (previous) previous.card.remove();
     const target = columns.get(opportunity.stage);
-    if (target) target.list.prepend(card);
+    if (target) {
+      if (atEnd) target.list.append(card); else target.list.prepend(card);
+    }
     return card;
   }
 
   function showMessage(node) { replaceChildren(messages, node || ''); }
 
-  /** Puts a card's "Move to" list back on the card's stage (a move was cancelled). */
-  function resetMoveSelect(id) {
-    const entry = state.cards.get(id);
-    const select = entry && entry.card.querySelector('.move-select');
-    if (!select) return;
-    select.value = entry.opportunity.stage;
-    entry.card.querySelector('.move-button').disabled = true;
+  /** A column's "Show more" and toggle follow what it has loaded and its total. */
+  function updateColumn(target) {
+    const shown = target.list.children.length;
+    const left = target.total === null ? null : Math.max(0, target.total - shown);
+    target.more.hidden = !target.open || !target.cursor;
+    target.more.textContent = left ? `Show more (${formatNumber(left)} left)` : 'Show more';
+    if (target.toggle) {
+      target.toggle.setAttribute('aria-expanded', String(target.open));
+      target.toggle.textContent = target.open ? 'Hide cards'
+        : `Show ${target.total === null ? 'cards' : plural(target.total, 'card')}`;
+    }
+  }
+
+  /** Opens a closed column (loading its first page) or closes it again. */
+  function setOpen(target, open) {
+    target.open = open;
+    if (open) loadColumn(target, false);
+    else {
+      target.seq += 1;
+      for (const item of [...target.list.children]) { state.cards.delete(Number(item.dataset.id)); item.remove(); }
+      target.cursor = null;
+      updateColumn(target);
+    }
+  }
+
+  /** Loads a column's first page (replacing its cards) or, with `append`, its next one. */
+  async function loadColumn(target, append) {
+    const seq = ++target.seq;
+    target.more.disabled = true;
+    const sort = CLOSED.has(target.stage) ? '-closed_at' : 'expected_close';
+    try {
+      const page = await api.get('opportunities', {
+        query: { ...filterQuery(), stage: target.stage, sort, limit: COLUMN_PAGE, cursor: append ? target.cursor : undefined },
+      });
+      if (seq !== target.seq) return;
+      if (!append) {
+        for (const item of [...target.list.children]) { state.cards.delete(Number(item.dataset.id)); item.remove(); }
+      }
+      for (const opportunity of page.data || []) place(opportunity, true);
+      target.cursor = page.next_cursor || null;
+      updateColumn(target);
+    } catch (error) {
+      if (seq !== target.seq) return;
+      showMessage(notice('error', error.isForbidden ? 'You may not see the pipeline.' : `Could not load the ${target.stage} cards: ${error.message}`));
+    } finally {
+      if (seq === target.seq) target.more.disabled = false;
+    }
   }
 
   async function move(id, stage) {
@@ -208,7 +233,7 @@ export function pipelinePage(params, routeQuery) {
     if (stage === 'lost') {
       const reason = await askLostReason(opportunity);
       if (reason === null) {
-        resetMoveSelect(id);
+        entry.card.resetMove();
         entry.card.querySelector('.move-select')?.focus();
         showMessage(notice('info', `“${opportunity.name}” was not moved.`));
         return;
@@ -246,6 +271,8 @@ export function pipelinePage(params, routeQuery) {
   async function loadTotals() {
     try {
       const pipeline = await api.get('pipeline', { query: filterQuery() });
+      const all = (pipeline.stages || []).reduce((n, stage) => n + stage.count, 0);
+      status.textContent = all === 0 ? 'No opportunities match.' : `${plural(all, 'opportunity', 'opportunities')}.${moveHint()}`;
       for (const stage of pipeline.stages || []) {
         const target = columns.get(stage.stage);
         if (!target) continue;
@@ -254,45 +281,56 @@ export function pipelinePage(params, routeQuery) {
           h('strong', { class: 'total', text: formatAmounts(stage, 'amount_cents', pipeline.currency) }),
           ' total · ', h('span', { class: 'weighted', text: formatAmounts(stage, 'weighted_amount_cents', pipeline.currency) }), ' weighted');
         target.column.dataset.count = String(stage.count);
+        target.total = stage.count;
+        updateColumn(target);
       }
     } catch (error) {
       showMessage(notice('error', `Could not load the totals: ${error.message}`));
     }
   }
 
+  /** How to move a card, in words that do not assume a mouse. */
+  function moveHint() {
+    if (!canWrite('opportunities')) return '';
+    const pointer = window.matchMedia && window.matchMedia('(pointer: fine)').matches;
+    return pointer ? ' Move a card with its “Move to” list, or drag it to another column.' : ' Move a card with its “Move to” list.';
+  }
+
+  /** Shows the card of ?focus=id (from a contact's page) wherever it is, opening its column. */
+  async function showFocused() {
+    let opportunity = state.cards.get(focusId)?.opportunity;
+    if (!opportunity) {
+      try { opportunity = (await api.getRecord(`opportunities/${focusId}`)).data; } catch { return; }
+    }
+    const target = columns.get(opportunity.stage);
+    if (target && !target.open) { target.open = true; await loadColumn(target, false); }
+    const card = state.cards.has(focusId) ? state.cards.get(focusId).card : place(opportunity);
+    card.classList.add('focused');
+    card.scrollIntoView({ block: 'center' });
+  }
+
   async function load() {
     const seq = ++state.seq;
     status.textContent = 'Loading…';
-    const query = { ...filterQuery(), limit: 500, sort: 'expected_close' };
-    loadTotals();
+    showMessage(null);
+    for (const target of columns.values()) {
+      target.seq += 1;
+      target.cursor = null;
+      target.total = null;
+      for (const item of [...target.list.children]) item.remove();
+      updateColumn(target);
+    }
+    state.cards.clear();
     try {
       if (!state.teams && session.scope('opportunities', 'write') === 'team') state.teams = await teamsById();
-      const rows = [];
-      let cursor = null;
-      do {
-        const page = await api.get('opportunities', { query: { ...query, cursor: cursor || undefined } });
-        if (seq !== state.seq) return;
-        rows.push(...(page.data || []));
-        cursor = page.next_cursor;
-      } while (cursor && rows.length < MAX_CARDS);
-      state.cards.clear();
-      for (const { list } of columns.values()) replaceChildren(list);
-      for (const opportunity of rows.reverse()) place(opportunity); // place() prepends
-      status.textContent = rows.length === 0 ? 'No opportunities match.'
-        : `${rows.length}${cursor ? '+' : ''} opportunities.${canWrite('opportunities') ? ' Drag a card to another column, or use its “Move to” list.' : ''}`;
-      if (focusId && state.cards.has(focusId)) {
-        const card = state.cards.get(focusId).card;
-        card.classList.add('focused');
-        card.scrollIntoView({ block: 'center' });
-      }
-    } catch (error) {
-      if (seq !== state.seq) return;
-      status.textContent = '';
-      showMessage(notice('error', error.isForbidden ? 'You may not see the pipeline.' : `Could not load the board: ${error.message}`));
-    }
+    } catch { /* cards of the team then do not offer moves; the server decides anyway */ }
+    if (seq !== state.seq) return;
+    loadTotals();
+    await Promise.all([...columns.values()].filter((target) => target.open).map((target) => loadColumn(target, false)));
+    if (seq === state.seq && focusId) showFocused();
   }
   load();
   return h('section', { class: 'pipeline-page' },
     h('h1', { tabindex: '-1', text: 'Pipeline' }),
-    filters, messages, status, board);
+    filterArea, messages, status, board);
 }
