@@ -393,7 +393,8 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     for (let i = 1; i <= 30; i++) {
       await other.create('opportunities', { name: `Bulk lead ${String(i).padStart(2, '0')}`, stage: 'lead', amount_cents: 100 * i });
     }
-    for (let i = 1; i <= 3; i++) await other.create('opportunities', { name: `Old loss ${i}`, stage: 'lost', lost_reason: 'price' });
+    const losses = [];
+    for (let i = 1; i <= 3; i++) losses.push(await other.create('opportunities', { name: `Old loss ${i}`, stage: 'lost', lost_reason: 'price' }));
     const counts = Object.fromEntries((await rep.get('pipeline')).body.stages.map((stage) => [stage.stage, stage.count]));
     assert.ok(counts.lead > 25);
     const page = await loggedIn(REP);
@@ -428,6 +429,9 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     await page.waitForFunction((id) => document.querySelector('.board-filters select')?.value === id, String(other.user.id));
     assert.equal(await page.locator('.deal-card', { hasText: 'Robin\'s deal' }).count(), 0);
     await page.getByLabel('Owner').selectOption('');
+    // A deal opened from a contact's page is shown, in its collapsed column too.
+    await page.goto(`/#/pipeline?focus=${losses[0].id}`);
+    await column('lost').locator('.deal-card.focused', { hasText: 'Old loss 1' }).waitFor();
     await done(page);
   });
 });
