@@ -434,4 +434,41 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     await column('lost').locator('.deal-card.focused', { hasText: 'Old loss 1' }).waitFor();
     await done(page);
   });
+
+  test('6: phone width: no sideways scrolling on analytics, chart text readable, dashboard tables labelled, touch hint', async () => {
+    for (const [days, cents] of [[-40, 25000], [-100, 61000], [-200, 9000]]) {
+      await rep.create('purchases', { contact_id: ids.grace, amount_cents: cents, occurred_at: at(days) });
+    }
+    await rep.create('opportunities', { name: 'Phone deal', stage: 'lead', amount_cents: 3000 });
+    const page = await loggedIn(REP, PHONE);
+    // Dashboard: the pipeline table has no empty "Sort by" pill and every figure its label.
+    const table = page.locator('#dashboard-pipeline table');
+    await table.locator('tfoot tr').waitFor();
+    assert.equal(await table.locator('thead tr').isVisible(), false, 'nothing to sort: no "Sort by" row');
+    const footLabels = await table.locator('tfoot td').evaluateAll((cells) => cells.map((cell) => getComputedStyle(cell, '::before').content));
+    assert.deepEqual(footLabels, ['"Count: "', '"Total: "', '"Weighted: "']);
+
+    await page.goto('/#/analytics');
+    await page.locator('svg.chart .chart-label').first().waitFor();
+    await page.locator('.ltv-ranking, .data-table').first().waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `analytics: no horizontal scrolling (${width}px)`);
+    // Chart text is drawn at its own size, not shrunk with the picture.
+    await page.waitForFunction(() => [...document.querySelectorAll('svg.chart')].every((chart) => {
+      const scale = chart.getBoundingClientRect().width / chart.viewBox.baseVal.width;
+      return [...chart.querySelectorAll('text')].every((text) => parseFloat(getComputedStyle(text).fontSize) * scale >= 10.5);
+    }));
+    await page.context().close();
+
+    // A phone with a touch screen is not told to drag cards.
+    const context = await browser.newContext({ baseURL: crm.baseUrl, viewport: PHONE, hasTouch: true, isMobile: true });
+    const touch = await context.newPage();
+    await logIn(touch, REP.email, REP.password);
+    await touch.goto('/#/pipeline');
+    const status = touch.locator('.pipeline-page .list-status');
+    await touch.waitForFunction(() => /opportunit/.test(document.querySelector('.pipeline-page .list-status')?.textContent));
+    assert.match(await status.innerText(), /Move a card with its “Move to” list\.$/);
+    assert.doesNotMatch(await status.innerText(), /drag/i);
+    await context.close();
+  });
 });

@@ -48,9 +48,9 @@ export function pipelineTable(pipeline, caption) {
       h('td', { class: 'number stage-weighted', dataset: { label: 'Weighted' }, text: formatAmounts(stage, 'weighted_amount_cents', currency) })))),
     h('tfoot', {}, h('tr', { dataset: { stage: 'all' } },
       h('th', { scope: 'row', text: 'All stages' }),
-      h('td', { class: 'number', text: formatNumber(pipeline.stages.reduce((n, s) => n + s.count, 0)) }),
-      h('td', { class: 'number', text: sum('amount_cents') }),
-      h('td', { class: 'number', text: sum('weighted_amount_cents') }))));
+      h('td', { class: 'number', dataset: { label: 'Count' }, text: formatNumber(pipeline.stages.reduce((n, s) => n + s.count, 0)) }),
+      h('td', { class: 'number', dataset: { label: 'Total' }, text: sum('amount_cents') }),
+      h('td', { class: 'number', dataset: { label: 'Weighted' }, text: sum('weighted_amount_cents') }))));
 }
 
 async function loadPipeline(body) {

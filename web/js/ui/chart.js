@@ -2,6 +2,8 @@
 // Content-Security-Policy would refuse). Labels and values are <text> elements, so they
 // are real text: selectable, readable by screen readers and by the tests. The <svg> has
 // role="img" with a <title> and a <desc>; a visually hidden table repeats the figures.
+// A chart in a container narrower than its width is drawn again at the container's width,
+// so that its text keeps its size on a phone rather than shrinking with the picture.
 //
 // barChart({
 //   title, description,                 what the chart shows (title and desc of the svg)
@@ -46,15 +48,30 @@ function fit(text, pixels) {
   return value.length > max ? `${value.slice(0, max - 1)}…` : value;
 }
 
+/** The figures as a table for screen readers (in a box: a table is as wide as its text). */
 function hiddenTable(config, caption) {
-  return h('table', { class: 'visually-hidden' },
+  return h('div', { class: 'visually-hidden' }, h('table', {},
     h('caption', { text: caption }),
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col', text: config.labelHeading || 'Item' }),
       h('th', { scope: 'col', text: config.valueHeading || 'Value' }))),
     h('tbody', {}, config.bars.map((bar) => h('tr', {},
       h('th', { scope: 'row', text: bar.label }),
-      h('td', { text: [bar.valueLabel ?? String(bar.value), bar.note].filter(Boolean).join(' · ') })))));
+      h('td', { text: [bar.valueLabel ?? String(bar.value), bar.note].filter(Boolean).join(' · ') }))))));
+}
+
+/** `config` for drawing at `width` (narrower than its own): the fixed parts shrink too, within limits. */
+function narrowed(config, width) {
+  const own = config.width || (config.orientation === 'vertical' ? 640 : 560);
+  if (!(width > 0) || width >= own) return { ...config, width: own };
+  const factor = width / own;
+  return {
+    ...config,
+    width,
+    labelWidth: Math.max(64, Math.round((config.labelWidth || 120) * factor)),
+    valueWidth: Math.max(96, Math.round((config.valueWidth || 150) * factor)),
+    axisWidth: Math.max(48, Math.round((config.axisWidth || 70) * factor)),
+  };
 }
 
 function horizontal(config, root) {
@@ -120,9 +137,25 @@ export function barChart(config) {
       h('figcaption', { text: config.title }),
       h('p', { class: 'muted chart-empty', text: config.emptyText || 'Nothing to show yet.' }));
   }
-  if (config.orientation === 'vertical') vertical(config, root);
-  else horizontal(config, root);
-  return h('figure', { class: 'chart-figure' },
+  const heading = [...root.childNodes];
+  const ownWidth = config.width || (config.orientation === 'vertical' ? 640 : 560);
+  let drawnWidth = ownWidth;
+  const draw = (width) => {
+    const fitted = narrowed(config, width);
+    drawnWidth = fitted.width || ownWidth;
+    root.replaceChildren(...heading);
+    if (config.orientation === 'vertical') vertical(fitted, root);
+    else horizontal(fitted, root);
+  };
+  draw(0);
+  const figure = h('figure', { class: 'chart-figure' },
     config.caption === false ? null : h('figcaption', { text: config.title }),
     root, hiddenTable(config, config.title));
+  if (typeof ResizeObserver === 'function') {
+    new ResizeObserver(() => {
+      const width = Math.floor(root.getBoundingClientRect().width);
+      if (width > 0 && Math.abs(Math.min(width, ownWidth) - drawnWidth) > 4) draw(width);
+    }).observe(root);
+  }
+  return figure;
 }
