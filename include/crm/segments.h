@@ -43,19 +43,25 @@ extern const struct resource segments_resource;
 /* Registers the generic segment routes and the ones above. */
 void segments_routes_register(struct router *router);
 
-/* Whose view of the contacts: a read scope on contacts and the caller it is relative to. */
+/*
+ * Whose view of the contacts: a read scope on contacts and the caller it is relative to;
+ * company_scope (read on companies) says whose company names an export shows.
+ */
 struct segments_viewer {
 	enum perm_scope scope;
 	int64_t user_id;
 	const char *team; /* borrowed; "" when none */
+	enum perm_scope company_scope;
 };
 
 /*
  * Appends the members of `segment` (a stored segment record, borrowed) that `viewer` may
- * read to `out` as CSV (RFC 4180, CRLF line ends): a header row, then one row per
- * contact by id: id, first_name, last_name, email, phone, title, company_id, owner_id,
- * lifecycle, relationship_level, tags (joined with "; "), source, external_id,
- * created_at, updated_at. Text cells go through segments_csv_add_cell(). Runs in one
+ * read to `out` as CSV (RFC 4180, CRLF line ends) for people with a spreadsheet: a header
+ * row, then one row per contact by id: id, first_name, last_name, email, phone, title,
+ * company_id, company (its name, when the viewer may read the company), owner_id, owner
+ * (the user's name), lifecycle, relationship_level, tier, predicted_ltv_cents, tags
+ * (joined with "; "), source, external_id, created_at, updated_at. Text cells go through
+ * segments_csv_add_cell(), phone numbers through segments_csv_add_phone(). Runs in one
  * read transaction. Returns a db_status, or SEGMENTS_RULE_INVALID when the stored rule
  * no longer compiles.
  */
@@ -69,6 +75,14 @@ int segments_export_csv(struct db *db, const json_t *segment,
  * after each of , ; tab CR LF) that a spreadsheet would take for a formula.
  */
 void segments_csv_add_cell(struct buf *out, const char *text);
+
+/*
+ * Appends a phone number as one CSV cell. A plain number (digits, spaces and + ( ) - . /
+ * only) that starts with + or - cannot be a harmful formula, but a spreadsheet would still
+ * compute it: it is written as the text formula ="+49 30 5", shown as +49 30 5 without a
+ * quote. Anything else goes through segments_csv_add_cell().
+ */
+void segments_csv_add_phone(struct buf *out, const char *text);
 
 /*
  * Static memberships that go with a contact, as member changes of their segments made by
@@ -112,6 +126,8 @@ struct segments_member_query {
  * then reads the members. Returns a db_status.
  */
 int segments_store_prepare(struct db *db, const struct segment_rule_sql *rule);
+/* The same whatever the rule: for an export, whose columns show the scores. */
+int segments_store_prepare_scores(struct db *db);
 
 /*
  * Fills `ids` (room for query->limit) with member contact ids in ascending order, sets
@@ -173,5 +189,22 @@ int segments_compile_stored_rule(const json_t *segment, struct segment_rule_sql 
 int segments_change_members(struct db *db, int64_t user_id, const json_t *segment,
 			    const int64_t *ids, size_t count, const json_t *contact_ids, bool add,
 			    int64_t *changed, json_t **stored);
+
+/* What an export shows of a member beyond its own fields. */
+struct segments_member_extras {
+	char company[256];           /* its company's name; "" without one or not readable */
+	char owner[256];             /* its owner's name; "" without one */
+	char tier[32];               /* "" without purchases */
+	int64_t predicted_ltv_cents; /* 0 without purchases */
+};
+
+/*
+ * The company and owner names and the scores of contact `contact_id` for `viewer`: the
+ * company name only where viewer->company_scope covers the company's owner. Needs
+ * temp.contact_scores made current first (analytics_scores_prepare()). Returns a
+ * db_status (DB_NOT_FOUND for an unknown contact).
+ */
+int segments_store_member_extras(struct db *db, const struct segments_viewer *viewer,
+				 int64_t contact_id, struct segments_member_extras *out);
 
 #endif

@@ -30,7 +30,7 @@ int cli_segment_export(struct cli_context *cli, int argc, char **argv)
 		result = CLI_FAILED;
 		goto cleanup;
 	}
-	const struct segments_viewer everyone = { PERM_SCOPE_ALL, 0, "" };
+	const struct segments_viewer everyone = { PERM_SCOPE_ALL, 0, "", PERM_SCOPE_ALL };
 	if (status == DB_OK)
 		status = segments_export_csv(cli->db, segment, &everyone, &csv);
 	if (status == SEGMENTS_RULE_INVALID) {

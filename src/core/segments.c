@@ -120,12 +120,36 @@ void segments_csv_add_cell(struct buf *out, const char *text)
 	csv_add_cell(out, text);
 }
 
+/* A plain number: digits, spaces and + ( ) - . / only, with at least one digit. */
+static bool is_plain_number(const char *text)
+{
+	bool digit = false;
+	for (const char *p = text; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digit = true;
+		else if (!strchr(" +()-./", *p))
+			return false;
+	}
+	return digit;
+}
+
+void segments_csv_add_phone(struct buf *out, const char *text)
+{
+	if (!text || (text[0] != '+' && text[0] != '-') || !is_plain_number(text)) {
+		segments_csv_add_cell(out, text);
+		return;
+	}
+	buf_addf(out, "\"=\"\"%s\"\"\"", text); /* ="+49 30 5", quoted as CSV */
+}
+
 /* The text, integer or joined tags of `name` in a contact, as one cell. */
 static void csv_add_member(struct buf *out, const json_t *contact, const char *name)
 {
 	const json_t *value = json_object_get(contact, name);
 	if (json_is_integer(value)) {
 		buf_addf(out, "%lld", (long long)json_integer_value(value));
+	} else if (json_is_string(value) && strcmp(name, "phone") == 0) {
+		segments_csv_add_phone(out, json_string_value(value));
 	} else if (json_is_string(value)) {
 		segments_csv_add_cell(out, json_string_value(value));
 	} else if (json_is_array(value)) {
@@ -140,18 +164,42 @@ static void csv_add_member(struct buf *out, const json_t *contact, const char *n
 	}
 }
 
-static const char *const csv_columns[] = {
-	"id", "first_name", "last_name", "email", "phone", "title", "company_id", "owner_id",
-	"lifecycle", "relationship_level", "tags", "source", "external_id", "created_at",
-	"updated_at", NULL,
+/* The export's columns: a contact's own fields, and (extra) names and scores beside them. */
+static const struct {
+	const char *name;
+	bool extra;
+} csv_columns[] = {
+	{ "id", false }, { "first_name", false }, { "last_name", false }, { "email", false },
+	{ "phone", false }, { "title", false }, { "company_id", false }, { "company", true },
+	{ "owner_id", false }, { "owner", true }, { "lifecycle", false },
+	{ "relationship_level", false }, { "tier", true }, { "predicted_ltv_cents", true },
+	{ "tags", false }, { "source", false }, { "external_id", false }, { "created_at", false },
+	{ "updated_at", false }, { NULL, false },
 };
 
-static void csv_add_row(struct buf *out, const json_t *contact)
+static void csv_add_extra(struct buf *out, const struct segments_member_extras *extras,
+			  const char *name)
 {
-	for (int i = 0; csv_columns[i]; i++) {
+	if (strcmp(name, "company") == 0)
+		segments_csv_add_cell(out, extras->company);
+	else if (strcmp(name, "owner") == 0)
+		segments_csv_add_cell(out, extras->owner);
+	else if (strcmp(name, "tier") == 0)
+		segments_csv_add_cell(out, extras->tier);
+	else if (extras->tier[0]) /* predicted_ltv_cents, for customers */
+		buf_addf(out, "%lld", (long long)extras->predicted_ltv_cents);
+}
+
+static void csv_add_row(struct buf *out, const json_t *contact,
+			const struct segments_member_extras *extras)
+{
+	for (int i = 0; csv_columns[i].name; i++) {
 		if (i)
 			buf_addch(out, ',');
-		csv_add_member(out, contact, csv_columns[i]);
+		if (csv_columns[i].extra)
+			csv_add_extra(out, extras, csv_columns[i].name);
+		else
+			csv_add_member(out, contact, csv_columns[i].name);
 	}
 	buf_adds(out, "\r\n");
 }
@@ -213,14 +261,14 @@ int segments_export_csv(struct db *db, const json_t *segment,
 		}
 		query.rule = &rule;
 	}
-	for (int i = 0; csv_columns[i]; i++)
-		buf_addf(out, "%s%s", i ? "," : "", csv_columns[i]);
+	for (int i = 0; csv_columns[i].name; i++)
+		buf_addf(out, "%s%s", i ? "," : "", csv_columns[i].name);
 	buf_adds(out, "\r\n");
 
 	status = db_begin_read(db);
 	if (status != DB_OK)
 		goto cleanup;
-	status = segments_store_prepare(db, query.rule);
+	status = segments_store_prepare_scores(db); /* the rule's and the tier columns' */
 	int count = EXPORT_PAGE;
 	while (status == DB_OK && count == EXPORT_PAGE) {
 		status = segments_store_member_ids(db, &query, ids, &count);
@@ -228,8 +276,15 @@ int segments_export_csv(struct db *db, const json_t *segment,
 			status = load_contacts(db, ids, count, page);
 		size_t index;
 		const json_t *contact;
-		json_array_foreach(page, index, contact)
-			csv_add_row(out, contact);
+		json_array_foreach(page, index, contact) {
+			struct segments_member_extras extras;
+			if (status == DB_OK)
+				status = segments_store_member_extras(
+					db, viewer, json_integer_value(json_object_get(contact, "id")),
+					&extras);
+			if (status == DB_OK)
+				csv_add_row(out, contact, &extras);
+		}
 		json_array_clear(page);
 		if (count > 0)
 			query.after_id = ids[count - 1];

@@ -224,9 +224,12 @@ static const struct openapi_entry openapi_entries[] = {
 	  .headers = "ETag" },
 	{ .method = "GET", .pattern = "/api/v1/segments/{id}/export", .tag = "segments",
 	  .operation_id = "exportSegment", .summary = "A segment's members as CSV",
-	  .description = "The members the caller may read, as a CSV attachment. Cells that a "
+	  .description = "The members the caller may read, as a CSV attachment for "
+			 "spreadsheets: each contact's fields with its company's and owner's "
+			 "names beside their ids, its tier and predicted LTV. Cells that a "
 			 "spreadsheet would take for a formula (= + - @, tab, CR) start with a "
-			 "single quote.",
+			 "single quote; a phone number such as +49 30 5 is written as the text "
+			 "formula =\"+49 30 5\" (shown without a quote, never computed).",
 	  .success = 200, .response = "{`type`:`string`}", .response_type = "text/csv",
 	  .errors = "404",
 	  .headers = "Content-Disposition" },

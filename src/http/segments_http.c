@@ -52,6 +52,7 @@ static int viewer_or_reply(struct db *db, const struct auth_context *caller,
 	viewer->scope = perm_scope_for(db, caller, "contacts", PERM_READ);
 	viewer->user_id = caller->user_id;
 	viewer->team = caller->team;
+	viewer->company_scope = perm_scope_for(db, caller, "companies", PERM_READ);
 	if (viewer->scope == PERM_SCOPE_NONE) {
 		response_problem(res, HTTP_FORBIDDEN, "you may not read contacts");
 		return -1;

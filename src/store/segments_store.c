@@ -1,12 +1,13 @@
 /*
  * segments_store.c - the data layer of segments (segments.h): the member queries of
  * dynamic segments (one statement around the WHERE condition compiled by segment_rule.c)
- * and of static ones (segment_members), with the viewer's read scope on contacts, and the
- * member writes. Every value is a bound parameter; statements are cached by db_prepare().
+ * and of static ones (segment_members), with the viewer's read scope on contacts, the
+ * member writes, and the names and scores an export shows beside a member. Every value is a bound parameter; statements are cached by db_prepare().
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/segments.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "crm/analytics.h"
@@ -117,6 +118,11 @@ int segments_store_prepare(struct db *db, const struct segment_rule_sql *rule)
 	return analytics_scores_prepare(db, 0);
 }
 
+int segments_store_prepare_scores(struct db *db)
+{
+	return analytics_scores_prepare(db, 0);
+}
+
 int segments_store_member_ids(struct db *db, const struct segments_member_query *query,
 			      int64_t *ids, int *count)
 {
@@ -219,4 +225,45 @@ int segments_store_contact_segment_ids(struct db *db, int64_t contact_id, json_t
 		json_array_append_new(*ids, json_integer(sqlite3_column_int64(stmt, 0)));
 	sqlite3_reset(stmt);
 	return db_status_from_sqlite(db, rc, "segment members");
+}
+
+/* Copies column `column` of `stmt` (text or NULL) into `out` (`size` bytes), cut if longer. */
+static void copy_text(sqlite3_stmt *stmt, int column, char *out, size_t size)
+{
+	const char *text = db_column_text(stmt, column);
+	snprintf(out, size, "%s", text ? text : "");
+}
+
+int segments_store_member_extras(struct db *db, const struct segments_viewer *viewer,
+				 int64_t contact_id, struct segments_member_extras *out)
+{
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *stmt = db_prepare(
+		db,
+		"SELECT CASE WHEN ?1 OR co.owner_id = ?2 OR "
+		" (?3 <> '' AND co.owner_id IN (SELECT id FROM users WHERE team = ?3)) "
+		" THEN co.name END, u.name, s.tier, s.predicted_ltv_cents "
+		"FROM contacts c LEFT JOIN companies co ON co.id = c.company_id "
+		"LEFT JOIN users u ON u.id = c.owner_id "
+		"LEFT JOIN temp.contact_scores s ON s.contact_id = c.id WHERE c.id = ?4");
+	if (!stmt)
+		return DB_ERROR;
+	enum perm_scope scope = viewer->company_scope;
+	bool team = scope == PERM_SCOPE_TEAM && viewer->team && viewer->team[0];
+	sqlite3_bind_int(stmt, 1, scope == PERM_SCOPE_ALL);
+	sqlite3_bind_int64(stmt, 2, scope == PERM_SCOPE_OWN || scope == PERM_SCOPE_TEAM ? viewer->user_id : 0);
+	db_bind_text(stmt, 3, team ? viewer->team : "");
+	sqlite3_bind_int64(stmt, 4, contact_id);
+	int rc = sqlite3_step(stmt);
+	int status = DB_OK;
+	if (rc == SQLITE_ROW) {
+		copy_text(stmt, 0, out->company, sizeof(out->company));
+		copy_text(stmt, 1, out->owner, sizeof(out->owner));
+		copy_text(stmt, 2, out->tier, sizeof(out->tier));
+		out->predicted_ltv_cents = sqlite3_column_int64(stmt, 3);
+	} else {
+		status = rc == SQLITE_DONE ? DB_NOT_FOUND : db_status_from_sqlite(db, rc, "member extras");
+	}
+	sqlite3_reset(stmt);
+	return status;
 }

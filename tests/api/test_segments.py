@@ -680,10 +680,14 @@ class SegmentsTest(harness.ServerTestCase):
             self.assertEqual("a,b; q\"uote", first["tags"])
             self.assertEqual("", first["email"])
             self.assertEqual("Comma, Quote \"x\"", second["last_name"])
-            self.assertEqual("'+49 30 5", second["phone"])
+            # issue 18: a phone number is text to a spreadsheet, shown without a quote
+            self.assertEqual("=\"+49 30 5\"", second["phone"])
             self.assertEqual("multi@example.com", second["email"])
             for row in rows:
                 for name, value in row.items():
+                    if name == "phone" and value:
+                        self.assertRegex(value, r'^="[+-][0-9 ()./+-]*"$')
+                        continue
                     self.assertFalse(value[:1] in ("=", "+", "-", "@", "\t", "\r"),
                                      "%s=%r" % (name, value))
             # crmctl prints the same (the harness reads its stdout with universal newlines)
@@ -692,6 +696,58 @@ class SegmentsTest(harness.ServerTestCase):
         finally:
             for contact_id in ids:
                 self.api("DELETE", "%s/%d" % (CONTACTS, contact_id), key=self.admin_key)
+
+    def test_csv_export_for_people(self):
+        """issue 18: company and owner names beside their ids, tier and predicted LTV; phone
+        numbers that cannot be formulas need no quote, others keep their guard."""
+        status, _, company = self.api("POST", "/api/v1/companies",
+                                      {"name": "Acme, Inc.", "owner_id": self.admin_id},
+                                      key=self.admin_key)
+        self.assertEqual(201, status, company)
+        self.assertEqual(200, self.api("PATCH", "%s/%d" % (CONTACTS, self.ids["ann"]),
+                                       {"company_id": company["id"], "phone": "+1 (555) 010-0"},
+                                       key=self.admin_key)[0])
+        self.assertEqual(200, self.api("PATCH", "%s/%d" % (CONTACTS, self.ids["bob"]),
+                                       {"phone": "+cmd|' /C calc'!A0"}, key=self.admin_key)[0])
+        try:
+            segment = self.create_segment({"name": "people csv", "rule": leaf(
+                "id", "in", [self.ids["ann"], self.ids["bob"], self.ids["dee"]])})
+            path = "%s/%d/export" % (SEGMENTS, segment["id"])
+            status, _, text = self.api("GET", path, key=self.admin_key)
+            self.assertEqual(200, status, text)
+            header = text.split("\r\n", 1)[0].split(",")
+            self.assertEqual(["company_id", "company", "owner_id", "owner"], header[6:10])
+            self.assertIn("tier", header)
+            self.assertIn("predicted_ltv_cents", header)
+            rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(text, newline=""))}
+            ann, bob, dee = (rows[self.ids[n]] for n in ("ann", "bob", "dee"))
+            self.assertEqual("Acme, Inc.", ann["company"])
+            self.assertEqual("Admin", ann["owner"])
+            self.assertEqual("own", dee["owner"])
+            self.assertEqual("", dee["company"])
+            analytics = self.api("GET", "%s/%d/analytics" % (CONTACTS, self.ids["ann"]),
+                                 key=self.admin_key)[2]
+            self.assertEqual(analytics["tier"], ann["tier"])
+            self.assertEqual(str(analytics["predicted_ltv_cents"]), ann["predicted_ltv_cents"])
+            self.assertEqual(("", ""), (dee["tier"], dee["predicted_ltv_cents"]))
+            self.assertEqual("=\"+1 (555) 010-0\"", ann["phone"])
+            self.assertEqual("'+cmd|' /C calc'!A0", bob["phone"], "a formula stays guarded")
+            # A caller who may read only their own companies sees no other company's name.
+            harness.crmctl(self.server.db_path, "role", "grant", "ownrep", "companies", "read",
+                           "own")
+            status, _, own_text = self.api("GET", path, key=self.rep_key)
+            self.assertEqual(200, status)
+            self.assertIn("Acme, Inc.", own_text, "a rep reads every company")
+            status, _, own_text = self.api("GET", path, key=self.own_key)
+            self.assertEqual(200, status)
+            self.assertNotIn("Acme", own_text)
+        finally:
+            harness.crmctl(self.server.db_path, "role", "grant", "ownrep", "companies", "read",
+                           "all")
+            self.api("PATCH", "%s/%d" % (CONTACTS, self.ids["ann"]),
+                     {"company_id": None, "phone": None}, key=self.admin_key)
+            self.api("PATCH", "%s/%d" % (CONTACTS, self.ids["bob"]), {"phone": None},
+                     key=self.admin_key)
 
     def test_crmctl_segment_export_errors(self):
         result = self.crmctl("segment", "export", "999999", check=False)
