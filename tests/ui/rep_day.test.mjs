@@ -471,4 +471,43 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     assert.doesNotMatch(await status.innerText(), /drag/i);
     await context.close();
   });
+
+  test('14: the company picker is a type-ahead that tells companies of the same name apart', async () => {
+    const auroras = [];
+    for (const [domain, who] of [['aurora-berlin.example', admin], ['aurora-lyon.example', rep], ['aurora.example', other]]) {
+      auroras.push(await who.create('companies', { name: 'Aurora Consulting', domain }));
+    }
+    for (let i = 0; i < 30; i++) await admin.create('companies', { name: `Filler Company ${i}` });
+    const page = await loggedIn(REP);
+    await page.goto(`/#/contacts/${ids.grace}`);
+    await page.locator('.toolbar[data-ready]').getByRole('button', { name: 'Edit' }).click();
+    const picker = page.getByRole('combobox', { name: 'Company' });
+    await picker.fill('auror');
+    const options = page.getByRole('option');
+    await page.waitForFunction(() => document.querySelectorAll('.lookup-option').length === 3);
+    const texts = await options.allInnerTexts();
+    for (const [i, company] of auroras.entries()) {
+      assert.ok(texts.some((text) => text.includes(company.domain) && text.includes(`#${company.id}`)), `option ${i}: ${texts}`);
+    }
+    assert.ok(texts.some((text) => text.includes('owner Robin Rep')), texts.join(' | '));
+    // The keyboard picks the one on Lyon.
+    const lyon = texts.findIndex((text) => text.includes('aurora-lyon.example'));
+    for (let i = 0; i <= lyon; i++) await picker.press('ArrowDown');
+    await picker.press('Enter');
+    assert.equal(await picker.inputValue(), 'Aurora Consulting');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor();
+    assert.equal((await rep.get(`contacts/${ids.grace}`)).body.company_id, auroras[1].id);
+
+    // Text typed but not picked does not change the company; emptying the field clears it.
+    await page.locator('.toolbar[data-ready]').getByRole('button', { name: 'Edit' }).click();
+    await picker.fill('Filler');
+    await page.getByLabel('Job title').focus();
+    assert.equal(await picker.inputValue(), 'Aurora Consulting');
+    await picker.fill('');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor();
+    assert.equal((await rep.get(`contacts/${ids.grace}`)).body.company_id, null);
+    await done(page);
+  });
 });

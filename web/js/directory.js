@@ -97,6 +97,26 @@ export function companyOptions() {
   });
 }
 
+/**
+ * Companies whose name, domain or industry match `text` (the first ones by name when it
+ * is empty), for a type-ahead picker: [{value, label, detail}], the detail telling
+ * companies of the same name apart (domain, industry, owner, id).
+ */
+export async function searchCompanies(text) {
+  const query = text ? { q: text, limit: 20 } : { sort: 'name', limit: 20 };
+  const page = await api.get('companies', { query });
+  const companies = page.data || [];
+  return Promise.all(companies.map(async (company) => {
+    companyNames.set(String(company.id), company.name);
+    const owner = company.owner_id ? `owner ${await userName(company.owner_id)}` : null;
+    return {
+      value: String(company.id),
+      label: company.name,
+      detail: [company.domain, company.industry, owner, `#${company.id}`].filter(Boolean).join(' · '),
+    };
+  }));
+}
+
 /** Forgets cached companies (after one was created, renamed or deleted). */
 export function companiesChanged() { companiesPromise = null; companyNames.clear(); }
 

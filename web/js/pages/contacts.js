@@ -5,7 +5,7 @@
 
 import { api } from '../api.js';
 import {
-  asyncName, companyName, companyOptions, contactChanged, mayChange, ownerFilterOptions, userName, userOptions,
+  asyncName, companyName, contactChanged, mayChange, ownerFilterOptions, searchCompanies, userName, userOptions,
 } from '../directory.js';
 import { emailLink, formatDateTime, h } from '../dom.js';
 import { enumValues } from '../meta.js';
@@ -33,8 +33,9 @@ export function contactFields() {
     { name: 'phone', label: 'Phone', type: 'tel' },
     { name: 'title', label: 'Job title' },
     {
-      name: 'company_id', label: 'Company', type: 'select', numeric: true, options: companyOptions,
-      emptyLabel: 'No company', unknownLabel: (id) => `company #${id}`,
+      name: 'company_id', label: 'Company', type: 'lookup', numeric: true,
+      search: searchCompanies, labelFor: companyName, placeholder: 'Type a company name',
+      hint: 'Pick one of the matches; empty for none',
       display: (record) => (record.company_id
         ? h('a', { href: `#/companies/${record.company_id}` }, asyncName(companyName, record.company_id, `#${record.company_id}`))
         : ''),

@@ -1,7 +1,8 @@
 // fields.js - form fields described by plain objects, shared by every create form and
 // inline editor. A field spec:
-//   { name, label, type: text|email|tel|url|number|password|textarea|select|checkbox|tags,
-//     options: [{value, label}] or async () => [...], numeric (select values are ids),
+//   { name, label, type: text|email|tel|url|number|password|textarea|select|checkbox|tags|
+//     lookup, options: [{value, label}] or async () => [...], numeric (select values are ids),
+//     search(text), labelFor(value) (lookup: a type-ahead picker, ui/lookup.js),
 //     required, hint, autocomplete, placeholder,
 //     get(record) -> form value, set(formValue) -> API value, display(record) -> text|Node,
 //     create: false (not in create forms), edit: false (not in the editor), view: false }
@@ -9,6 +10,7 @@
 // words (ui/wording.js).
 
 import { emailLink, h, phoneLink, uid } from '../dom.js';
+import { lookupInput } from './lookup.js';
 import { readableFieldError, readableMessage } from './wording.js';
 
 /** The value a field shows for `record` in a form. */
@@ -81,7 +83,12 @@ export function createField(spec, record) {
     'aria-describedby': spec.hint ? `${hintId} ${errorId}` : errorId,
   };
   let input;
+  let lookup = null;
   switch (spec.type) {
+  case 'lookup':
+    lookup = lookupInput(spec, initial, common);
+    input = lookup.input;
+    break;
   case 'textarea':
     input = h('textarea', { ...common, rows: 3, required: spec.required });
     input.value = initial;
@@ -120,13 +127,16 @@ export function createField(spec, record) {
   const element = spec.type === 'checkbox'
     ? h('div', { class: 'field field-checkbox', dataset: { field: spec.name } },
       h('div', { class: 'checkbox-row' }, input, label), hint, error)
-    : h('div', { class: 'field', dataset: { field: spec.name } }, label, input, hint, error);
+    : h('div', { class: 'field', dataset: { field: spec.name } }, label, lookup ? lookup.element : input, hint, error);
   return {
     spec,
     element,
     input,
     initial,
-    value: () => (spec.type === 'checkbox' ? input.checked : input.value),
+    value: () => {
+      if (lookup) return lookup.value();
+      return spec.type === 'checkbox' ? input.checked : input.value;
+    },
     setErrors(messages) {
       const list = messages || [];
       error.textContent = list.join('; ');
