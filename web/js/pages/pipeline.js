@@ -121,6 +121,22 @@ function boardColumn(stage, handlers) {
   };
 }
 
+/** What a 412 on a move says: someone else changed the card (now `fresh`, or gone). */
+function conflictNotice(opportunity, fresh) {
+  return h('div', { class: 'notice notice-error conflict', role: 'alert' },
+    h('p', { text: `Someone else changed “${opportunity.name}” since the board was loaded, so it was not moved.` }),
+    h('p', { text: fresh ? `The card was reloaded: it is now in ${capitalize(fresh.stage)}. Move it again if you still want to.` : 'It no longer exists.' }));
+}
+
+/** What another failed move says. */
+function moveErrorText(opportunity, error) {
+  if (error.isForbidden) return `You may not move “${opportunity.name}” (it is not yours).`;
+  if (error.isValidation) {
+    return `Not moved: ${(error.errors || []).map((e) => readableFieldError(e.field, e.message)).join('; ') || error.message}`;
+  }
+  return `Not moved: ${error.message}`;
+}
+
 export function pipelinePage(params, routeQuery) {
   const focusId = routeQuery && routeQuery.focus ? Number(routeQuery.focus) : 0;
   const filters = savedFilters();
@@ -189,13 +205,18 @@ export function pipelinePage(params, routeQuery) {
     }
   }
 
+  /** Takes a column's cards off the board. */
+  function clearColumn(target) {
+    for (const item of [...target.list.children]) { state.cards.delete(Number(item.dataset.id)); item.remove(); }
+  }
+
   /** Opens a closed column (loading its first page) or closes it again. */
   function setOpen(target, open) {
     target.open = open;
     if (open) loadColumn(target, false);
     else {
       target.seq += 1;
-      for (const item of [...target.list.children]) { state.cards.delete(Number(item.dataset.id)); item.remove(); }
+      clearColumn(target);
       target.cursor = null;
       updateColumn(target);
     }
@@ -211,9 +232,7 @@ export function pipelinePage(params, routeQuery) {
         query: { ...filterQuery(), stage: target.stage, sort, limit: COLUMN_PAGE, cursor: append ? target.cursor : undefined },
       });
       if (seq !== target.seq) return;
-      if (!append) {
-        for (const item of [...target.list.children]) { state.cards.delete(Number(item.dataset.id)); item.remove(); }
-      }
+      if (!append) clearColumn(target);
       for (const opportunity of page.data || []) place(opportunity, true);
       target.cursor = page.next_cursor || null;
       updateColumn(target);
@@ -253,16 +272,11 @@ export function pipelinePage(params, routeQuery) {
         try { fresh = (await api.getRecord(`opportunities/${id}`)).data; } catch { /* gone or hidden */ }
         if (fresh) place(fresh).classList.add('moved');
         else { entry.card.remove(); state.cards.delete(id); }
-        showMessage(h('div', { class: 'notice notice-error conflict', role: 'alert' },
-          h('p', { text: `Someone else changed “${opportunity.name}” since the board was loaded, so it was not moved.` }),
-          h('p', { text: fresh ? `The card was reloaded: it is now in ${capitalize(fresh.stage)}. Move it again if you still want to.` : 'It no longer exists.' })));
+        showMessage(conflictNotice(opportunity, fresh));
         loadTotals();
       } else {
         place(opportunity); // back where it was
-        let text = `Not moved: ${error.message}`;
-        if (error.isForbidden) text = `You may not move “${opportunity.name}” (it is not yours).`;
-        else if (error.isValidation) text = `Not moved: ${(error.errors || []).map((e) => readableFieldError(e.field, e.message)).join('; ') || error.message}`;
-        showMessage(notice('error', text));
+        showMessage(notice('error', moveErrorText(opportunity, error)));
       }
     }
   }
@@ -317,10 +331,9 @@ export function pipelinePage(params, routeQuery) {
       target.seq += 1;
       target.cursor = null;
       target.total = null;
-      for (const item of [...target.list.children]) item.remove();
+      clearColumn(target);
       updateColumn(target);
     }
-    state.cards.clear();
     try {
       if (!state.teams && session.scope('opportunities', 'write') === 'team') state.teams = await teamsById();
     } catch { /* cards of the team then do not offer moves; the server decides anyway */ }

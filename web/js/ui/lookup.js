@@ -11,6 +11,20 @@
 
 import { debounce, h, uid } from '../dom.js';
 
+/** The list items of `options` (or a line saying there are none); `choose(option)` on a click. */
+function optionItems(options, choose) {
+  if (!options) return [h('li', { class: 'lookup-empty', text: 'The search failed; try again.' })];
+  if (options.length === 0) return [h('li', { class: 'lookup-empty', text: 'Nothing matches.' })];
+  return options.map((option) => {
+    const item = h('li', { id: uid('lookup-option'), role: 'option', class: 'lookup-option', 'aria-selected': 'false' },
+      h('span', { class: 'lookup-label', text: option.label }),
+      option.detail ? h('span', { class: 'lookup-detail', text: option.detail }) : null);
+    item.addEventListener('mousedown', (event) => event.preventDefault()); // keep the focus
+    item.addEventListener('click', () => choose(option));
+    return item;
+  });
+}
+
 export function lookupInput(spec, initial, attrs) {
   const listId = uid('lookup-list');
   const input = h('input', {
@@ -65,18 +79,9 @@ export function lookupInput(spec, initial, attrs) {
     }
     if (seq !== state.seq || document.activeElement !== input) return;
     state.options = options || [];
-    list.replaceChildren(...state.options.map((option) => {
-      const item = h('li', { id: uid('lookup-option'), role: 'option', class: 'lookup-option', 'aria-selected': 'false' },
-        h('span', { class: 'lookup-label', text: option.label }),
-        option.detail ? h('span', { class: 'lookup-detail', text: option.detail }) : null);
-      item.addEventListener('mousedown', (event) => event.preventDefault()); // keep the focus
-      item.addEventListener('click', () => choose(option));
-      return item;
-    }));
+    list.replaceChildren(...optionItems(options, choose));
     list.hidden = false;
     input.setAttribute('aria-expanded', 'true');
-    if (!options) list.append(h('li', { class: 'lookup-empty', text: 'The search failed; try again.' }));
-    else if (options.length === 0) list.append(h('li', { class: 'lookup-empty', text: 'Nothing matches.' }));
     status.textContent = options ? `${options.length} match${options.length === 1 ? '' : 'es'}` : '';
     highlight(-1);
   }
