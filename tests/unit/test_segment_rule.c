@@ -606,7 +606,7 @@ static void test_static_members(struct db *db)
 	query.after_id = 3;
 	CHECK_INT(DB_OK, segments_store_member_ids(db, &query, ids, &count));
 	CHECK_INT(0, count);
-	query.viewer = (struct segments_viewer){ PERM_SCOPE_OWN, 3, "" };
+	query.viewer = (struct segments_viewer){ PERM_SCOPE_OWN, 3, "", PERM_SCOPE_NONE };
 	int64_t total;
 	CHECK_INT(DB_OK, segments_store_member_count(db, &query, &total));
 	CHECK_INT(1, total);
