@@ -249,6 +249,23 @@ describe('web UI: a rep\'s day (issue 18)', { skip: skip ? `skipped: ${skip}` : 
     assert.equal(await shared.getByLabel('Search contacts').inputValue(), 'grace');
     await done(shared);
     await done(page);
+
+    // The tasks page keeps whose tasks it shows, the segments list its search.
+    await rep.create('tasks', { title: 'Robin\'s URL task', contact_id: ids.grace, due_at: at(1) });
+    const boss = await loggedIn(ADMIN);
+    await boss.goto('/#/tasks');
+    await boss.getByLabel('Assignee').selectOption({ label: REP.name });
+    await boss.getByText('Robin\'s URL task').waitFor();
+    assert.match(boss.url(), new RegExp(`#/tasks\\?assignee=${rep.user.id}$`));
+    await boss.locator('.task-item', { hasText: 'Robin\'s URL task' }).getByRole('link').click();
+    await boss.getByRole('heading', { level: 1, name: 'Grace Hopper' }).waitFor();
+    await boss.goBack();
+    await boss.getByText('Robin\'s URL task').waitFor();
+    assert.equal(await boss.getByLabel('Assignee').inputValue(), String(rep.user.id));
+    await boss.goto('/#/segments');
+    await boss.getByLabel('Search segments').fill('vip');
+    await boss.waitForFunction(() => /#\/segments\?q=vip$/.test(location.hash));
+    await done(boss);
   });
 
   test('10: errors speak the user\'s words next to the field; a network failure says the server cannot be reached', async () => {

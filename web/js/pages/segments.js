@@ -16,9 +16,10 @@ import { ruleBuilder } from '../ui/rule-builder.js';
 import { readableMessage } from '../ui/wording.js';
 import { canWrite } from './contact-work.js';
 
-export function segmentsPage() {
+export function segmentsPage(params, query) {
   const list = resourceList({
     resource: 'segments',
+    location: { path: '/segments', query },
     title: 'Segments',
     singular: 'segment',
     headingLevel: 'h2',

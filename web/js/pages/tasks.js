@@ -6,6 +6,7 @@
 import { api } from '../api.js';
 import { directory, userOptions } from '../directory.js';
 import { h, notice, replaceChildren, uid } from '../dom.js';
+import { replaceQuery } from '../router.js';
 import { apiTimestamp, dayStart, fromLocalInput, plural, toLocalInput } from '../format.js';
 import * as session from '../session.js';
 import { disclosure, inlineForm } from '../ui/forms.js';
@@ -54,8 +55,14 @@ async function assigneeChoices() {
     ...(me.role === 'admin' ? [{ value: '', label: 'Everybody' }] : [])];
 }
 
-export function tasksPage() {
-  const state = { assignee: 'me', seq: 0, more: false };
+/** The assignee of the URL (?assignee=7, all for everybody's), as the API's assignee_id. */
+function assigneeFromUrl(query) {
+  const value = (query && query.assignee) || 'me';
+  return value === 'all' ? '' : value;
+}
+
+export function tasksPage(params, query) {
+  const state = { assignee: assigneeFromUrl(query), seq: 0, more: false };
   const message = h('div', { class: 'tasks-message' });
   const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
   const groups = new Map();
@@ -71,11 +78,21 @@ export function tasksPage() {
   }
 
   const filterArea = h('div', { class: 'list-controls' });
+  /** Whose tasks are shown, also in the URL (so that Back returns to them). */
+  function setAssignee(value) {
+    state.assignee = value;
+    replaceQuery('/tasks', { assignee: value === '' ? 'all' : value === 'me' ? '' : value });
+    load();
+  }
   assigneeChoices().then((choices) => {
-    if (!choices) return;
+    if (!choices || !choices.some((choice) => choice.value === state.assignee)) {
+      if (state.assignee !== 'me') setAssignee('me'); // not one the caller may pick
+      if (!choices) return;
+    }
     const id = uid('tasks-assignee');
     const select = h('select', { id }, choices.map((choice) => h('option', { value: choice.value, text: choice.label })));
-    select.addEventListener('change', () => { state.assignee = select.value; load(); });
+    select.value = state.assignee;
+    select.addEventListener('change', () => setAssignee(select.value));
     filterArea.append(h('div', { class: 'field field-filter' }, h('label', { for: id, text: 'Assignee' }), select));
   }).catch(() => {});
 
