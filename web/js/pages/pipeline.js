@@ -199,6 +199,7 @@ export function pipelinePage(params, routeQuery) {
     target.more.hidden = !target.open || !target.cursor;
     target.more.textContent = left ? `Show more (${formatNumber(left)} left)` : 'Show more';
     if (target.toggle) {
+      target.toggle.hidden = !target.open && target.total === 0; // nothing to show
       target.toggle.setAttribute('aria-expanded', String(target.open));
       target.toggle.textContent = target.open ? 'Hide cards'
         : `Show ${target.total === null ? 'cards' : plural(target.total, 'card')}`;
