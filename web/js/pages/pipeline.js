@@ -137,214 +137,231 @@ function moveErrorText(opportunity, error) {
   return `Not moved: ${error.message}`;
 }
 
-export function pipelinePage(params, routeQuery) {
-  const focusId = routeQuery && routeQuery.focus ? Number(routeQuery.focus) : 0;
-  const filters = savedFilters();
-  const state = { cards: new Map(), seq: 0, dragged: null, teams: null };
-  const messages = h('div', { class: 'board-messages', 'aria-live': 'polite' });
-  const status = h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' });
-  const columns = new Map();
-  const board = h('div', { class: 'board' });
-  const filterArea = boardFilters(filters, () => { saveFilters(filters); load(); });
+/*
+ * The board's working parts share one context: ctx = {state: {cards (id -> {opportunity,
+ * card}), seq, dragged, teams}, columns (stage -> column), filters, focusId,
+ * showMessage(node), status}.
+ */
 
-  function filterQuery() {
-    const range = periodRange(filters.period);
-    return { owner_id: filters.owner || undefined, expected_close_from: range.from || undefined, expected_close_to: range.to || undefined };
+/** The API query of the board's filters. */
+function filterQuery(filters) {
+  const range = periodRange(filters.period);
+  return { owner_id: filters.owner || undefined, expected_close_from: range.from || undefined, expected_close_to: range.to || undefined };
+}
+
+/** How to move a card, in words that do not assume a mouse. */
+function moveHint() {
+  if (!canWrite('opportunities')) return '';
+  const pointer = window.matchMedia && window.matchMedia('(pointer: fine)').matches;
+  return pointer ? ' Move a card with its “Move to” list, or drag it to another column.' : ' Move a card with its “Move to” list.';
+}
+
+/** A card for `opportunity`, movable when the caller may change it. */
+function renderCard(ctx, opportunity) {
+  const { state } = ctx;
+  const movable = session.may('opportunities', 'write', opportunity.owner_id, (id) => (state.teams ? state.teams.get(String(id)) : null));
+  return dealCard(opportunity, {
+    movable,
+    onMove: (stage) => move(ctx, opportunity.id, stage),
+    onDragStart: () => { state.dragged = String(opportunity.id); },
+    onDragEnd: () => {
+      state.dragged = null;
+      for (const { column } of ctx.columns.values()) column.classList.remove('drop-target');
+    },
+  });
+}
+
+/** Puts (or replaces) the card of `opportunity` in its stage's column: on top, or last for a page. */
+function place(ctx, opportunity, atEnd = false) {
+  const previous = ctx.state.cards.get(opportunity.id);
+  const card = renderCard(ctx, opportunity);
+  ctx.state.cards.set(opportunity.id, { opportunity, card });
+  if (previous) previous.card.remove();
+  const target = ctx.columns.get(opportunity.stage);
+  if (target) {
+    if (atEnd) target.list.append(card); else target.list.prepend(card);
   }
+  return card;
+}
 
+/** A column's "Show more" and toggle follow what it has loaded and its total. */
+function updateColumn(target) {
+  const shown = target.list.children.length;
+  const left = target.total === null ? null : Math.max(0, target.total - shown);
+  target.more.hidden = !target.open || !target.cursor;
+  target.more.textContent = left ? `Show more (${formatNumber(left)} left)` : 'Show more';
+  if (target.toggle) {
+    target.toggle.hidden = !target.open && target.total === 0; // nothing to show
+    target.toggle.setAttribute('aria-expanded', String(target.open));
+    target.toggle.textContent = target.open ? 'Hide cards'
+      : `Show ${target.total === null ? 'cards' : plural(target.total, 'card')}`;
+  }
+}
+
+/** Takes a column's cards off the board. */
+function clearColumn(ctx, target) {
+  for (const item of [...target.list.children]) { ctx.state.cards.delete(Number(item.dataset.id)); item.remove(); }
+}
+
+/** Opens a closed column (loading its first page) or closes it again. */
+function setOpen(ctx, target, open) {
+  target.open = open;
+  if (open) {
+    loadColumn(ctx, target, false);
+    return;
+  }
+  target.seq += 1;
+  clearColumn(ctx, target);
+  target.cursor = null;
+  updateColumn(target);
+}
+
+/** Loads a column's first page (replacing its cards) or, with `append`, its next one. */
+async function loadColumn(ctx, target, append) {
+  const seq = ++target.seq;
+  target.more.disabled = true;
+  const sort = CLOSED.has(target.stage) ? '-closed_at' : 'expected_close';
+  try {
+    const page = await api.get('opportunities', {
+      query: { ...filterQuery(ctx.filters), stage: target.stage, sort, limit: COLUMN_PAGE, cursor: append ? target.cursor : undefined },
+    });
+    if (seq !== target.seq) return;
+    if (!append) clearColumn(ctx, target);
+    for (const opportunity of page.data || []) place(ctx, opportunity, true);
+    target.cursor = page.next_cursor || null;
+    updateColumn(target);
+  } catch (error) {
+    if (seq !== target.seq) return;
+    ctx.showMessage(notice('error', error.isForbidden ? 'You may not see the pipeline.' : `Could not load the ${target.stage} cards: ${error.message}`));
+  } finally {
+    if (seq === target.seq) target.more.disabled = false;
+  }
+}
+
+/** Moves card `id` to `stage` (asking why first for lost); see the top of the file. */
+async function move(ctx, id, stage) {
+  const entry = ctx.state.cards.get(id);
+  if (!entry || entry.opportunity.stage === stage) return;
+  const { opportunity } = entry;
+  const body = { stage };
+  if (stage === 'lost') {
+    const reason = await askLostReason(opportunity);
+    if (reason === null) {
+      entry.card.resetMove();
+      entry.card.querySelector('.move-select')?.focus();
+      ctx.showMessage(notice('info', `“${opportunity.name}” was not moved.`));
+      return;
+    }
+    body.lost_reason = reason;
+  }
+  try {
+    const response = await api.patch(`opportunities/${id}`, body, { ifMatch: opportunity.version });
+    const card = place(ctx, response.data);
+    card.classList.add('moved');
+    card.querySelector('.move-select')?.focus();
+    ctx.showMessage(notice('success', `Moved “${opportunity.name}” to ${capitalize(stage)}.`));
+    loadTotals(ctx);
+  } catch (error) {
+    if (error.isConflict) {
+      let fresh = null;
+      try { fresh = (await api.getRecord(`opportunities/${id}`)).data; } catch { /* gone or hidden */ }
+      if (fresh) place(ctx, fresh).classList.add('moved');
+      else { entry.card.remove(); ctx.state.cards.delete(id); }
+      ctx.showMessage(conflictNotice(opportunity, fresh));
+      loadTotals(ctx);
+    } else {
+      place(ctx, opportunity); // back where it was
+      ctx.showMessage(notice('error', moveErrorText(opportunity, error)));
+    }
+  }
+}
+
+/** Each column's count and totals, and the status line, from GET pipeline. */
+async function loadTotals(ctx) {
+  try {
+    const pipeline = await api.get('pipeline', { query: filterQuery(ctx.filters) });
+    const all = (pipeline.stages || []).reduce((n, stage) => n + stage.count, 0);
+    ctx.status.textContent = all === 0 ? 'No opportunities match.' : `${plural(all, 'opportunity', 'opportunities')}.${moveHint()}`;
+    for (const stage of pipeline.stages || []) {
+      const target = ctx.columns.get(stage.stage);
+      if (!target) continue;
+      target.count.textContent = formatNumber(stage.count);
+      replaceChildren(target.totals,
+        h('strong', { class: 'total', text: formatAmounts(stage, 'amount_cents', pipeline.currency) }),
+        ' total · ', h('span', { class: 'weighted', text: formatAmounts(stage, 'weighted_amount_cents', pipeline.currency) }), ' weighted');
+      target.column.dataset.count = String(stage.count);
+      target.total = stage.count;
+      updateColumn(target);
+    }
+  } catch (error) {
+    ctx.showMessage(notice('error', `Could not load the totals: ${error.message}`));
+  }
+}
+
+/** Shows the card of ?focus=id (from a contact's page) wherever it is, opening its column. */
+async function showFocused(ctx) {
+  const { focusId } = ctx;
+  let opportunity = ctx.state.cards.get(focusId)?.opportunity;
+  if (!opportunity) {
+    try { opportunity = (await api.getRecord(`opportunities/${focusId}`)).data; } catch { return; }
+  }
+  const target = ctx.columns.get(opportunity.stage);
+  if (target && !target.open) { target.open = true; await loadColumn(ctx, target, false); }
+  const card = ctx.state.cards.has(focusId) ? ctx.state.cards.get(focusId).card : place(ctx, opportunity);
+  card.classList.add('focused');
+  card.scrollIntoView({ block: 'center' });
+}
+
+/** (Re)loads the board for the current filters: totals, and the open columns' first pages. */
+async function load(ctx) {
+  const { state } = ctx;
+  const seq = ++state.seq;
+  ctx.status.textContent = 'Loading…';
+  ctx.showMessage(null);
+  for (const target of ctx.columns.values()) {
+    target.seq += 1;
+    target.cursor = null;
+    target.total = null;
+    clearColumn(ctx, target);
+    updateColumn(target);
+  }
+  try {
+    if (!state.teams && session.scope('opportunities', 'write') === 'team') state.teams = await teamsById();
+  } catch { /* cards of the team then do not offer moves; the server decides anyway */ }
+  if (seq !== state.seq) return;
+  loadTotals(ctx);
+  await Promise.all([...ctx.columns.values()].filter((target) => target.open).map((target) => loadColumn(ctx, target, false)));
+  if (seq === state.seq && ctx.focusId) showFocused(ctx);
+}
+
+export function pipelinePage(params, routeQuery) {
+  const messages = h('div', { class: 'board-messages', 'aria-live': 'polite' });
+  const ctx = {
+    state: { cards: new Map(), seq: 0, dragged: null, teams: null },
+    columns: new Map(),
+    filters: savedFilters(),
+    focusId: routeQuery && routeQuery.focus ? Number(routeQuery.focus) : 0,
+    showMessage: (node) => replaceChildren(messages, node || ''),
+    status: h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' }),
+  };
+  const board = h('div', { class: 'board' });
   for (const stage of STAGES) {
     const target = boardColumn(stage, {
-      dragging: () => Boolean(state.dragged),
-      onDrop: (id) => { const dragged = id || state.dragged; state.dragged = null; if (dragged) move(Number(dragged), stage); },
-      onMore: () => loadColumn(target, true),
-      onToggle: () => setOpen(target, !target.open),
+      dragging: () => Boolean(ctx.state.dragged),
+      onDrop: (id) => {
+        const dragged = id || ctx.state.dragged;
+        ctx.state.dragged = null;
+        if (dragged) move(ctx, Number(dragged), stage);
+      },
+      onMore: () => loadColumn(ctx, target, true),
+      onToggle: () => setOpen(ctx, target, !target.open),
     });
-    columns.set(stage, target);
+    ctx.columns.set(stage, target);
     board.append(target.column);
   }
-
-  /** A card for `opportunity`, movable when the caller may change it. */
-  function renderCard(opportunity) {
-    const movable = session.may('opportunities', 'write', opportunity.owner_id, (id) => (state.teams ? state.teams.get(String(id)) : null));
-    return dealCard(opportunity, {
-      movable,
-      onMove: (stage) => move(opportunity.id, stage),
-      onDragStart: () => { state.dragged = String(opportunity.id); },
-      onDragEnd: () => {
-        state.dragged = null;
-        for (const { column } of columns.values()) column.classList.remove('drop-target');
-      },
-    });
-  }
-
-  /** Puts (or replaces) the card of `opportunity` in its stage's column: on top, or last for a page. */
-  function place(opportunity, atEnd = false) {
-    const previous = state.cards.get(opportunity.id);
-    const card = renderCard(opportunity);
-    state.cards.set(opportunity.id, { opportunity, card });
-    if (previous) previous.card.remove();
-    const target = columns.get(opportunity.stage);
-    if (target) {
-      if (atEnd) target.list.append(card); else target.list.prepend(card);
-    }
-    return card;
-  }
-
-  function showMessage(node) { replaceChildren(messages, node || ''); }
-
-  /** A column's "Show more" and toggle follow what it has loaded and its total. */
-  function updateColumn(target) {
-    const shown = target.list.children.length;
-    const left = target.total === null ? null : Math.max(0, target.total - shown);
-    target.more.hidden = !target.open || !target.cursor;
-    target.more.textContent = left ? `Show more (${formatNumber(left)} left)` : 'Show more';
-    if (target.toggle) {
-      target.toggle.hidden = !target.open && target.total === 0; // nothing to show
-      target.toggle.setAttribute('aria-expanded', String(target.open));
-      target.toggle.textContent = target.open ? 'Hide cards'
-        : `Show ${target.total === null ? 'cards' : plural(target.total, 'card')}`;
-    }
-  }
-
-  /** Takes a column's cards off the board. */
-  function clearColumn(target) {
-    for (const item of [...target.list.children]) { state.cards.delete(Number(item.dataset.id)); item.remove(); }
-  }
-
-  /** Opens a closed column (loading its first page) or closes it again. */
-  function setOpen(target, open) {
-    target.open = open;
-    if (open) loadColumn(target, false);
-    else {
-      target.seq += 1;
-      clearColumn(target);
-      target.cursor = null;
-      updateColumn(target);
-    }
-  }
-
-  /** Loads a column's first page (replacing its cards) or, with `append`, its next one. */
-  async function loadColumn(target, append) {
-    const seq = ++target.seq;
-    target.more.disabled = true;
-    const sort = CLOSED.has(target.stage) ? '-closed_at' : 'expected_close';
-    try {
-      const page = await api.get('opportunities', {
-        query: { ...filterQuery(), stage: target.stage, sort, limit: COLUMN_PAGE, cursor: append ? target.cursor : undefined },
-      });
-      if (seq !== target.seq) return;
-      if (!append) clearColumn(target);
-      for (const opportunity of page.data || []) place(opportunity, true);
-      target.cursor = page.next_cursor || null;
-      updateColumn(target);
-    } catch (error) {
-      if (seq !== target.seq) return;
-      showMessage(notice('error', error.isForbidden ? 'You may not see the pipeline.' : `Could not load the ${target.stage} cards: ${error.message}`));
-    } finally {
-      if (seq === target.seq) target.more.disabled = false;
-    }
-  }
-
-  async function move(id, stage) {
-    const entry = state.cards.get(id);
-    if (!entry || entry.opportunity.stage === stage) return;
-    const { opportunity } = entry;
-    const body = { stage };
-    if (stage === 'lost') {
-      const reason = await askLostReason(opportunity);
-      if (reason === null) {
-        entry.card.resetMove();
-        entry.card.querySelector('.move-select')?.focus();
-        showMessage(notice('info', `“${opportunity.name}” was not moved.`));
-        return;
-      }
-      body.lost_reason = reason;
-    }
-    try {
-      const response = await api.patch(`opportunities/${id}`, body, { ifMatch: opportunity.version });
-      const card = place(response.data);
-      card.classList.add('moved');
-      card.querySelector('.move-select')?.focus();
-      showMessage(notice('success', `Moved “${opportunity.name}” to ${capitalize(stage)}.`));
-      loadTotals();
-    } catch (error) {
-      if (error.isConflict) {
-        let fresh = null;
-        try { fresh = (await api.getRecord(`opportunities/${id}`)).data; } catch { /* gone or hidden */ }
-        if (fresh) place(fresh).classList.add('moved');
-        else { entry.card.remove(); state.cards.delete(id); }
-        showMessage(conflictNotice(opportunity, fresh));
-        loadTotals();
-      } else {
-        place(opportunity); // back where it was
-        showMessage(notice('error', moveErrorText(opportunity, error)));
-      }
-    }
-  }
-
-  // ---- loading
-  async function loadTotals() {
-    try {
-      const pipeline = await api.get('pipeline', { query: filterQuery() });
-      const all = (pipeline.stages || []).reduce((n, stage) => n + stage.count, 0);
-      status.textContent = all === 0 ? 'No opportunities match.' : `${plural(all, 'opportunity', 'opportunities')}.${moveHint()}`;
-      for (const stage of pipeline.stages || []) {
-        const target = columns.get(stage.stage);
-        if (!target) continue;
-        target.count.textContent = formatNumber(stage.count);
-        replaceChildren(target.totals, 
-          h('strong', { class: 'total', text: formatAmounts(stage, 'amount_cents', pipeline.currency) }),
-          ' total · ', h('span', { class: 'weighted', text: formatAmounts(stage, 'weighted_amount_cents', pipeline.currency) }), ' weighted');
-        target.column.dataset.count = String(stage.count);
-        target.total = stage.count;
-        updateColumn(target);
-      }
-    } catch (error) {
-      showMessage(notice('error', `Could not load the totals: ${error.message}`));
-    }
-  }
-
-  /** How to move a card, in words that do not assume a mouse. */
-  function moveHint() {
-    if (!canWrite('opportunities')) return '';
-    const pointer = window.matchMedia && window.matchMedia('(pointer: fine)').matches;
-    return pointer ? ' Move a card with its “Move to” list, or drag it to another column.' : ' Move a card with its “Move to” list.';
-  }
-
-  /** Shows the card of ?focus=id (from a contact's page) wherever it is, opening its column. */
-  async function showFocused() {
-    let opportunity = state.cards.get(focusId)?.opportunity;
-    if (!opportunity) {
-      try { opportunity = (await api.getRecord(`opportunities/${focusId}`)).data; } catch { return; }
-    }
-    const target = columns.get(opportunity.stage);
-    if (target && !target.open) { target.open = true; await loadColumn(target, false); }
-    const card = state.cards.has(focusId) ? state.cards.get(focusId).card : place(opportunity);
-    card.classList.add('focused');
-    card.scrollIntoView({ block: 'center' });
-  }
-
-  async function load() {
-    const seq = ++state.seq;
-    status.textContent = 'Loading…';
-    showMessage(null);
-    for (const target of columns.values()) {
-      target.seq += 1;
-      target.cursor = null;
-      target.total = null;
-      clearColumn(target);
-      updateColumn(target);
-    }
-    try {
-      if (!state.teams && session.scope('opportunities', 'write') === 'team') state.teams = await teamsById();
-    } catch { /* cards of the team then do not offer moves; the server decides anyway */ }
-    if (seq !== state.seq) return;
-    loadTotals();
-    await Promise.all([...columns.values()].filter((target) => target.open).map((target) => loadColumn(target, false)));
-    if (seq === state.seq && focusId) showFocused();
-  }
-  load();
+  const filterArea = boardFilters(ctx.filters, () => { saveFilters(ctx.filters); load(ctx); });
+  load(ctx);
   return h('section', { class: 'pipeline-page' },
     h('h1', { tabindex: '-1', text: 'Pipeline' }),
-    filterArea, messages, status, board);
+    filterArea, messages, ctx.status, board);
 }
