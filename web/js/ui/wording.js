@@ -14,7 +14,7 @@ const PHRASES = [
   [/^must have at most (\d+) tags/, (m) => `Use at most ${m[1]} tags.`],
   [/^must be an integer|^must be a number|^must be the id of a record/, 'Enter a whole number.'],
   [/^must be one of (.*)/, (m) => `Choose one of ${m[1].replace(/_/g, ' ')}.`],
-  [/does not exist|no such record|you may not (read|see|use)/i, 'This record does not exist or you may not use it.'],
+  [/does not exist|^no such |you may not (read|see|use)/i, 'This record does not exist or you may not use it.'],
   [/^only lost opportunities have one/, 'Only a lost deal has a reason lost.'],
   [/^only won or lost opportunities have one/, 'Only a won or lost deal has a closing date.'],
   [/^a value is required/, 'Enter a value.'],
