@@ -255,6 +255,7 @@ describe('web UI: the day\'s work', () => {
     await page.goto('/#/pipeline');
     const card = page.locator('.deal-card', { hasText: 'Mercury pilot' });
     await card.waitFor();
+    await page.locator('.board:not([aria-busy])').waitFor(); // every column has its cards
     // Meanwhile an administrator moves it.
     const changed = await admin.patch(`opportunities/${ids.mercury}`, { stage: 'proposal' });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));

@@ -140,7 +140,7 @@ function moveErrorText(opportunity, error) {
 /*
  * The board's working parts share one context: ctx = {state: {cards (id -> {opportunity,
  * card}), seq, dragged, teams}, columns (stage -> column), filters, focusId,
- * showMessage(node), status}.
+ * showMessage(node), status, board (aria-busy while loading)}.
  */
 
 /** The API query of the board's filters. */
@@ -316,6 +316,7 @@ async function showFocused(ctx) {
 async function load(ctx) {
   const { state } = ctx;
   const seq = ++state.seq;
+  ctx.board.setAttribute('aria-busy', 'true'); // until the open columns have their cards
   ctx.status.textContent = 'Loading…';
   ctx.showMessage(null);
   for (const target of ctx.columns.values()) {
@@ -331,7 +332,9 @@ async function load(ctx) {
   if (seq !== state.seq) return;
   loadTotals(ctx);
   await Promise.all([...ctx.columns.values()].filter((target) => target.open).map((target) => loadColumn(ctx, target, false)));
-  if (seq === state.seq && ctx.focusId) showFocused(ctx);
+  if (seq !== state.seq) return;
+  ctx.board.removeAttribute('aria-busy');
+  if (ctx.focusId) showFocused(ctx);
 }
 
 export function pipelinePage(params, routeQuery) {
@@ -343,8 +346,9 @@ export function pipelinePage(params, routeQuery) {
     focusId: routeQuery && routeQuery.focus ? Number(routeQuery.focus) : 0,
     showMessage: (node) => replaceChildren(messages, node || ''),
     status: h('p', { class: 'list-status', role: 'status', 'aria-live': 'polite' }),
+    board: h('div', { class: 'board' }),
   };
-  const board = h('div', { class: 'board' });
+  const { board } = ctx;
   for (const stage of STAGES) {
     const target = boardColumn(stage, {
       dragging: () => Boolean(ctx.state.dragged),
