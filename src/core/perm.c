@@ -11,6 +11,7 @@
 
 #include "crm/auth.h"
 #include "crm/db.h"
+#include "crm/registry.h"
 #include "crm/roles.h"
 #include "crm/users.h"
 #include "crm/banned.h"
@@ -63,15 +64,15 @@ json_t *perm_caller_scopes(struct db *db, const struct auth_context *caller)
 {
 	static const enum perm_action actions[] = { PERM_READ, PERM_WRITE, PERM_DELETE };
 	json_t *scopes = json_object();
-	for (size_t i = 0; roles_resources[i]; i++) {
+	const char *name;
+	for (int i = 0; (name = registry_permission_at(i)) != NULL; i++) {
 		json_t *resource = json_object();
 		for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++) {
-			enum perm_scope scope =
-				perm_scope_for(db, caller, roles_resources[i], actions[a]);
+			enum perm_scope scope = perm_scope_for(db, caller, name, actions[a]);
 			json_object_set_new(resource, perm_action_name(actions[a]),
 					    json_string(perm_scope_name(scope)));
 		}
-		json_object_set_new(scopes, roles_resources[i], resource);
+		json_object_set_new(scopes, name, resource);
 	}
 	return scopes;
 }
