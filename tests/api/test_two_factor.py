@@ -163,6 +163,23 @@ class EnrolmentTest(TwoFactorTestCase):
         self.assertProblem(self.api("POST", CONFIRM, {"code": "123456"}, session=session), 409)
 
 
+    def test_answers_match_the_openapi_schemas(self):
+        _, _, document = self.api("GET", "/api/v1/openapi.json")
+        email = self.new_user()
+        session = self.login(email, PASSWORD)
+        _, _, enrolment = self.api("POST", ENROL, {}, session=session)
+        self.assertMatchesSchema(document, "TwoFactorEnrolment", enrolment)
+        _, _, codes = self.api("POST", CONFIRM, {"code": totp(enrolment["secret"], time.time())},
+                               session=session)
+        self.assertMatchesSchema(document, "RecoveryCodes", codes)
+        _, _, state = self.api("GET", STATUS, session=session)
+        self.assertMatchesSchema(document, "TwoFactorStatus", state)
+        _, _, challenge = self.api("POST", LOGIN, {"email": email, "password": PASSWORD})
+        self.assertMatchesSchema(document, "LoginChallenge", challenge)
+        _, _, answer = self.second(challenge["challenge"], recovery_code=codes["recovery_codes"][0])
+        self.assertMatchesSchema(document, "LoginAnswer", answer)
+
+
 class SecondStepTest(TwoFactorTestCase):
     def test_login_with_a_code_then_the_same_code_is_refused(self):
         email = self.new_user()
