@@ -339,10 +339,10 @@ void two_factor_routes_register(struct router *router)
 	router_add(router, "GET", "/api/v1/auth/2fa", handle_status, 0);
 	router_add(router, "POST", "/api/v1/auth/2fa/enrol", handle_enrol, 0);
 	router_add(router, "POST", "/api/v1/auth/2fa/confirm", handle_confirm, 0);
+	/* Public: the challenge in the body is the credential (no cookie, so no CSRF token). */
 	router_add(router, "POST", "/api/v1/auth/login/second-factor", handle_second_factor,
-		   ROUTE_PUBLIC | ROUTE_NO_CSRF);
-	router_add(router, "POST", "/api/v1/auth/login/enrol", handle_login_enrol,
-		   ROUTE_PUBLIC | ROUTE_NO_CSRF);
+		   ROUTE_PUBLIC);
+	router_add(router, "POST", "/api/v1/auth/login/enrol", handle_login_enrol, ROUTE_PUBLIC);
 	router_add(router, "POST", "/api/v1/auth/login/confirm", handle_login_confirm,
-		   ROUTE_PUBLIC | ROUTE_NO_CSRF);
+		   ROUTE_PUBLIC);
 }

@@ -199,6 +199,18 @@ class SecondStepTest(TwoFactorTestCase):
         self.assertProblem(self.second(first, code=code), 401)
         self.assertProblem(self.second(self.challenge(email), code=code), 401)
 
+    def test_only_one_step_either_side_is_accepted(self):
+        email = self.new_user()
+        secret, _ = self.enrol(email)
+        challenge = self.challenge(email)
+        now = time.time()
+        # two steps back and three ahead stay outside the window even if a step boundary
+        # passes before crmd checks them
+        self.assertProblem(self.second(challenge, code=totp(secret, now - 60)), 401)
+        self.assertProblem(self.second(challenge, code=totp(secret, now + 90)), 401)
+        status, _, body = self.second(challenge, code=totp(secret, time.time() + 30))
+        self.assertEqual(200, status, body)
+
     def test_wrong_codes_and_malformed_requests(self):
         email = self.new_user()
         secret, _ = self.enrol(email)
