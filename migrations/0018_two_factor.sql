@@ -37,3 +37,4 @@ CREATE TABLE login_challenges (
 	attempts       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX login_challenges_user ON login_challenges(user_id);
+CREATE INDEX login_challenges_expiry ON login_challenges(expires_at); -- forgetting expired ones
