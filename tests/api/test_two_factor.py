@@ -4,15 +4,17 @@ shown once), the login's second step (a challenge instead of a session, a TOTP c
 recovery code, each usable once), its throttle (the login's own rows and limits), a role's
 requirement (crmctl role set --require-2fa: enrol at login, then the session), and the
 audit of each change. Codes are computed here with Python's hmac (independent of crmd's
-SHA-1) and, for the cross-check, with Debian's oathtool."""
+SHA-1) and, for the cross-check, with Debian's oathtool; the QR code is read back with zbarimg."""
 import base64
 import hashlib
 import hmac
 import itertools
+import os
 import re
 import sqlite3
 import struct
 import subprocess
+import tempfile
 import time
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
@@ -39,6 +41,21 @@ def totp(secret, at, digits=6):
     offset = mac[-1] & 0x0F
     value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
     return "%0*d" % (digits, value % 10 ** digits)
+
+
+def qr_decode(svg, directory):
+    """The text of the QR code drawn in `svg` (crmd's unit squares), as Debian's zbarimg reads
+    it from a bitmap of 6 pixels per module."""
+    size = int(re.search(r'viewBox="0 0 (\d+)', svg).group(1))
+    dark = {(int(x), int(y)) for x, y in re.findall(r"M(\d+) (\d+)h1v1h-1z", svg)}
+    scale = 6
+    rows = [" ".join("1" if (x // scale, y // scale) in dark else "0"
+                     for x in range(size * scale)) for y in range(size * scale)]
+    path = os.path.join(directory, "qr.pbm")
+    with open(path, "w") as bitmap:
+        bitmap.write("P1\n%d %d\n%s\n" % (size * scale, size * scale, "\n".join(rows)))
+    return subprocess.run(["zbarimg", "--raw", "-q", path], check=True, capture_output=True,
+                          text=True).stdout.strip()
 
 
 def oathtool(secret, at):
@@ -109,6 +126,9 @@ class EnrolmentTest(TwoFactorTestCase):
                             for x, y in modules))
         # the finder pattern's corner modules are dark
         self.assertIn(("4", "4"), modules)
+        # and a QR reader (zbarimg) reads the URI back from it
+        with tempfile.TemporaryDirectory() as directory:
+            self.assertEqual(body["otpauth_uri"], qr_decode(body["qr_svg"], directory))
 
         status, _, state = self.api("GET", STATUS, session=session)
         self.assertEqual({"enabled": False, "pending": True, "required": False,
