@@ -4,7 +4,8 @@ shown once), the login's second step (a challenge instead of a session, a TOTP c
 recovery code, each usable once), its throttle (the login's own rows and limits), a role's
 requirement (crmctl role set --require-2fa: enrol at login, then the session), and the
 audit of each change. Codes are computed here with Python's hmac (independent of crmd's
-SHA-1) and, for the cross-check, with Debian's oathtool; the QR code is read back with zbarimg."""
+SHA-1) and, for the cross-check, with Debian's oathtool; the QR code is read back with
+zbarimg."""
 import base64
 import hashlib
 import hmac
