@@ -14,7 +14,7 @@
 CC ?= cc
 BUILD ?= build
 CFLAGS ?= -O2 -g
-PKGS := libmicrohttpd sqlite3 jansson libsodium libcurl
+PKGS := libmicrohttpd sqlite3 jansson libsodium libcurl libqrencode
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

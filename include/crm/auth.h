@@ -58,6 +58,28 @@ int auth_authenticate_or_reply(struct db *db, struct request *req, struct respon
 struct router;
 void auth_routes_register(struct router *router);
 
+struct user;
+/*
+ * Opens a browser session for `user` (revoking a session cookie the request carried) and
+ * answers 200 {"user", "csrf_token"} plus the members of `extra` (consumed; may be NULL)
+ * with the session cookie; or 503.
+ */
+void auth_session_open_reply(struct db *db, struct request *req, struct response *res,
+			     const struct user *user, json_t *extra);
+
+/*
+ * The login throttle for the second step of a login (two_factor_http.c): the same
+ * subjects, limits and rows as a password. take() counts one failure of `email` from
+ * `client_address` before the check, or answers 429 (Retry-After) or 503 and returns NULL;
+ * done() takes that failure back when `success` (and restarts the pair's count), and frees.
+ */
+struct auth_login_throttle;
+struct auth_login_throttle *auth_login_throttle_take(struct db *db, const char *email,
+						     const char *client_address,
+						     struct response *res);
+void auth_login_throttle_done(struct db *db, struct auth_login_throttle *throttle, bool success);
+
+
 /* Argon2id (libsodium crypto_pwhash_str, interactive limits or stronger). */
 int auth_password_hash(const char *password, char out[128]);
 bool auth_password_verify(const char *hash, const char *password);

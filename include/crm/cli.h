@@ -92,12 +92,14 @@ int cli_user_passwd(struct cli_context *cli, int argc, char **argv);
 int cli_user_disable(struct cli_context *cli, int argc, char **argv);
 int cli_user_enable(struct cli_context *cli, int argc, char **argv);
 int cli_user_unlock(struct cli_context *cli, int argc, char **argv);
+int cli_user_2fa_reset(struct cli_context *cli, int argc, char **argv);
 int cli_user_set(struct cli_context *cli, int argc, char **argv);
 /* src/cli/cli_roles.c */
 int cli_role_list(struct cli_context *cli, int argc, char **argv);
 int cli_role_show(struct cli_context *cli, int argc, char **argv);
 int cli_role_create(struct cli_context *cli, int argc, char **argv);
 int cli_role_grant(struct cli_context *cli, int argc, char **argv);
+int cli_role_set(struct cli_context *cli, int argc, char **argv);
 /* src/cli/cli_resources.c */
 int cli_resource_list(struct cli_context *cli, int argc, char **argv);
 int cli_resource_sql(struct cli_context *cli, int argc, char **argv);

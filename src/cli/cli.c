@@ -42,6 +42,10 @@ const struct cli_command cli_commands[] = {
 	{ "user unlock", "user unlock EMAIL",
 	  "forget the failed logins counted against a user, so they can log in at once",
 	  cli_user_unlock, CLI_DATABASE_MIGRATED },
+	{ "user 2fa reset", "user 2fa reset EMAIL",
+	  "turn off a user's two-factor sign-in (a lost device): secret and recovery codes are "
+	  "removed; the user enrols again",
+	  cli_user_2fa_reset, CLI_DATABASE_MIGRATED },
 	{ "user set", "user set EMAIL [--role ROLE] [--team TEAM] [--name NAME]",
 	  "change a user's role, team (\"\" for none) or name", cli_user_set, CLI_DATABASE_MIGRATED },
 	{ "role list", "role list", "list the roles", cli_role_list, CLI_DATABASE_MIGRATED },
@@ -53,6 +57,10 @@ const struct cli_command cli_commands[] = {
 	{ "role grant", "role grant ROLE RESOURCE ACTION SCOPE",
 	  "set a grant: ACTION read|write|delete, SCOPE all|team|own|none", cli_role_grant,
 	  CLI_DATABASE_MIGRATED },
+	{ "role set", "role set ROLE --require-2fa on|off",
+	  "require two-factor sign-in (TOTP) of every user of a role: without it they can log in "
+	  "only to enrol",
+	  cli_role_set, CLI_DATABASE_MIGRATED },
 	{ "resource list", "resource list",
 	  "list the resources this build serves (name, table, full-text table, events)",
 	  cli_resource_list, CLI_DATABASE_NONE },

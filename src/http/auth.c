@@ -32,6 +32,8 @@
 #include "crm/perm.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
+#include "crm/two_factor.h"
+#include "crm/two_factor_http.h"
 #include "crm/users.h"
 #include "crm/banned.h"
 
@@ -721,7 +723,6 @@ static void login_finish(struct request *req, struct response *res, struct login
 	struct db *db = app_db_or_reply(res);
 	if (!db)
 		return;
-	time_t now = time(NULL);
 	const struct user *user = &job->user;
 	if (job->verified < 0) { /* its place went to another address's login: not checked */
 		auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
@@ -738,9 +739,22 @@ static void login_finish(struct request *req, struct response *res, struct login
 	 * account's own count is never cleared by a success, so that an attacker's guesses
 	 * from elsewhere do not start afresh). Best effort: left over rows only throttle. */
 	auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
-	auth_store_failures_clear(db, job->pair);
-	revoke_presented_session(db, req);
+	const char *second_step;
+	if (two_factor_login_step(db, user->id, user->role, &second_step) != 0) {
+		response_unavailable(res, "the database does not answer");
+	} else if (second_step) { /* no session yet, and the count of the pair goes on */
+		two_factor_login_challenge_reply(db, res, user, second_step);
+	} else {
+		auth_store_failures_clear(db, job->pair);
+		auth_session_open_reply(db, req, res, user, NULL);
+	}
+}
 
+void auth_session_open_reply(struct db *db, struct request *req, struct response *res,
+			     const struct user *user, json_t *extra)
+{
+	time_t now = time(NULL);
+	revoke_presented_session(db, req);
 	char token[SECRET_TEXT_MAX], csrf[SECRET_TEXT_MAX];
 	secret_generate(token);
 	secret_generate(csrf);
@@ -752,14 +766,19 @@ static void login_finish(struct request *req, struct response *res, struct login
 	int64_t session_id;
 	if (auth_store_session_create(db, user->id, token_hash, csrf, now_text, expires,
 				      req->client_address, &session_id) != DB_OK) {
+		json_decref(extra);
 		response_unavailable(res, "the session cannot be stored");
 		return;
 	}
 	set_session_cookie(res, token);
 	sodium_memzero(token, sizeof(token));
 	req->log_user_id = user->id;
-	response_json(res, HTTP_OK,
-		      json_pack("{s:o, s:s}", "user", users_user_to_json(user), "csrf_token", csrf));
+	json_t *answer =
+		json_pack("{s:o, s:s}", "user", users_user_to_json(user), "csrf_token", csrf);
+	if (extra)
+		json_object_update_missing(answer, extra);
+	json_decref(extra);
+	response_json(res, HTTP_OK, answer);
 }
 
 /*
@@ -788,6 +807,15 @@ static int64_t login_throttle_reserve(struct db *db, struct login_job *job, time
 	return wait;
 }
 
+static void reply_throttled(struct response *res, int64_t wait)
+{
+	char seconds[24];
+	snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
+	response_set_header(res, "Retry-After", seconds);
+	response_problemf(res, HTTP_TOO_MANY_REQUESTS,
+			  "too many failed logins; try again in %lld seconds", (long long)wait);
+}
+
 /* The job of a login: the password and throttle subjects copied (who frees: login_job_free). */
 static struct login_job *login_job_new(const char *email, const char *password,
 				       const char *client_address)
@@ -802,6 +830,32 @@ static struct login_job *login_job_new(const char *email, const char *password,
 	job->address = buf_detach(&address, NULL);
 	job->pair = buf_detach(&pair, NULL);
 	return job;
+}
+
+/* The second step of a login is throttled with the first's subjects, limits and rows. */
+struct auth_login_throttle *auth_login_throttle_take(struct db *db, const char *email,
+						     const char *client_address,
+						     struct response *res)
+{
+	struct login_job *job = login_job_new(email, "", client_address);
+	int64_t wait = login_throttle_reserve(db, job, time(NULL), res);
+	if (wait > 0)
+		reply_throttled(res, wait);
+	if (wait != 0) {
+		login_job_free(job);
+		return NULL;
+	}
+	return (struct auth_login_throttle *)job;
+}
+
+void auth_login_throttle_done(struct db *db, struct auth_login_throttle *throttle, bool success)
+{
+	struct login_job *job = (struct login_job *)throttle;
+	if (job && success) {
+		auth_store_failures_release(db, job->failure_ids, LOGIN_THROTTLE_RULES);
+		auth_store_failures_clear(db, job->pair);
+	}
+	login_job_free(job);
 }
 
 json_t *auth_login_body_or_reply(struct request *req, struct response *res,
@@ -867,11 +921,7 @@ static void handle_login(struct request *req, struct response *res)
 	if (wait < 0)
 		goto cleanup;
 	if (wait > 0) {
-		char seconds[24];
-		snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
-		response_set_header(res, "Retry-After", seconds);
-		response_problemf(res, HTTP_TOO_MANY_REQUESTS,
-				  "too many failed logins; try again in %lld seconds", (long long)wait);
+		reply_throttled(res, wait);
 		goto cleanup;
 	}
 	int found = users_store_get_by_email(db, email, &job->user, job->hash, sizeof(job->hash));

@@ -283,7 +283,45 @@ static const struct openapi_component component_schemas[] = {
 	  "`email`:{`type`:`string`},`password`:{`type`:`string`,`writeOnly`:true}}}" },
 	{ "LoginAnswer",
 	  "{`type`:`object`,`required`:[`user`,`csrf_token`],`properties`:{"
-	  "`user`:{`$ref`:`#/components/schemas/User`},`csrf_token`:{`type`:`string`}}}" },
+	  "`user`:{`$ref`:`#/components/schemas/User`},`csrf_token`:{`type`:`string`},"
+	  "`recovery_codes`:{`type`:`array`,`items`:{`type`:`string`},"
+	  "`description`:`after an enrolment at login: the recovery codes, shown once`},"
+	  "`recovery_codes_left`:{`type`:`integer`,"
+	  "`description`:`after a login with a recovery code`}}}" },
+	{ "LoginChallenge",
+	  "{`type`:`object`,`required`:[`second_factor`,`challenge`,`expires_at`],"
+	  "`description`:`The password was right; no session yet. totp: POST the challenge with "
+	  "a code to /api/v1/auth/login/second-factor; enrol: the role requires two-factor "
+	  "sign-in, enrol with /api/v1/auth/login/enrol and /api/v1/auth/login/confirm.`,"
+	  "`properties`:{`second_factor`:{`type`:`string`,`enum`:[`totp`,`enrol`]},"
+	  "`challenge`:{`type`:`string`},`expires_at`:{`type`:`string`,`format`:`date-time`}}}" },
+	{ "SecondFactorRequest",
+	  "{`type`:`object`,`required`:[`challenge`],`additionalProperties`:false,"
+	  "`description`:`The challenge with exactly one of code and recovery_code.`,"
+	  "`properties`:{`challenge`:{`type`:`string`},"
+	  "`code`:{`type`:`string`,`examples`:[`123456`]},"
+	  "`recovery_code`:{`type`:`string`,`examples`:[`abcd-efgh-ijkl-mnop`]}}}" },
+	{ "ChallengeRequest",
+	  "{`type`:`object`,`required`:[`challenge`],`additionalProperties`:false,"
+	  "`properties`:{`challenge`:{`type`:`string`}}}" },
+	{ "ChallengeCodeRequest",
+	  "{`type`:`object`,`required`:[`challenge`,`code`],`additionalProperties`:false,"
+	  "`properties`:{`challenge`:{`type`:`string`},"
+	  "`code`:{`type`:`string`,`examples`:[`123456`]}}}" },
+	{ "TwoFactorStatus",
+	  "{`type`:`object`,`required`:[`enabled`,`pending`,`required`,`recovery_codes_left`],"
+	  "`properties`:{`enabled`:{`type`:`boolean`},`pending`:{`type`:`boolean`},"
+	  "`required`:{`type`:`boolean`},`recovery_codes_left`:{`type`:`integer`}}}" },
+	{ "TwoFactorEnrolment",
+	  "{`type`:`object`,`required`:[`secret`,`otpauth_uri`,`qr_svg`,`digits`,`period`,"
+	  "`algorithm`],`properties`:{`secret`:{`type`:`string`,`description`:`base32`},"
+	  "`otpauth_uri`:{`type`:`string`,`examples`:[`otpauth://totp/CRM:ada%40example.com?"
+	  "secret=JBSWY3DPEHPK3PXP&issuer=CRM&algorithm=SHA1&digits=6&period=30`]},"
+	  "`qr_svg`:{`type`:`string`,`description`:`the URI as a QR code, an SVG document`},"
+	  "`digits`:{`type`:`integer`},`period`:{`type`:`integer`},`algorithm`:{`type`:`string`}}}" },
+	{ "RecoveryCodes",
+	  "{`type`:`object`,`required`:[`recovery_codes`],`properties`:{"
+	  "`recovery_codes`:{`type`:`array`,`items`:{`type`:`string`}}}}" },
 	{ "ContactDuplicates",
 	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
 	  "`data`:{`type`:`array`,`items`:{`type`:`object`,"

@@ -61,9 +61,65 @@ static const struct openapi_entry openapi_entries[] = {
 			 "in X-CSRF-Token. A wrong e-mail and a wrong password get the same 401. "
 			 "After 10 failures for one account within 15 minutes (or 50 from one "
 			 "address) further attempts get 429 with Retry-After.",
-	  .request = "LoginRequest", .success = 200, .response = "LoginAnswer",
+	  .request = "LoginRequest", .success = 200,
+	  .response = "{`oneOf`:[{`$ref`:`#/components/schemas/LoginAnswer`},"
+		      "{`$ref`:`#/components/schemas/LoginChallenge`}]}",
 	  .errors = "401 429 503",
 	  .headers = "Set-Cookie" },
+	{ .method = "POST", .pattern = "/api/v1/auth/login/second-factor", .tag = "auth",
+	  .operation_id = "loginSecondFactor", .summary = "The second step of a login: a code",
+	  .description = "When the account has two-factor sign-in, a right password answers a "
+			 "LoginChallenge (second_factor totp) and no session. This call sends the "
+			 "challenge with the current 6-digit code of the authenticator app (RFC "
+			 "6238, 30-second steps, one step either side accepted) or one of the "
+			 "recovery codes, and answers like a login: the session cookie, the user "
+			 "and the CSRF token (plus recovery_codes_left after a recovery code). Each "
+			 "code works once; a challenge lives 5 minutes and allows 5 attempts. Wrong "
+			 "codes are throttled with the login's own limits (429 with Retry-After).",
+	  .request = "SecondFactorRequest", .success = 200, .response = "LoginAnswer",
+	  .errors = "401 409 429 503", .headers = "Set-Cookie" },
+	{ .method = "POST", .pattern = "/api/v1/auth/login/enrol", .tag = "auth",
+	  .operation_id = "loginEnrol", .summary = "Enrol in two-factor sign-in during a login",
+	  .description = "When the user's role requires two-factor sign-in and the user has none, "
+			 "a right password answers a LoginChallenge with second_factor enrol. This "
+			 "call starts the enrolment with that challenge: a new secret, its "
+			 "otpauth:// URI and the URI as a QR code (SVG). POST "
+			 "/api/v1/auth/login/confirm with a current code completes it.",
+	  .request = "ChallengeRequest", .success = 200, .response = "TwoFactorEnrolment",
+	  .errors = "401 409 503" },
+	{ .method = "POST", .pattern = "/api/v1/auth/login/confirm", .tag = "auth",
+	  .operation_id = "loginConfirmEnrolment",
+	  .summary = "Complete the enrolment of a login and open the session",
+	  .description = "Confirms the enrolment started with POST /api/v1/auth/login/enrol by a "
+			 "current code: two-factor sign-in is on, the session opens (cookie, user, "
+			 "CSRF token) and the answer carries the ten recovery codes, shown this "
+			 "once. A wrong code is a 422 on field code and counts toward the login "
+			 "throttle.",
+	  .request = "ChallengeCodeRequest", .success = 200, .response = "LoginAnswer",
+	  .errors = "401 409 429 503", .headers = "Set-Cookie" },
+	{ .method = "GET", .pattern = "/api/v1/auth/2fa", .tag = "auth",
+	  .operation_id = "getTwoFactor", .summary = "The caller's two-factor sign-in",
+	  .description = "Whether two-factor sign-in is on, an enrolment waits for its first "
+			 "code, the caller's role requires it, and how many recovery codes are "
+			 "left. The secret is never answered after enrolment.",
+	  .success = 200, .response = "TwoFactorStatus" },
+	{ .method = "POST", .pattern = "/api/v1/auth/2fa/enrol", .tag = "auth",
+	  .operation_id = "enrolTwoFactor", .summary = "Start two-factor sign-in",
+	  .description = "For a browser session (an API key gets 403): a new TOTP secret, its "
+			 "otpauth:// URI and a QR code of the URI (SVG) for the authenticator app. "
+			 "Repeating it replaces a secret not yet confirmed; 409 when two-factor "
+			 "sign-in is on already (an administrator resets it with crmctl user 2fa "
+			 "reset).",
+	  .success = 200, .response = "TwoFactorEnrolment", .errors = "409" },
+	{ .method = "POST", .pattern = "/api/v1/auth/2fa/confirm", .tag = "auth",
+	  .operation_id = "confirmTwoFactor", .summary = "Turn two-factor sign-in on",
+	  .description = "Confirms the enrolment with a current code of the authenticator app "
+			 "(422 on field code when wrong) and answers ten one-time recovery codes, "
+			 "shown this once and stored only as hashes. 409 without a started "
+			 "enrolment or when it is on already.",
+	  .request = "{`type`:`object`,`required`:[`code`],`additionalProperties`:false,"
+		     "`properties`:{`code`:{`type`:`string`,`examples`:[`123456`]}}}",
+	  .success = 200, .response = "RecoveryCodes", .errors = "409" },
 	{ .method = "POST", .pattern = "/api/v1/auth/logout", .tag = "auth",
 	  .operation_id = "logout", .summary = "Log out",
 	  .description = "Revokes the session on the server and clears the cookie.",

@@ -25,6 +25,7 @@
 #include "crm/resource_http.h"
 #include "crm/router.h"
 #include "crm/segments.h"
+#include "crm/two_factor_http.h"
 #include "crm/tasks.h"
 #include "crm/timeline.h"
 #include "crm/user_directory.h"
@@ -57,6 +58,7 @@ void routes_register_all(struct router *router)
 {
 	routes_register_resources();
 	auth_routes_register(router);
+	two_factor_routes_register(router);
 	users_routes_register(router);
 	user_directory_routes_register(router);
 	api_keys_routes_register(router);

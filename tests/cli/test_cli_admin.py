@@ -12,7 +12,8 @@ import harness
 
 ADMIN_COMMANDS = [
     ["user", "add"], ["user", "list"], ["user", "passwd"], ["user", "disable"],
-    ["user", "enable"], ["user", "set"], ["user", "unlock"], ["role", "list"], ["role", "show"],
+    ["user", "enable"], ["user", "set"], ["user", "unlock"], ["user", "2fa", "reset"],
+    ["role", "list"], ["role", "show"], ["role", "set"],
     ["role", "create"], ["role", "grant"], ["key", "create"], ["key", "list"],
     ["key", "revoke"], ["session", "revoke"], ["backup"], ["init"],
 ]

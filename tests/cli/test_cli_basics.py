@@ -34,7 +34,7 @@ class CliBasicsTest(unittest.TestCase):
                 continue
             words = []
             for word in line.split():
-                if word.isupper() or word.startswith(("-", "[", "|")) or not word.isalpha():
+                if word.isupper() or word.startswith(("-", "[", "|")) or not word.isalnum():
                     break
                 words.append(word)
             if not words:
