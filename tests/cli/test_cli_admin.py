@@ -13,8 +13,8 @@ import harness
 ADMIN_COMMANDS = [
     ["user", "add"], ["user", "list"], ["user", "passwd"], ["user", "disable"],
     ["user", "enable"], ["user", "set"], ["user", "unlock"], ["role", "list"], ["role", "show"],
-    ["role", "create"], ["role", "grant"], ["key", "create"], ["key", "list"],
-    ["key", "revoke"], ["session", "revoke"], ["backup"], ["init"],
+    ["role", "create"], ["role", "grant"], ["role", "limit"], ["key", "create"], ["key", "list"],
+    ["key", "revoke"], ["key", "limit"], ["session", "revoke"], ["backup"], ["init"],
 ]
 
 
