@@ -108,7 +108,8 @@ static const struct openapi_component component_schemas[] = {
 	  "`disabled`:{`type`:`boolean`}}}}}}" },
 	{ "ApiKey",
 	  "{`type`:`object`,`required`:[`id`,`user_id`,`user_name`,`user_email`,`name`,`prefix`,"
-	  "`read_only`,`created_at`,`expires_at`,`revoked_at`,`last_used_at`,`status`],"
+	  "`read_only`,`created_at`,`expires_at`,`revoked_at`,`last_used_at`,`status`,"
+	  "`rate_per_minute`,`rate_burst`],"
 	  "`properties`:{`id`:{`type`:`integer`},`user_id`:{`type`:`integer`},"
 	  "`user_name`:{`type`:[`string`,`null`]},`user_email`:{`type`:[`string`,`null`]},"
 	  "`name`:{`type`:`string`},"
@@ -117,7 +118,11 @@ static const struct openapi_component component_schemas[] = {
 	  "`expires_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
 	  "`revoked_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
 	  "`last_used_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
-	  "`status`:{`type`:`string`,`enum`:[`active`,`expired`,`revoked`]}}}" },
+	  "`status`:{`type`:`string`,`enum`:[`active`,`expired`,`revoked`]},"
+	  "`rate_per_minute`:{`type`:[`integer`,`null`],`description`:`the key's own rate limit "
+	  "(requests a minute); null: its user's role's`},"
+	  "`rate_burst`:{`type`:[`integer`,`null`],`description`:`requests the key may send at "
+	  "once; null: its user's role's`}}}" },
 	{ "ApiKeyCreated",
 	  "{`allOf`:[{`$ref`:`#/components/schemas/ApiKey`},{`type`:`object`,`required`:[`key`],"
 	  "`properties`:{`key`:{`type`:`string`,`description`:`the key itself: shown this once`}}}]}" },
@@ -128,7 +133,12 @@ static const struct openapi_component component_schemas[] = {
 	  "`expires_days`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:3650,"
 	  "`description`:`null or absent: the key never expires`},"
 	  "`user_id`:{`type`:[`integer`,`null`],`description`:`whose key (default: the caller; "
-	  "another user: administrators only)`}}}" },
+	  "another user: administrators only)`},"
+	  "`rate_per_minute`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:1000000,"
+	  "`description`:`the key's own rate limit (administrators only); null or absent: its "
+	  "user's role's`},"
+	  "`rate_burst`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:1000000,"
+	  "`description`:`requests the key may send at once (administrators only)`}}}" },
 	{ "ApiKeyList",
 	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
 	  "`data`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/ApiKey`}},"

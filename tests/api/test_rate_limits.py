@@ -62,6 +62,58 @@ class DefaultLimitsTest(harness.ServerTestCase):
             self.assertNotIn("ratelimit-policy", headers, path)
 
 
+class KeyLimitsOverApiTest(harness.ServerTestCase):
+    """POST /api/v1/api-keys takes the key's own limit from administrators; every key answer
+    shows it (null: inherited from the role)."""
+
+    KEYS = "/api/v1/api-keys"
+
+    def test_an_administrator_creates_a_key_with_its_own_limit(self):
+        admin = self.login(self.admin_email, self.admin_password)
+        status, _, created = self.api("POST", self.KEYS, {"name": "erp", "rate_per_minute": 1,
+                                                          "rate_burst": 2}, session=admin)
+        self.assertEqual(201, status, created)
+        self.assertEqual((1, 2), (created["rate_per_minute"], created["rate_burst"]))
+        key = created["key"]
+        status, headers, _ = self.api("GET", "/api/v1/contacts", key=key)
+        self.assertEqual(200, status)
+        self.assertEqual(("key", 2, 120, 1), parse_headers(headers)[:4])
+        self.assertEqual(200, self.api("GET", "/api/v1/contacts", key=key)[0])
+        self.assertEqual(429, self.api("GET", "/api/v1/contacts", key=key)[0])
+        rows = harness.sql_rows(self.server.db_path,
+                                "SELECT actor, after FROM audit_log WHERE entity = 'api_keys'"
+                                " AND action = 'limit' AND entity_id = ?", created["id"])
+        self.assertEqual([("api", '{"rate_per_minute":1,"rate_burst":2}')],
+                         [(actor, after.replace(" ", "")) for actor, after in rows])
+
+    def test_others_may_not_set_a_limit_and_bad_values_are_422(self):
+        self.make_user("plain@example.com", "rep", key_name="plain")
+        rep = self.login("plain@example.com", "password-123")
+        response = self.api("POST", self.KEYS, {"name": "mine", "rate_burst": 100000},
+                            session=rep)
+        self.assertProblem(response, 403)
+        self.assertIn("administrators", response[2]["detail"])
+        admin = self.login(self.admin_email, self.admin_password)
+        for field, value in (("rate_burst", 0), ("rate_per_minute", "fast"),
+                             ("rate_per_minute", 1000001), ("rate_burst", 2.5)):
+            self.assertProblem(self.api("POST", self.KEYS, {"name": "bad", field: value},
+                                        session=admin), 422, field)
+        rows = harness.sql_rows(self.server.db_path,
+                                "SELECT count(*) FROM api_keys WHERE name IN ('mine', 'bad')")
+        self.assertEqual(0, rows[0][0])
+
+    def test_key_answers_show_the_limit(self):
+        admin = self.login(self.admin_email, self.admin_password)
+        status, _, created = self.api("POST", self.KEYS, {"name": "shown"}, session=admin)
+        self.assertEqual(201, status, created)
+        self.assertEqual((None, None), (created["rate_per_minute"], created["rate_burst"]))
+        self.crmctl("key", "limit", str(created["id"]), "--rate", "10/s")
+        status, _, key = self.api("GET", "%s/%d" % (self.KEYS, created["id"]),
+                                  key=self.admin_key)
+        self.assertEqual(200, status)
+        self.assertEqual((600, None), (key["rate_per_minute"], key["rate_burst"]))
+
+
 class ExceededLimitsTest(harness.ServerTestCase):
     """Defaults of 1 a minute with bursts of 5: a bucket empties after 5 requests."""
 
