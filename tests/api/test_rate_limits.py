@@ -5,7 +5,10 @@ per signed-in user. Every authenticated answer carries RateLimit-Policy and Rate
 with crmctl and apply to the running crmd at once; one key's exhaustion leaves another's
 alone. The buckets are driven with requests only: the rates used here (1 a minute) refill
 nothing while a test runs, so no test depends on timing."""
+import os
 import re
+import shutil
+import tempfile
 import threading
 
 import harness
@@ -239,3 +242,28 @@ class ExceededLimitsTest(harness.ServerTestCase):
         self.crmctl("key", "limit", str(self.key_id("vip")), "--burst", "3")
         self.assertEqual([2, 1, 0], self.drain(key, 3))
         self.assertThrottled(self.api("GET", "/api/v1/contacts", key=key), "key")
+
+
+class ConfigFileLimitsTest(harness.ServerTestCase):
+    """rate-limit and rate-burst in crmd's configuration file set the defaults."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.config_directory = tempfile.mkdtemp(prefix="crm-rate-")
+        path = os.path.join(cls.config_directory, "crmd.conf")
+        with open(path, "w") as config:
+            config.write("rate-limit = 2/min\nrate-burst = 3\n")
+        cls.server_args = ("--config", path)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.config_directory, ignore_errors=True)
+
+    def test_the_files_defaults_apply(self):
+        status, headers, _ = self.api("GET", "/api/v1/contacts", key=self.admin_key)
+        self.assertEqual(200, status)
+        self.assertEqual(("default", 3, 90, 2), parse_headers(headers)[:4])
