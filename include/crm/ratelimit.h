@@ -108,6 +108,9 @@ void ratelimit_set_defaults(int per_minute, int burst);
 int ratelimit_policy_for(struct db *db, const char *role, int64_t key_id,
 			 struct ratelimit_policy *policy);
 
+/* The buckets the installed state holds (/metrics); 0 before the first check, -1 unknown. */
+long ratelimit_bucket_count(void);
+
 /* Takes a token for `subject` from the installed buckets at `now_ms`. Returns 0 or -1. */
 int ratelimit_take(const char *subject, const struct ratelimit_policy *policy, int64_t now_ms,
 		   struct ratelimit_decision *out);

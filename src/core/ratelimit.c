@@ -105,6 +105,14 @@ static struct ratelimit_buckets *buckets_in_use(void)
 	return buckets;
 }
 
+long ratelimit_bucket_count(void)
+{
+	pthread_mutex_lock(&state_lock);
+	long count = installed ? installed->count(installed) : 0;
+	pthread_mutex_unlock(&state_lock);
+	return count;
+}
+
 int ratelimit_take(const char *subject, const struct ratelimit_policy *policy, int64_t now_ms,
 		   struct ratelimit_decision *out)
 {

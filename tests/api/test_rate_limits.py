@@ -201,6 +201,19 @@ class ExceededLimitsTest(harness.ServerTestCase):
         self.assertEqual(200, status)
         self.assertEqual(3, parse_headers(headers)[3])
 
+    def bucket_gauge(self):
+        status, _, text = self.api("GET", "/metrics")
+        self.assertEqual(200, status)
+        return int(re.search(r"^crmd_rate_limit_buckets (\d+)$", text, re.M).group(1))
+
+    def test_metrics_count_the_buckets(self):
+        before = self.bucket_gauge()
+        _, key = self.make_user("counted@example.com", "rep", key_name="counted")
+        self.assertEqual(200, self.api("GET", "/api/v1/contacts", key=key)[0])
+        self.assertEqual(before + 1, self.bucket_gauge())
+        self.assertEqual(200, self.api("GET", "/api/v1/contacts", key=key)[0])
+        self.assertEqual(before + 1, self.bucket_gauge())  # the same bucket again
+
     def test_role_limit(self):
         self.crmctl("role", "create", "throttled", "--from", "rep")
         out = self.crmctl("role", "limit", "throttled", "--rate", "1/min", "--burst", "2")
