@@ -16,16 +16,17 @@ static int column_limit(sqlite3_stmt *stmt, int column)
 								 : sqlite3_column_int(stmt, column);
 }
 
-/* Reads the two limit columns of the row of `sql` whose key is `text`, else `id`. */
-static int read_limit(struct db *db, const char *sql, const char *text, int64_t id,
-		      struct ratelimit_limit *limit)
+/* Reads the limit of role `role`, or when NULL of API key `id`. */
+static int read_limit(struct db *db, const char *role, int64_t id, struct ratelimit_limit *limit)
 {
 	limit->per_minute = limit->burst = 0;
-	sqlite3_stmt *stmt = db_prepare(db, sql);
+	sqlite3_stmt *stmt =
+		role ? db_prepare(db, "SELECT rate_per_minute, rate_burst FROM roles WHERE name = ?")
+		     : db_prepare(db, "SELECT rate_per_minute, rate_burst FROM api_keys WHERE id = ?");
 	if (!stmt)
 		return DB_ERROR;
-	if (text)
-		db_bind_text(stmt, 1, text);
+	if (role)
+		db_bind_text(stmt, 1, role);
 	else
 		sqlite3_bind_int64(stmt, 1, id);
 	int rc = sqlite3_step(stmt);
@@ -41,19 +42,16 @@ static int read_limit(struct db *db, const char *sql, const char *text, int64_t 
 	return db_status_from_sqlite(db, rc, "rate limit lookup");
 }
 
-static const char role_sql[] = "SELECT rate_per_minute, rate_burst FROM roles WHERE name = ?";
-static const char key_sql[] = "SELECT rate_per_minute, rate_burst FROM api_keys WHERE id = ?";
-
 int ratelimit_store_limits(struct db *db, const char *role, int64_t key_id,
 			   struct ratelimit_limit *role_limit, struct ratelimit_limit *key_limit)
 {
 	role_limit->per_minute = role_limit->burst = 0;
 	key_limit->per_minute = key_limit->burst = 0;
 	int status = DB_OK;
-	if (role && (status = read_limit(db, role_sql, role, 0, role_limit)) == DB_NOT_FOUND)
+	if (role && (status = read_limit(db, role, 0, role_limit)) == DB_NOT_FOUND)
 		status = DB_OK; /* a role without a row has no limit of its own */
 	if (status == DB_OK && key_id > 0)
-		status = read_limit(db, key_sql, NULL, key_id, key_limit);
+		status = read_limit(db, NULL, key_id, key_limit);
 	return status;
 }
 
@@ -88,7 +86,7 @@ static int write_limit(struct db *db, const char *sql, const char *text, int64_t
 int ratelimit_store_role_set(struct db *db, const char *role, const struct ratelimit_limit *limit,
 			     struct ratelimit_limit *old)
 {
-	int status = read_limit(db, role_sql, role, 0, old);
+	int status = read_limit(db, role, 0, old);
 	if (status != DB_OK)
 		return status;
 	return write_limit(db,
@@ -99,7 +97,7 @@ int ratelimit_store_role_set(struct db *db, const char *role, const struct ratel
 int ratelimit_store_key_set(struct db *db, int64_t key_id, const struct ratelimit_limit *limit,
 			    struct ratelimit_limit *old)
 {
-	int status = read_limit(db, key_sql, NULL, key_id, old);
+	int status = read_limit(db, NULL, key_id, old);
 	if (status != DB_OK)
 		return status;
 	return write_limit(db,
