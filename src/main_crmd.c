@@ -27,6 +27,7 @@
 #include "crm/router.h"
 #include "crm/routes.h"
 #include "crm/segment_watch.h"
+#include "crm/ratelimit.h"
 #include "crm/version.h"
 #include "crm/webhook_delivery.h"
 #include "crm/write_batch.h"
@@ -38,7 +39,7 @@ static const char usage_text[] =
 	"            [--tls-cert FILE --tls-key FILE] [--session-idle SECONDS]\n"
 	"            [--session-lifetime SECONDS] [--metrics-auth none|key] [--config FILE]\n"
 	"            [--webhook-retry-delays LIST] [--webhook-retry-for SECONDS]\n"
-	"            [--segment-watch-interval SECONDS]\n"
+	"            [--segment-watch-interval SECONDS] [--rate-limit RATE] [--rate-burst N]\n"
 	"            [--trusted-proxy ADDR[,ADDR...]]\n"
 	"            [--routes] [--version] [--help]\n"
 	"\n"
@@ -72,6 +73,10 @@ static const char usage_text[] =
 	"                     only for requests from these is the client address taken from\n"
 	"                     X-Forwarded-For (its right-most entry that is not one of them),\n"
 	"                     for the login throttle and the log; others' header is ignored\n"
+	"  --rate-limit RATE  requests per API key, and per signed-in user, for roles and\n"
+	"                     keys without a limit of their own (crmctl role limit, key limit):\n"
+	"                     N/min, N/s or N/h (default 3000/min)\n"
+	"  --rate-burst N     ... of which up to N at once (default 1000)\n"
 	"  --config FILE      settings file (default /etc/crmd.conf when it exists): lines\n"
 	"                     key = value, keys being these flags' names; flags and the\n"
 	"                     environment win over it\n"
@@ -95,6 +100,8 @@ struct crmd_options {
 	struct webhook_delivery_options webhooks;
 	int segment_watch_interval;
 	struct client_address_proxies trusted_proxies;
+	int rate_per_minute; /* 0: default */
+	int rate_burst;      /* 0: default */
 };
 
 /* The arguments crmd parses: the config file's settings, the environment's, the flags. */
@@ -187,6 +194,27 @@ static int apply_background_option(int option, struct crmd_options *options)
 	return 0;
 }
 
+/* --rate-limit and --rate-burst. Returns 0, or 2 after printing why. */
+static int apply_rate_option(int option, struct crmd_options *options)
+{
+	if (option == 'Q' && ratelimit_parse_rate(optarg, &options->rate_per_minute) != 0) {
+		fprintf(stderr, "crmd: --rate-limit takes N/min, N/s or N/h (N from 1, at most %d "
+				"a minute)\n", RATELIMIT_MAX);
+		return 2;
+	}
+	if (option == 'B') {
+		char *end;
+		long burst = strtol(optarg, &end, 10);
+		if (!*optarg || *end || burst < 1 || burst > RATELIMIT_MAX) {
+			fprintf(stderr, "crmd: --rate-burst takes a number from 1 to %d\n",
+				RATELIMIT_MAX);
+			return 2;
+		}
+		options->rate_burst = (int)burst;
+	}
+	return 0;
+}
+
 /*
  * Applies one parsed option to `options`. Returns 0 to go on, 1 to exit successfully
  * (--version, --help) or 2 after printing why the option is wrong.
@@ -248,6 +276,9 @@ static int apply_option(int option, char **argv, struct crmd_options *options)
 	case 'G':
 	case 'P':
 		return apply_background_option(option, options);
+	case 'Q':
+	case 'B':
+		return apply_rate_option(option, options);
 	case 'c': /* read before parsing (config_arguments_build) */
 		if (strcmp(argv[parse_position], "--config") != 0 &&
 		    strncmp(argv[parse_position], "--config=", 9) != 0) {
@@ -289,6 +320,8 @@ static void options_set_defaults(struct crmd_options *options)
 	webhook_delivery_parse_delays(WEBHOOK_DELIVERY_DELAYS_DEFAULT, &options->webhooks);
 	options->webhooks.retry_for_seconds = WEBHOOK_DELIVERY_RETRY_FOR_DEFAULT;
 	options->segment_watch_interval = SEGMENT_WATCH_INTERVAL_DEFAULT;
+	options->rate_per_minute = 0;
+	options->rate_burst = 0;
 }
 
 static int parse_options(int argc, char **argv, struct crmd_options *options)
@@ -312,6 +345,8 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "webhook-retry-for", required_argument, NULL, 'F' },
 		{ "segment-watch-interval", required_argument, NULL, 'G' },
 		{ "trusted-proxy", required_argument, NULL, 'P' },
+		{ "rate-limit", required_argument, NULL, 'Q' },
+		{ "rate-burst", required_argument, NULL, 'B' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -438,6 +473,7 @@ static int start_running(struct crmd_options *options, enum db_sync_mode sync,
 	auth_set_secure_cookies(options->secure_cookies);
 	auth_set_tls(options->tls_cert != NULL);
 	auth_set_session_limits(options->session_idle, options->session_lifetime);
+	ratelimit_set_defaults(options->rate_per_minute, options->rate_burst);
 	auth_init();
 	metrics_set_auth_required(options->metrics_auth);
 	app_init();

@@ -4,8 +4,10 @@
  *
  *   GET    /api/v1/api-keys        ?limit=1..500&cursor=&user_id=  keys by id; administrators
  *                                  see every key (user_id filters), others their own
- *   POST   /api/v1/api-keys        {"name", "read_only", "expires_days", "user_id"} -> 201
- *                                  with the key text in "key", shown this once
+ *   POST   /api/v1/api-keys        {"name", "read_only", "expires_days", "user_id",
+ *                                  "rate_per_minute", "rate_burst"} -> 201 with the key text
+ *                                  in "key", shown this once; the key's own rate limit
+ *                                  (ratelimit.h) is for administrators to set
  *   GET    /api/v1/api-keys/{id}   one key (own, or any for an administrator), else 404
  *   DELETE /api/v1/api-keys/{id}   revokes it at once -> 204; 409 when revoked already
  *
@@ -41,6 +43,8 @@ struct api_key_info {
 	const char *expires_at;
 	const char *revoked_at;
 	const char *last_used_at;
+	int rate_per_minute; /* the key's own rate limit; 0: inherited from the role */
+	int rate_burst;
 };
 
 /* Which keys api_keys_store_list() visits. */

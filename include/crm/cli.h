@@ -100,6 +100,7 @@ int cli_role_show(struct cli_context *cli, int argc, char **argv);
 int cli_role_create(struct cli_context *cli, int argc, char **argv);
 int cli_role_grant(struct cli_context *cli, int argc, char **argv);
 int cli_role_set(struct cli_context *cli, int argc, char **argv);
+int cli_role_limit(struct cli_context *cli, int argc, char **argv);
 /* src/cli/cli_resources.c */
 int cli_resource_list(struct cli_context *cli, int argc, char **argv);
 int cli_resource_sql(struct cli_context *cli, int argc, char **argv);
@@ -107,6 +108,7 @@ int cli_resource_sql(struct cli_context *cli, int argc, char **argv);
 int cli_key_create(struct cli_context *cli, int argc, char **argv);
 int cli_key_list(struct cli_context *cli, int argc, char **argv);
 int cli_key_revoke(struct cli_context *cli, int argc, char **argv);
+int cli_key_limit(struct cli_context *cli, int argc, char **argv);
 int cli_session_revoke(struct cli_context *cli, int argc, char **argv);
 /* src/cli/cli_backup.c */
 int cli_backup(struct cli_context *cli, int argc, char **argv);

@@ -25,6 +25,7 @@ enum outcome_status {
 	OUTCOME_STALE,        /* the record is not at the version the caller expected */
 	OUTCOME_BUSY,         /* storage stayed locked: try again in a second */
 	OUTCOME_UNAVAILABLE,  /* storage cannot be written now (disk full, I/O): try later */
+	OUTCOME_TOO_MANY,     /* the caller is over a limit: try again in `retry_after` s */
 	OUTCOME_ERROR,        /* unexpected (logged where it happened) */
 };
 
@@ -37,9 +38,10 @@ struct outcome {
 	int64_t version;                  /* STALE: the stored version when known, else 0 */
 	int db_status;                    /* the store's enum db_status when the failure came
 					     from it (outcome_from_db()), else DB_OK (0) */
+	int retry_after;                  /* TOO_MANY: seconds until it may pass (>= 1) */
 };
 
-#define OUTCOME_INIT { OUTCOME_OK, "", { NULL }, 0, 0 }
+#define OUTCOME_INIT { OUTCOME_OK, "", { NULL }, 0, 0, 0 }
 
 void outcome_init(struct outcome *outcome);
 /* Frees the field errors; the outcome may be reused after outcome_init(). */

@@ -45,7 +45,8 @@ struct outcome;
 /*
  * The one mapping from an outcome to an answer: its HTTP status (BAD_REQUEST 400, INVALID
  * 422, FORBIDDEN 403, NOT_FOUND 404, CONFLICT 409, STALE 412 with the stored version as
- * ETag, BUSY 503 with Retry-After: 1, UNAVAILABLE 503 with Retry-After: 5, ERROR 500), a
+ * ETag, BUSY 503 with Retry-After: 1, UNAVAILABLE 503 with Retry-After: 5, TOO_MANY 429 with
+ * Retry-After: the outcome's retry_after (at least 1), ERROR 500), a
  * problem+json body with the outcome's wording and its field errors. Consumes the outcome
  * (released). Call only for a failed outcome.
  */

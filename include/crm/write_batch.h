@@ -36,7 +36,8 @@ bool write_batch_running(void);
 
 /*
  * Queues the authenticated request for the writer (the request is copied, the caller's
- * identity included) and suspends its connection. Call from the route dispatch instead of
+ * identity included) and suspends its connection; headers already set on `res` (the rate
+ * limit's) are kept for the answer. Call from the route dispatch instead of
  * the handler, only when write_batch_running().
  */
 void write_batch_submit(struct request *req, struct response *res, http_handler_fn handler);

@@ -61,6 +61,10 @@ const struct cli_command cli_commands[] = {
 	  "require two-factor sign-in (TOTP) of every user of a role: without it they can log in "
 	  "only to enrol",
 	  cli_role_set, CLI_DATABASE_MIGRATED },
+	{ "role limit", "role limit ROLE [--rate N/min] [--burst N] [--inherit]",
+	  "show or set the API rate limit of the role's users (per key and per signed-in user; "
+	  "--inherit: crmd's --rate-limit/--rate-burst)",
+	  cli_role_limit, CLI_DATABASE_MIGRATED },
 	{ "resource list", "resource list",
 	  "list the resources this build serves (name, table, full-text table, events)",
 	  cli_resource_list, CLI_DATABASE_NONE },
@@ -75,6 +79,9 @@ const struct cli_command cli_commands[] = {
 	  CLI_DATABASE_MIGRATED },
 	{ "key revoke", "key revoke ID", "revoke an API key at once", cli_key_revoke,
 	  CLI_DATABASE_MIGRATED },
+	{ "key limit", "key limit ID [--rate N/min] [--burst N] [--inherit]",
+	  "show or set an API key's own rate limit (--inherit: its user's role's)",
+	  cli_key_limit, CLI_DATABASE_MIGRATED },
 	{ "session revoke", "session revoke --user EMAIL", "end all browser sessions of a user",
 	  cli_session_revoke, CLI_DATABASE_MIGRATED },
 	{ "backup", "backup PATH", "online, consistent copy of the database (never overwrites)",

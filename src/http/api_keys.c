@@ -3,7 +3,7 @@
  * answered once), read and revoke API keys. Users manage their own keys; administrators
  * (write scope `all` on users) everybody's. The secret itself comes from auth_key_create()
  * (random, stored only as a hash, audited); the SQL is in api_keys_store.c and
- * auth_store.c.
+ * auth_store.c. Administrators may give a new key its own rate limit (ratelimit.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/api_keys.h"
@@ -25,6 +25,7 @@
 #include "crm/json.h"
 #include "crm/reply.h"
 #include "crm/perm.h"
+#include "crm/ratelimit.h"
 #include "crm/router.h"
 #include "crm/timeutil.h"
 #include "crm/users.h"
@@ -91,6 +92,10 @@ static json_t *key_to_json(const struct api_key_info *key)
 				  text_or_null(key->expires_at), "revoked_at",
 				  text_or_null(key->revoked_at), "last_used_at",
 				  text_or_null(key->last_used_at), "status", status);
+	json_object_set_new(value, "rate_per_minute",
+			    key->rate_per_minute > 0 ? json_integer(key->rate_per_minute) : json_null());
+	json_object_set_new(value, "rate_burst",
+			    key->rate_burst > 0 ? json_integer(key->rate_burst) : json_null());
 	return value;
 }
 
@@ -268,6 +273,8 @@ struct key_input {
 	bool read_only;
 	int expires_days; /* 0: never expires */
 	int64_t user_id;  /* 0: the caller */
+	struct ratelimit_limit limit; /* the key's own rate limit (0: inherited) */
+	bool sets_limit;              /* the body names rate_per_minute or rate_burst */
 };
 
 static bool is_read_only_field(const char *key)
@@ -307,6 +314,25 @@ static void parse_name(struct field_errors *errors, json_t *value, struct key_in
 	}
 }
 
+/* rate_per_minute and rate_burst: 1..RATELIMIT_MAX, or null (inherited from the role). */
+static void parse_rate_field(struct field_errors *errors, const char *key, json_t *value,
+			     struct key_input *input)
+{
+	input->sets_limit = true;
+	if (json_is_null(value))
+		return;
+	json_int_t number = json_is_integer(value) ? json_integer_value(value) : 0;
+	if (number < 1 || number > RATELIMIT_MAX) {
+		field_errors_add(errors, key, "must be a whole number from 1 to %d, or null",
+				 RATELIMIT_MAX);
+		return;
+	}
+	if (strcmp(key, "rate_per_minute") == 0)
+		input->limit.per_minute = (int)number;
+	else
+		input->limit.burst = (int)number;
+}
+
 static void key_input_parse(json_t *body, struct field_errors *errors, struct key_input *input)
 {
 	memset(input, 0, sizeof(*input));
@@ -338,6 +364,8 @@ static void key_input_parse(json_t *body, struct field_errors *errors, struct ke
 				field_errors_add(errors, key, "must be a user id");
 			else
 				input->user_id = id;
+		} else if (strcmp(key, "rate_per_minute") == 0 || strcmp(key, "rate_burst") == 0) {
+			parse_rate_field(errors, key, value, input);
 		} else if (is_read_only_field(key)) {
 			field_errors_add(errors, key, "read-only field");
 		} else {
@@ -396,6 +424,10 @@ static void handle_create(struct request *req, struct response *res)
 	key_input_parse(body, &errors, &input);
 	if (check_key_user(db, req, res, &errors, &input) != 0)
 		goto cleanup;
+	if (input.sets_limit && !caller_is_admin(db, req)) {
+		response_problem(res, HTTP_FORBIDDEN, "only administrators set rate limits");
+		goto cleanup;
+	}
 	if (field_errors_any(&errors)) {
 		field_errors_reply(&errors, res);
 		goto cleanup;
@@ -408,6 +440,10 @@ static void handle_create(struct request *req, struct response *res)
 	int status = auth_key_create(db, input.user_id, input.name, input.read_only,
 				     input.expires_days ? expires_at : NULL, req->auth->user_id,
 				     AUDIT_ACTOR_API, key, &id);
+	if (status == DB_OK && input.sets_limit &&
+	    (status = ratelimit_key_limit(db, id, &input.limit, req->auth->user_id,
+					  AUDIT_ACTOR_API)) != DB_OK)
+		credentials_key_revoke(db, id, req->auth->user_id, AUDIT_ACTOR_API); /* unusable */
 	struct key_read read = { NULL, 0 };
 	if (status == DB_OK)
 		status = api_keys_store_get(db, id, read_visit, &read);

@@ -1,8 +1,9 @@
 /*
  * app.c - crmd's request pipeline. /healthz, /readyz and /metrics (metrics.c) answer
- * without the router; /api/... goes through the router, then authentication (unless the
- * route is public), then the handler; everything else is the embedded web UI. Each request
- * gets its route label (the router's pattern) for the metrics that http.c records.
+ * without the router; /api/... goes through the router, then authentication and the
+ * caller's rate limit (ratelimit_http.c) unless the route is public, then the handler;
+ * everything else is the embedded web UI. Each request gets its route label (the router's
+ * pattern) for the metrics that http.c records.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "crm/app.h"
@@ -13,6 +14,8 @@
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/outcome.h"
+#include "crm/ratelimit.h"
+#include "crm/ratelimit_http.h"
 #include "crm/reply.h"
 #include "crm/log.h"
 #include "crm/metrics.h"
@@ -36,6 +39,7 @@ void app_init(void)
 
 void app_free(void)
 {
+	ratelimit_shutdown();
 	metrics_free();
 	router_free(app_routes);
 	app_routes = NULL;
@@ -121,6 +125,10 @@ static void handle_api(struct request *req, struct response *res)
 			return;
 		req->auth = &caller;
 		req->log_user_id = caller.user_id;
+		if (ratelimit_check_or_reply(db, &caller, res) != 0) {
+			req->auth = NULL;
+			return;
+		}
 	}
 	if (batched && write_batch_running())
 		write_batch_submit(req, res, match.route->handler);

@@ -24,6 +24,7 @@
 #include "crm/auth.h"
 #include "crm/db.h"
 #include "crm/json.h"
+#include "crm/ratelimit.h"
 #include "crm/reply.h"
 #include "crm/router.h"
 #include "crm/segment_watch.h"
@@ -259,7 +260,8 @@ static void add_counter(struct buf *out, const char *name, const char *help, uin
 }
 
 /* The write path: group commit (write_batch.h; requests per batch = the ratio of the first
- * two counters), the checkpoint thread (checkpointer.h) and the segment watch's passes. */
+ * two counters), the checkpoint thread (checkpointer.h) and the segment watch's passes;
+ * and the rate-limit buckets held (ratelimit.h). */
 static void render_writes(struct buf *out)
 {
 	uint64_t batches, requests;
@@ -272,6 +274,11 @@ static void render_writes(struct buf *out)
 		    "WAL checkpoints run by the checkpoint thread.", checkpointer_count());
 	add_counter(out, "crmd_segment_watch_passes_total",
 		    "Passes of the segment watch run to their end.", segment_watch_passes());
+	long buckets = ratelimit_bucket_count();
+	if (buckets >= 0)
+		add_gauge(out, "crmd_rate_limit_buckets",
+			  "Rate-limit buckets held in memory (API keys and users seen lately).",
+			  (double)buckets);
 }
 
 static void render_requests(struct buf *out, const struct metrics_table *t)

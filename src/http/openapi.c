@@ -182,6 +182,29 @@ static const char *error_response_name(int status)
 	}
 }
 
+/*
+ * Declares the rate-limit headers on the operation's own answers (success, 304): every
+ * answer after authentication carries them. The shared error answers declare them in
+ * components.responses.
+ */
+static void add_rate_limit_headers(json_t *responses)
+{
+	const char *status;
+	json_t *response;
+	json_object_foreach(responses, status, response) {
+		if (json_object_get(response, "$ref"))
+			continue;
+		json_t *headers = json_object_get(response, "headers");
+		if (!headers) {
+			headers = json_object();
+			json_object_set_new(response, "headers", headers);
+		}
+		json_object_set_new(headers, "RateLimit-Policy",
+				    openapi_ref("headers", "RateLimit-Policy"));
+		json_object_set_new(headers, "RateLimit", openapi_ref("headers", "RateLimit"));
+	}
+}
+
 struct build {
 	json_t *paths;
 	json_t *schemas;
@@ -209,7 +232,9 @@ static void visit_route(void *context, const struct route *route)
 	openapi_errors_add(&errors, 413);
 	openapi_errors_add(&errors, 414);
 	if (!(route->flags & ROUTE_PUBLIC)) {
+		add_rate_limit_headers(json_object_get(operation, "responses"));
 		openapi_errors_add(&errors, 401);
+		openapi_errors_add(&errors, 429); /* over the caller's rate limit */
 		openapi_errors_add(&errors, 503);
 		if (!openapi_is_safe_method(route->method))
 			openapi_errors_add(&errors, 403);

@@ -111,7 +111,8 @@ static const struct openapi_component component_schemas[] = {
 	  "`disabled`:{`type`:`boolean`}}}}}}" },
 	{ "ApiKey",
 	  "{`type`:`object`,`required`:[`id`,`user_id`,`user_name`,`user_email`,`name`,`prefix`,"
-	  "`read_only`,`created_at`,`expires_at`,`revoked_at`,`last_used_at`,`status`],"
+	  "`read_only`,`created_at`,`expires_at`,`revoked_at`,`last_used_at`,`status`,"
+	  "`rate_per_minute`,`rate_burst`],"
 	  "`properties`:{`id`:{`type`:`integer`},`user_id`:{`type`:`integer`},"
 	  "`user_name`:{`type`:[`string`,`null`]},`user_email`:{`type`:[`string`,`null`]},"
 	  "`name`:{`type`:`string`},"
@@ -120,7 +121,11 @@ static const struct openapi_component component_schemas[] = {
 	  "`expires_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
 	  "`revoked_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
 	  "`last_used_at`:{`type`:[`string`,`null`],`format`:`date-time`},"
-	  "`status`:{`type`:`string`,`enum`:[`active`,`expired`,`revoked`]}}}" },
+	  "`status`:{`type`:`string`,`enum`:[`active`,`expired`,`revoked`]},"
+	  "`rate_per_minute`:{`type`:[`integer`,`null`],`description`:`the key's own rate limit "
+	  "(requests a minute); null: its user's role's`},"
+	  "`rate_burst`:{`type`:[`integer`,`null`],`description`:`requests the key may send at "
+	  "once; null: its user's role's`}}}" },
 	{ "ApiKeyCreated",
 	  "{`allOf`:[{`$ref`:`#/components/schemas/ApiKey`},{`type`:`object`,`required`:[`key`],"
 	  "`properties`:{`key`:{`type`:`string`,`description`:`the key itself: shown this once`}}}]}" },
@@ -131,7 +136,12 @@ static const struct openapi_component component_schemas[] = {
 	  "`expires_days`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:3650,"
 	  "`description`:`null or absent: the key never expires`},"
 	  "`user_id`:{`type`:[`integer`,`null`],`description`:`whose key (default: the caller; "
-	  "another user: administrators only)`}}}" },
+	  "another user: administrators only)`},"
+	  "`rate_per_minute`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:1000000,"
+	  "`description`:`the key's own rate limit (administrators only); null or absent: its "
+	  "user's role's`},"
+	  "`rate_burst`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:1000000,"
+	  "`description`:`requests the key may send at once (administrators only)`}}}" },
 	{ "ApiKeyList",
 	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"
 	  "`data`:{`type`:`array`,`items`:{`$ref`:`#/components/schemas/ApiKey`}},"
@@ -415,6 +425,14 @@ static const struct {
 	  "{`type`:`string`,`examples`:[`no-store`,`no-cache`]}" },
 	{ "Retry-After", "Seconds to wait before trying again", "{`type`:`integer`,`minimum`:0}" },
 	{ "WWW-Authenticate", "The scheme to authenticate with", "{`const`:`Bearer`}" },
+	{ "RateLimit-Policy",
+	  "The caller's rate limit (draft-ietf-httpapi-ratelimit-headers): a bucket of q "
+	  "requests that refills completely in w seconds, per API key or per signed-in user; "
+	  "its name says where it is set: \"key\", \"role\" or \"default\"",
+	  "{`type`:`string`,`examples`:[`\\\"default\\\";q=1000;w=20`]}" },
+	{ "RateLimit",
+	  "What is left of the caller's rate limit: r requests now, full again in t seconds",
+	  "{`type`:`string`,`examples`:[`\\\"default\\\";r=999;t=1`]}" },
 };
 
 #define RESPONSE_HEADER_COUNT (sizeof(response_headers) / sizeof(response_headers[0]))
@@ -452,29 +470,34 @@ json_t *openapi_not_modified_response(void)
 			 openapi_response_headers("ETag"));
 }
 
-/* The error answers of components.responses: name, description, headers (or NULL). */
+/* The error answers of components.responses: name, description, headers (or NULL). All
+ * but 401 may come after authentication, and then carry the caller's rate limit. */
+#define RATE_HEADERS "RateLimit-Policy RateLimit"
 static const struct {
 	const char *name, *description, *headers;
 } error_answers[] = {
 	{ "BadRequest", "Malformed JSON, query parameter, path parameter or header (If-Match "
-			"that is not an ETag), or a body with a NUL byte", NULL },
+			"that is not an ETag), or a body with a NUL byte", RATE_HEADERS },
 	{ "Unauthorized", "No valid credentials (or a revoked key, session or a disabled user)",
 	  "WWW-Authenticate" },
 	{ "Forbidden", "Not allowed: permissions, a read-only key, or a missing or wrong "
-		       "X-CSRF-Token with a session cookie", NULL },
-	{ "NotFound", "No such record, or one the caller may not read", NULL },
+		       "X-CSRF-Token with a session cookie", RATE_HEADERS },
+	{ "NotFound", "No such record, or one the caller may not read", RATE_HEADERS },
 	{ "Conflict", "A unique field (external_id, email) is taken, or other records still "
-		      "refer to this one", NULL },
+		      "refer to this one", RATE_HEADERS },
 	{ "PreconditionFailed", "If-Match does not name the record's version (ETag: the version "
-				"it has, where the record is a generic resource)", "ETag" },
-	{ "ContentTooLarge", "The body is larger than 1 MiB (whatever the method)", NULL },
-	{ "UriTooLong", "The request path and query are longer than the server reads", NULL },
+				"it has, where the record is a generic resource)", "ETag " RATE_HEADERS },
+	{ "ContentTooLarge", "The body is larger than 1 MiB (whatever the method)", RATE_HEADERS },
+	{ "UriTooLong", "The request path and query are longer than the server reads", RATE_HEADERS },
 	{ "UnsupportedMediaType", "The body is not of the media type the operation takes "
-				  "(application/json unless it says otherwise)", NULL },
-	{ "UnprocessableContent", "Validation failed; errors names each bad field", NULL },
-	{ "TooManyRequests", "Too many attempts", "Retry-After" },
+				  "(application/json unless it says otherwise)", RATE_HEADERS },
+	{ "UnprocessableContent", "Validation failed; errors names each bad field", RATE_HEADERS },
+	{ "TooManyRequests", "Too many attempts (logins), or over the caller's rate limit "
+			     "(API key or signed-in user): wait Retry-After seconds",
+	  "Retry-After " RATE_HEADERS },
 	{ "ServiceUnavailable", "The database is busy, full or cannot be opened (with "
-				"Retry-After when waiting helps); try again", "Retry-After" },
+				"Retry-After when waiting helps); try again",
+	  "Retry-After " RATE_HEADERS },
 };
 
 static json_t *error_responses(void)

@@ -197,8 +197,9 @@ static const struct openapi_entry openapi_entries[] = {
 	  .operation_id = "createApiKey", .summary = "Create an API key",
 	  .description = "Answers the key text once, in `key` (the server keeps only a hash); "
 			 "the answer is marked Cache-Control: no-store. Needs a browser session "
-			 "(a key cannot create keys). user_id other than the caller: "
-			 "administrators only. Audited.",
+			 "(a key cannot create keys). user_id other than the caller, and the "
+			 "key's own rate limit (rate_per_minute, rate_burst): administrators "
+			 "only. Audited.",
 	  .request = "ApiKeyInput", .success = 201, .response = "ApiKeyCreated",
 	  .headers = "Location Cache-Control" },
 	{ .method = "GET", .pattern = "/api/v1/api-keys/{id}", .tag = "auth",

@@ -179,6 +179,7 @@ static int outcome_http_status(enum outcome_status status)
 	case OUTCOME_STALE: return HTTP_PRECONDITION_FAILED;
 	case OUTCOME_BUSY: return HTTP_SERVICE_UNAVAILABLE;
 	case OUTCOME_UNAVAILABLE: return HTTP_SERVICE_UNAVAILABLE;
+	case OUTCOME_TOO_MANY: return HTTP_TOO_MANY_REQUESTS;
 	case OUTCOME_ERROR: return HTTP_INTERNAL_ERROR;
 	}
 	return HTTP_INTERNAL_ERROR;
@@ -191,6 +192,12 @@ void outcome_reply(struct response *res, struct outcome *outcome)
 		response_set_header(res, "Retry-After", "1");
 	else if (outcome->status == OUTCOME_UNAVAILABLE)
 		response_set_header(res, "Retry-After", "5");
+	else if (outcome->status == OUTCOME_TOO_MANY) {
+		char seconds[16];
+		snprintf(seconds, sizeof(seconds), "%d",
+			 outcome->retry_after > 0 ? outcome->retry_after : 1);
+		response_set_header(res, "Retry-After", seconds);
+	}
 	else if (outcome->status == OUTCOME_STALE && outcome->version > 0) {
 		char etag[32];
 		snprintf(etag, sizeof(etag), "\"%lld\"", (long long)outcome->version);

@@ -163,7 +163,11 @@ static void job_start(void *context, struct http_resumer *resumer)
 
 void write_batch_submit(struct request *req, struct response *res, http_handler_fn handler)
 {
-	response_suspend(res, job_start, job_free, job_new(req, handler));
+	struct write_job *job = job_new(req, handler);
+	/* Headers set before the handler (the rate limit's) go out with its answer. */
+	for (int i = 0; i < res->header_count; i++)
+		response_set_header(&job->res, res->header_names[i], res->header_values[i]);
+	response_suspend(res, job_start, job_free, job);
 }
 
 bool write_batch_answer(struct request *req, struct response *res)

@@ -13,8 +13,15 @@
 
 #define KEY_COLUMNS                                                                         \
 	"SELECT k.id, k.user_id, u.name, u.email, k.name, k.prefix, k.read_only, k.created_at," \
-	" k.expires_at, k.revoked_at, k.last_used_at FROM api_keys k"                        \
+	" k.expires_at, k.revoked_at, k.last_used_at, k.rate_per_minute, k.rate_burst"        \
+	" FROM api_keys k"                                                                    \
 	" JOIN users u ON u.id = k.user_id"
+
+/* An integer column, 0 for NULL (a rate limit inherited from the role). */
+static int int_or_zero(sqlite3_stmt *stmt, int column)
+{
+	return sqlite3_column_type(stmt, column) == SQLITE_NULL ? 0 : sqlite3_column_int(stmt, column);
+}
 
 static void key_from_row(sqlite3_stmt *stmt, struct api_key_info *key)
 {
@@ -29,6 +36,8 @@ static void key_from_row(sqlite3_stmt *stmt, struct api_key_info *key)
 	key->expires_at = db_column_text(stmt, 8);
 	key->revoked_at = db_column_text(stmt, 9);
 	key->last_used_at = db_column_text(stmt, 10);
+	key->rate_per_minute = int_or_zero(stmt, 11);
+	key->rate_burst = int_or_zero(stmt, 12);
 }
 
 int api_keys_store_list(struct db *db, const struct api_keys_query *query,

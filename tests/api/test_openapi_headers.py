@@ -2,7 +2,8 @@
 request below is sent to a real crmd, and its answer is compared with the operation the
 document has for it. The status must be one of the operation's responses; every header of
 a watched kind the answer carries (ETag, Location, Idempotent-Replayed, Set-Cookie,
-Content-Disposition, Cache-Control, Retry-After, WWW-Authenticate) must be declared on that
+Content-Disposition, Cache-Control, Retry-After, WWW-Authenticate, RateLimit-Policy,
+RateLimit) must be declared on that
 response; and every header a success response declares must be sent (Idempotent-Replayed
 and Retry-After only where they apply). Also: a 304 carries no Content-Length: 0, and a 405
 names in Allow what the path takes (HEAD with GET)."""
@@ -12,7 +13,7 @@ import unittest
 import harness
 
 WATCHED = {"etag", "location", "idempotent-replayed", "set-cookie", "content-disposition",
-           "cache-control", "retry-after", "www-authenticate"}
+           "cache-control", "retry-after", "www-authenticate", "ratelimit-policy", "ratelimit"}
 SOMETIMES = {"idempotent-replayed", "retry-after"}  # declared, sent only where they apply
 
 

@@ -14,8 +14,8 @@ ADMIN_COMMANDS = [
     ["user", "add"], ["user", "list"], ["user", "passwd"], ["user", "disable"],
     ["user", "enable"], ["user", "set"], ["user", "unlock"], ["user", "2fa", "reset"],
     ["role", "list"], ["role", "show"], ["role", "set"],
-    ["role", "create"], ["role", "grant"], ["key", "create"], ["key", "list"],
-    ["key", "revoke"], ["session", "revoke"], ["backup"], ["init"],
+    ["role", "create"], ["role", "grant"], ["role", "limit"], ["key", "create"], ["key", "list"],
+    ["key", "revoke"], ["key", "limit"], ["session", "revoke"], ["backup"], ["init"],
 ]
 
 

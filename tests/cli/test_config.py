@@ -189,6 +189,10 @@ class ConfigTest(unittest.TestCase):
         self.assertConfigError("durable = maybe\n", 1, "durable takes true or false")
         self.assertConfigError("db =\n", 1, "db needs a value")
         self.assertConfigError("metrics-auth = basic\n", 1, "--metrics-auth")
+        self.assertConfigError("rate-limit = 10/day\n", 1, "--rate-limit")
+        self.assertConfigError("rate-limit = 0/min\n", 1, "--rate-limit")
+        self.assertConfigError("rate-burst = 0\n", 1, "--rate-burst")
+        self.assertConfigError("rate-burst = lots\n", 1, "--rate-burst")
 
     def test_syntax_errors(self):
         self.assertConfigError("listen 127.0.0.1:0\n", 1, "expected key = value")

@@ -48,6 +48,7 @@ static void test_outcome_statuses(void)
 		{ OUTCOME_FORBIDDEN, 403, NULL },   { OUTCOME_NOT_FOUND, 404, NULL },
 		{ OUTCOME_CONFLICT, 409, NULL },    { OUTCOME_STALE, 412, NULL },
 		{ OUTCOME_BUSY, 503, "1" },         { OUTCOME_UNAVAILABLE, 503, "5" },
+		{ OUTCOME_TOO_MANY, 429, "1" }, /* retry_after unset: at least 1 */
 		{ OUTCOME_ERROR, 500, NULL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
