@@ -27,6 +27,7 @@
 #include "crm/router.h"
 #include "crm/routes.h"
 #include "crm/segment_watch.h"
+#include "crm/request_cost.h"
 #include "crm/version.h"
 #include "crm/webhook_delivery.h"
 #include "crm/write_batch.h"
@@ -39,7 +40,8 @@ static const char usage_text[] =
 	"            [--session-lifetime SECONDS] [--metrics-auth none|key] [--config FILE]\n"
 	"            [--webhook-retry-delays LIST] [--webhook-retry-for SECONDS]\n"
 	"            [--segment-watch-interval SECONDS]\n"
-	"            [--trusted-proxy ADDR[,ADDR...]]\n"
+	"            [--trusted-proxy ADDR[,ADDR...]] [--request-budget MS]\n"
+	"            [--bulk-budget MS] [--costly-per-user N]\n"
 	"            [--routes] [--version] [--help]\n"
 	"\n"
 	"Serves the CRM's REST API under /api/v1 (described at /api/v1/openapi.json), the\n"
@@ -72,6 +74,15 @@ static const char usage_text[] =
 	"                     only for requests from these is the client address taken from\n"
 	"                     X-Forwarded-For (its right-most entry that is not one of them),\n"
 	"                     for the login throttle and the log; others' header is ignored\n"
+	"  --request-budget MS  the database work one request may do, in milliseconds of\n"
+	"                     its statements' running time (default 1000); a statement past it\n"
+	"                     is stopped and the request answered 503 with Retry-After, its\n"
+	"                     writes rolled back; segment rules estimated to cost more are\n"
+	"                     refused with 422\n"
+	"  --bulk-budget MS   the same for imports, exports and refits (default 60000)\n"
+	"  --costly-per-user N  costly requests (segment previews, members and exports,\n"
+	"                     imports, refits) one user may have running at once; the next\n"
+	"                     is answered 429 with Retry-After (default 2)\n"
 	"  --config FILE      settings file (default /etc/crmd.conf when it exists): lines\n"
 	"                     key = value, keys being these flags' names; flags and the\n"
 	"                     environment win over it\n"
@@ -95,6 +106,7 @@ struct crmd_options {
 	struct webhook_delivery_options webhooks;
 	int segment_watch_interval;
 	struct client_address_proxies trusted_proxies;
+	struct request_cost_limits costs;
 };
 
 /* The arguments crmd parses: the config file's settings, the environment's, the flags. */
@@ -112,6 +124,37 @@ static int parse_seconds(const char *flag, const char *text)
 		return -1;
 	}
 	return (int)value;
+}
+
+/* Parses a whole number from 1 to `max` for `flag`; -1 if malformed. */
+static int parse_count(const char *flag, const char *text, long max)
+{
+	char *end;
+	long value = strtol(text, &end, 10);
+	if (!*text || *end || value < 1 || value > max) {
+		fprintf(stderr, "crmd: %s takes a whole number from 1 to %ld\n", flag, max);
+		return -1;
+	}
+	return (int)value;
+}
+
+/* The limits on a request's cost (request_cost.h). Returns 0, or 2 after printing why. */
+static int apply_cost_option(int option, struct crmd_options *options)
+{
+	struct request_cost_limits *costs = &options->costs;
+	switch (option) {
+	case 'B':
+		costs->budget_ms = parse_count("--request-budget", optarg, REQUEST_BUDGET_MS_MAX);
+		return costs->budget_ms < 0 ? 2 : 0;
+	case 'b':
+		costs->bulk_budget_ms = parse_count("--bulk-budget", optarg, REQUEST_BUDGET_MS_MAX);
+		return costs->bulk_budget_ms < 0 ? 2 : 0;
+	case 'U':
+		costs->costly_per_user = parse_count("--costly-per-user", optarg,
+						     REQUEST_COSTLY_PER_USER_MAX);
+		return costs->costly_per_user < 0 ? 2 : 0;
+	}
+	return 0;
 }
 
 /* Returns 0 to go on, 1 to exit 0 (--help, --version), 2 on a usage error. */
@@ -248,6 +291,10 @@ static int apply_option(int option, char **argv, struct crmd_options *options)
 	case 'G':
 	case 'P':
 		return apply_background_option(option, options);
+	case 'B':
+	case 'b':
+	case 'U':
+		return apply_cost_option(option, options);
 	case 'c': /* read before parsing (config_arguments_build) */
 		if (strcmp(argv[parse_position], "--config") != 0 &&
 		    strncmp(argv[parse_position], "--config=", 9) != 0) {
@@ -289,6 +336,7 @@ static void options_set_defaults(struct crmd_options *options)
 	webhook_delivery_parse_delays(WEBHOOK_DELIVERY_DELAYS_DEFAULT, &options->webhooks);
 	options->webhooks.retry_for_seconds = WEBHOOK_DELIVERY_RETRY_FOR_DEFAULT;
 	options->segment_watch_interval = SEGMENT_WATCH_INTERVAL_DEFAULT;
+	memset(&options->costs, 0, sizeof(options->costs));
 }
 
 static int parse_options(int argc, char **argv, struct crmd_options *options)
@@ -312,6 +360,9 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "webhook-retry-for", required_argument, NULL, 'F' },
 		{ "segment-watch-interval", required_argument, NULL, 'G' },
 		{ "trusted-proxy", required_argument, NULL, 'P' },
+		{ "request-budget", required_argument, NULL, 'B' },
+		{ "bulk-budget", required_argument, NULL, 'b' },
+		{ "costly-per-user", required_argument, NULL, 'U' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -440,6 +491,7 @@ static int start_running(struct crmd_options *options, enum db_sync_mode sync,
 	auth_set_session_limits(options->session_idle, options->session_lifetime);
 	auth_init();
 	metrics_set_auth_required(options->metrics_auth);
+	request_cost_configure(&options->costs);
 	app_init();
 	running->app = true;
 	options->webhooks.db_path = options->db_path;

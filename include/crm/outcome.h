@@ -25,6 +25,9 @@ enum outcome_status {
 	OUTCOME_STALE,        /* the record is not at the version the caller expected */
 	OUTCOME_BUSY,         /* storage stayed locked: try again in a second */
 	OUTCOME_UNAVAILABLE,  /* storage cannot be written now (disk full, I/O): try later */
+	OUTCOME_TOO_COSTLY,   /* the request's budget of database work ran out: stopped,
+				 nothing changed; narrow it or try later */
+	OUTCOME_TOO_MANY,     /* the caller has too many costly requests in flight */
 	OUTCOME_ERROR,        /* unexpected (logged where it happened) */
 };
 
