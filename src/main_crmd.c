@@ -27,6 +27,7 @@
 #include "crm/router.h"
 #include "crm/routes.h"
 #include "crm/segment_watch.h"
+#include "crm/costly_pool.h"
 #include "crm/request_cost.h"
 #include "crm/version.h"
 #include "crm/webhook_delivery.h"
@@ -41,7 +42,7 @@ static const char usage_text[] =
 	"            [--webhook-retry-delays LIST] [--webhook-retry-for SECONDS]\n"
 	"            [--segment-watch-interval SECONDS]\n"
 	"            [--trusted-proxy ADDR[,ADDR...]] [--request-budget MS]\n"
-	"            [--bulk-budget MS] [--costly-per-user N]\n"
+	"            [--bulk-budget MS] [--costly-per-user N] [--costly-threads N]\n"
 	"            [--routes] [--version] [--help]\n"
 	"\n"
 	"Serves the CRM's REST API under /api/v1 (described at /api/v1/openapi.json), the\n"
@@ -83,6 +84,8 @@ static const char usage_text[] =
 	"  --costly-per-user N  costly requests (segment previews, members and exports,\n"
 	"                     imports, refits) one user may have running at once; the next\n"
 	"                     is answered 429 with Retry-After (default 2)\n"
+	"  --costly-threads N  threads that run the costly requests, off the workers\n"
+	"                     (default half the cores, at least 1)\n"
 	"  --config FILE      settings file (default /etc/crmd.conf when it exists): lines\n"
 	"                     key = value, keys being these flags' names; flags and the\n"
 	"                     environment win over it\n"
@@ -107,6 +110,7 @@ struct crmd_options {
 	int segment_watch_interval;
 	struct client_address_proxies trusted_proxies;
 	struct request_cost_limits costs;
+	int costly_threads; /* 0: half the cores */
 };
 
 /* The arguments crmd parses: the config file's settings, the environment's, the flags. */
@@ -153,6 +157,10 @@ static int apply_cost_option(int option, struct crmd_options *options)
 		costs->costly_per_user = parse_count("--costly-per-user", optarg,
 						     REQUEST_COSTLY_PER_USER_MAX);
 		return costs->costly_per_user < 0 ? 2 : 0;
+	case 'T':
+		options->costly_threads = parse_count("--costly-threads", optarg,
+						      COSTLY_POOL_MAX_THREADS);
+		return options->costly_threads < 0 ? 2 : 0;
 	}
 	return 0;
 }
@@ -294,6 +302,7 @@ static int apply_option(int option, char **argv, struct crmd_options *options)
 	case 'B':
 	case 'b':
 	case 'U':
+	case 'T':
 		return apply_cost_option(option, options);
 	case 'c': /* read before parsing (config_arguments_build) */
 		if (strcmp(argv[parse_position], "--config") != 0 &&
@@ -337,6 +346,7 @@ static void options_set_defaults(struct crmd_options *options)
 	options->webhooks.retry_for_seconds = WEBHOOK_DELIVERY_RETRY_FOR_DEFAULT;
 	options->segment_watch_interval = SEGMENT_WATCH_INTERVAL_DEFAULT;
 	memset(&options->costs, 0, sizeof(options->costs));
+	options->costly_threads = 0;
 }
 
 static int parse_options(int argc, char **argv, struct crmd_options *options)
@@ -363,6 +373,7 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "request-budget", required_argument, NULL, 'B' },
 		{ "bulk-budget", required_argument, NULL, 'b' },
 		{ "costly-per-user", required_argument, NULL, 'U' },
+		{ "costly-threads", required_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -450,13 +461,15 @@ static int prepare_database(const struct crmd_options *options, enum db_sync_mod
 
 /* What main started, stopped in the reverse order by stop_running(). */
 struct running {
-	bool checkpointer, app, jobs, hashers, batch, warm_up;
+	bool checkpointer, app, jobs, hashers, batch, warm_up, costly;
 };
 
 static void stop_running(const struct running *running)
 {
 	if (running->jobs)
 		segment_watch_stop(); /* before the scores it may use are released */
+	if (running->costly)
+		costly_pool_stop(); /* after the last costly request; before the scores go */
 	if (running->warm_up) {
 		analytics_scores_warm_up_wait();
 		analytics_scores_release_all();
@@ -506,6 +519,9 @@ static int start_running(struct crmd_options *options, enum db_sync_mode sync,
 	 * transaction (group commit). */
 	running->hashers = true;
 	if (auth_hash_threads_start() != 0)
+		return -1;
+	running->costly = true;
+	if (costly_pool_start(options->costly_threads) != 0)
 		return -1;
 	running->batch = true;
 	return write_batch_start();

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crm/auth.h"
+#include "crm/costly_pool.h"
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/outcome.h"
@@ -97,7 +98,11 @@ static void run_with_budget(const struct route *route, struct request *req,
 	db_set_budget(db, 0);
 }
 
-/* Runs a costly route when the caller has a slot free (request_cost.h), else answers 429. */
+/*
+ * Runs a costly route when the caller has a slot free (request_cost.h), else answers 429:
+ * on the pool of costly requests (costly_pool.h), which releases the slot, or inline
+ * when there is no pool (tests).
+ */
 static void run_costly(const struct route *route, struct request *req, struct response *res)
 {
 	int64_t user_id = req->auth->user_id;
@@ -107,6 +112,10 @@ static void run_costly(const struct route *route, struct request *req, struct re
 			     "you have too many costly requests (segment previews, exports, "
 			     "imports, refits) running; wait for one to finish");
 		outcome_reply(res, &outcome);
+		return;
+	}
+	if (costly_pool_running()) {
+		costly_pool_submit(req, res, route->handler, route->flags & ROUTE_BULK);
 		return;
 	}
 	run_with_budget(route, req, res);
@@ -143,6 +152,11 @@ static void handle_api(struct request *req, struct response *res)
 	if (batched && req->resumed) { /* the batch writer ran it (write_batch.h) */
 		if (!write_batch_answer(req, res))
 			response_problem(res, HTTP_INTERNAL_ERROR, "the write was lost");
+		return;
+	}
+	if ((match.route->flags & ROUTE_COSTLY) && req->resumed) { /* the pool ran it */
+		if (!costly_pool_answer(req, res))
+			response_problem(res, HTTP_INTERNAL_ERROR, "the request was lost");
 		return;
 	}
 	struct auth_context caller;
