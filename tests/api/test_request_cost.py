@@ -5,8 +5,12 @@ user's GET /contacts/{id} keeps answering; a statement that runs past the reques
 of database work is stopped and answered 503 with Retry-After; a user's costly requests
 beyond --costly-per-user are answered 429 with Retry-After while another user's are not."""
 import concurrent.futures
+import os
+import subprocess
+import tempfile
 import threading
 import time
+import unittest
 
 import harness
 
@@ -183,3 +187,32 @@ class CostlyPerUserTest(CostTestCase):
                 self.assertEqual(200, other.result()[0])
             overlapped = 429 in statuses
         self.assertTrue(overlapped, "the viewer's previews never overlapped within 60 s")
+
+
+class CostSettingsTest(unittest.TestCase):
+    """The limits are crmd flags and config keys of the same names; bad values are refused."""
+
+    def run_crmd(self, *args):
+        return subprocess.run([harness.CRMD, *args], capture_output=True, text=True,
+                              env=harness.ENV, timeout=30)
+
+    def test_bad_values_are_refused(self):
+        for flag, value in (("--request-budget", "0"), ("--bulk-budget", "x"),
+                            ("--costly-per-user", "65"), ("--costly-threads", "-1")):
+            result = self.run_crmd(flag, value, "--routes")
+            self.assertEqual(2, result.returncode, (flag, value, result))
+            self.assertIn(flag, result.stderr)
+
+    def test_config_file_keys(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "crmd.conf")
+            with open(path, "w") as config:
+                config.write("request-budget = 250\ncostly-per-user = 3\n"
+                             "costly-threads = 2\nbulk-budget = nope\n")
+            result = self.run_crmd("--config", path, "--routes")
+            self.assertEqual(2, result.returncode, result)
+            self.assertIn("--bulk-budget takes a whole number", result.stderr)
+            self.assertIn("crmd.conf:4", result.stderr)
+            with open(path, "w") as config:
+                config.write("request-budget = 250\ncostly-per-user = 3\ncostly-threads = 2\n")
+            self.assertEqual(0, self.run_crmd("--config", path, "--routes").returncode)
