@@ -189,6 +189,49 @@ class CostlyPerUserTest(CostTestCase):
         self.assertTrue(overlapped, "the viewer's previews never overlapped within 60 s")
 
 
+class CostlyPoolTest(CostTestCase):
+    """One worker thread (--threads 1): a costly preview runs on the pool, its connection
+    suspended, so the worker keeps answering meanwhile. The signal that the preview is
+    running in crmd is its user's one slot (--costly-per-user 1): a second preview of the
+    same user answers 429 at once. Without the pool the worker is busy with the first
+    preview, the probe waits for it and then finds the slot free (422 for its bad rule)."""
+
+    server_args = ("--threads", "1", "--costly-threads", "1", "--costly-per-user", "1",
+                   "--request-budget", "60000")
+
+    @classmethod
+    def setup_database(cls):
+        harness.crmctl(cls.server.db_path, "demo-data", "--contacts", DEMO_CONTACTS)
+        cls.viewer_id, cls.viewer_key = cls.make_user("viewer@example.com", "viewer")
+        cls.rep_id, cls.rep_key = cls.make_user("rep@example.com", "viewer")
+
+    def get_answered_during_a_preview(self):
+        """Sends one attack preview; once crmd runs it (the probe answers 429), GETs a
+        contact as another user. Returns whether the GET was answered while the preview
+        was still running."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            preview = pool.submit(self.api, "POST", PREVIEW, {"rule": attack_rule()},
+                                  key=self.viewer_key)
+            running = False
+            while not running and not preview.done():
+                status, _, body = self.api("POST", PREVIEW, {"rule": {}}, key=self.viewer_key)
+                self.assertIn(status, (422, 429), body)
+                running = status == 429 and not preview.done()
+            answered_meanwhile = False
+            if running:
+                status, _, body = self.api("GET", "/api/v1/contacts/5", key=self.rep_key)
+                self.assertEqual(200, status, body)
+                answered_meanwhile = not preview.done()
+            # the probe may have taken the slot first: the preview answered 429, try again
+            status = preview.result()[0]
+            self.assertIn(status, (200, 429))
+            return answered_meanwhile and status == 200
+
+    def test_worker_answers_while_a_preview_runs(self):
+        harness.wait_until(self.get_answered_during_a_preview, timeout=60,
+                           what="a GET answered while a preview ran on the one worker's crmd")
+
+
 class CostSettingsTest(unittest.TestCase):
     """The limits are crmd flags and config keys of the same names; bad values are refused."""
 
