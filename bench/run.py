@@ -53,8 +53,13 @@ SCENARIOS = [
     ("get contact during logins", "get_contact.lua", []),  # with login.lua beside it
     ("analytics/tiers", "tiers.lua", []),
     ("segments/preview", "segment_preview.lua", []),
+    # issue 16: other users' GETs with and without a viewer's costly segment previews beside
+    ("get contact (attack baseline)", "get_contact.lua", []),
+    ("get contact during segment attack", "get_contact.lua", []),  # segment_attack.lua beside
 ]
-BESIDE = {"get contact during logins": "login.lua"}
+# the second script of a scenario and its connections (the attack: the finding's 4 loops)
+BESIDE = {"get contact during logins": ("login.lua", 16),
+          "get contact during segment attack": ("segment_attack.lua", 4)}
 SOAK_SAMPLE_SECONDS = 5
 
 
@@ -94,7 +99,12 @@ def make_credentials(build, db):
     run([crmctl, "--db", db, "user", "add", email, "--name", "Bench", "--role", "admin",
          "--password-stdin"], input="bench-password\n")
     key = run([crmctl, "--db", db, "key", "create", "--user", email, "--name", "bench"]).stdout.strip()
-    return email, "bench-password", key
+    viewer = "bench-viewer-%d@example.com" % int(time.time())
+    run([crmctl, "--db", db, "user", "add", viewer, "--name", "Viewer", "--role", "viewer",
+         "--password-stdin"], input="bench-password\n")
+    viewer_key = run([crmctl, "--db", db, "key", "create", "--user", viewer, "--name",
+                      "bench attack"]).stdout.strip()
+    return email, "bench-password", key, viewer_key
 
 
 def machine():
@@ -188,13 +198,15 @@ def settle(pid, limit_seconds=60):
 
 
 def wrk(server, script, duration, connections, env, beside=None):
-    """Runs one scenario (and `beside`, a second script at the same time, with 16
-    connections); returns the figures of `script` plus crmd's CPU time per request."""
+    """Runs one scenario (and `beside`, (a second script, its connections) at the same
+    time); returns the figures of `script` plus crmd's CPU time per request."""
     cpu_before = cpu_seconds(server.process.pid)
     other = None
     if beside:
-        other = subprocess.Popen(wrk_command(server.port, beside, duration, 16), text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        beside, beside_connections = beside
+        other = subprocess.Popen(wrk_command(server.port, beside, duration, beside_connections),
+                                 text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env=env)
     result = subprocess.run(wrk_command(server.port, script, duration, connections), text=True,
                             capture_output=True, env=env, timeout=duration + 60)
     figures = wrk_figures(result)
@@ -203,6 +215,8 @@ def wrk(server, script, duration, connections, env, beside=None):
         out, err = other.communicate(timeout=duration + 60)
         beside_figures = wrk_figures(subprocess.CompletedProcess(other.args, 0, out, err))
         figures["beside"] = {"script": beside, "rps": round(beside_figures["rps"], 1),
+                             "requests": beside_figures["requests"],
+                             "status_errors": beside_figures["status_errors"],
                              "ok_rps": round(beside_figures["ok_rps"], 1),
                              "p99_us": beside_figures["p99_us"]}
         cpu_requests = figures["requests"] + beside_figures["requests"]
@@ -281,14 +295,35 @@ def verdict(figures, targets):
     return "; ".join(notes)
 
 
+def attack_verdict(scenarios):
+    """Issue 16's target: other users' GET p99 during the attack within 2x of without.
+    Prints it and returns it for the results (None when the scenarios did not run)."""
+    by_name = {s["name"]: s for s in scenarios}
+    base = by_name.get("get contact (attack baseline)")
+    attacked = by_name.get("get contact during segment attack")
+    if not base or not attacked:
+        return None
+    ratio = attacked["p99_us"] / base["p99_us"] if base["p99_us"] else 0.0
+    beside = attacked["beside"]
+    print("segment attack: other users' GET p50 %.2f -> %.2f ms, p99 %.2f -> %.2f ms "
+          "(%.1fx; target <= 2x: %s); the attack sent %d previews, %d answered non-2xx "
+          "(422 refused by the cost model, 429 over the per-user limit, 503 past the budget)"
+          % (base["p50_us"] / 1000.0, attacked["p50_us"] / 1000.0, base["p99_us"] / 1000.0,
+             attacked["p99_us"] / 1000.0, ratio, "met" if ratio <= 2 else "MISSED",
+             beside["requests"], beside["status_errors"]), flush=True)
+    return {"p99_ratio": round(ratio, 2), "attack_requests": beside["requests"],
+            "attack_refused": beside["status_errors"]}
+
+
 def markdown_table(results):
     lines = ["| scenario | req/s | 2xx/s | p50 ms | p99 ms | crmd CPU µs/req | load | target |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for s in results["scenarios"]:
         name = s["name"]
         if "beside" in s:
-            name += " (logins beside: %.0f/s, %.1f/s answered 200)" % (
-                s["beside"]["rps"], s["beside"]["ok_rps"])
+            name += " (%s beside: %.0f/s, %.1f/s answered 2xx)" % (
+                s["beside"]["script"].replace(".lua", ""), s["beside"]["rps"],
+                s["beside"]["ok_rps"])
         lines.append("| %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f | %s |" % (
             name, s["rps"], s["ok_rps"], s["p50_us"] / 1000.0, s["p99_us"] / 1000.0,
             s["cpu_us_per_request"], s["load"], s["verdict"] or "-"))
@@ -322,13 +357,14 @@ def main():
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
     run([os.path.join(args.build, "crmctl"), "--db", pristine, "backup", db])
-    email, password, key = make_credentials(args.build, db)
+    email, password, key, viewer_key = make_credentials(args.build, db)
     # harness.Server passes --threads 4; a later flag wins: one worker per core, as deployed.
     server = harness.Server(db_path=db, extra_args=["--log-level", "warn", "--threads",
                                                     str(os.cpu_count() or 2)])
     server.start()
     env = dict(os.environ, CRM_BENCH_KEY=key, CRM_BENCH_CONTACTS=str(contacts),
-               CRM_BENCH_EMAIL=email, CRM_BENCH_PASSWORD=password)
+               CRM_BENCH_EMAIL=email, CRM_BENCH_PASSWORD=password,
+               CRM_BENCH_ATTACK_KEY=viewer_key)
     results = {
         "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(), "load_at_start": load_average(),
@@ -356,9 +392,11 @@ def main():
                       name, figures["rps"], figures["p50_us"] / 1000.0, figures["p99_us"] / 1000.0,
                       figures["errors"], figures["status_errors"], figures["cpu_us_per_request"],
                       load, figures["verdict"],
-                      "  (logins beside: %.0f/s, %.1f/s answered 200)" % (
-                          figures["beside"]["rps"], figures["beside"]["ok_rps"])
+                      "  (%s beside: %.0f/s, %.1f/s answered 2xx)" % (
+                          figures["beside"]["script"], figures["beside"]["rps"],
+                          figures["beside"]["ok_rps"])
                       if "beside" in figures else ""), flush=True)
+        results["attack"] = attack_verdict(results["scenarios"])
         results["rss_end_kib"] = rss_kib(server.process.pid)
         results["anon_end_kib"] = anon_kib(server.process.pid)
         if args.soak:

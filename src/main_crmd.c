@@ -28,6 +28,8 @@
 #include "crm/routes.h"
 #include "crm/segment_watch.h"
 #include "crm/ratelimit.h"
+#include "crm/costly_pool.h"
+#include "crm/request_cost.h"
 #include "crm/version.h"
 #include "crm/webhook_delivery.h"
 #include "crm/write_batch.h"
@@ -40,7 +42,8 @@ static const char usage_text[] =
 	"            [--session-lifetime SECONDS] [--metrics-auth none|key] [--config FILE]\n"
 	"            [--webhook-retry-delays LIST] [--webhook-retry-for SECONDS]\n"
 	"            [--segment-watch-interval SECONDS] [--rate-limit RATE] [--rate-burst N]\n"
-	"            [--trusted-proxy ADDR[,ADDR...]]\n"
+	"            [--trusted-proxy ADDR[,ADDR...]] [--request-budget MS]\n"
+	"            [--bulk-budget MS] [--costly-per-user N] [--costly-threads N]\n"
 	"            [--routes] [--version] [--help]\n"
 	"\n"
 	"Serves the CRM's REST API under /api/v1 (described at /api/v1/openapi.json), the\n"
@@ -77,6 +80,17 @@ static const char usage_text[] =
 	"                     keys without a limit of their own (crmctl role limit, key limit):\n"
 	"                     N/min, N/s or N/h (default 3000/min)\n"
 	"  --rate-burst N     ... of which up to N at once (default 1000)\n"
+	"  --request-budget MS  the budget of database work of one request: a statement\n"
+	"                     still running MS milliseconds after its handler started is\n"
+	"                     stopped (default 5000), the request answered 503 with\n"
+	"                     Retry-After and its writes rolled back; segment rules estimated\n"
+	"                     to take longer are refused with 422\n"
+	"  --bulk-budget MS   the same for imports, exports and refits (default 60000)\n"
+	"  --costly-per-user N  costly requests (segment previews, members and exports,\n"
+	"                     imports, refits) one user may have running at once; the next\n"
+	"                     is answered 429 with Retry-After (default 2)\n"
+	"  --costly-threads N  threads that run the costly requests, off the workers\n"
+	"                     (default half the cores, at least 1)\n"
 	"  --config FILE      settings file (default /etc/crmd.conf when it exists): lines\n"
 	"                     key = value, keys being these flags' names; flags and the\n"
 	"                     environment win over it\n"
@@ -102,6 +116,8 @@ struct crmd_options {
 	struct client_address_proxies trusted_proxies;
 	int rate_per_minute; /* 0: default */
 	int rate_burst;      /* 0: default */
+	struct request_cost_limits costs;
+	int costly_threads; /* 0: half the cores */
 };
 
 /* The arguments crmd parses: the config file's settings, the environment's, the flags. */
@@ -119,6 +135,41 @@ static int parse_seconds(const char *flag, const char *text)
 		return -1;
 	}
 	return (int)value;
+}
+
+/* Parses a whole number from 1 to `max` for `flag`; -1 if malformed. */
+static int parse_count(const char *flag, const char *text, long max)
+{
+	char *end;
+	long value = strtol(text, &end, 10);
+	if (!*text || *end || value < 1 || value > max) {
+		fprintf(stderr, "crmd: %s takes a whole number from 1 to %ld\n", flag, max);
+		return -1;
+	}
+	return (int)value;
+}
+
+/* The limits on a request's cost (request_cost.h). Returns 0, or 2 after printing why. */
+static int apply_cost_option(int option, struct crmd_options *options)
+{
+	struct request_cost_limits *costs = &options->costs;
+	switch (option) {
+	case 'B':
+		costs->budget_ms = parse_count("--request-budget", optarg, REQUEST_BUDGET_MS_MAX);
+		return costs->budget_ms < 0 ? 2 : 0;
+	case 'b':
+		costs->bulk_budget_ms = parse_count("--bulk-budget", optarg, REQUEST_BUDGET_MS_MAX);
+		return costs->bulk_budget_ms < 0 ? 2 : 0;
+	case 'U':
+		costs->costly_per_user = parse_count("--costly-per-user", optarg,
+						     REQUEST_COSTLY_PER_USER_MAX);
+		return costs->costly_per_user < 0 ? 2 : 0;
+	case 'T':
+		options->costly_threads = parse_count("--costly-threads", optarg,
+						      COSTLY_POOL_MAX_THREADS);
+		return options->costly_threads < 0 ? 2 : 0;
+	}
+	return 0;
 }
 
 /* Returns 0 to go on, 1 to exit 0 (--help, --version), 2 on a usage error. */
@@ -202,7 +253,7 @@ static int apply_rate_option(int option, struct crmd_options *options)
 				"a minute)\n", RATELIMIT_MAX);
 		return 2;
 	}
-	if (option == 'B') {
+	if (option == 'Y') {
 		char *end;
 		long burst = strtol(optarg, &end, 10);
 		if (!*optarg || *end || burst < 1 || burst > RATELIMIT_MAX) {
@@ -277,8 +328,13 @@ static int apply_option(int option, char **argv, struct crmd_options *options)
 	case 'P':
 		return apply_background_option(option, options);
 	case 'Q':
-	case 'B':
+	case 'Y':
 		return apply_rate_option(option, options);
+	case 'B':
+	case 'b':
+	case 'U':
+	case 'T':
+		return apply_cost_option(option, options);
 	case 'c': /* read before parsing (config_arguments_build) */
 		if (strcmp(argv[parse_position], "--config") != 0 &&
 		    strncmp(argv[parse_position], "--config=", 9) != 0) {
@@ -322,6 +378,8 @@ static void options_set_defaults(struct crmd_options *options)
 	options->segment_watch_interval = SEGMENT_WATCH_INTERVAL_DEFAULT;
 	options->rate_per_minute = 0;
 	options->rate_burst = 0;
+	memset(&options->costs, 0, sizeof(options->costs));
+	options->costly_threads = 0;
 }
 
 static int parse_options(int argc, char **argv, struct crmd_options *options)
@@ -346,7 +404,11 @@ static int parse_options(int argc, char **argv, struct crmd_options *options)
 		{ "segment-watch-interval", required_argument, NULL, 'G' },
 		{ "trusted-proxy", required_argument, NULL, 'P' },
 		{ "rate-limit", required_argument, NULL, 'Q' },
-		{ "rate-burst", required_argument, NULL, 'B' },
+		{ "rate-burst", required_argument, NULL, 'Y' },
+		{ "request-budget", required_argument, NULL, 'B' },
+		{ "bulk-budget", required_argument, NULL, 'b' },
+		{ "costly-per-user", required_argument, NULL, 'U' },
+		{ "costly-threads", required_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -434,13 +496,15 @@ static int prepare_database(const struct crmd_options *options, enum db_sync_mod
 
 /* What main started, stopped in the reverse order by stop_running(). */
 struct running {
-	bool checkpointer, app, jobs, hashers, batch, warm_up;
+	bool checkpointer, app, jobs, hashers, batch, warm_up, costly;
 };
 
 static void stop_running(const struct running *running)
 {
 	if (running->jobs)
 		segment_watch_stop(); /* before the scores it may use are released */
+	if (running->costly)
+		costly_pool_stop(); /* after the last costly request; before the scores go */
 	if (running->warm_up) {
 		analytics_scores_warm_up_wait();
 		analytics_scores_release_all();
@@ -476,6 +540,7 @@ static int start_running(struct crmd_options *options, enum db_sync_mode sync,
 	ratelimit_set_defaults(options->rate_per_minute, options->rate_burst);
 	auth_init();
 	metrics_set_auth_required(options->metrics_auth);
+	request_cost_configure(&options->costs);
 	app_init();
 	running->app = true;
 	options->webhooks.db_path = options->db_path;
@@ -490,6 +555,9 @@ static int start_running(struct crmd_options *options, enum db_sync_mode sync,
 	 * transaction (group commit). */
 	running->hashers = true;
 	if (auth_hash_threads_start() != 0)
+		return -1;
+	running->costly = true;
+	if (costly_pool_start(options->costly_threads) != 0)
 		return -1;
 	running->batch = true;
 	return write_batch_start();

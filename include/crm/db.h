@@ -26,6 +26,8 @@ enum db_status {
 	DB_BUSY = -5,       /* the database stayed locked past the busy timeout */
 	DB_FULL = -6,       /* disk full or an I/O error: the write did not happen */
 	DB_INVALID = -7,    /* a reference or constraint failed: bad input */
+	DB_TOO_COSTLY = -8, /* the request's budget of database work ran out (db_set_budget):
+			       the statement was stopped and its transaction rolled back */
 };
 
 enum db_sync_mode {
@@ -79,6 +81,23 @@ void db_request_finished(struct db *db, size_t cache_limit);
 int db_request_begin_read(struct db *db);
 /* Whether the request's read transaction is open (for tests). */
 bool db_request_reading(struct db *db);
+
+/*
+ * The budget of database work of the request running on this connection: from now on,
+ * a statement still running `milliseconds` after this call is stopped (SQLite: a
+ * progress handler; PostgreSQL would set statement_timeout) and reports DB_TOO_COSTLY; a
+ * write transaction it was part of is rolled back whole. 0 disarms it (background jobs and
+ * crmctl run without a budget). crmd arms it before each request's handler and disarms it
+ * after (app.c); db_request_finished() disarms it too.
+ */
+void db_set_budget(struct db *db, int milliseconds);
+/* The budget armed on this connection in milliseconds, or 0 when none is. */
+int db_budget(struct db *db);
+/*
+ * Whether a statement was stopped because the budget ran out since db_set_budget() armed
+ * it (a store that reported DB_ERROR for it is then known to mean DB_TOO_COSTLY).
+ */
+bool db_budget_spent(struct db *db);
 
 /* Write transactions (BEGIN IMMEDIATE), and read transactions for consistent reads. */
 int db_begin_write(struct db *db);

@@ -25,7 +25,10 @@ enum outcome_status {
 	OUTCOME_STALE,        /* the record is not at the version the caller expected */
 	OUTCOME_BUSY,         /* storage stayed locked: try again in a second */
 	OUTCOME_UNAVAILABLE,  /* storage cannot be written now (disk full, I/O): try later */
-	OUTCOME_TOO_MANY,     /* the caller is over a limit: try again in `retry_after` s */
+	OUTCOME_TOO_COSTLY,   /* the request's budget of database work ran out: stopped,
+				 nothing changed; narrow it or try later */
+	OUTCOME_TOO_MANY,     /* the caller is over a limit (rate, costly requests in flight):
+				 try again in `retry_after` s (1 when 0) */
 	OUTCOME_ERROR,        /* unexpected (logged where it happened) */
 };
 

@@ -14,6 +14,10 @@ enum route_flags {
 	ROUTE_READ_SNAPSHOT = 1 << 2, /* GET that reads in one transaction, authentication
 					 included (db_request_begin_read) */
 	ROUTE_WRITE_BATCH = 1 << 3,   /* a write the batch writer runs (write_batch.h) */
+	ROUTE_COSTLY = 1 << 4,        /* costly: at most N in flight per user, then 429
+					 (request_cost.h) */
+	ROUTE_BULK = 1 << 5,          /* runs with the bulk budget of database work (import,
+					 export, refit) instead of the ordinary one */
 };
 
 struct route {

@@ -130,6 +130,12 @@ int segments_store_prepare(struct db *db, const struct segment_rule_sql *rule);
 int segments_store_prepare_scores(struct db *db);
 
 /*
+ * An upper bound of the number of contacts a rule is tested on, cheap at any size (the
+ * highest contact id: one index lookup). Returns a db_status.
+ */
+int segments_store_contacts_estimate(struct db *db, int64_t *contacts);
+
+/*
  * Fills `ids` (room for query->limit) with member contact ids in ascending order, sets
  * *count. Returns a db_status.
  */
@@ -177,6 +183,16 @@ int segments_record_member_change(struct db *db, int64_t user_id, const json_t *
 bool segments_is_dynamic(const json_t *segment);
 /* Compiles a stored segment's rule at the current time. Returns 0, or -1 (rule invalid). */
 int segments_compile_stored_rule(const json_t *segment, struct segment_rule_sql *rule);
+
+/*
+ * The cost model's verdict (segment_rule.h) on running `rule` (NULL: a static segment,
+ * always affordable) within the budget armed on `db` (db_set_budget(); none: always).
+ * Returns 0 when the estimate fits, else -1 with `outcome` INVALID naming the rule's
+ * costliest part (its path) with the estimate, the contacts and the budget.
+ */
+struct outcome;
+int segments_rule_affordable(struct db *db, const struct segment_rule_sql *rule,
+			     struct outcome *outcome);
 
 /*
  * Adds (`add`) or removes the contacts `ids` (`count`; `contact_ids` is the same list as

@@ -62,6 +62,11 @@ int outcome_from_db(struct outcome *outcome, int db_status, const char *singular
 	case DB_FULL:
 		return outcome_fail(outcome, OUTCOME_UNAVAILABLE,
 				    "the database cannot be written at the moment");
+	case DB_TOO_COSTLY:
+		return outcome_fail(outcome, OUTCOME_TOO_COSTLY,
+				    "the request needed more database work than its budget allows "
+				    "and was stopped; nothing was changed. Narrow it (a filter, fewer "
+				    "or shorter conditions) or try again later");
 	default:
 		return outcome_fail(outcome, OUTCOME_ERROR, "database error");
 	}

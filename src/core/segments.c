@@ -23,6 +23,7 @@
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/operations.h"
+#include "crm/outcome.h"
 #include "crm/webhooks.h"
 #include "crm/banned.h"
 
@@ -217,6 +218,29 @@ int segments_compile_stored_rule(const json_t *segment, struct segment_rule_sql 
 					  rule, &errors);
 	field_errors_release(&errors);
 	return result;
+}
+
+int segments_rule_affordable(struct db *db, const struct segment_rule_sql *rule,
+			     struct outcome *outcome)
+{
+	int budget = db_budget(db);
+	if (!rule || budget <= 0)
+		return 0;
+	int64_t contacts;
+	int status = segments_store_contacts_estimate(db, &contacts);
+	if (status != DB_OK)
+		return outcome_from_db(outcome, status, NULL);
+	double cost_ms = segment_rule_cost_ms(rule, contacts);
+	if (cost_ms <= budget)
+		return 0;
+	struct field_errors errors = { NULL };
+	field_errors_add(&errors, rule->costliest,
+			 "the rule would take about %.0f ms over %lld contacts, more than the "
+			 "%d ms a request may spend; this part costs the most: use fewer or "
+			 "shorter conditions",
+			 cost_ms, (long long)contacts, budget);
+	return outcome_fail_fields(outcome, &errors, false,
+				   "the rule is too costly to run within a request's budget");
 }
 
 /*

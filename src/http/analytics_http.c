@@ -465,5 +465,6 @@ void analytics_routes_register(struct router *router)
 	router_add(router, "GET", "/api/v1/analytics/tiers", handle_tiers, 0);
 	router_add(router, "GET", "/api/v1/analytics/summary", handle_summary, 0);
 	router_add(router, "GET", "/api/v1/analytics/revenue", handle_revenue, 0);
-	router_add(router, "POST", "/api/v1/analytics/refit", handle_refit, 0);
+	router_add(router, "POST", "/api/v1/analytics/refit", handle_refit,
+		   ROUTE_COSTLY | ROUTE_BULK);
 }

@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "crm/auth.h"
+#include "crm/costly_pool.h"
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/outcome.h"
 #include "crm/ratelimit.h"
 #include "crm/ratelimit_http.h"
+#include "crm/request_cost.h"
 #include "crm/reply.h"
 #include "crm/log.h"
 #include "crm/metrics.h"
@@ -81,6 +83,49 @@ static void handle_health(struct request *req, struct response *res)
 	response_json(res, HTTP_OK, json_pack("{s:s}", "status", "ok"));
 }
 
+/*
+ * Runs the handler of a route with the request's budget of database work armed on this
+ * thread's connection (request_cost.h), then disarms it. A store that reported a stopped
+ * statement as a bare database error is answered as what it was: the budget ran out.
+ */
+static void run_with_budget(const struct route *route, struct request *req,
+			    struct response *res)
+{
+	struct db *db = db_thread();
+	if (db)
+		db_set_budget(db, request_cost_budget_ms(route->flags & ROUTE_BULK));
+	route->handler(req, res);
+	if (!db)
+		return;
+	if (db_budget_spent(db) && res->status == HTTP_INTERNAL_ERROR)
+		db_status_reply(res, DB_TOO_COSTLY, NULL);
+	db_set_budget(db, 0);
+}
+
+/*
+ * Runs a costly route when the caller has a slot free (request_cost.h), else answers 429:
+ * on the pool of costly requests (costly_pool.h), which releases the slot, or inline
+ * when there is no pool (tests).
+ */
+static void run_costly(const struct route *route, struct request *req, struct response *res)
+{
+	int64_t user_id = req->auth->user_id;
+	if (!request_cost_enter(user_id)) {
+		struct outcome outcome = OUTCOME_INIT;
+		outcome_fail(&outcome, OUTCOME_TOO_MANY,
+			     "you have too many costly requests (segment previews, exports, "
+			     "imports, refits) running; wait for one to finish");
+		outcome_reply(res, &outcome);
+		return;
+	}
+	if (costly_pool_running()) {
+		costly_pool_submit(req, res, route->handler, route->flags & ROUTE_BULK);
+		return;
+	}
+	run_with_budget(route, req, res);
+	request_cost_leave(user_id);
+}
+
 static bool is_unsafe_method(const char *method)
 {
 	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
@@ -113,6 +158,11 @@ static void handle_api(struct request *req, struct response *res)
 			response_problem(res, HTTP_INTERNAL_ERROR, "the write was lost");
 		return;
 	}
+	if ((match.route->flags & ROUTE_COSTLY) && req->resumed) { /* the pool ran it */
+		if (!costly_pool_answer(req, res))
+			response_problem(res, HTTP_INTERNAL_ERROR, "the request was lost");
+		return;
+	}
 	struct auth_context caller;
 	if (!(match.route->flags & ROUTE_PUBLIC)) {
 		struct db *db = app_db_or_reply(res);
@@ -132,8 +182,10 @@ static void handle_api(struct request *req, struct response *res)
 	}
 	if (batched && write_batch_running())
 		write_batch_submit(req, res, match.route->handler);
+	else if ((match.route->flags & ROUTE_COSTLY) && req->auth)
+		run_costly(match.route, req, res);
 	else
-		match.route->handler(req, res);
+		run_with_budget(match.route, req, res);
 	req->auth = NULL;
 }
 

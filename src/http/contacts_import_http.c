@@ -154,6 +154,7 @@ cleanup:
 
 void contacts_import_routes_register(struct router *router)
 {
-	router_add(router, "POST", "/api/v1/contacts/import", handle_import, 0);
+	router_add(router, "POST", "/api/v1/contacts/import", handle_import,
+		   ROUTE_COSTLY | ROUTE_BULK);
 }
 

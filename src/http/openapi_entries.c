@@ -51,6 +51,13 @@ struct openapi_entry {
 #define AS_OF_PARAM { "as_of", NULL, "{`type`:`string`,`examples`:[`2026-06-30`]}", \
 		      "Compute as of this date or RFC 3339 time, ignoring later history.", false }
 
+/* The words of every costly route (ROUTE_COSTLY, request_cost.h). */
+#define COSTLY_REQUEST                                                                   \
+	" A costly request: at most --costly-per-user (default 2) run at once per user; "  \
+	"the next answers 429 with Retry-After. A statement that runs past the "           \
+	"request's budget of database work is stopped: 503 with Retry-After, and a write " \
+	"it was part of is rolled back."
+
 static const struct openapi_entry openapi_entries[] = {
 	/* ---- authentication */
 	{ .method = "POST", .pattern = "/api/v1/auth/login", .tag = "auth",
@@ -250,15 +257,19 @@ static const struct openapi_entry openapi_entries[] = {
 	  .operation_id = "previewSegment", .summary = "Count and sample the contacts of a rule",
 	  .description = "Evaluates a rule now over the contacts the caller may read, without "
 			 "storing anything. A bad rule is a 422 naming the faulty node "
-			 "(rule.all[2].op).",
+			 "(rule.all[2].op); so is a rule that the cost model estimates to take "
+			 "longer than the request's budget (--request-budget) over the stored "
+			 "contacts, naming its costliest part." COSTLY_REQUEST,
 	  .request = "SegmentPreviewRequest", .success = 200, .response = "SegmentPreview",
-	  .errors = "403" },
+	  .errors = "403 429" },
 	{ .method = "GET", .pattern = "/api/v1/segments/{id}/members", .tag = "segments",
 	  .operation_id = "listSegmentMembers", .summary = "The contacts of a segment",
 	  .description = "Dynamic segments are evaluated now; static ones list their stored "
-			 "members. Only contacts the caller may read. Keyset-paged by id.",
+			 "members. Only contacts the caller may read. Keyset-paged by id. A "
+			 "dynamic rule the cost model estimates over the budget answers 422 "
+			 "naming its costliest part." COSTLY_REQUEST,
 	  .params = (const struct openapi_param[]){ OPENAPI_LIMIT_PARAM, OPENAPI_CURSOR_PARAM, { NULL } },
-	  .success = 200, .response = "ContactList", .errors = "400 404" },
+	  .success = 200, .response = "ContactList", .errors = "400 404 422 429" },
 	{ .method = "POST", .pattern = "/api/v1/segments/{id}/members", .tag = "segments",
 	  .operation_id = "addSegmentMembers", .summary = "Add contacts to a static segment",
 	  .description = "Each id must name a contact the caller may read (else 422 naming "
@@ -286,9 +297,11 @@ static const struct openapi_entry openapi_entries[] = {
 			 "names beside their ids, its tier and predicted LTV. Cells that a "
 			 "spreadsheet would take for a formula (= + - @, tab, CR) start with a "
 			 "single quote; a phone number such as +49 30 5 is written as the text "
-			 "formula =\"+49 30 5\" (shown without a quote, never computed).",
+			 "formula =\"+49 30 5\" (shown without a quote, never computed). Runs "
+			 "with the bulk budget (--bulk-budget); a dynamic rule estimated over it "
+			 "answers 422." COSTLY_REQUEST,
 	  .success = 200, .response = "{`type`:`string`}", .response_type = "text/csv",
-	  .errors = "404",
+	  .errors = "404 422 429",
 	  .headers = "Content-Disposition" },
 
 	/* ---- analytics (computed on request) */
@@ -353,11 +366,11 @@ static const struct openapi_entry openapi_entries[] = {
 	{ .method = "POST", .pattern = "/api/v1/analytics/refit", .tag = "analytics",
 	  .operation_id = "refitModels", .summary = "Fit the LTV models again now",
 	  .description = "Needs the analytics write scope all (administrators). The body is "
-			 "empty or {}.",
+			 "empty or {}. Runs with the bulk budget (--bulk-budget)." COSTLY_REQUEST,
 	  .success = 200,
 	  .response = "{`type`:`object`,`required`:[`model`],`properties`:{"
 		      "`model`:{`$ref`:`#/components/schemas/AnalyticsModel`}}}",
-	  .errors = "400 415 422" },
+	  .errors = "400 415 422 429" },
 
 	/* ---- audit log, GDPR, import (audit_api.h, gdpr.h, contacts_import.h) */
 	{ .method = "GET", .pattern = "/api/v1/audit", .tag = "audit",
@@ -411,7 +424,8 @@ static const struct openapi_entry openapi_entries[] = {
 			 "bad row answers 422 with each error's line and field, and nothing is "
 			 "imported. dedupe=email updates the contact with that address instead "
 			 "of creating another; dry_run=true reports what would happen and writes "
-			 "nothing. Each created or updated contact is audited.",
+			 "nothing. Each created or updated contact is audited. Runs with the bulk "
+			 "budget (--bulk-budget)." COSTLY_REQUEST,
 	  .params = (const struct openapi_param[]){
 		  { "dedupe", NULL, "{`type`:`string`,`enum`:[`email`,`none`],`default`:`none`}",
 		    "Update the contact with the same email instead of creating one.", false },
@@ -427,7 +441,8 @@ static const struct openapi_entry openapi_entries[] = {
 		    "are errors (422, line 1).", false },
 		  { NULL } },
 	  .request = "{`type`:`string`,`description`:`CSV with a header row`}",
-	  .request_type = "text/csv", .success = 200, .response = "ImportReport" },
+	  .request_type = "text/csv", .success = 200, .response = "ImportReport",
+	  .errors = "429" },
 
 	/* ---- merging duplicate contacts (contacts_merge.h) */
 	{ .method = "POST", .pattern = "/api/v1/contacts/{id}/merge", .tag = "contacts",

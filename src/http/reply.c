@@ -179,6 +179,7 @@ static int outcome_http_status(enum outcome_status status)
 	case OUTCOME_STALE: return HTTP_PRECONDITION_FAILED;
 	case OUTCOME_BUSY: return HTTP_SERVICE_UNAVAILABLE;
 	case OUTCOME_UNAVAILABLE: return HTTP_SERVICE_UNAVAILABLE;
+	case OUTCOME_TOO_COSTLY: return HTTP_SERVICE_UNAVAILABLE;
 	case OUTCOME_TOO_MANY: return HTTP_TOO_MANY_REQUESTS;
 	case OUTCOME_ERROR: return HTTP_INTERNAL_ERROR;
 	}
@@ -190,7 +191,7 @@ void outcome_reply(struct response *res, struct outcome *outcome)
 	int status = outcome_http_status(outcome->status);
 	if (outcome->status == OUTCOME_BUSY)
 		response_set_header(res, "Retry-After", "1");
-	else if (outcome->status == OUTCOME_UNAVAILABLE)
+	else if (outcome->status == OUTCOME_UNAVAILABLE || outcome->status == OUTCOME_TOO_COSTLY)
 		response_set_header(res, "Retry-After", "5");
 	else if (outcome->status == OUTCOME_TOO_MANY) {
 		char seconds[16];

@@ -18,6 +18,7 @@
 #include "crm/db.h"
 #include "crm/json.h"
 #include "crm/operations.h"
+#include "crm/outcome.h"
 #include "crm/reply.h"
 #include "crm/resource_http.h"
 #include "crm/resource_save.h"
@@ -58,6 +59,17 @@ static int viewer_or_reply(struct db *db, const struct auth_context *caller,
 		return -1;
 	}
 	return 0;
+}
+
+/* Answers 422 naming the costliest part of a rule the budget cannot afford (the cost model). */
+static int affordable_or_reply(struct db *db, const struct segment_rule_sql *rule,
+			       struct response *res)
+{
+	struct outcome outcome = OUTCOME_INIT;
+	if (segments_rule_affordable(db, rule, &outcome) == 0)
+		return 0;
+	outcome_reply(res, &outcome);
+	return -1;
 }
 
 /* Refuses body members other than `allowed`: adds an error for each. */
@@ -103,6 +115,8 @@ static void handle_preview(struct request *req, struct response *res)
 		goto cleanup;
 	}
 	query.rule = &rule;
+	if (affordable_or_reply(db, &rule, res) != 0)
+		goto cleanup;
 	sample = json_array();
 	bool more;
 	int64_t count;
@@ -156,6 +170,8 @@ static void handle_members_list(struct request *req, struct response *res)
 			goto cleanup;
 		}
 		query.rule = &rule;
+		if (affordable_or_reply(db, &rule, res) != 0)
+			goto cleanup;
 	}
 	bool more = false;
 	int status = segments_read_members(db, &query, data, &more, NULL);
@@ -189,6 +205,15 @@ static void handle_export(struct request *req, struct response *res)
 	struct segments_viewer viewer;
 	if (!db || viewer_or_reply(db, req->auth, res, &viewer) != 0)
 		goto cleanup;
+	if (segments_is_dynamic(segment)) {
+		struct segment_rule_sql rule;
+		segment_rule_sql_init(&rule);
+		int compiled = segments_compile_stored_rule(segment, &rule);
+		int affordable = compiled == 0 ? affordable_or_reply(db, &rule, res) : 0;
+		segment_rule_sql_release(&rule);
+		if (affordable != 0)
+			goto cleanup;
+	}
 	int status = segments_export_csv(db, segment, &viewer, &csv);
 	if (status != DB_OK) {
 		reply_db_status(res, status);
@@ -415,9 +440,11 @@ static void handle_members_remove(struct request *req, struct response *res)
 void segments_routes_register(struct router *router)
 {
 	resource_routes_register(router, &segments_resource);
-	router_add(router, "POST", "/api/v1/segments/preview", handle_preview, 0);
-	router_add(router, "GET", "/api/v1/segments/{id}/members", handle_members_list, 0);
+	router_add(router, "POST", "/api/v1/segments/preview", handle_preview, ROUTE_COSTLY);
+	router_add(router, "GET", "/api/v1/segments/{id}/members", handle_members_list,
+		   ROUTE_COSTLY);
 	router_add(router, "POST", "/api/v1/segments/{id}/members", handle_members_add, 0);
 	router_add(router, "DELETE", "/api/v1/segments/{id}/members", handle_members_remove, 0);
-	router_add(router, "GET", "/api/v1/segments/{id}/export", handle_export, 0);
+	router_add(router, "GET", "/api/v1/segments/{id}/export", handle_export,
+		   ROUTE_COSTLY | ROUTE_BULK);
 }

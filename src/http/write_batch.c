@@ -1,8 +1,8 @@
 /*
  * write_batch.c - group commit: the batch writer thread and its queue (see write_batch.h).
  *
- * A job holds a private copy of its request (the worker's copy of the headers is gone once
- * the connection is suspended) and the caller's identity, and the answer the writer made.
+ * A job holds a private copy of its request and the caller's identity (request_copy.h),
+ * and the answer the writer made.
  * The writer answers every job of a batch only after the batch's commit.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -10,7 +10,6 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "crm/json.h"
 #include "crm/reply.h"
 #include "crm/log.h"
+#include "crm/request_copy.h"
 #include "crm/banned.h"
 
 /* Distinct SQL texts the writer's connection keeps prepared (see db_request_finished). */
@@ -35,14 +35,8 @@ struct write_job {
 	struct write_job *next;
 	struct http_resumer *resumer;
 	http_handler_fn handler;
-	/* The request, copied. */
-	struct request req;
-	char *method, *path, *body, *client_address;
-	char *path_params[HTTP_MAX_PATH_PARAMS];
-	struct request_value *headers, *query, *cookies;
-	struct auth_context caller;
-	/* The answer. */
-	struct response res;
+	struct request_copy copy; /* the request */
+	struct response res;      /* the answer */
 };
 
 static struct {
@@ -57,71 +51,12 @@ static struct {
 
 /* ---------------------------------------------------------------- jobs */
 
-static char *copy_or_null(const char *text)
-{
-	return text ? xstrdup(text) : NULL;
-}
-
-static struct request_value *copy_values(const struct request_value *values, int count)
-{
-	if (count <= 0)
-		return NULL;
-	struct request_value *copy = xcalloc((size_t)count, sizeof(*copy));
-	for (int i = 0; i < count; i++) {
-		copy[i].name = copy_or_null(values[i].name);
-		copy[i].value = copy_or_null(values[i].value);
-	}
-	return copy;
-}
-
-static void free_values(struct request_value *values, int count)
-{
-	if (!values)
-		return;
-	for (int i = 0; i < count; i++) {
-		free((char *)values[i].name);
-		free((char *)values[i].value);
-	}
-	free(values);
-}
-
 static struct write_job *job_new(const struct request *req, http_handler_fn handler)
 {
 	struct write_job *job = xcalloc(1, sizeof(*job));
 	job->magic = JOB_MAGIC;
 	job->handler = handler;
-	job->method = xstrdup(req->method);
-	job->path = xstrdup(req->path);
-	job->body = xmalloc(req->body_len + 1);
-	memcpy(job->body, req->body, req->body_len);
-	job->body[req->body_len] = '\0';
-	job->client_address = copy_or_null(req->client_address);
-	for (int i = 0; i < req->path_param_count && i < HTTP_MAX_PATH_PARAMS; i++)
-		job->path_params[i] = copy_or_null(req->path_params[i]);
-	job->headers = copy_values(req->headers, req->header_count);
-	job->query = copy_values(req->query, req->query_count);
-	job->cookies = copy_values(req->cookies, req->cookie_count);
-	if (req->auth)
-		job->caller = *req->auth;
-
-	struct request *copy = &job->req;
-	copy->method = job->method;
-	copy->path = job->path;
-	copy->body = job->body;
-	copy->body_len = req->body_len;
-	copy->client_address = job->client_address;
-	for (int i = 0; i < req->path_param_count && i < HTTP_MAX_PATH_PARAMS; i++)
-		copy->path_params[i] = job->path_params[i];
-	copy->path_param_count = req->path_param_count;
-	copy->auth = req->auth ? &job->caller : NULL;
-	copy->log_user_id = req->log_user_id;
-	copy->route_label = req->route_label;
-	copy->headers = job->headers;
-	copy->header_count = req->header_count;
-	copy->query = job->query;
-	copy->query_count = req->query_count;
-	copy->cookies = job->cookies;
-	copy->cookie_count = req->cookie_count;
+	request_copy_init(&job->copy, req);
 	response_init(&job->res);
 	return job;
 }
@@ -131,16 +66,7 @@ static void job_free(void *context)
 	struct write_job *job = context;
 	if (!job)
 		return;
-	free(job->method);
-	free(job->path);
-	free(job->body);
-	free(job->client_address);
-	for (int i = 0; i < HTTP_MAX_PATH_PARAMS; i++)
-		free(job->path_params[i]);
-	free_values(job->headers, job->req.header_count);
-	free_values(job->query, job->req.query_count);
-	free_values(job->cookies, job->req.cookie_count);
-	sodium_memzero(&job->caller, sizeof(job->caller)); /* the CSRF token */
+	request_copy_release(&job->copy);
 	response_release(&job->res);
 	free(job);
 }
@@ -178,7 +104,7 @@ bool write_batch_answer(struct request *req, struct response *res)
 	response_release(res);
 	*res = job->res;
 	response_init(&job->res);
-	req->log_user_id = job->req.log_user_id;
+	req->log_user_id = job->copy.req.log_user_id;
 	return true;
 }
 
@@ -253,7 +179,7 @@ static void run_batch(struct write_job *first, struct write_job *end)
 	}
 	struct write_job *batch_start = first;
 	for (struct write_job *job = first; job != end; job = job->next) {
-		job->handler(&job->req, &job->res);
+		job->handler(&job->copy.req, &job->res);
 		db_batch_request_finished(db);
 		if (db_batch_intact(db))
 			continue;

@@ -129,6 +129,10 @@ int db_status_from_sqlite(struct db *db, int rc, const char *context)
 	case SQLITE_LOCKED:
 		log_error("database busy: %s", context);
 		return DB_BUSY;
+	case SQLITE_INTERRUPT:
+		log_info("statement stopped: the request's budget of %d ms ran out (%s)",
+			 db->budget_ms, context);
+		return DB_TOO_COSTLY;
 	case SQLITE_FULL:
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN:

@@ -1,6 +1,6 @@
 /*
  * db_internal.h - private to the connection files src/store/db*.c (db.c, db_statements.c,
- * db_transactions.c, db_migrate.c, db_files.c): the connection's fields and what these
+ * db_transactions.c, db_migrate.c, db_files.c, db_budget.c): the connection's fields and what these
  * files call of each other. Other stores see a connection through db_sqlite.h only.
  */
 #ifndef CRM_STORE_DB_INTERNAL_H
@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store/db_sqlite.h"
 
@@ -35,6 +36,9 @@ struct db {
 	bool batch;                     /* in a batch (db_batch_begin): transactions are savepoints */
 	bool batch_savepoint;           /* a request's savepoint is open inside the batch */
 	bool fts_deferred;              /* db_commit() leaves pending FTS rows (db_defer_fts) */
+	int budget_ms;                  /* db_set_budget(): 0 when none is armed */
+	struct timespec budget_deadline; /* CLOCK_MONOTONIC: statements stop past it */
+	bool budget_spent;              /* the progress handler stopped a statement */
 };
 
 /* Runs `sql` (no parameters, no rows) without the cache; 0, or -1 (logged). (db.c) */

@@ -176,6 +176,7 @@ void db_request_finished(struct db *db, size_t cache_limit)
 		db_rollback(db);
 	}
 	db_write_mutex_release(db); /* held only inside a transaction: never past a request */
+	db_set_budget(db, 0);
 	if (db->cache_used <= cache_limit)
 		return;
 	db_statements_clear(db);

@@ -245,6 +245,9 @@ struct compiler {
 	int error_count;
 	int nodes;
 	bool stop; /* a limit was hit: compile no further */
+	double cost_ns;          /* the cost model (segment_rule.h): the sum so far */
+	double costliest_ns;     /* the costliest condition's cost ... */
+	char costliest[96];      /* ... and its path */
 };
 
 /* Adds an error for the current path plus `suffix` ("" for the node itself). */
@@ -486,6 +489,31 @@ static void emit_condition(struct compiler *c, const struct rule_field *field,
 	json_decref(value);
 }
 
+/* The cost per contact of a condition that compiled (segment_rule.h: the cost model). */
+static double condition_cost_ns(const struct rule_field *field, enum rule_op op,
+				const json_t *bound)
+{
+	double cost = SEGMENT_COST_CONDITION_NS;
+	if (field->type == RULE_CUSTOM || strncmp(field->expression, "json_extract", 12) == 0)
+		cost += SEGMENT_COST_JSON_NS;
+	if (op == OP_IN || field->type == RULE_TAGS)
+		cost += SEGMENT_COST_SET_NS;
+	else if (op == OP_CONTAINS)
+		cost += SEGMENT_COST_CONTAINS_NS +
+			SEGMENT_COST_PATTERN_CHAR_NS * (double)json_string_length(bound);
+	return cost;
+}
+
+/* Adds a condition's cost to the rule's, noting the costliest one's path. */
+static void count_cost(struct compiler *c, double cost)
+{
+	c->cost_ns += cost;
+	if (cost > c->costliest_ns) {
+		c->costliest_ns = cost;
+		snprintf(c->costliest, sizeof(c->costliest), "%s", c->path.data);
+	}
+}
+
 /* A condition {"field","op","value"}. Writes its SQL (or "0" after an error). */
 static void compile_condition(struct compiler *c, const json_t *node)
 {
@@ -582,6 +610,7 @@ static void compile_condition(struct compiler *c, const json_t *node)
 		buf_adds(c->sql, "0");
 		return;
 	}
+	count_cost(c, condition_cost_ns(field, (enum rule_op)op, bound));
 	emit_condition(c, field, custom_key, (enum rule_op)op, bound, exists);
 }
 
@@ -674,6 +703,8 @@ void segment_rule_sql_init(struct segment_rule_sql *sql)
 	buf_init(&sql->where);
 	sql->binds = json_array();
 	sql->uses_scores = false;
+	sql->cost_ns = 0;
+	sql->costliest[0] = '\0';
 }
 
 void segment_rule_sql_release(struct segment_rule_sql *sql)
@@ -691,6 +722,8 @@ int segment_rule_compile(const json_t *rule, const char *path, time_t now,
 	json_decref(out->binds);
 	out->binds = json_array();
 	out->uses_scores = false;
+	out->cost_ns = 0;
+	out->costliest[0] = '\0';
 
 	struct compiler c = {
 		.sql = &out->where,
@@ -708,7 +741,14 @@ int segment_rule_compile(const json_t *rule, const char *path, time_t now,
 		return -1;
 	}
 	out->uses_scores = c.uses_scores;
+	out->cost_ns = c.cost_ns;
+	snprintf(out->costliest, sizeof(out->costliest), "%s", c.costliest[0] ? c.costliest : path);
 	return 0;
+}
+
+double segment_rule_cost_ms(const struct segment_rule_sql *sql, int64_t contacts)
+{
+	return sql->cost_ns * (double)contacts / 1e6;
 }
 
 int segment_rule_check(const json_t *rule, const char *path, struct field_errors *errors)

@@ -123,6 +123,19 @@ int segments_store_prepare_scores(struct db *db)
 	return analytics_scores_prepare(db, 0);
 }
 
+int segments_store_contacts_estimate(struct db *db, int64_t *contacts)
+{
+	*contacts = 0;
+	sqlite3_stmt *stmt = db_prepare(db, "SELECT COALESCE(MAX(id), 0) FROM contacts");
+	if (!stmt)
+		return DB_ERROR;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*contacts = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? DB_OK : db_status_from_sqlite(db, rc, "contacts estimate");
+}
+
 int segments_store_member_ids(struct db *db, const struct segments_member_query *query,
 			      int64_t *ids, int *count)
 {
