@@ -24,10 +24,10 @@
 struct db;
 
 /* crmd's defaults: generous for people and integrations, a stop for runaway loops. */
-#define RATELIMIT_DEFAULT_PER_MINUTE 3000
-#define RATELIMIT_DEFAULT_BURST 1000
+#define RATELIMIT_DEFAULT_PER_MINUTE 60000
+#define RATELIMIT_DEFAULT_BURST 10000
 /* The largest rate (per minute) and burst anyone may set. */
-#define RATELIMIT_MAX 1000000
+#define RATELIMIT_MAX 60000000
 /* Buckets the in-memory state keeps at most (about 100 bytes each). */
 #define RATELIMIT_MEMORY_MAX_BUCKETS 100000
 

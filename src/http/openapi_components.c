@@ -137,10 +137,10 @@ static const struct openapi_component component_schemas[] = {
 	  "`description`:`null or absent: the key never expires`},"
 	  "`user_id`:{`type`:[`integer`,`null`],`description`:`whose key (default: the caller; "
 	  "another user: administrators only)`},"
-	  "`rate_per_minute`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:1000000,"
+	  "`rate_per_minute`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:60000000,"
 	  "`description`:`the key's own rate limit (administrators only); null or absent: its "
 	  "user's role's`},"
-	  "`rate_burst`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:1000000,"
+	  "`rate_burst`:{`type`:[`integer`,`null`],`minimum`:1,`maximum`:60000000,"
 	  "`description`:`requests the key may send at once (administrators only)`}}}" },
 	{ "ApiKeyList",
 	  "{`type`:`object`,`required`:[`data`,`next_cursor`],`properties`:{"

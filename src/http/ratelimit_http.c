@@ -4,7 +4,7 @@
  * for a browser session (all of a user's sessions share one, so signing in again does not
  * refill it). The headers follow draft-ietf-httpapi-ratelimit-headers (structured fields):
  *
- *   RateLimit-Policy: "default";q=1000;w=20   the bucket holds q requests and refills
+ *   RateLimit-Policy: "default";q=10000;w=10   the bucket holds q requests and refills
  *                                             completely in w seconds (the rate is q/w)
  *   RateLimit: "default";r=999;t=1            r requests left now; full again in t seconds
  *

@@ -37,7 +37,7 @@ class DefaultLimitsTest(harness.ServerTestCase):
         status, headers, _ = self.api("GET", "/api/v1/contacts", key=key)
         self.assertEqual(200, status)
         name, quota, window, remaining, reset = parse_headers(headers)
-        self.assertEqual(("default", 1000, 20), (name, quota, window))
+        self.assertEqual(("default", 10000, 10), (name, quota, window))
         self.assertLess(remaining, quota)
         self.assertGreaterEqual(reset, 0)
         # a batched write, errors after authentication, a 304: the same headers
@@ -98,7 +98,7 @@ class KeyLimitsOverApiTest(harness.ServerTestCase):
         self.assertIn("administrators", response[2]["detail"])
         admin = self.login(self.admin_email, self.admin_password)
         for field, value in (("rate_burst", 0), ("rate_per_minute", "fast"),
-                             ("rate_per_minute", 1000001), ("rate_burst", 2.5)):
+                             ("rate_per_minute", 60000001), ("rate_burst", 2.5)):
             self.assertProblem(self.api("POST", self.KEYS, {"name": "bad", field: value},
                                         session=admin), 422, field)
         rows = harness.sql_rows(self.server.db_path,
