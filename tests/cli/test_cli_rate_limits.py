@@ -67,7 +67,7 @@ class RateLimitCommandsTest(CliTestCase):
         self.run_fails(2, "role", "limit", "rep", "--rate", "10/day", message="--rate")
         self.run_fails(2, "role", "limit", "rep", "--rate", "fast", message="--rate")
         self.run_fails(2, "role", "limit", "rep", "--burst", "0", message="--burst")
-        self.run_fails(2, "role", "limit", "rep", "--burst", "2000000", message="--burst")
+        self.run_fails(2, "role", "limit", "rep", "--burst", "60000001", message="--burst")
         self.run_fails(2, "role", "limit", "rep", "--inherit", "--burst", "3",
                        message="--inherit")
         self.run_fails(2, "role", "limit")
