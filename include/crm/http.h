@@ -135,6 +135,11 @@ void response_init(struct response *res);
 void response_release(struct response *res);
 /* Adds a header (copies name and value). Replaces an earlier one with the same name. */
 void response_set_header(struct response *res, const char *name, const char *value);
+/*
+ * Sets on `to` every header `from` has (e.g. the rate limit's, set before a handler that
+ * runs on another thread answers into a response of its own).
+ */
+void response_copy_headers(struct response *to, const struct response *from);
 /* Sets the status and takes ownership of the malloc'd `body`. */
 void response_set_body(struct response *res, int status, const char *content_type, char *body,
 		       size_t len);

@@ -75,9 +75,7 @@ static void handle_health(struct request *req, struct response *res)
 	if (!db)
 		return;
 	if (db_schema_version(db) < 0) {
-		struct outcome outcome = OUTCOME_INIT;
-		outcome_fail(&outcome, OUTCOME_BUSY, "the database does not answer");
-		outcome_reply(res, &outcome);
+		response_unavailable(res, "the database does not answer");
 		return;
 	}
 	response_json(res, HTTP_OK, json_pack("{s:s}", "status", "ok"));

@@ -89,8 +89,7 @@ void costly_pool_submit(struct request *req, struct response *res, http_handler_
 	request_copy_init(&job->copy, req);
 	response_init(&job->res);
 	/* Headers set before the handler (the rate limit's) go out with its answer. */
-	for (int i = 0; i < res->header_count; i++)
-		response_set_header(&job->res, res->header_names[i], res->header_values[i]);
+	response_copy_headers(&job->res, res);
 	response_suspend(res, job_start, job_free, job);
 }
 

@@ -666,3 +666,9 @@ void http_server_stop(struct http_server *server)
 	pthread_mutex_destroy(&server->suspend_lock);
 	free(server);
 }
+
+void response_copy_headers(struct response *to, const struct response *from)
+{
+	for (int i = 0; i < from->header_count; i++)
+		response_set_header(to, from->header_names[i], from->header_values[i]);
+}

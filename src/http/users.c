@@ -21,7 +21,6 @@
 #include "crm/cursor.h"
 #include "crm/db.h"
 #include "crm/json.h"
-#include "crm/outcome.h"
 #include "crm/reply.h"
 #include "crm/perm.h"
 #include "crm/roles.h"
@@ -241,9 +240,7 @@ static int user_input_finish(struct db *db, struct user_input *input, struct fie
 	}
 	if (input->password) {
 		if (auth_password_hash(input->password, input->password_hash) != 0) {
-			struct outcome outcome = OUTCOME_INIT;
-			outcome_fail(&outcome, OUTCOME_BUSY, "cannot hash the password now");
-			outcome_reply(res, &outcome);
+			response_unavailable(res, "cannot hash the password now");
 			return -1;
 		}
 		input->change.set_password = true;

@@ -91,8 +91,7 @@ void write_batch_submit(struct request *req, struct response *res, http_handler_
 {
 	struct write_job *job = job_new(req, handler);
 	/* Headers set before the handler (the rate limit's) go out with its answer. */
-	for (int i = 0; i < res->header_count; i++)
-		response_set_header(&job->res, res->header_names[i], res->header_values[i]);
+	response_copy_headers(&job->res, res);
 	response_suspend(res, job_start, job_free, job);
 }
 

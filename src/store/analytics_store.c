@@ -151,14 +151,6 @@ void analytics_store_date_of_day(int64_t day, int *year, int *month, int *mday)
 
 /* ================================================================ small helpers */
 
-static int step_done(struct db *db, sqlite3_stmt *stmt, const char *context)
-{
-	int rc = sqlite3_step(stmt);
-	int status = db_status_from_sqlite(db, rc, context);
-	sqlite3_reset(stmt);
-	return status;
-}
-
 bool analytics_store_in_transaction(struct db *db)
 {
 	return !sqlite3_get_autocommit(db_handle(db));
@@ -207,7 +199,7 @@ int analytics_store_setting_put(struct db *db, const char *key, const char *valu
 		db_bind_text(stmt, 1, full.data);
 		if (value)
 			db_bind_text(stmt, 2, value);
-		status = step_done(db, stmt, "analytics setting");
+		status = db_step_done(db, stmt, "analytics setting");
 	}
 	buf_release(&full);
 	return status;
@@ -250,7 +242,7 @@ int analytics_store_bump_generation(struct db *db)
 {
 	sqlite3_stmt *stmt = db_prepare(db, "UPDATE analytics_state "
 					    "SET config_generation = config_generation + 1 WHERE id = 1");
-	return stmt ? step_done(db, stmt, "analytics state") : DB_ERROR;
+	return stmt ? db_step_done(db, stmt, "analytics state") : DB_ERROR;
 }
 
 /* Two single-row lookups: min() and max() together would scan the table. */
@@ -555,14 +547,14 @@ int analytics_store_fit_put(struct db *db, const char *key, const struct analyti
 	sqlite3_bind_double(stmt, 8, isfinite(model->mean_spend_cents) ? model->mean_spend_cents : 0);
 	db_bind_text(stmt, 9, bgnbd);
 	db_bind_text(stmt, 10, gamma_gamma);
-	status = step_done(db, stmt, "analytics fit");
+	status = db_step_done(db, stmt, "analytics fit");
 	if (status != DB_OK)
 		goto cleanup;
 	/* Keep the live fit and the 50 most recent as-of fits. */
 	stmt = db_prepare(db, "DELETE FROM analytics_fits WHERE key <> 'live' AND key NOT IN "
 			      "(SELECT key FROM analytics_fits WHERE key <> 'live' "
 			      "ORDER BY fitted_at DESC LIMIT 50)");
-	status = stmt ? step_done(db, stmt, "analytics fit") : DB_ERROR;
+	status = stmt ? db_step_done(db, stmt, "analytics fit") : DB_ERROR;
 cleanup:
 	free(bgnbd);
 	free(gamma_gamma);

@@ -42,14 +42,6 @@ static void principal_from_row(sqlite3_stmt *stmt, int first, struct auth_princi
 	user->disabled = sqlite3_column_int(stmt, first + 5) != 0;
 }
 
-/* Steps a statement that changes rows; returns a db_status. */
-static int step_change(struct db *db, sqlite3_stmt *stmt, const char *context)
-{
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return db_status_from_sqlite(db, rc, context);
-}
-
 /* ---------------------------------------------------------------- API keys */
 
 int auth_store_key_find(struct db *db, const unsigned char hash[AUTH_HASH_BYTES],
@@ -88,7 +80,7 @@ int auth_store_key_touch(struct db *db, int64_t id, const char *now)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, now);
 	sqlite3_bind_int64(stmt, 2, id);
-	return step_change(db, stmt, "key touch");
+	return db_step_done(db, stmt, "key touch");
 }
 
 /* The key as the audit log shows it: never its hash. */
@@ -135,7 +127,7 @@ int auth_store_key_insert(struct db *db, int64_t user_id, const char *name, cons
 	sqlite3_bind_int(stmt, 5, read_only);
 	db_bind_text(stmt, 6, now);
 	db_bind_text(stmt, 7, expires_at);
-	int status = step_change(db, stmt, "key create");
+	int status = db_step_done(db, stmt, "key create");
 	if (status == DB_OK)
 		*id_out = db_last_insert_id(db);
 	return status;
@@ -178,7 +170,7 @@ int auth_store_key_set_revoked(struct db *db, int64_t id)
 	time_now_rfc3339(now);
 	db_bind_text(stmt, 1, now);
 	sqlite3_bind_int64(stmt, 2, id);
-	return step_change(db, stmt, "key revoke");
+	return db_step_done(db, stmt, "key revoke");
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -230,7 +222,7 @@ int auth_store_session_create(struct db *db, int64_t user_id,
 	db_bind_text(stmt, 5, now);
 	db_bind_text(stmt, 6, expires_at);
 	db_bind_text(stmt, 7, client_address);
-	int status = step_change(db, stmt, "session create");
+	int status = db_step_done(db, stmt, "session create");
 	if (status == DB_OK)
 		*id_out = db_last_insert_id(db);
 	return status;
@@ -243,7 +235,7 @@ int auth_store_session_touch(struct db *db, int64_t id, const char *now)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, now);
 	sqlite3_bind_int64(stmt, 2, id);
-	return step_change(db, stmt, "session touch");
+	return db_step_done(db, stmt, "session touch");
 }
 
 int auth_store_session_revoke(struct db *db, int64_t id)
@@ -256,7 +248,7 @@ int auth_store_session_revoke(struct db *db, int64_t id)
 	time_now_rfc3339(now);
 	db_bind_text(stmt, 1, now);
 	sqlite3_bind_int64(stmt, 2, id);
-	return step_change(db, stmt, "session revoke");
+	return db_step_done(db, stmt, "session revoke");
 }
 
 int auth_store_sessions_revoke_user(struct db *db, int64_t user_id, int64_t keep_id, int *count)
@@ -271,7 +263,7 @@ int auth_store_sessions_revoke_user(struct db *db, int64_t user_id, int64_t keep
 	db_bind_text(stmt, 1, now);
 	sqlite3_bind_int64(stmt, 2, user_id);
 	sqlite3_bind_int64(stmt, 3, keep_id);
-	int status = step_change(db, stmt, "session revoke");
+	int status = db_step_done(db, stmt, "session revoke");
 	if (count)
 		*count = status == DB_OK ? db_changes(db) : 0;
 	return status;
@@ -323,7 +315,7 @@ static int insert_failure(struct db *db, const char *subject, int64_t now)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, subject);
 	sqlite3_bind_int64(stmt, 2, now);
-	return step_change(db, stmt, "failure record");
+	return db_step_done(db, stmt, "failure record");
 }
 
 /*
@@ -393,7 +385,7 @@ int auth_store_failures_reserve(struct db *db, const struct auth_throttle_rule *
 		goto cleanup;
 	}
 	sqlite3_bind_int64(stmt, 1, forget_before);
-	if ((status = step_change(db, stmt, "failure prune")) != DB_OK)
+	if ((status = db_step_done(db, stmt, "failure prune")) != DB_OK)
 		goto cleanup;
 	status = db_commit(db);
 cleanup:
@@ -410,7 +402,7 @@ int auth_store_failures_release(struct db *db, const int64_t *ids, int count)
 		if (!stmt)
 			return DB_ERROR;
 		sqlite3_bind_int64(stmt, 1, ids[i]);
-		status = step_change(db, stmt, "failure release");
+		status = db_step_done(db, stmt, "failure release");
 	}
 	return status;
 }
@@ -421,7 +413,7 @@ int auth_store_failures_clear(struct db *db, const char *subject)
 	if (!stmt)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, subject);
-	return step_change(db, stmt, "failure clear");
+	return db_step_done(db, stmt, "failure clear");
 }
 
 int auth_store_failure_record(struct db *db, const char *subject, int64_t now)
@@ -448,7 +440,7 @@ int auth_store_failures_clear_account(struct db *db, const char *email, int *cou
 	if (stmt) {
 		db_bind_text(stmt, 1, account.data);
 		db_bind_text(stmt, 2, pairs.data);
-		status = step_change(db, stmt, "failure unlock");
+		status = db_step_done(db, stmt, "failure unlock");
 		if (status == DB_OK)
 			*count = db_changes(db);
 	}

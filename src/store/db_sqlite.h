@@ -33,6 +33,12 @@ int64_t db_last_insert_id(struct db *db);
 /* Rows changed by the last statement. */
 int db_changes(struct db *db);
 
+/*
+ * Steps `stmt` once (a statement without rows: an insert, update or delete) and resets
+ * it. Returns the db_status of the step (unexpected errors logged with `context`).
+ */
+int db_step_done(struct db *db, sqlite3_stmt *stmt, const char *context);
+
 /* Binds a NUL-terminated string or NULL at 1-based `index`. */
 void db_bind_text(sqlite3_stmt *stmt, int index, const char *text);
 struct json_t;

@@ -181,3 +181,11 @@ void db_request_finished(struct db *db, size_t cache_limit)
 		return;
 	db_statements_clear(db);
 }
+
+int db_step_done(struct db *db, sqlite3_stmt *stmt, const char *context)
+{
+	int rc = sqlite3_step(stmt);
+	int status = db_status_from_sqlite(db, rc, context);
+	sqlite3_reset(stmt);
+	return status;
+}

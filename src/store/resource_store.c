@@ -161,14 +161,6 @@ json_t *resource_row_record(sqlite3_stmt *stmt, const struct resource *resource)
 	return record;
 }
 
-/* Steps a statement that returns no rows; resets it. Returns a db_status. */
-static int step_done(struct db *db, sqlite3_stmt *stmt, const char *context)
-{
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return db_status_from_sqlite(db, rc, context);
-}
-
 static const struct resource_field *tags_field_of(const struct resource *resource)
 {
 	for (const struct resource_field *field = resource->fields; field->name; field++)
@@ -332,7 +324,7 @@ static int sync_tags(struct db *db, const struct resource *resource, int64_t id,
 		return DB_ERROR;
 	db_bind_text(stmt, 1, resource->name);
 	sqlite3_bind_int64(stmt, 2, id);
-	int status = step_done(db, stmt, "record_tags");
+	int status = db_step_done(db, stmt, "record_tags");
 	const json_t *tags = record ? json_object_get(record, field->name) : NULL;
 	size_t index;
 	const json_t *tag;
@@ -348,7 +340,7 @@ static int sync_tags(struct db *db, const struct resource *resource, int64_t id,
 		db_bind_text(stmt, 1, resource->name);
 		resource_sql_bind_json(stmt, 2, tag);
 		sqlite3_bind_int64(stmt, 3, id);
-		status = step_done(db, stmt, "record_tags");
+		status = db_step_done(db, stmt, "record_tags");
 	}
 	return status;
 }
@@ -383,7 +375,7 @@ int resource_store_insert(struct db *db, const struct resource *resource, const 
 	time_now_rfc3339(now);
 	db_bind_text(stmt, index++, now);
 	db_bind_text(stmt, index, now);
-	int status = step_done(db, stmt, resource->name);
+	int status = db_step_done(db, stmt, resource->name);
 	if (status != DB_OK)
 		return status;
 	int64_t id = db_last_insert_id(db);
@@ -418,7 +410,7 @@ int resource_store_update(struct db *db, const struct resource *resource, int64_
 	db_bind_text(stmt, index++, now);
 	sqlite3_bind_int64(stmt, index++, id);
 	sqlite3_bind_int64(stmt, index, version);
-	int status = step_done(db, stmt, resource->name);
+	int status = db_step_done(db, stmt, resource->name);
 	if (status != DB_OK)
 		return status;
 	if (db_changes(db) == 0) {
@@ -443,7 +435,7 @@ int resource_store_delete(struct db *db, const struct resource *resource, int64_
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, version);
-	int status = step_done(db, stmt, resource->name);
+	int status = db_step_done(db, stmt, resource->name);
 	if (status != DB_OK)
 		return status;
 	if (db_changes(db) == 0) {
@@ -550,7 +542,7 @@ int resource_store_idempotency_find(struct db *db, int64_t user_id, const char *
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, user_id);
 	db_bind_text(stmt, 2, key);
-	int status = step_done(db, stmt, "idempotency");
+	int status = db_step_done(db, stmt, "idempotency");
 	return status == DB_OK ? DB_NOT_FOUND : status;
 }
 
@@ -562,7 +554,7 @@ int resource_store_idempotency_save(struct db *db, int64_t user_id, const char *
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, since);
-	int status = step_done(db, stmt, "idempotency");
+	int status = db_step_done(db, stmt, "idempotency");
 	if (status != DB_OK)
 		return status;
 	stmt = db_prepare(db, "INSERT OR REPLACE INTO idempotency_keys (user_id, key, method, "
@@ -579,5 +571,5 @@ int resource_store_idempotency_save(struct db *db, int64_t user_id, const char *
 	db_bind_text(stmt, 7, answer->body ? answer->body : "");
 	db_bind_text(stmt, 8, answer->location);
 	sqlite3_bind_int64(stmt, 9, now);
-	return step_done(db, stmt, "idempotency");
+	return db_step_done(db, stmt, "idempotency");
 }

@@ -17,13 +17,6 @@
 #include "crm/webhooks.h"
 #include "crm/banned.h"
 
-static int step_done(struct db *db, sqlite3_stmt *stmt, const char *context)
-{
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return db_status_from_sqlite(db, rc, context);
-}
-
 int segment_watch_store_probe(struct db *db, bool *subscribed, bool *kept)
 {
 	*subscribed = false;
@@ -116,7 +109,7 @@ int segment_watch_store_state_begin(struct db *db, int64_t segment_id)
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, segment_id);
-	return step_done(db, stmt, "segment watch state");
+	return db_step_done(db, stmt, "segment watch state");
 }
 
 int segment_watch_store_state_finish(struct db *db, int64_t segment_id, bool baseline,
@@ -132,7 +125,7 @@ int segment_watch_store_state_finish(struct db *db, int64_t segment_id, bool bas
 	sqlite3_bind_int64(stmt, 1, segment_id);
 	db_bind_text(stmt, 2, now);
 	sqlite3_bind_int(stmt, 3, baseline ? 1 : 0);
-	return step_done(db, stmt, "segment watch state");
+	return db_step_done(db, stmt, "segment watch state");
 }
 
 int segment_watch_store_next_contact(struct db *db, int64_t after_id, int64_t *next)
@@ -217,7 +210,7 @@ static int member_write(struct db *db, sqlite3_stmt *stmt, int64_t segment_id,
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, segment_id);
 	sqlite3_bind_int64(stmt, 2, contact_id);
-	int status = step_done(db, stmt, "segment watch member");
+	int status = db_step_done(db, stmt, "segment watch member");
 	if (status == DB_OK)
 		*changed = db_changes(db) > 0;
 	return status;
@@ -252,7 +245,7 @@ int segment_watch_store_drop_some(struct db *db, int limit, int64_t *dropped_sta
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int(stmt, 1, limit);
-	int status = step_done(db, stmt, "segment watch drop");
+	int status = db_step_done(db, stmt, "segment watch drop");
 	if (status != DB_OK)
 		return status;
 	if (db_changes(db) >= limit) {
@@ -262,7 +255,7 @@ int segment_watch_store_drop_some(struct db *db, int limit, int64_t *dropped_sta
 	stmt = db_prepare(db, "DELETE FROM segment_watch_state");
 	if (!stmt)
 		return DB_ERROR;
-	status = step_done(db, stmt, "segment watch drop");
+	status = db_step_done(db, stmt, "segment watch drop");
 	if (status == DB_OK)
 		*dropped_states = db_changes(db);
 	return status;

@@ -13,17 +13,10 @@
 #include "store/db_sqlite.h"
 #include "crm/banned.h"
 
-static int step_change(struct db *db, sqlite3_stmt *stmt, const char *context)
-{
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return db_status_from_sqlite(db, rc, context);
-}
-
 /* Runs a change that must touch a row: DB_NOT_FOUND when it touched none. */
 static int step_change_one(struct db *db, sqlite3_stmt *stmt, const char *context)
 {
-	int status = step_change(db, stmt, context);
+	int status = db_step_done(db, stmt, context);
 	if (status == DB_OK && db_changes(db) == 0)
 		status = DB_NOT_FOUND;
 	return status;
@@ -68,7 +61,7 @@ int two_factor_store_totp_put(struct db *db, int64_t user_id,
 	sqlite3_bind_int64(stmt, 1, user_id);
 	sqlite3_bind_blob(stmt, 2, secret, TOTP_SECRET_BYTES, SQLITE_TRANSIENT);
 	db_bind_text(stmt, 3, now);
-	int status = step_change(db, stmt, "totp put");
+	int status = db_step_done(db, stmt, "totp put");
 	sqlite3_clear_bindings(stmt); /* the secret's copy does not stay in the cache */
 	return status;
 }
@@ -104,7 +97,7 @@ int two_factor_store_remove(struct db *db, int64_t user_id, bool *removed)
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, user_id);
-	int status = step_change(db, stmt, "totp remove");
+	int status = db_step_done(db, stmt, "totp remove");
 	if (status != DB_OK)
 		return status;
 	*removed = db_changes(db) > 0;
@@ -112,7 +105,7 @@ int two_factor_store_remove(struct db *db, int64_t user_id, bool *removed)
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, user_id);
-	status = step_change(db, stmt, "recovery codes remove");
+	status = db_step_done(db, stmt, "recovery codes remove");
 	if (status == DB_OK)
 		status = two_factor_store_challenges_delete_user(db, user_id);
 	return status;
@@ -126,14 +119,14 @@ int two_factor_store_recovery_replace(struct db *db, int64_t user_id,
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, user_id);
-	int status = step_change(db, stmt, "recovery codes replace");
+	int status = db_step_done(db, stmt, "recovery codes replace");
 	for (int i = 0; i < count && status == DB_OK; i++) {
 		stmt = db_prepare(db, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)");
 		if (!stmt)
 			return DB_ERROR;
 		sqlite3_bind_int64(stmt, 1, user_id);
 		sqlite3_bind_blob(stmt, 2, hashes[i], TWO_FACTOR_HASH_BYTES, SQLITE_TRANSIENT);
-		status = step_change(db, stmt, "recovery code insert");
+		status = db_step_done(db, stmt, "recovery code insert");
 	}
 	return status;
 }
@@ -215,7 +208,7 @@ int two_factor_store_challenge_insert(struct db *db,
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, now);
-	int status = step_change(db, stmt, "challenges expire");
+	int status = db_step_done(db, stmt, "challenges expire");
 	if (status != DB_OK)
 		return status;
 	stmt = db_prepare(db, "INSERT INTO login_challenges (token_hash, user_id, purpose,"
@@ -226,7 +219,7 @@ int two_factor_store_challenge_insert(struct db *db,
 	sqlite3_bind_int64(stmt, 2, user_id);
 	db_bind_text(stmt, 3, purpose);
 	sqlite3_bind_int64(stmt, 4, expires_at);
-	return step_change(db, stmt, "challenge insert");
+	return db_step_done(db, stmt, "challenge insert");
 }
 
 int two_factor_store_challenge_find(struct db *db,
@@ -264,7 +257,7 @@ int two_factor_store_challenge_attempt(struct db *db, int64_t id)
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);
-	return step_change(db, stmt, "challenge attempt");
+	return db_step_done(db, stmt, "challenge attempt");
 }
 
 int two_factor_store_challenge_delete(struct db *db, int64_t id)
@@ -273,7 +266,7 @@ int two_factor_store_challenge_delete(struct db *db, int64_t id)
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);
-	return step_change(db, stmt, "challenge delete");
+	return db_step_done(db, stmt, "challenge delete");
 }
 
 int two_factor_store_challenges_delete_user(struct db *db, int64_t user_id)
@@ -282,5 +275,5 @@ int two_factor_store_challenges_delete_user(struct db *db, int64_t user_id)
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, user_id);
-	return step_change(db, stmt, "challenges delete");
+	return db_step_done(db, stmt, "challenges delete");
 }

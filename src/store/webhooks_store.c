@@ -36,13 +36,6 @@ static void event_family(const char *event, char out[WEBHOOKS_EVENT_MAX + 4])
 	memcpy(out + len, ".*", 3);
 }
 
-static int step_done(struct db *db, sqlite3_stmt *stmt, const char *context)
-{
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return db_status_from_sqlite(db, rc, context);
-}
-
 static json_t *text_or_null(const char *text)
 {
 	json_t *value = text ? json_string(text) : NULL;
@@ -100,7 +93,7 @@ int webhooks_store_enqueue(struct db *db, const char *event, const char *occurre
 	db_bind_text(stmt, 2, occurred_at);
 	db_bind_text(stmt, 3, data);
 	db_bind_text(stmt, 4, previous);
-	int status = step_done(db, stmt, "webhook_outbox");
+	int status = db_step_done(db, stmt, "webhook_outbox");
 	if (status != DB_OK)
 		return status;
 	int64_t event_id = db_last_insert_id(db);
@@ -117,7 +110,7 @@ int webhooks_store_enqueue(struct db *db, const char *event, const char *occurre
 	db_bind_text(stmt, 3, occurred_at);
 	db_bind_text(stmt, 4, event);
 	db_bind_text(stmt, 5, family);
-	status = step_done(db, stmt, "webhook_deliveries");
+	status = db_step_done(db, stmt, "webhook_deliveries");
 	if (status != DB_OK)
 		return status;
 	*deliveries = db_changes(db);
@@ -127,7 +120,7 @@ int webhooks_store_enqueue(struct db *db, const char *event, const char *occurre
 	if (!stmt)
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, event_id);
-	return step_done(db, stmt, "webhook_outbox");
+	return db_step_done(db, stmt, "webhook_outbox");
 }
 
 /* ================================================================ settings */
@@ -157,7 +150,7 @@ int webhooks_store_set_allow_private(struct db *db, bool allowed)
 		return DB_ERROR;
 	db_bind_text(stmt, 1, WEBHOOKS_SETTING_ALLOW_PRIVATE);
 	db_bind_text(stmt, 2, allowed ? "true" : "false");
-	return step_done(db, stmt, "settings");
+	return db_step_done(db, stmt, "settings");
 }
 
 /* ================================================================ the delivery log */
@@ -339,7 +332,7 @@ int webhooks_store_redeliver(struct db *db, int64_t webhook_id, int64_t delivery
 		return DB_ERROR;
 	sqlite3_bind_int64(stmt, 1, now);
 	sqlite3_bind_int64(stmt, 2, delivery_id);
-	return step_done(db, stmt, "webhook_deliveries");
+	return db_step_done(db, stmt, "webhook_deliveries");
 }
 
 int webhooks_store_summaries(struct db *db, json_t **rows)
@@ -413,7 +406,7 @@ static int write_alone(struct db *db, const char *sql, int64_t a, int64_t b, con
 	sqlite3_bind_int64(stmt, 1, a);
 	if (sqlite3_bind_parameter_count(stmt) >= 2)
 		sqlite3_bind_int64(stmt, 2, b);
-	status = step_done(db, stmt, context);
+	status = db_step_done(db, stmt, context);
 	if (status == DB_OK)
 		return db_commit(db);
 	db_rollback(db);
@@ -481,7 +474,7 @@ int webhooks_store_claim(struct db *db, int64_t now, int64_t *ids, int max, int 
 			break;
 		}
 		sqlite3_bind_int64(stmt, 1, ids[i]);
-		status = step_done(db, stmt, "webhook claim");
+		status = db_step_done(db, stmt, "webhook claim");
 	}
 cleanup:
 	if (status == DB_OK)
@@ -572,7 +565,7 @@ int webhooks_store_attempt_finish(struct db *db, int64_t delivery_id,
 	db_bind_text(stmt, 5, delivered ? NULL : attempt->error);
 	sqlite3_bind_int64(stmt, 6, attempt->duration_ms);
 	sqlite3_bind_int64(stmt, 7, delivery_id);
-	status = step_done(db, stmt, "webhook_deliveries");
+	status = db_step_done(db, stmt, "webhook_deliveries");
 	if (status != DB_OK || db_changes(db) == 0) /* deleted with its webhook meanwhile */
 		goto cleanup;
 	stmt = db_prepare(db, "INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code,"
@@ -589,7 +582,7 @@ int webhooks_store_attempt_finish(struct db *db, int64_t delivery_id,
 		sqlite3_bind_null(stmt, 3);
 	db_bind_text(stmt, 4, delivered ? NULL : attempt->error);
 	sqlite3_bind_int64(stmt, 5, attempt->duration_ms);
-	status = step_done(db, stmt, "webhook_attempts");
+	status = db_step_done(db, stmt, "webhook_attempts");
 cleanup:
 	if (status == DB_OK)
 		return db_commit(db);
@@ -609,7 +602,7 @@ int webhooks_store_prune(struct db *db, const char *before)
 		goto cleanup;
 	}
 	db_bind_text(stmt, 1, before);
-	status = step_done(db, stmt, "webhook prune");
+	status = db_step_done(db, stmt, "webhook prune");
 	if (status != DB_OK)
 		goto cleanup;
 	stmt = db_prepare(db, "DELETE FROM webhook_outbox WHERE NOT EXISTS (SELECT 1 FROM "
@@ -618,7 +611,7 @@ int webhooks_store_prune(struct db *db, const char *before)
 		status = DB_ERROR;
 		goto cleanup;
 	}
-	status = step_done(db, stmt, "webhook prune");
+	status = db_step_done(db, stmt, "webhook prune");
 cleanup:
 	if (status == DB_OK)
 		return db_commit(db);

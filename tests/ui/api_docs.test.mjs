@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { launchBrowser, logIn, missingPrerequisite, newPage, startCrm } from './harness.mjs';
+import { launchBrowser, logIn, requirePrerequisites, newPage, startCrm } from './harness.mjs';
 
 const REP = { email: 'rep@example.com', name: 'Robin Rep', role: 'rep', team: 'north', password: 'rep-password-1' };
 
 // Missing chromium or crmd fails the run (never a silent skip).
-if (missingPrerequisite()) throw new Error(`cannot run the browser tests: ${missingPrerequisite()}`);
+requirePrerequisites();
 
 describe('API reference page', () => {
   let crm;

@@ -36,6 +36,12 @@ function checkSanitizerOutput(text, what) {
 }
 
 /** Why the browser tests cannot run here, or null when they can. */
+/** Throws when the browser tests cannot run: a missing prerequisite fails, never skips. */
+export function requirePrerequisites() {
+  const missing = missingPrerequisite();
+  if (missing) throw new Error(`cannot run the browser tests: ${missing}`);
+}
+
 export function missingPrerequisite() {
   if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is not installed (scripts/install-ui-deps installs it)`;
   if (!fs.existsSync(CRMD) || !fs.existsSync(CRMCTL)) return `no crmd/crmctl in ${BUILD} (run make first)`;

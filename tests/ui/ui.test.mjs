@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  apiSession, launchBrowser, logIn, missingPrerequisite, newPage, screenshot, startCrm,
+  apiSession, launchBrowser, logIn, requirePrerequisites, newPage, screenshot, startCrm,
 } from './harness.mjs';
 
 const ADMIN = { email: 'admin@example.com', name: 'Alice Admin', role: 'admin', password: 'admin-password-1' };
@@ -20,7 +20,7 @@ const XSS = '<img src=x onerror=alert(1)>';
 const PHONE = { width: 390, height: 844 };
 
 // Missing chromium or crmd fails the run (never a silent skip).
-if (missingPrerequisite()) throw new Error(`cannot run the browser tests: ${missingPrerequisite()}`);
+requirePrerequisites();
 
 describe('web UI', () => {
   let crm;

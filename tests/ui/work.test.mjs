@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  apiSession, launchBrowser, logIn, missingPrerequisite, newPage, screenshot, startCrm,
+  apiSession, launchBrowser, logIn, requirePrerequisites, newPage, screenshot, startCrm,
 } from './harness.mjs';
 
 const ADMIN = { email: 'admin@example.com', name: 'Alice Admin', role: 'admin', password: 'admin-password-1' };
@@ -24,7 +24,7 @@ const PHONE = { width: 390, height: 844 };
 const DAY = 86400 * 1000;
 
 // Missing chromium or crmd fails the run (never a silent skip).
-if (missingPrerequisite()) throw new Error(`cannot run the browser tests: ${missingPrerequisite()}`);
+requirePrerequisites();
 
 /** RFC 3339 UTC without fractions, `days` from now. */
 function at(days) {
